@@ -1,0 +1,43 @@
+import uWS from '@trufflesuite/uws-js-unofficial';
+import { version } from '../paths.js';
+import type { ApiContext } from './context.js';
+import { Router, uwsHandler } from './http.js';
+import { registerMe } from './routes/me.js';
+import { registerPing } from './routes/ping.js';
+
+/**
+ * The web process's server: one uWS app carrying the REST API (and, as parts arrive, the
+ * websocket endpoint and the console's static files). Each part registers its routes
+ * here; nothing else knows about uWS.
+ */
+export interface WebServer {
+  port: number;
+  close(): void;
+}
+
+export function buildRouter(): Router<ApiContext> {
+  const router = new Router<ApiContext>();
+  registerPing(router);
+  registerMe(router);
+  return router;
+}
+
+export async function startWebServer(ctx: ApiContext, options: { host: string; port: number }): Promise<WebServer> {
+  const app = uWS.App();
+  const router = buildRouter();
+  const node = ctx.config.nodeName;
+  app.any('/*', uwsHandler(router, ctx, (headers, startedAt) => {
+    headers['x-api-product-name'] = 'Playstream';
+    headers['x-api-product-version'] = version;
+    headers['x-api-node'] = node;
+    headers['x-api-time'] = `${((performance.now() - startedAt) / 1000).toFixed(3)}s`;
+  }));
+  const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
+    app.listen(options.host, options.port, (socket) => socket ? resolve(socket) : reject(
+      new Error(`cannot listen on ${options.host}:${options.port} (in use?)`)));
+  });
+  return {
+    port: uWS.us_socket_local_port(listenSocket),
+    close: () => uWS.us_listen_socket_close(listenSocket),
+  };
+}

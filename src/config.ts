@@ -1,0 +1,135 @@
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError } from './errors.js';
+
+/**
+ * Every setting Playstream reads from the environment, in one place. Each entry names its
+ * variable, its default and how it is parsed; the README's configuration table mirrors
+ * this list. A value that does not parse stops start-up with a ConfigError naming the
+ * variable (misconfiguration fails loudly, once, at start).
+ */
+
+type Parser<T> = (raw: string, name: string) => T;
+
+const str: Parser<string> = (raw) => raw;
+
+function int(min: number, max: number): Parser<number> {
+  return (raw, name) => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `"${raw}" is not an integer`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new ConfigError(name, `${n} is outside ${min}..${max}`);
+    return n;
+  };
+}
+
+function url(protocols: string[]): Parser<string> {
+  return (raw, name) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw new ConfigError(name, `"${redactUrl(raw)}" is not a URL`);
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      throw new ConfigError(name, `protocol must be one of ${protocols.join(', ')}, got ${parsed.protocol}`);
+    }
+    return raw;
+  };
+}
+
+const bool: Parser<boolean> = (raw, name) => {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(name, `"${raw}" is not a boolean (true/false)`);
+};
+
+function oneOf<T extends string>(values: readonly T[]): Parser<T> {
+  return (raw, name) => {
+    if (!values.includes(raw as T)) throw new ConfigError(name, `must be one of ${values.join(', ')}`);
+    return raw as T;
+  };
+}
+
+interface Setting<T> {
+  env: string;
+  parse: Parser<T>;
+  default: T | (() => T);
+  doc: string;
+}
+
+function setting<T>(env: string, parse: Parser<T>, def: T | (() => T), doc: string): Setting<T> {
+  return { env, parse, default: def, doc };
+}
+
+export const settings = {
+  databaseUrl: setting<string | undefined>('DATABASE_URL', url(['postgres:', 'postgresql:']), undefined,
+    'Postgres connection URL. Unset: `start` runs an embedded Postgres under the data dir.'),
+  redisUrl: setting<string | undefined>('REDIS_URL', url(['redis:', 'rediss:']), undefined,
+    'Redis connection URL. Unset: `start` runs an embedded redis-server under the data dir.'),
+  port: setting('PORT', int(1, 65535), 8013, 'HTTP and websocket port of the web process.'),
+  host: setting('PLAYSTREAM_HOST', str, '127.0.0.1', 'Address the web process listens on.'),
+  dataDir: setting('PLAYSTREAM_DATA_DIR', (raw) => path.resolve(raw), () => path.resolve('.data'),
+    'Where embedded Postgres/Redis, the secret key, projects and job dirs live.'),
+  adminPassword: setting<string | undefined>('PLAYSTREAM_ADMIN_PASSWORD', str, undefined,
+    'Password of `admin` set on first start; unset, one is generated and printed once.'),
+  secretKey: setting<string | undefined>('SECRET_KEY', secretKey, undefined,
+    'Key that encrypts credential secrets (≥ 32 chars). Unset: generated into the data dir.'),
+  nodeName: setting('PLAYSTREAM_NODE_NAME', nodeName, () => os.hostname(),
+    'This node\'s instance name in the cluster.'),
+  logLevel: setting('PLAYSTREAM_LOG_LEVEL', oneOf(['debug', 'info', 'warn', 'error'] as const), 'info',
+    'Least severe log level printed.'),
+  callbackQueue: setting('PLAYSTREAM_CALLBACK_QUEUE', str, 'callback_tasks',
+    'Redis list the receiver consumes events from.'),
+  redisPrefix: setting('PLAYSTREAM_REDIS_PREFIX', str, '',
+    'Prefix of every Redis key and channel Playstream uses (lets tests and tenants share a Redis).'),
+  receiverWorkers: setting('PLAYSTREAM_RECEIVER_WORKERS', int(1, 64), 2,
+    'Concurrent consume/COPY loops in the receiver process.'),
+  receiverBatchSize: setting('PLAYSTREAM_RECEIVER_BATCH_SIZE', int(1, 100000), 1000,
+    'A batch closes when it holds this many events...'),
+  receiverBatchMs: setting('PLAYSTREAM_RECEIVER_BATCH_MS', int(0, 60000), 50,
+    '...or when it is this old, whichever first; an empty list flushes at once.'),
+  wsQueueSize: setting('PLAYSTREAM_WS_QUEUE_SIZE', int(1, 10_000_000), 10000,
+    'Per-client, per-group websocket queue bound (messages).'),
+  redisFsync: setting('PLAYSTREAM_REDIS_APPENDFSYNC', oneOf(['always', 'everysec', 'no'] as const), 'everysec',
+    'Embedded Redis appendfsync: `always` makes an acknowledged RPUSH survive a power cut.'),
+  heartbeatSeconds: setting('PLAYSTREAM_HEARTBEAT_SECONDS', int(1, 3600), 10,
+    'Instance heartbeat period.'),
+  heartbeatTolerance: setting('PLAYSTREAM_HEARTBEAT_TOLERANCE', int(1, 36000), 60,
+    'Seconds without a heartbeat after which peers mark a node lost and reap its jobs.'),
+  autoInstall: setting('PLAYSTREAM_AUTO_INSTALL', bool, true,
+    'Install missing system packages with apt-get when running as root on Debian.'),
+} as const;
+
+function secretKey(raw: string, name: string): string {
+  if (raw.length < 32) throw new ConfigError(name, 'must be at least 32 characters');
+  return raw;
+}
+
+function nodeName(raw: string, name: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,249}$/.test(raw)) {
+    throw new ConfigError(name, `"${raw}" must be 1–250 letters, digits, '.', '_' or '-'`);
+  }
+  return raw;
+}
+
+export type Settings = typeof settings;
+export type Config = { [K in keyof Settings]: Settings[K] extends Setting<infer T> ? T : never };
+
+/** Reads and validates every setting; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const out: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(settings) as [string, Setting<unknown>][]) {
+    const raw = env[s.env];
+    if (raw === undefined || raw === '') {
+      out[key] = typeof s.default === 'function' ? (s.default as () => unknown)() : s.default;
+    } else {
+      out[key] = s.parse(raw, s.env);
+    }
+  }
+  return out as Config;
+}
+
+export function redactUrl(raw: string): string {
+  return raw.replace(/\/\/([^:/@]*):([^@]*)@/, '//$1:***@');
+}

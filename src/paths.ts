@@ -1,0 +1,23 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The package root, found by walking up from this module to package.json: the same answer
+ * whether the code runs from src/ (vitest) or from the esbuild bundle in dist/.
+ */
+function findPackageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+  return dir;
+}
+
+export const packageRoot = findPackageRoot();
+export const migrationsDir = path.join(packageRoot, 'src', 'db', 'migrations');
+export const consoleDistDir = path.join(packageRoot, 'dist', 'console');
+export const cliEntry = path.join(packageRoot, 'dist', 'cli.js');
+export const version: string = JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')).version;
