@@ -476,6 +476,7 @@ END $$;
 
 -- Creates the hourly partition holding `ts` in every event table, if missing. Race-safe
 -- across workers and nodes: an advisory lock per partition name serialises the creators.
+-- Retention is DROP TABLE of whole partitions (no row-by-row DELETE).
 CREATE FUNCTION ensure_event_partitions(ts timestamptz) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   t text;
@@ -487,11 +488,15 @@ BEGIN
                            'ad_hoc_command_events', 'system_job_events'] LOOP
     part := t || '_' || suffix;
     IF to_regclass(part) IS NULL THEN
+      -- The lock queues concurrent creators; the catalog snapshot may still predate the
+      -- winner's commit, so a loser can see "already exists": that is success too.
       PERFORM pg_advisory_xact_lock(hashtext(part));
-      IF to_regclass(part) IS NULL THEN
-        EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+      BEGIN
+        EXECUTE format('CREATE TABLE IF NOT EXISTS %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
                        part, t, lo, lo + interval '1 hour');
-      END IF;
+      EXCEPTION WHEN duplicate_table OR unique_violation THEN
+        NULL;
+      END;
     END IF;
   END LOOP;
 END $$;

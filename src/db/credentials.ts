@@ -1,0 +1,37 @@
+import type pg from 'pg';
+import type { SecretBox } from '../security/secrets.js';
+
+/**
+ * The one place credential inputs are written: fields the credential type marks
+ * `secret: true` are encrypted before they reach Postgres.
+ */
+type Queryable = Pick<pg.Pool, 'query'>;
+
+export interface NewCredential {
+  name: string;
+  description?: string;
+  organization_id: number | null;
+  credential_type_id: number;
+  inputs: Record<string, unknown>;
+}
+
+export async function secretFieldsOf(db: Queryable, credentialTypeId: number): Promise<string[]> {
+  const { rows } = await db.query<{ inputs: { fields?: { id: string; secret?: boolean }[] } }>(
+    'SELECT inputs FROM credential_types WHERE id = $1', [credentialTypeId]);
+  return (rows[0]?.inputs.fields ?? []).filter((f) => f.secret).map((f) => f.id);
+}
+
+export async function insertCredential(db: Queryable, secrets: SecretBox, c: NewCredential): Promise<number> {
+  const inputs = secrets.encryptFields(c.inputs, await secretFieldsOf(db, c.credential_type_id));
+  const { rows } = await db.query<{ id: number }>(
+    `INSERT INTO credentials (name, description, organization_id, credential_type_id, inputs)
+     VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+    [c.name, c.description ?? '', c.organization_id, c.credential_type_id, inputs]);
+  return rows[0].id;
+}
+
+/** Decrypted inputs, for the runner only: never returned by the API or logged. */
+export async function loadCredentialInputs(db: Queryable, secrets: SecretBox, id: number): Promise<Record<string, unknown>> {
+  const { rows } = await db.query<{ inputs: Record<string, unknown> }>('SELECT inputs FROM credentials WHERE id = $1', [id]);
+  return rows[0] ? secrets.decryptFields(rows[0].inputs) : {};
+}
