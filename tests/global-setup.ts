@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +7,7 @@ import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
 import { createDatabaseIfMissing, type EmbeddedPostgres, startEmbeddedPostgres } from '../src/services/postgres.js';
 import { type EmbeddedRedis, startEmbeddedRedis } from '../src/services/redis.js';
+import { packageRoot } from '../src/paths.js';
 import { TEMPLATE_DB } from './support/names.js';
 
 /**
@@ -26,6 +28,8 @@ let redis: EmbeddedRedis | undefined;
 let root: string | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
+  // Tests that spawn `bin/playstream.js` must run the code under test, not a stale bundle.
+  execFileSync(process.execPath, [path.join(packageRoot, 'scripts/build.mjs')], { stdio: 'inherit' });
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'playstream-test-'));
   fs.chmodSync(root, 0o755);
   [postgres, redis] = await Promise.all([
