@@ -12,7 +12,11 @@ export type ErrorCode =
   | 'PS_ERR_VALIDATION'
   | 'PS_ERR_NOT_FOUND'
   | 'PS_ERR_AUTH'
-  | 'PS_ERR_PERMISSION';
+  | 'PS_ERR_PERMISSION'
+  | 'PS_ERR_JOB_STATE'
+  | 'PS_ERR_RRULE'
+  | 'PS_ERR_LAUNCH'
+  | 'PS_ERR_DISPATCHER';
 
 export class PlaystreamError extends Error {
   readonly code: ErrorCode;
