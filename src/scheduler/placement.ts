@@ -1,0 +1,107 @@
+import type pg from 'pg';
+
+/**
+ * Where a job runs. Candidate instance groups come from the job template, then its
+ * inventory, then its organization (each ordered by position), as AWX's
+ * preferred_instance_groups; a job with none falls back to the `default` group, and with no
+ * groups at all to every instance. Within a group, the instance with the most remaining
+ * capacity that fits the job's impact wins. AWX's rule for an idle instance: one running
+ * nothing takes a job even when the impact exceeds its capacity, so a big job never starves.
+ */
+export interface InstanceSlot {
+  id: number;
+  hostname: string;
+  capacity: number;
+  consumed: number;
+  jobs: number;
+}
+
+export interface PlacementState {
+  instances: Map<string, InstanceSlot>;
+  /** instance group id → hostnames of its ready members. */
+  groupMembers: Map<number, string[]>;
+  defaultGroupId: number | null;
+  templateGroups: Map<number, number[]>;
+  inventoryGroups: Map<number, number[]>;
+  organizationGroups: Map<number, number[]>;
+}
+
+export interface Placement { hostname: string; instanceGroupId: number | null }
+
+export async function loadPlacementState(db: pg.PoolClient, heartbeatTolerance: number): Promise<PlacementState> {
+  const { rows: inst } = await db.query<{ id: number; hostname: string; capacity: number }>(
+    `SELECT id, hostname, capacity FROM instances
+      WHERE enabled AND node_state = 'ready' AND node_type <> 'hop'
+        AND last_seen > now() - make_interval(secs => $1)`, [heartbeatTolerance]);
+  const instances = new Map<string, InstanceSlot>(inst.map((i) => [i.hostname,
+    { id: i.id, hostname: i.hostname, capacity: i.capacity, consumed: 0, jobs: 0 }]));
+  const { rows: used } = await db.query<{ execution_node: string; impact: number; jobs: number }>(
+    `SELECT execution_node, sum(task_impact)::int AS impact, count(*)::int AS jobs FROM unified_jobs
+      WHERE status IN ('waiting', 'running') GROUP BY execution_node`);
+  for (const u of used) {
+    const slot = instances.get(u.execution_node);
+    if (slot) { slot.consumed = u.impact; slot.jobs = u.jobs; }
+  }
+  const { rows: members } = await db.query<{ instance_group_id: number; hostname: string }>(
+    `SELECT m.instance_group_id, i.hostname FROM instance_group_instances m JOIN instances i ON i.id = m.instance_id`);
+  const groupMembers = new Map<number, string[]>();
+  for (const m of members) {
+    if (!instances.has(m.hostname)) continue;
+    groupMembers.set(m.instance_group_id, [...(groupMembers.get(m.instance_group_id) ?? []), m.hostname]);
+  }
+  const { rows: def } = await db.query<{ id: number }>(`SELECT id FROM instance_groups WHERE name = 'default'`);
+  const ordered = async (table: string, column: string) => {
+    const { rows } = await db.query<{ ref: number; ig: number }>(
+      `SELECT ${column} AS ref, instance_group_id AS ig FROM ${table} ORDER BY ${column}, position, instance_group_id`);
+    const map = new Map<number, number[]>();
+    for (const r of rows) map.set(r.ref, [...(map.get(r.ref) ?? []), r.ig]);
+    return map;
+  };
+  return {
+    instances, groupMembers, defaultGroupId: def[0]?.id ?? null,
+    templateGroups: await ordered('job_template_instance_groups', 'job_template_id'),
+    inventoryGroups: await ordered('inventory_instance_groups', 'inventory_id'),
+    organizationGroups: await ordered('organization_instance_groups', 'organization_id'),
+  };
+}
+
+export function candidateGroups(state: PlacementState, job: {
+  kind: string; unified_job_template_id: number | null; inventory_id: number | null; organization_id: number | null;
+}): (number | null)[] {
+  const groups: number[] = [];
+  if (job.kind === 'job' && job.unified_job_template_id) groups.push(...(state.templateGroups.get(job.unified_job_template_id) ?? []));
+  if (job.inventory_id && ['job', 'ad_hoc_command', 'inventory_update'].includes(job.kind)) {
+    groups.push(...(state.inventoryGroups.get(job.inventory_id) ?? []));
+  }
+  if (job.organization_id) groups.push(...(state.organizationGroups.get(job.organization_id) ?? []));
+  if (!groups.length && state.defaultGroupId !== null) groups.push(state.defaultGroupId);
+  // With no instance groups configured at all (or a default group with no members yet),
+  // every ready instance is a candidate: a fresh cluster runs work before anyone sets groups up.
+  const unique = [...new Set(groups)];
+  if (!unique.some((g) => (state.groupMembers.get(g) ?? []).length)) return [null];
+  return unique;
+}
+
+/** Picks an instance and reserves the impact on it; null when nothing fits. */
+export function placeJob(state: PlacementState, groups: (number | null)[], impact: number): Placement | null {
+  for (const group of groups) {
+    const members = group === null ? [...state.instances.keys()] : state.groupMembers.get(group) ?? [];
+    let best: InstanceSlot | null = null;
+    for (const name of members) {
+      const slot = state.instances.get(name)!;
+      if (slot.capacity - slot.consumed >= impact && (!best || slot.capacity - slot.consumed > best.capacity - best.consumed)) best = slot;
+    }
+    if (!best) {
+      for (const name of members) {
+        const slot = state.instances.get(name)!;
+        if (slot.jobs === 0 && slot.capacity > 0 && (!best || slot.capacity > best.capacity)) best = slot;
+      }
+    }
+    if (best) {
+      best.consumed += impact;
+      best.jobs += 1;
+      return { hostname: best.hostname, instanceGroupId: group };
+    }
+  }
+  return null;
+}
