@@ -91,6 +91,8 @@ export const settings = {
     '...or when it is this old, whichever first; an empty list flushes at once.'),
   wsQueueSize: setting('PLAYSTREAM_WS_QUEUE_SIZE', int(1, 10_000_000), 10000,
     'Per-client, per-group websocket queue bound (messages).'),
+  wsOverflowCloseSeconds: setting('PLAYSTREAM_WS_OVERFLOW_CLOSE_SECONDS', int(1, 86400), 30,
+    'A websocket client whose queue stays over capacity this long is closed (code 4008).'),
   redisFsync: setting('PLAYSTREAM_REDIS_APPENDFSYNC', oneOf(['always', 'everysec', 'no'] as const), 'everysec',
     'Embedded Redis appendfsync: `always` makes an acknowledged RPUSH survive a power cut.'),
   heartbeatSeconds: setting('PLAYSTREAM_HEARTBEAT_SECONDS', int(1, 3600), 10,

@@ -2,8 +2,10 @@ import uWS from '@trufflesuite/uws-js-unofficial';
 import { version } from '../paths.js';
 import type { ApiContext } from './context.js';
 import { Router, uwsHandler } from './http.js';
+import { registerConsole } from './routes/console.js';
 import { registerMe } from './routes/me.js';
 import { registerPing } from './routes/ping.js';
+import { attachWebsocket } from './ws/endpoint.js';
 
 /**
  * The web process's server: one uWS app carrying the REST API (and, as parts arrive, the
@@ -19,6 +21,7 @@ export function buildRouter(): Router<ApiContext> {
   const router = new Router<ApiContext>();
   registerPing(router);
   registerMe(router);
+  registerConsole(router); // a catch-all for the console's deep links: keep it last
   return router;
 }
 
@@ -26,6 +29,7 @@ export async function startWebServer(ctx: ApiContext, options: { host: string; p
   const app = uWS.App();
   const router = buildRouter();
   const node = ctx.config.nodeName;
+  const websocket = attachWebsocket(app, ctx);
   app.any('/*', uwsHandler(router, ctx, (headers, startedAt) => {
     headers['x-api-product-name'] = 'Playstream';
     headers['x-api-product-version'] = version;
@@ -36,8 +40,9 @@ export async function startWebServer(ctx: ApiContext, options: { host: string; p
     app.listen(options.host, options.port, (socket) => socket ? resolve(socket) : reject(
       new Error(`cannot listen on ${options.host}:${options.port} (in use?)`)));
   });
+  await websocket.ready;
   return {
     port: uWS.us_socket_local_port(listenSocket),
-    close: () => uWS.us_listen_socket_close(listenSocket),
+    close: () => { websocket.close(); uWS.us_listen_socket_close(listenSocket); },
   };
 }

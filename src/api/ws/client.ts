@@ -1,0 +1,146 @@
+import type { WebSocket } from '@trufflesuite/uws-js-unofficial';
+import type { AuthenticatedUser } from '../auth.js';
+import { GroupQueue, type MissedRange } from './group-queue.js';
+
+/**
+ * One websocket connection: who it is, its per-group bounded queues, and the drain loop
+ * that moves frames from the queues to the socket as fast as the socket takes them.
+ *
+ * Drain: while uWS holds less than HIGH_WATER_BYTES unsent, take frames round-robin across
+ * the groups (one group's flood cannot starve `jobs-status_changed`) and send them inside
+ * one cork (one syscall per burst). When uWS holds more, stop; its `drain` event calls
+ * `flush()` again. So the socket's buffer is bounded by HIGH_WATER_BYTES plus one frame,
+ * and everything else waits in the bounded GroupQueues, where overflow is counted.
+ */
+
+/** 256 KB: enough in flight to fill a LAN socket between drain events, small enough × 1,000 clients. */
+export const HIGH_WATER_BYTES = 256 * 1024;
+/** A batched frame carries at most this many messages (≈ 256 KB of typical 1 KB events). */
+export const BATCH_MAX_MESSAGES = 256;
+/** Close code for a client that stayed over capacity too long (private range 4000–4999). */
+export const CLOSE_OVER_CAPACITY = 4008;
+
+export interface ClientData {
+  client?: WsClient;
+  user: AuthenticatedUser;
+  /** The csrftoken cookie at connect time: what `xrftoken` must equal. */
+  csrfCookie: string | undefined;
+  /** Authenticated by an Authorization header (basic/bearer), which a browser never sends cross-site. */
+  headerAuth: boolean;
+}
+
+export interface ResumeBuffer {
+  /** Live frames of the group that arrive while stored events are read. */
+  pending: GroupQueue;
+}
+
+export class WsClient {
+  readonly ws: WebSocket<ClientData>;
+  readonly user: AuthenticatedUser;
+  readonly queues = new Map<string, GroupQueue>();
+  /** Groups being resumed: live frames go to the buffer until the seam. */
+  readonly resuming = new Map<string, ResumeBuffer>();
+  batch = false;
+  closed = false;
+  /** Serialises this client's incoming messages (subscription checks are async). */
+  inbox: Promise<void> = Promise.resolve();
+  #rotate = 0;
+  #sent = 0;
+
+  constructor(ws: WebSocket<ClientData>, readonly queueSize: number) {
+    this.ws = ws;
+    this.user = ws.getUserData().user;
+  }
+
+  get groups(): string[] { return [...this.queues.keys()]; }
+
+  newQueue(group: string): GroupQueue {
+    return new GroupQueue(this.queueSize, (missed) => overCapacityNotice(group, missed));
+  }
+
+  join(group: string): void {
+    if (!this.queues.has(group)) this.queues.set(group, this.newQueue(group));
+  }
+
+  leave(group: string): void {
+    this.queues.get(group)?.clear();
+    this.queues.delete(group);
+    this.resuming.delete(group);
+  }
+
+  /** Queues a frame for a group this client is in; false when it was dropped over capacity. */
+  enqueue(group: string, frame: string, counter: number, now: number): boolean {
+    const resume = this.resuming.get(group);
+    if (resume) return resume.pending.push(frame, counter, now);
+    const queue = this.queues.get(group);
+    return queue ? queue.push(frame, counter, now) : true;
+  }
+
+  /** Sends one frame outside the queues (handshake replies, errors): tiny and rare. */
+  sendNow(message: unknown): void {
+    if (this.closed) return;
+    this.ws.send(JSON.stringify(message), false);
+  }
+
+  /** Moves queued frames to the socket until it pushes back. Returns frames sent. */
+  flush(): number {
+    if (this.closed || this.ws.getBufferedAmount() >= HIGH_WATER_BYTES) return 0;
+    const before = this.#sent;
+    this.ws.cork(() => this.#drain());
+    return this.#sent - before;
+  }
+
+  #drain(): void {
+    const queues = [...this.queues.values()];
+    const n = queues.length;
+    if (n === 0) return;
+    let idle = 0;
+    // Round-robin, a bounded slice per group per turn, until every queue is empty or uWS is full.
+    for (let i = this.#rotate % n; idle < n; i = (i + 1) % n) {
+      const q = queues[i];
+      if (q.size === 0) { idle++; continue; }
+      idle = 0;
+      if (this.batch) {
+        const parts: string[] = [];
+        while (q.size > 0 && parts.length < BATCH_MAX_MESSAGES) parts.push(q.shift()!);
+        this.ws.send(`[${parts.join(',')}]`, false);
+        this.#sent += parts.length;
+      } else {
+        for (let k = 0; k < 64 && q.size > 0; k++) { this.ws.send(q.shift()!, false); this.#sent++; }
+      }
+      if (this.ws.getBufferedAmount() >= HIGH_WATER_BYTES) { this.#rotate = i + 1; return; }
+    }
+  }
+
+  /** Total queued frames (for the depth gauge). */
+  depth(): number {
+    let d = 0;
+    for (const q of this.queues.values()) d += q.size;
+    for (const r of this.resuming.values()) d += r.pending.size;
+    return d;
+  }
+
+  /** The earliest start of an overflow episode still open, or 0. */
+  overflowingSince(): number {
+    let since = 0;
+    for (const q of this.queues.values()) {
+      if (q.state === 'overflowing' && (since === 0 || q.overflowSince < since)) since = q.overflowSince;
+    }
+    for (const r of this.resuming.values()) {
+      const q = r.pending;
+      if (q.state === 'overflowing' && (since === 0 || q.overflowSince < since)) since = q.overflowSince;
+    }
+    return since;
+  }
+}
+
+/**
+ * The `control` message that tells a client what it missed, where it missed it: fetch
+ * `/api/v2/jobs/N/job_events/?counter__gte=from&counter__lte=to` to fill the hole.
+ */
+export function overCapacityNotice(group: string, missed: MissedRange): string {
+  return JSON.stringify({
+    group_name: 'control', type: 'over_capacity', group,
+    missed_counters: missed.counters, missed_messages: missed.count,
+  });
+}

@@ -1,0 +1,128 @@
+import uWS, { type TemplatedApp } from '@trufflesuite/uws-js-unofficial';
+import { log } from '../../log.js';
+import { redisKeys } from '../../redis-keys.js';
+import { authenticate } from '../auth.js';
+import type { ApiContext } from '../context.js';
+import type { ApiRequest } from '../http.js';
+import { subscribeBus } from './bus-subscriber.js';
+import { type ClientData, WsClient } from './client.js';
+import { Hub } from './hub.js';
+import { handleClientMessage } from './subscribe.js';
+
+/**
+ * `/websocket/` and `/api/websocket/`: AWX's live channel on uWebSockets.js.
+ *
+ * Upgrade: the request's headers go through the same authenticate() as the REST API
+ * (session cookie, basic, bearer); no user means 403, as AWX refuses an anonymous socket
+ * before accepting it. Open: `{"accept": true, "user": id}`. Messages: subscribe.ts.
+ * Frames flow bus → Hub → per-client GroupQueues → socket (client.ts), and the socket's
+ * `drain` pulls more.
+ */
+export interface WebsocketEndpoint {
+  hub: Hub;
+  /** Resolves once this node listens on the broadcast bus. */
+  ready: Promise<void>;
+  close(): void;
+}
+
+const PATHS = ['/websocket/', '/websocket', '/api/websocket/', '/api/websocket'];
+/**
+ * uWS drops a send past maxBackpressure; our drain loop stops at 256 KB buffered plus one
+ * frame (a batch of ≤ 256 events), so 16 MB is never reached and uWS never drops silently.
+ */
+const MAX_BACKPRESSURE = 16 * 1024 * 1024;
+
+function parseCookies(header: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!header) return out;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    const k = part.slice(0, eq).trim();
+    let v = part.slice(eq + 1).trim();
+    if (v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+    if (k && !(k in out)) out[k] = v;
+  }
+  return out;
+}
+
+export function attachWebsocket(app: TemplatedApp, ctx: ApiContext): WebsocketEndpoint {
+  const config = ctx.config;
+  const hub = new Hub({ overflowCloseMs: config.wsOverflowCloseSeconds * 1000, overflowLogMs: 10_000 });
+  if (!config.redisUrl) throw new Error('the websocket endpoint needs REDIS_URL for the broadcast bus');
+  const bus = subscribeBus(config.redisUrl, redisKeys(config).broadcastChannel, (m) => hub.dispatch(m));
+
+  const behavior: uWS.WebSocketBehavior<ClientData> = {
+    compression: uWS.DISABLED,
+    maxPayloadLength: 64 * 1024,
+    maxBackpressure: MAX_BACKPRESSURE,
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+    upgrade: (res, req, context) => {
+      const headers: Record<string, string> = {};
+      req.forEach((k, v) => { headers[k] = v; });
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const apiRequest: ApiRequest = {
+        method: 'GET', path: req.getUrl(), query: new URLSearchParams(req.getQuery() ?? ''), headers, params: {},
+        body: Buffer.alloc(0), remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+      };
+      let aborted = false;
+      res.onAborted(() => { aborted = true; });
+      authenticate(apiRequest, ctx).then((user) => {
+        if (aborted) return;
+        if (!user) {
+          res.cork(() => res.writeStatus('403 Forbidden').end());
+          return;
+        }
+        const data: ClientData = {
+          user, csrfCookie: parseCookies(headers.cookie).csrftoken, headerAuth: headers.authorization !== undefined,
+        };
+        res.cork(() => res.upgrade(data, key, protocol, extensions, context));
+      }, (err) => {
+        log.error('websocket authentication failed', { err: (err as Error).stack ?? err });
+        if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end());
+      });
+    },
+    open: (ws) => {
+      const client = new WsClient(ws, config.wsQueueSize);
+      ws.getUserData().client = client;
+      hub.add(client);
+      client.sendNow({ accept: true, user: client.user.id });
+    },
+    message: (ws, message) => {
+      const client = ws.getUserData().client!;
+      const raw = Buffer.from(message).toString('utf8');
+      client.inbox = client.inbox.then(() => handleClientMessage(client, raw, ctx, hub)).catch((err) => {
+        log.error('websocket message failed', { err: (err as Error).stack ?? err });
+      });
+    },
+    drain: (ws) => {
+      const client = ws.getUserData().client;
+      if (client) hub.drained(client);
+    },
+    close: (ws) => {
+      const client = ws.getUserData().client;
+      if (!client) return;
+      client.closed = true;
+      hub.remove(client);
+    },
+  };
+  for (const path of PATHS) app.ws<ClientData>(path, behavior);
+
+  let closed = false;
+  return {
+    hub,
+    ready: bus.ready,
+    close: () => {
+      if (closed) return;
+      closed = true;
+      bus.close();
+      hub.close();
+      for (const client of [...hub.clients]) {
+        if (!client.closed) client.ws.end(1001, 'server shutting down');
+      }
+    },
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * One client's bounded queue for one group: a fixed ring of ready-to-send frames (strings
+ * shared by every client of the group, so a queued frame costs this client one slot).
+ *
+ * States:
+ *   LIVE         room in the ring: `push` appends.
+ *   OVERFLOWING  the ring was full when a frame arrived: that frame and every later one is
+ *                dropped and its counter folded into `missed` (lowest/highest counter, count),
+ *                `overflowSince` remembers when it began.
+ *                → LIVE when `shift` brings the depth down to half the bound: a notice frame
+ *                naming the missed range is appended first, so the client reads it exactly
+ *                where the hole is (queued frames before it, newer frames after it). Half,
+ *                not "one slot free", so a client hovering at the bound gets one notice per
+ *                episode instead of one per message.
+ *
+ * The ring never grows: memory per (client, group) is `capacity` slots whatever happens.
+ * Frames are stored with their event counter (-1 for messages without one).
+ */
+export interface MissedRange {
+  /** Lowest and highest dropped counter, or null when the dropped messages carry none. */
+  counters: [number, number] | null;
+  count: number;
+}
+
+export type QueueState = 'live' | 'overflowing';
+
+export class GroupQueue {
+  readonly capacity: number;
+  readonly #frames: (string | undefined)[];
+  readonly #counters: Float64Array;
+  #head = 0;
+  #size = 0;
+  #state: QueueState = 'live';
+  #missedLow = Infinity;
+  #missedHigh = -Infinity;
+  #missedCount = 0;
+  overflowSince = 0;
+  /** Frames dropped over this queue's life (for metrics). */
+  droppedTotal = 0;
+
+  constructor(capacity: number, readonly makeNotice: (missed: MissedRange) => string) {
+    this.capacity = capacity;
+    // capacity + 1 slots: the notice that ends an episode always finds room.
+    this.#frames = new Array(capacity + 1);
+    this.#counters = new Float64Array(capacity + 1);
+  }
+
+  get size(): number { return this.#size; }
+  get state(): QueueState { return this.#state; }
+
+  /** Appends a frame; returns false when it was dropped (queue over capacity). */
+  push(frame: string, counter: number, now: number): boolean {
+    if (this.#state === 'live' && this.#size < this.capacity) {
+      this.#append(frame, counter);
+      return true;
+    }
+    if (this.#state === 'live') {
+      this.#state = 'overflowing';
+      this.overflowSince = now;
+    }
+    this.#missedCount++;
+    this.droppedTotal++;
+    if (counter >= 0) {
+      if (counter < this.#missedLow) this.#missedLow = counter;
+      if (counter > this.#missedHigh) this.#missedHigh = counter;
+    }
+    return false;
+  }
+
+  peekCounter(): number { return this.#counters[this.#head]; }
+
+  /** Removes and returns the oldest frame, or undefined when empty. */
+  shift(): string | undefined {
+    if (this.#size === 0) return undefined;
+    const frame = this.#frames[this.#head];
+    this.#frames[this.#head] = undefined;
+    this.#head = (this.#head + 1) % this.#frames.length;
+    this.#size--;
+    if (this.#state === 'overflowing' && this.#size <= this.capacity >> 1) this.#endOverflow();
+    return frame;
+  }
+
+  /** Ends an overflow episode now (used when a queue is handed over at the resume seam). */
+  takeMissed(): MissedRange | undefined {
+    if (this.#state !== 'overflowing') return undefined;
+    const missed = this.#missed();
+    this.#reset();
+    return missed;
+  }
+
+  /** Removes every frame (leaving a group). */
+  clear(): void {
+    this.#frames.fill(undefined);
+    this.#head = 0;
+    this.#size = 0;
+    this.#reset();
+  }
+
+  #endOverflow(): void {
+    const notice = this.makeNotice(this.#missed());
+    this.#reset();
+    this.#append(notice, -1);
+  }
+
+  #missed(): MissedRange {
+    return {
+      counters: this.#missedHigh >= 0 ? [this.#missedLow, this.#missedHigh] : null,
+      count: this.#missedCount,
+    };
+  }
+
+  #reset(): void {
+    this.#state = 'live';
+    this.#missedLow = Infinity;
+    this.#missedHigh = -Infinity;
+    this.#missedCount = 0;
+    this.overflowSince = 0;
+  }
+
+  #append(frame: string, counter: number): void {
+    const tail = (this.#head + this.#size) % this.#frames.length;
+    this.#frames[tail] = frame;
+    this.#counters[tail] = counter;
+    this.#size++;
+  }
+}

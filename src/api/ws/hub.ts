@@ -1,0 +1,155 @@
+import { log } from '../../log.js';
+import { metrics } from '../../metrics.js';
+import type { BroadcastMessage } from '../../pipeline/broadcast.js';
+import { CLOSE_OVER_CAPACITY, type WsClient } from './client.js';
+
+/**
+ * The web process's group table (group → clients), in memory only: nothing about who
+ * listens outlives the process, so a restart cannot leave stale memberships behind (AWX
+ * keeps them in Redis zsets and deletes `asgi:*` by hand on start).
+ *
+ * `dispatch` turns one bus message into frames once (serialised once, shared by every
+ * client), appends them to each member's bounded queue and marks the member dirty; one
+ * setImmediate later every dirty client flushes. Nothing here waits on a socket, so a
+ * stalled client costs the bus consumer a failed ring push per frame and nothing more.
+ */
+
+const overflowTotal = metrics.counter('ws_group_overflow_total', 'Websocket messages dropped because a client queue was full, by group.');
+const sentTotal = metrics.counter('ws_messages_sent_total', 'Websocket messages handed to client sockets.');
+const busTotal = metrics.counter('ws_bus_messages_total', 'Broadcast bus messages received by this web node.');
+const closedTotal = metrics.counter('ws_over_capacity_closes_total', 'Clients closed for staying over capacity too long.');
+const clientsGauge = metrics.gauge('ws_clients', 'Connected websocket clients.');
+const depthGauge = metrics.gauge('ws_queue_depth', 'Queued websocket messages on this node: total and largest client.');
+
+/** Distinct `group` labels kept on the overflow counter; past it they count as `other` (bounded memory). */
+const MAX_GROUP_LABELS = 500;
+const groupLabels = new Set<string>();
+
+function groupLabel(group: string): string {
+  if (groupLabels.has(group)) return group;
+  if (groupLabels.size < MAX_GROUP_LABELS) { groupLabels.add(group); return group; }
+  return 'other';
+}
+
+export interface HubOptions {
+  /** Close a client whose queue stays over capacity this long (ms). */
+  overflowCloseMs: number;
+  /** At most one "N of M clients over capacity" line per group per this interval (ms). */
+  overflowLogMs: number;
+}
+
+export class Hub {
+  readonly groups = new Map<string, Set<WsClient>>();
+  readonly clients = new Set<WsClient>();
+  readonly #dirty = new Set<WsClient>();
+  #flushScheduled = false;
+  readonly #lastLog = new Map<string, number>();
+  readonly #sweep: NodeJS.Timeout;
+
+  constructor(readonly options: HubOptions) {
+    // Once a second: close clients over capacity too long, refresh the gauges.
+    this.#sweep = setInterval(() => this.sweep(Date.now()), 1000);
+    this.#sweep.unref();
+  }
+
+  add(client: WsClient): void {
+    this.clients.add(client);
+    clientsGauge.set(this.clients.size);
+  }
+
+  remove(client: WsClient): void {
+    for (const group of client.groups) this.leave(client, group);
+    this.clients.delete(client);
+    this.#dirty.delete(client);
+    clientsGauge.set(this.clients.size);
+  }
+
+  join(client: WsClient, group: string): void {
+    client.join(group);
+    let members = this.groups.get(group);
+    if (!members) { members = new Set(); this.groups.set(group, members); }
+    members.add(client);
+  }
+
+  leave(client: WsClient, group: string): void {
+    client.leave(group);
+    const members = this.groups.get(group);
+    if (!members) return;
+    members.delete(client);
+    if (members.size === 0) { this.groups.delete(group); this.#lastLog.delete(group); }
+  }
+
+  /** Fans one bus message out to the group's members. Never blocks, never throws per client. */
+  dispatch(message: BroadcastMessage, now = Date.now()): void {
+    busTotal.inc();
+    const members = this.groups.get(message.group);
+    if (!members || members.size === 0) return;
+    const frames = new Array<string>(message.messages.length);
+    const counters = new Float64Array(message.messages.length);
+    for (let i = 0; i < frames.length; i++) {
+      const m = message.messages[i];
+      frames[i] = JSON.stringify(m);
+      counters[i] = typeof m.counter === 'number' ? m.counter : -1;
+    }
+    let over = 0;
+    for (const client of members) {
+      let dropped = 0;
+      for (let i = 0; i < frames.length; i++) if (!client.enqueue(message.group, frames[i], counters[i], now)) dropped++;
+      if (dropped) { over++; overflowTotal.inc(dropped, { group: groupLabel(message.group) }); }
+      this.markDirty(client);
+    }
+    if (over) this.#logOverflow(message.group, over, members.size, now);
+  }
+
+  markDirty(client: WsClient): void {
+    this.#dirty.add(client);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // Coalesce every bus message of this turn into one flush per client.
+    setImmediate(() => this.flushDirty());
+  }
+
+  flushDirty(): void {
+    this.#flushScheduled = false;
+    let sent = 0;
+    for (const client of this.#dirty) sent += client.flush();
+    this.#dirty.clear();
+    if (sent) sentTotal.inc(sent);
+  }
+
+  /** A socket drained: send it more. */
+  drained(client: WsClient): void {
+    const sent = client.flush();
+    if (sent) sentTotal.inc(sent);
+  }
+
+  sweep(now: number): void {
+    let total = 0;
+    let largest = 0;
+    for (const client of this.clients) {
+      const d = client.depth();
+      total += d;
+      if (d > largest) largest = d;
+      const since = client.overflowingSince();
+      if (since && now - since >= this.options.overflowCloseMs && !client.closed) {
+        closedTotal.inc();
+        log.warn('closing websocket client over capacity', { user: client.user.id, seconds: Math.round((now - since) / 1000) });
+        client.closed = true;
+        client.ws.end(CLOSE_OVER_CAPACITY, 'over capacity: messages were dropped for too long; reconnect and resume');
+      }
+    }
+    depthGauge.set(total, { which: 'total' });
+    depthGauge.set(largest, { which: 'largest_client' });
+  }
+
+  #logOverflow(group: string, over: number, members: number, now: number): void {
+    const last = this.#lastLog.get(group) ?? 0;
+    if (now - last < this.options.overflowLogMs) return;
+    this.#lastLog.set(group, now);
+    log.info(`${over} of ${members} clients over capacity in group ${group}`);
+  }
+
+  close(): void {
+    clearInterval(this.#sweep);
+  }
+}

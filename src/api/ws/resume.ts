@@ -1,0 +1,99 @@
+import { jobKinds, type JobKindInfo } from '../../db/job-kinds.js';
+import type { ApiContext } from '../context.js';
+import type { WsClient } from './client.js';
+import { EVENT_COLUMNS, eventMessageFromRow, type EventRow } from './event-message.js';
+import type { Hub } from './hub.js';
+
+/**
+ * `{"resume": {"job_events-42": 1500}}`: the stored events after counter 1500, then live,
+ * with no gap and no duplicate at the seam.
+ *
+ * 1. From now on the group's live frames go to a side queue (`pending`, bounded like any
+ *    other); frames already queued move there too, so everything live comes after the
+ *    stored events.
+ * 2. Stored events are read in counter order, PAGE rows at a time, each page queued only
+ *    when the client's queue has room for it (a resume never overflows by itself), and
+ *    each counter sent is marked in a bitset.
+ * 3. Seam, in one synchronous step after the last page (no live frame can slip between):
+ *    pending frames whose counter is in the bitset are dropped, the rest are queued in
+ *    arrival order. Emit-after-commit makes this complete: an event committed after a
+ *    page was read is published after that, so it is in `pending`. A bitset, not "skip
+ *    counters ≤ the last stored one", because receiver workers commit batches out of
+ *    counter order; it costs one bit per stored event (125 KB per million) until the seam.
+ */
+const PAGE = 500;
+const ROOM_POLL_MS = 10;
+
+const kindByGroup = new Map<string, JobKindInfo>(Object.values(jobKinds).map((k) => [k.eventGroup, k]));
+
+class CounterSet {
+  #bits = new Uint8Array(1024);
+  add(n: number): void {
+    const byte = n >> 3;
+    if (byte >= this.#bits.length) {
+      const grown = new Uint8Array(Math.max(byte + 1, this.#bits.length * 2));
+      grown.set(this.#bits);
+      this.#bits = grown;
+    }
+    this.#bits[byte] |= 1 << (n & 7);
+  }
+  has(n: number): boolean {
+    const byte = n >> 3;
+    return byte < this.#bits.length && (this.#bits[byte] & (1 << (n & 7))) !== 0;
+  }
+}
+
+export async function startResume(client: WsClient, group: string, after: number, ctx: ApiContext, hub: Hub): Promise<void> {
+  const dash = group.lastIndexOf('-');
+  const kind = kindByGroup.get(group.slice(0, dash));
+  const jobId = Number(group.slice(dash + 1));
+  if (!kind || !Number.isSafeInteger(jobId)) {
+    client.sendNow({ error: `cannot resume ${group}: not an event group` });
+    return;
+  }
+  const queue = client.queues.get(group)!;
+  if (client.resuming.has(group)) return;
+  const pending = client.newQueue(group);
+  const now = Date.now();
+  for (let c = queue.peekCounter(), f = queue.shift(); f !== undefined; c = queue.peekCounter(), f = queue.shift()) {
+    pending.push(f, c, now);
+  }
+  const buffer = { pending };
+  client.resuming.set(group, buffer);
+  const stillResuming = () => !client.closed && client.resuming.get(group) === buffer && client.queues.get(group) === queue;
+
+  const job = await ctx.pool.query<{ created: Date }>('SELECT created FROM unified_jobs WHERE id = $1', [jobId]);
+  const jobCreated = job.rows[0]?.created;
+  const sent = new CounterSet();
+  let last = after;
+  const page = Math.max(1, Math.min(PAGE, queue.capacity >> 1));
+  for (;;) {
+    while (queue.size > 0 && queue.size + page > queue.capacity && stillResuming()) await new Promise((r) => setTimeout(r, ROOM_POLL_MS));
+    if (!stillResuming()) return;
+    const { rows } = jobCreated
+      ? await ctx.pool.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM ${kind.eventTable} WHERE job_id = $1 AND job_created = $2 AND counter > $3 ORDER BY counter LIMIT ${page}`,
+        [jobId, jobCreated, last])
+      : { rows: [] as EventRow[] };
+    if (!stillResuming()) return;
+    const at = Date.now();
+    for (const row of rows) {
+      queue.push(JSON.stringify(eventMessageFromRow(kind, row)), row.counter, at);
+      sent.add(row.counter);
+      last = row.counter;
+    }
+    if (rows.length) hub.markDirty(client);
+    if (rows.length < page) break;
+  }
+
+  // The seam: synchronous from here on.
+  const at = Date.now();
+  for (let c = pending.peekCounter(), f = pending.shift(); f !== undefined; c = pending.peekCounter(), f = pending.shift()) {
+    if (c >= 0 && sent.has(c)) continue;
+    queue.push(f, c, at);
+  }
+  const missed = pending.takeMissed();
+  if (missed) queue.push(queue.makeNotice(missed), -1, at);
+  client.resuming.delete(group);
+  hub.markDirty(client);
+}

@@ -1,0 +1,127 @@
+import crypto from 'node:crypto';
+import { log } from '../../log.js';
+import { canReadUnifiedJob } from '../access.js';
+import type { ApiContext } from '../context.js';
+import type { WsClient } from './client.js';
+import type { Hub } from './hub.js';
+import { startResume } from './resume.js';
+
+/**
+ * What a client may say after `{"accept": true}`, in AWX's words (awx/main/consumers.py):
+ *
+ *   {"groups": {"jobs": ["status_changed", "summary"], "job_events": [42]}, "xrftoken": "<csrftoken>"}
+ *
+ * Every message must carry the CSRF token; a wrong one gets `{"error": "access denied to
+ * channel"}` and changes nothing. `groups` replaces the whole subscription set: each
+ * `name: [a, b]` means groups `name-a`, `name-b`; event groups need read access to the job
+ * (denied ids get AWX's per-id error and are skipped). The reply names the set and the
+ * difference: `groups_current`, `groups_left`, `groups_joined`.
+ *
+ * Playstream's opt-ins ride on the same message: `"batch": true` (frames become JSON
+ * arrays of messages) and `"resume": {"job_events-42": 1500}` (stored events after 1500,
+ * then live), applied after `groups`.
+ */
+
+/** Groups whose ids are jobs: joining needs read access to that job. */
+export const EVENT_GROUPS = new Set(['job_events', 'project_update_events', 'inventory_update_events',
+  'ad_hoc_command_events', 'system_job_events', 'workflow_events']);
+/** Other groups AWX clients subscribe to, with the names they take. */
+const PLAIN_GROUPS = new Set(['jobs', 'schedules', 'control', 'metrics']);
+/** Groups the bus publishes under their bare name: subscribing to `metrics: [...]` or `control: [...]` also joins it. */
+const BARE_GROUPS = new Set(['control', 'metrics']);
+
+const MAX_GROUPS_PER_CLIENT = 1000;
+
+export function xrfTokenValid(client: WsClient, token: unknown): boolean {
+  const data = client.ws.getUserData();
+  if (data.csrfCookie === undefined) {
+    // No cookie means no ambient credential to forge: header auth (basic/bearer) needs no
+    // CSRF token, but a cookie session without its csrftoken is refused, as AWX does.
+    return data.headerAuth && (token === undefined || token === null);
+  }
+  if (typeof token !== 'string') return false;
+  const a = Buffer.from(token);
+  const b = Buffer.from(data.csrfCookie);
+  return a.length === b.length && crypto.timingSafeEqual(a, b);
+}
+
+export async function handleClientMessage(client: WsClient, raw: string, ctx: ApiContext, hub: Hub): Promise<void> {
+  let data: Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    data = parsed as Record<string, unknown>;
+  } catch {
+    client.sendNow({ error: 'invalid message: expected a JSON object' });
+    return;
+  }
+  if (!xrfTokenValid(client, data.xrftoken)) {
+    log.warn('access denied to channel, XRF mismatch', { user: client.user.username });
+    client.sendNow({ error: 'access denied to channel' });
+    return;
+  }
+  if (typeof data.batch === 'boolean') client.batch = data.batch;
+  if ('groups' in data) {
+    if (!(await replaceGroups(client, data.groups, ctx, hub))) return;
+  }
+  if (data.resume && typeof data.resume === 'object') {
+    for (const [group, after] of Object.entries(data.resume as Record<string, unknown>)) {
+      if (client.closed) return;
+      if (typeof after !== 'number' || !Number.isInteger(after) || after < 0) {
+        client.sendNow({ error: `resume counter for ${group} must be a non-negative integer` });
+        continue;
+      }
+      if (!client.queues.has(group)) {
+        client.sendNow({ error: `resume needs a subscription to ${group}` });
+        continue;
+      }
+      void startResume(client, group, after, ctx, hub).catch((err) => {
+        log.error('resume failed', { group, err: (err as Error).stack ?? err });
+        client.resuming.delete(group);
+        client.sendNow({ error: `resume of ${group} failed` });
+      });
+    }
+  }
+}
+
+async function replaceGroups(client: WsClient, groups: unknown, ctx: ApiContext, hub: Hub): Promise<boolean> {
+  if (!groups || typeof groups !== 'object' || Array.isArray(groups)) {
+    client.sendNow({ error: 'access denied to channel' });
+    return false;
+  }
+  const wanted = new Set<string>();
+  for (const [name, ids] of Object.entries(groups as Record<string, unknown>)) {
+    if (!Array.isArray(ids)) {
+      log.warn('groups must be a list', { user: client.user.username, name });
+      client.sendNow({ error: 'access denied to channel' });
+      return false;
+    }
+    if (!EVENT_GROUPS.has(name) && !PLAIN_GROUPS.has(name)) {
+      client.sendNow({ error: `access denied to channel ${name}` });
+      continue;
+    }
+    if (BARE_GROUPS.has(name)) wanted.add(name);
+    for (const id of ids) {
+      if (EVENT_GROUPS.has(name)) {
+        const jobId = Number(id);
+        if (!Number.isSafeInteger(jobId) || jobId <= 0 || !(await canReadUnifiedJob(ctx, client.user, jobId))) {
+          client.sendNow({ error: `access denied to channel ${name} for resource id ${String(id)}` });
+          continue;
+        }
+      }
+      wanted.add(`${name}-${String(id)}`);
+    }
+    if (wanted.size > MAX_GROUPS_PER_CLIENT) {
+      client.sendNow({ error: `at most ${MAX_GROUPS_PER_CLIENT} groups per connection` });
+      return false;
+    }
+  }
+  if (client.closed) return false;
+  const current = new Set(client.groups);
+  const left = [...current].filter((g) => !wanted.has(g));
+  const joined = [...wanted].filter((g) => !current.has(g));
+  for (const g of left) hub.leave(client, g);
+  for (const g of joined) hub.join(client, g);
+  client.sendNow({ groups_current: [...wanted], groups_left: left, groups_joined: joined });
+  return true;
+}
