@@ -1,0 +1,101 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type pg from 'pg';
+import { loadCredentialInputs } from '../db/credentials.js';
+import type { SecretBox } from '../security/secrets.js';
+
+/**
+ * Credentials injected as Ansible expects them, into one job's private data dir:
+ * - Machine: `-u`, an SSH key file (mode 0600) with `--private-key`, become method/user,
+ *   and the SSH/become passwords answered at the prompt through runner's env/passwords;
+ * - Vault: `--vault-id id@prompt` (or `--ask-vault-pass`) answered the same way;
+ * - cloud and custom types: the type's injectors (`env`, `extra_vars`, `file`), with
+ *   `{{ field }}` and `{{ tower.filename }}` templates, as AWX's custom credential types.
+ * Every secret value is collected so the runner can redact it from job_args, job_env and
+ * stdout. Files written here live in the private data dir, removed when the job ends.
+ */
+export interface Injection {
+  args: string[];
+  env: Record<string, string>;
+  extraVars: Record<string, unknown>;
+  passwords: Record<string, string>;
+  secrets: string[];
+}
+
+interface CredRow { id: number; kind: string; namespace: string | null; inputs_spec: { fields?: { id: string; secret?: boolean }[] };
+  injectors: { env?: Record<string, string>; extra_vars?: Record<string, string>; file?: Record<string, string> } }
+
+export async function injectCredentials(db: Pick<pg.Pool, 'query'>, secrets: SecretBox, credentialIds: number[],
+  privateDataDir: string): Promise<Injection> {
+  const out: Injection = { args: [], env: {}, extraVars: {}, passwords: {}, secrets: [] };
+  if (!credentialIds.length) return out;
+  const { rows } = await db.query<CredRow>(
+    `SELECT c.id, t.kind, t.namespace, t.inputs AS inputs_spec, t.injectors FROM credentials c
+       JOIN credential_types t ON t.id = c.credential_type_id WHERE c.id = ANY($1) ORDER BY c.id`, [credentialIds]);
+  for (const cred of rows) {
+    const inputs = await loadCredentialInputs(db, secrets, cred.id);
+    for (const f of cred.inputs_spec.fields ?? []) {
+      const v = inputs[f.id];
+      if (f.secret && typeof v === 'string' && v.length >= 2) out.secrets.push(v);
+    }
+    const str = (k: string) => (typeof inputs[k] === 'string' ? (inputs[k] as string) : '');
+    if (cred.kind === 'ssh') {
+      if (str('username')) out.args.push('-u', str('username'));
+      if (str('ssh_key_data')) {
+        const keyFile = path.join(privateDataDir, `credential_${cred.id}_key`);
+        fs.writeFileSync(keyFile, str('ssh_key_data').trimEnd() + '\n', { mode: 0o600 });
+        out.args.push('--private-key', keyFile);
+        if (str('ssh_key_unlock')) out.passwords['^Enter passphrase for .*:\\s*?$'] = str('ssh_key_unlock');
+      }
+      if (str('password')) {
+        out.args.push('--ask-pass');
+        out.passwords['^SSH [pP]assword:\\s*?$'] = str('password');
+      }
+      if (str('become_method')) out.args.push('--become-method', str('become_method'));
+      if (str('become_username')) out.args.push('--become-user', str('become_username'));
+      if (str('become_password')) {
+        out.args.push('--ask-become-pass');
+        out.passwords['^BECOME password.*:\\s*?$'] = str('become_password');
+      }
+    } else if (cred.kind === 'vault') {
+      const id = str('vault_id');
+      if (id) {
+        out.args.push('--vault-id', `${id}@prompt`);
+        out.passwords[`^Vault password \\(${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\):\\s*?$`] = str('vault_password');
+      } else {
+        out.args.push('--ask-vault-pass');
+        out.passwords['^Vault password:\\s*?$'] = str('vault_password');
+      }
+    }
+    applyInjectors(cred, inputs, privateDataDir, out);
+  }
+  return out;
+}
+
+function applyInjectors(cred: CredRow, inputs: Record<string, unknown>, privateDataDir: string, out: Injection): void {
+  const inj = cred.injectors ?? {};
+  const tower: Record<string, unknown> = { filename: {} };
+  const files = Object.entries(inj.file ?? {});
+  for (const [key, template] of files) {
+    const name = key === 'template' ? '' : key.replace(/^template\./, '');
+    const file = path.join(privateDataDir, `credential_${cred.id}_${name || 'file'}`);
+    fs.writeFileSync(file, render(template, inputs, tower), { mode: 0o600 });
+    if (name) (tower.filename as Record<string, string>)[name] = file;
+    else tower.filename = file;
+  }
+  for (const [k, t] of Object.entries(inj.env ?? {})) {
+    const v = render(t, inputs, tower);
+    if (v !== '') out.env[k] = v;
+  }
+  for (const [k, t] of Object.entries(inj.extra_vars ?? {})) out.extraVars[k] = render(t, inputs, tower);
+}
+
+/** The subset of Jinja AWX's injectors use: `{{ field }}`, `{{ tower.filename }}`, `{{ tower.filename.name }}`. */
+export function render(template: string, inputs: Record<string, unknown>, tower: Record<string, unknown>): string {
+  return String(template).replace(/\{\{\s*([\w.]+)\s*\}\}/g, (_m, expr: string) => {
+    const parts = expr.split('.');
+    let v: unknown = parts[0] === 'tower' || parts[0] === 'awx' ? tower : inputs[parts[0]];
+    for (const p of parts.slice(1)) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[p] : undefined;
+    return v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  });
+}

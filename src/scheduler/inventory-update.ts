@@ -1,0 +1,126 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type pg from 'pg';
+import YAML from 'yaml';
+import { jobKinds } from '../db/job-kinds.js';
+import { withTransaction } from '../db/pool.js';
+import { redisKeys } from '../redis-keys.js';
+import { EventPusher } from './event-push.js';
+import { projectDir } from './private-data-dir.js';
+import { Redactor } from './redact.js';
+import type { JobContext, JobRow, KindResult } from './run-unified-job.js';
+import { SyntheticEvents } from './synthetic-events.js';
+
+/**
+ * An inventory update from a file in a project (source `scm`): `ansible-inventory -i <file>
+ * --list` in the project's checkout, then an idempotent import, as AWX's inventory_import:
+ * - hosts and groups are created or updated by name; children and memberships added;
+ * - `overwrite`: hosts, groups, memberships and children absent from the source are removed;
+ * - `overwrite_vars`: variables are replaced by the source's, otherwise merged over them.
+ * Output is verbose events (the update's wrapup is EOF).
+ */
+const exec = promisify(execFile);
+
+interface ImportData { hosts: Map<string, Record<string, unknown>>; groups: Map<string, { vars: Record<string, unknown>; hosts: string[]; children: string[] }> }
+
+export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher: (p: EventPusher) => void): Promise<KindResult> {
+  const pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, jobKinds.inventory_update.refField, job.id,
+    job.created, new Redactor([]));
+  setPusher(pusher);
+  const ev = new SyntheticEvents(pusher);
+  const { rows: [source] } = await ctx.pool.query('SELECT * FROM inventory_sources WHERE id = $1', [job.inventory_source_id]);
+  if (source.source !== 'scm' || !source.source_project_id) {
+    return { final: { status: 'error', jobExplanation: `inventory source type "${source.source}" is not supported` } };
+  }
+  const { rows: [project] } = await ctx.pool.query('SELECT id, name, local_path FROM projects WHERE id = $1', [source.source_project_id]);
+  const cwd = projectDir(ctx.config.dataDir, project);
+  const file = path.join(cwd, source.source_path || 'inventory');
+  ev.emit('verbose', `Running ansible-inventory -i ${source.source_path} --list`);
+  let listed: Record<string, any>;
+  try {
+    const { stdout } = await exec('ansible-inventory', ['-i', file, '--list', '--export'],
+      { cwd, maxBuffer: 256 << 20, timeout: (job.timeout || 0) * 1000, env: { ...process.env, ANSIBLE_INVENTORY_UNPARSED_FAILED: 'True' } });
+    listed = JSON.parse(stdout);
+  } catch (err) {
+    ev.emit('verbose', String((err as { stderr?: string }).stderr || (err as Error).message));
+    return { final: { status: 'failed', jobExplanation: 'ansible-inventory failed' } };
+  }
+  const data = parseInventoryList(listed);
+  const counts = await withTransaction(ctx.pool, (db) => importInventory(db, job.inventory_id, data,
+    { overwrite: source.overwrite, overwriteVars: source.overwrite_vars }));
+  ev.emit('verbose', `Imported ${counts.hosts} hosts and ${counts.groups} groups into inventory ${job.inventory_id}`
+    + (counts.removed ? `; removed ${counts.removed}` : ''));
+  return { final: { status: 'successful' } };
+}
+
+/** `ansible-inventory --list` JSON → hosts with vars, groups with vars/hosts/children. */
+export function parseInventoryList(listed: Record<string, any>): ImportData {
+  const hostvars: Record<string, Record<string, unknown>> = listed._meta?.hostvars ?? {};
+  const hosts = new Map<string, Record<string, unknown>>();
+  const groups: ImportData['groups'] = new Map();
+  for (const [name, g] of Object.entries(listed)) {
+    if (name === '_meta') continue;
+    for (const h of g.hosts ?? []) hosts.set(h, hostvars[h] ?? {});
+    if (name === 'all' || name === 'ungrouped') continue;
+    groups.set(name, { vars: g.vars ?? {}, hosts: g.hosts ?? [], children: (g.children ?? []).filter((c: string) => c !== 'ungrouped') });
+  }
+  for (const [h, v] of Object.entries(hostvars)) if (!hosts.has(h)) hosts.set(h, v);
+  return { hosts, groups };
+}
+
+export async function importInventory(db: pg.PoolClient, inventoryId: number, data: ImportData,
+  opts: { overwrite: boolean; overwriteVars: boolean }): Promise<{ hosts: number; groups: number; removed: number }> {
+  const { rows: hostRows } = await db.query<{ id: number; name: string; variables: string }>(
+    'SELECT id, name, variables FROM hosts WHERE inventory_id = $1', [inventoryId]);
+  const { rows: groupRows } = await db.query<{ id: number; name: string; variables: string }>(
+    'SELECT id, name, variables FROM groups WHERE inventory_id = $1', [inventoryId]);
+  const mergeVars = (old: string, incoming: Record<string, unknown>) => {
+    if (opts.overwriteVars) return incoming;
+    let prev: Record<string, unknown> = {};
+    try { prev = (YAML.parse(old || '{}') ?? {}) as Record<string, unknown>; } catch { /* unparsable old vars are replaced */ }
+    return { ...prev, ...incoming };
+  };
+  const text = (v: Record<string, unknown>) => (Object.keys(v).length ? JSON.stringify(v) : '');
+  const hostId = new Map<string, number>();
+  const oldHosts = new Map(hostRows.map((h) => [h.name, h]));
+  for (const [name, vars] of data.hosts) {
+    const old = oldHosts.get(name);
+    const { rows: [r] } = await db.query<{ id: number }>(
+      `INSERT INTO hosts (name, inventory_id, variables) VALUES ($1, $2, $3)
+       ON CONFLICT (inventory_id, name) DO UPDATE SET variables = EXCLUDED.variables, modified = now() RETURNING id`,
+      [name, inventoryId, text(mergeVars(old?.variables ?? '', vars))]);
+    hostId.set(name, r.id);
+  }
+  const groupId = new Map<string, number>();
+  const oldGroups = new Map(groupRows.map((g) => [g.name, g]));
+  for (const [name, g] of data.groups) {
+    const { rows: [r] } = await db.query<{ id: number }>(
+      `INSERT INTO groups (name, inventory_id, variables) VALUES ($1, $2, $3)
+       ON CONFLICT (inventory_id, name) DO UPDATE SET variables = EXCLUDED.variables, modified = now() RETURNING id`,
+      [name, inventoryId, text(mergeVars(oldGroups.get(name)?.variables ?? '', g.vars))]);
+    groupId.set(name, r.id);
+  }
+  const memberPairs: [number, number][] = [];
+  const childPairs: [number, number][] = [];
+  for (const [name, g] of data.groups) {
+    for (const h of g.hosts) if (hostId.has(h)) memberPairs.push([groupId.get(name)!, hostId.get(h)!]);
+    for (const c of g.children) if (groupId.has(c)) childPairs.push([groupId.get(name)!, groupId.get(c)!]);
+  }
+  await db.query(`INSERT INTO group_hosts (group_id, host_id) SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING`,
+    [memberPairs.map((p) => p[0]), memberPairs.map((p) => p[1])]);
+  await db.query(`INSERT INTO group_children (parent_id, child_id) SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING`,
+    [childPairs.map((p) => p[0]), childPairs.map((p) => p[1])]);
+  let removed = 0;
+  if (opts.overwrite) {
+    removed += (await db.query('DELETE FROM hosts WHERE inventory_id = $1 AND NOT (id = ANY($2))', [inventoryId, [...hostId.values()]])).rowCount ?? 0;
+    removed += (await db.query('DELETE FROM groups WHERE inventory_id = $1 AND NOT (id = ANY($2))', [inventoryId, [...groupId.values()]])).rowCount ?? 0;
+    await db.query(`DELETE FROM group_hosts gh USING groups g WHERE gh.group_id = g.id AND g.inventory_id = $1
+                      AND NOT ((gh.group_id, gh.host_id) IN (SELECT * FROM unnest($2::bigint[], $3::bigint[])))`,
+      [inventoryId, memberPairs.map((p) => p[0]), memberPairs.map((p) => p[1])]);
+    await db.query(`DELETE FROM group_children gc USING groups g WHERE gc.parent_id = g.id AND g.inventory_id = $1
+                      AND NOT ((gc.parent_id, gc.child_id) IN (SELECT * FROM unnest($2::bigint[], $3::bigint[])))`,
+      [inventoryId, childPairs.map((p) => p[0]), childPairs.map((p) => p[1])]);
+  }
+  return { hosts: hostId.size, groups: groupId.size, removed };
+}

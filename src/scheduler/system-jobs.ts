@@ -1,0 +1,56 @@
+import { jobKinds } from '../db/job-kinds.js';
+import { redisKeys } from '../redis-keys.js';
+import { EventPusher } from './event-push.js';
+import { parseVars } from './launch.js';
+import { Redactor } from './redact.js';
+import type { JobContext, JobRow, KindResult } from './run-unified-job.js';
+import { SyntheticEvents } from './synthetic-events.js';
+
+/**
+ * System jobs (AWX's management jobs), `days` from extra_vars (default 90):
+ * - cleanup_jobs: deletes unified jobs finished more than `days` ago, then drops every
+ *   event partition wholly older than the cutoff (retention is DROP TABLE, never a
+ *   row-by-row DELETE of events);
+ * - cleanup_activitystream: deletes activity stream entries older than `days`.
+ */
+export async function runSystemJob(ctx: JobContext, job: JobRow, setPusher: (p: EventPusher) => void): Promise<KindResult> {
+  const pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, jobKinds.system_job.refField, job.id,
+    job.created, new Redactor([]));
+  setPusher(pusher);
+  const ev = new SyntheticEvents(pusher);
+  const days = Number(parseVars(job.extra_vars).days ?? 90);
+  if (!Number.isFinite(days) || days < 0) return { final: { status: 'failed', jobExplanation: 'days must be a number ≥ 0' } };
+  const cutoff = new Date(Date.now() - days * 86_400_000);
+  if (job.job_type === 'cleanup_jobs') {
+    const { rowCount } = await ctx.pool.query(
+      `DELETE FROM unified_jobs WHERE finished < $1 AND status IN ('successful', 'failed', 'error', 'canceled') AND id <> $2`,
+      [cutoff, job.id]);
+    const dropped = await dropEventPartitionsBefore(ctx, cutoff);
+    ev.emit('verbose', `Removed ${rowCount ?? 0} jobs finished before ${cutoff.toISOString()}; dropped ${dropped.length} event partitions`);
+  } else if (job.job_type === 'cleanup_activitystream') {
+    const { rowCount } = await ctx.pool.query('DELETE FROM activity_stream WHERE "timestamp" < $1', [cutoff]);
+    ev.emit('verbose', `Removed ${rowCount ?? 0} activity stream entries before ${cutoff.toISOString()}`);
+  } else {
+    ev.emit('verbose', `${job.job_type}: nothing to do`);
+  }
+  return { final: { status: 'successful' } };
+}
+
+/** Drops hourly partitions (…_YYYYMMDD_HH) whose whole hour ends before the cutoff. */
+async function dropEventPartitionsBefore(ctx: JobContext, cutoff: Date): Promise<string[]> {
+  const tables = Object.values(jobKinds).map((k) => k.eventTable);
+  const { rows } = await ctx.pool.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+      WHERE p.relname = ANY($1)`, [tables]);
+  const dropped: string[] = [];
+  for (const { name } of rows) {
+    const m = /_(\d{4})(\d{2})(\d{2})_(\d{2})$/.exec(name);
+    if (!m) continue;
+    const end = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4]) + 3_600_000;
+    if (end <= cutoff.getTime()) {
+      await ctx.pool.query(`DROP TABLE IF EXISTS "${name}"`);
+      dropped.push(name);
+    }
+  }
+  return dropped;
+}
