@@ -1,0 +1,131 @@
+import type pg from 'pg';
+import { hostStatusCounts, hostSummaries } from './derive.js';
+import type { JobInfo } from './job-cache.js';
+import type { ParsedEvent } from './parse-event.js';
+import { decideNotifications, FINAL_STATUSES, RENDEZVOUS_COLUMNS, type RendezvousRow } from './rendezvous.js';
+
+/**
+ * What the receiver does for a job besides storing its rows, inside the batch's
+ * transaction, after the COPY:
+ *
+ * 1. playbook_on_stats stored (first time: the de-dup path reports a replayed one as not
+ *    inserted): job_host_summaries, hosts.last_job_id / last_job_host_summary_id, and the
+ *    job's host_status_counts (AWX precedence dark > failures > changed > ok > skipped).
+ * 2. Under the job's row lock (ids in ascending order, so workers never deadlock):
+ *    - EOF: eof_received, emitted_events = final_counter; for inventory updates and system
+ *      jobs EOF is the wrapup event.
+ *    - once EOF is known, count the stored events; when all are there the stream is
+ *      complete: failed/changed are propagated to parent events (AWX does it at stats
+ *      time, which misses events still in another worker's batch; at completion none are),
+ *      and event_processing_finished follows if the final status is saved.
+ *    - the notification rendezvous (rendezvous.ts).
+ * The count runs after the lock is taken, in a statement whose snapshot sees every batch
+ * committed before ours: of two workers finishing one job, the second always sees it all.
+ */
+export interface JobWrapupInput {
+  job: JobInfo;
+  /** Highest final_counter of EOFs for this job in the batch, if any. */
+  eofFinalCounter: number | null;
+  /** playbook_on_stats newly inserted in this batch. */
+  stats: ParsedEvent | null;
+}
+
+export interface JobWrapupResult {
+  jobId: number;
+  row: RendezvousRow;
+  eofInBatch: boolean;
+  finalCounter: number;
+  /** event_processing_finished turned true in this batch. */
+  finishedNow: boolean;
+  notificationsCreated: number;
+}
+
+export async function applyHostSummaries(db: pg.ClientBase, job: JobInfo, stats: ParsedEvent): Promise<void> {
+  const summaries = hostSummaries(stats.eventData);
+  if (summaries.length) {
+    const { rows } = await db.query<{ id: number; host_id: number | null }>(
+      `INSERT INTO job_host_summaries (job_id, host_id, host_name, changed, dark, failures, ignored, ok, processed, rescued, skipped, failed)
+       SELECT $1, x.host_id, x.host_name, x.changed, x.dark, x.failures, x.ignored, x.ok, x.processed, x.rescued, x.skipped, x.failed
+         FROM jsonb_to_recordset($2::jsonb) AS x(host_id bigint, host_name text, changed int, dark int, failures int, ignored int,
+              ok int, processed int, rescued int, skipped int, failed boolean)
+       ON CONFLICT (job_id, host_name) DO UPDATE SET host_id = EXCLUDED.host_id, changed = EXCLUDED.changed, dark = EXCLUDED.dark,
+         failures = EXCLUDED.failures, ignored = EXCLUDED.ignored, ok = EXCLUDED.ok, processed = EXCLUDED.processed,
+         rescued = EXCLUDED.rescued, skipped = EXCLUDED.skipped, failed = EXCLUDED.failed, modified = now()
+       RETURNING id, host_id`,
+      [job.id, JSON.stringify(summaries.map((s) => ({ host_id: job.hostMap.get(s.host) ?? null, host_name: s.host, ...s.counts, failed: s.failed })))]);
+    const withHost = rows.filter((r) => r.host_id !== null);
+    if (withHost.length) {
+      await db.query(
+        `UPDATE hosts h SET last_job_id = $1, last_job_host_summary_id = s.sid, modified = now()
+           FROM unnest($2::bigint[], $3::bigint[]) AS s(host_id, sid) WHERE h.id = s.host_id`,
+        [job.id, withHost.map((r) => r.host_id), withHost.map((r) => r.id)]);
+    }
+  }
+}
+
+export async function wrapupJobs(db: pg.ClientBase, inputs: JobWrapupInput[]): Promise<JobWrapupResult[]> {
+  if (!inputs.length) return [];
+  inputs.sort((a, b) => a.job.id - b.job.id);
+  const { rows } = await db.query<RendezvousRow>(
+    `SELECT ${RENDEZVOUS_COLUMNS} FROM unified_jobs WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`,
+    [inputs.map((i) => i.job.id)]);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const results: JobWrapupResult[] = [];
+  for (const input of inputs) {
+    const row = byId.get(input.job.id);
+    if (!row) continue;
+    const sets: string[] = [];
+    const args: unknown[] = [row.id];
+    const set = (col: string, v: unknown) => { args.push(v); sets.push(`${col} = $${args.length}`); };
+    const isEofWrapup = input.job.kind.wrapupEvent === 'EOF';
+    if (input.eofFinalCounter !== null) {
+      row.eof_received = true;
+      row.emitted_events = input.eofFinalCounter;
+      set('eof_received', true);
+      set('emitted_events', input.eofFinalCounter);
+    }
+    if (input.stats && !isEofWrapup) {
+      set('host_status_counts', JSON.stringify(hostStatusCounts(input.stats.eventData)));
+    }
+    if ((input.stats && !isEofWrapup) || (input.eofFinalCounter !== null && isEofWrapup)) {
+      if (!row.wrapup_processed) {
+        row.wrapup_processed = true;
+        set('wrapup_processed', true);
+        if (isEofWrapup) sets.push('host_status_counts = coalesce(host_status_counts, \'{}\'::jsonb)');
+      }
+    }
+    let finishedNow = false;
+    if (row.eof_received && !row.stream_complete) {
+      const table = input.job.kind.eventTable;
+      const { rows: c } = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${table} WHERE job_id = $1 AND job_created = $2`, [row.id, input.job.createdIso]);
+      if (c[0].n >= row.emitted_events) {
+        row.stream_complete = true;
+        set('stream_complete', true);
+        if (input.job.kind.wrapupEvent === 'playbook_on_stats') await propagateToParents(db, table, row.id, input.job.createdIso);
+      }
+    }
+    if (row.stream_complete && !row.event_processing_finished && FINAL_STATUSES.includes(row.status)) {
+      row.event_processing_finished = true;
+      finishedNow = true;
+      set('event_processing_finished', true);
+    }
+    if (sets.length) await db.query(`UPDATE unified_jobs SET ${sets.join(', ')} WHERE id = $1`, args);
+    const notificationsCreated = await decideNotifications(db, row);
+    results.push({ jobId: row.id, row, eofInBatch: input.eofFinalCounter !== null, finalCounter: row.emitted_events,
+      finishedNow, notificationsCreated });
+  }
+  return results;
+}
+
+/** AWX: events that are parents of a changed (failed) event become changed (failed). */
+async function propagateToParents(db: pg.ClientBase, table: string, jobId: number, jobCreated: string): Promise<void> {
+  for (const col of ['changed', 'failed']) {
+    await db.query(
+      `UPDATE ${table} p SET ${col} = true
+        WHERE p.job_id = $1 AND p.job_created = $2 AND NOT p.${col}
+          AND p.uuid IN (SELECT c.parent_uuid FROM ${table} c
+                          WHERE c.job_id = $1 AND c.job_created = $2 AND c.${col} AND c.parent_uuid <> '')`,
+      [jobId, jobCreated]);
+  }
+}
