@@ -14,18 +14,22 @@ export class TestClient {
   #waiters: { pred: (m: Msg) => boolean; resolve: (m: Msg) => void; from: number }[] = [];
   #cursor = 0;
 
-  constructor(readonly ws: WebSocket) {
+  /** slim: drop each message's stdout (keeps 100,000-event tests small). */
+  constructor(readonly ws: WebSocket, readonly slim = false) {
     ws.on('message', (data: Buffer) => {
       const parsed: unknown = JSON.parse(data.toString('utf8'));
-      for (const m of Array.isArray(parsed) ? parsed as Msg[] : [parsed as Msg]) this.messages.push(m);
+      for (const m of Array.isArray(parsed) ? parsed as Msg[] : [parsed as Msg]) {
+        if (slim) delete m.stdout;
+        this.messages.push(m);
+      }
       this.#check();
     });
     ws.on('close', (code) => { this.closeCode = code; this.#check(); });
   }
 
-  static async connect(url: string, headers: Record<string, string>): Promise<TestClient> {
+  static async connect(url: string, headers: Record<string, string>, slim = false): Promise<TestClient> {
     const ws = new WebSocket(url, { headers });
-    const client = new TestClient(ws);
+    const client = new TestClient(ws, slim);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
@@ -55,6 +59,18 @@ export class TestClient {
   }
 
   close(): void { this.ws.terminate(); }
+
+  /** Counters of the events received for a group name (`job_events`), in arrival order. */
+  counters(groupName = 'job_events'): number[] {
+    return this.messages.filter((m) => m.group_name === groupName).map((m) => m.counter as number);
+  }
+
+  /** Subscribes and waits for the groups reply. */
+  async subscribe(message: Msg): Promise<Msg> {
+    await this.next((m) => m.accept === true);
+    this.send(message);
+    return this.next((m) => 'groups_current' in m);
+  }
 
   #check(): void {
     for (const w of [...this.#waiters]) {
