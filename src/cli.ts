@@ -16,7 +16,8 @@ const USAGE = `usage: playstream <command>
                 DATABASE_URL/REDIS_URL are unset); Ctrl-C stops everything
   web           run only the API/websocket/console server
   receiver      run only the callback receiver
-  dispatcher    run only the task manager and worker pool
+  dispatcher    run only the task manager and worker pool;
+                --status | --running | --reload | --cancel <uuid> talk to this node's
   migrate       apply database migrations to DATABASE_URL
   install-deps  install missing system packages (apt-get, as root on Debian);
                 --tests adds what the test suite needs (chromium)
@@ -29,7 +30,7 @@ async function main(argv: string[]): Promise<void> {
     case 'start': return runSupervisor();
     case 'web': return runWeb();
     case 'receiver': return runReceiver();
-    case 'dispatcher': return runDispatcher();
+    case 'dispatcher': return runDispatcher(rest);
     case 'migrate': {
       setProcessName('migrate');
       const config = loadConfig();

@@ -99,6 +99,8 @@ export const settings = {
     'Instance heartbeat period.'),
   heartbeatTolerance: setting('PLAYSTREAM_HEARTBEAT_TOLERANCE', int(1, 36000), 60,
     'Seconds without a heartbeat after which peers mark a node lost and reap its jobs.'),
+  dispatcherWorkers: setting('PLAYSTREAM_DISPATCHER_WORKERS', int(0, 1024), 0,
+    'Most dispatcher worker processes (each runs one job at a time); 0 sizes the pool from the node\'s capacity.'),
   autoInstall: setting('PLAYSTREAM_AUTO_INSTALL', bool, true,
     'Install missing system packages with apt-get when running as root on Debian.'),
 } as const;

@@ -1,19 +1,144 @@
 import os from 'node:os';
+import pg from 'pg';
+import { loadConfig } from '../config.js';
+import { PlaystreamError } from '../errors.js';
 import { log } from '../log.js';
-import { version } from '../paths.js';
 import { createRuntime, reportReady } from '../runtime.js';
+import { BackgroundLoop } from './background-loop.js';
+import { instanceCapacity } from './capacity.js';
+import { heartbeat, reapJobs, reapLostInstances } from './cluster.js';
+import { CONTROL_COMMANDS, controlChannel, sendControl, type ControlCommand } from './control.js';
+import type { StatusBus } from './job-states.js';
+import { sendDueNotifications } from './notifications.js';
+import { runDueSchedules } from './schedules.js';
+import { CANCEL_CHANNEL, cancelUnifiedJob, TASK_MANAGER_CHANNEL } from './submit.js';
+import { claimTasks, dispatchChannel, FANOUT_CHANNEL } from './task-queue.js';
+import { runTaskManagerPass } from './task-manager.js';
+import { WorkerPool } from './worker-pool.js';
+import { runDispatcherWorker } from './worker-main.js';
 
-/** `playstream dispatcher`: registers this node as an instance and heartbeats. */
-export async function runDispatcher(): Promise<void> {
+/**
+ * `playstream dispatcher [--worker | --status | --running | --reload | --cancel <uuid>]`.
+ *
+ * The dispatcher process of a node: registers the instance and heartbeats, reaps its own
+ * orphans on start and lost peers' jobs afterwards, runs the task manager (woken by
+ * NOTIFY, every TASK_MANAGER_MS otherwise), claims this node's tasks for its worker pool,
+ * fires due schedules and sends due notifications. Every loop is a BackgroundLoop (backoff
+ * with jitter); the LISTEN connection reconnects the same way; NOTIFY only shortens waits.
+ */
+const TASK_MANAGER_MS = 5000;
+const CLAIM_POLL_MS = 2000;
+const SCHEDULE_MS = 1000;
+const NOTIFY_SEND_MS = 2000;
+
+export async function runDispatcher(args: string[] = []): Promise<void> {
+  if (args.includes('--worker')) return runDispatcherWorker();
+  const command = CONTROL_COMMANDS.find((c) => args.includes(`--${c}`));
+  if (command) return runControl(command, args);
   const rt = await createRuntime('dispatcher');
-  const beat = () => rt.pool.query(
-    `INSERT INTO instances (hostname, node_type, version, cpu, memory, last_seen, node_state)
-     VALUES ($1, 'hybrid', $2, $3, $4, now(), 'ready')
-     ON CONFLICT (hostname) DO UPDATE SET last_seen = now(), version = $2, cpu = $3, memory = $4, node_state = 'ready', modified = now()`,
-    [rt.config.nodeName, version, os.cpus().length, os.totalmem()]);
-  await beat();
-  const timer = setInterval(() => beat().catch((err) => log.warn('heartbeat failed', { err })), rt.config.heartbeatSeconds * 1000);
-  rt.onShutdown(() => clearInterval(timer));
-  log.info('dispatcher ready', { node: rt.config.nodeName });
-  reportReady();
+  const node = rt.config.nodeName;
+  const bus: StatusBus = { redis: rt.redis, config: rt.config };
+
+  await heartbeat(rt.pool, node);
+  const orphans = await reapJobs(rt.pool, bus, node, 'Job reaped due to instance shutdown');
+  if (orphans.length) log.warn('reaped own orphaned jobs', { jobs: orphans });
+
+  const cap = instanceCapacity(os.cpus().length, os.totalmem());
+  const maxWorkers = rt.config.dispatcherWorkers || Math.max(4, Math.min(cap.capacity, cap.cpuCapacity * 2));
+  const pool = new WorkerPool({ min: 1, max: maxWorkers, onIdle: () => claim.wake() });
+
+  const claim = new BackgroundLoop('task claim', CLAIM_POLL_MS, async () => {
+    for (const task of await claimTasks(rt.pool, node, pool.free)) pool.dispatch(task);
+    const { rows } = await rt.pool.query<{ id: number }>(
+      `SELECT id FROM unified_jobs WHERE cancel_flag AND status = 'running' AND execution_node = $1`, [node]);
+    for (const r of rows) pool.cancelJob(r.id);
+  });
+  const taskManager = new BackgroundLoop('task manager', TASK_MANAGER_MS,
+    () => runTaskManagerPass(rt.pool, { bus, heartbeatTolerance: rt.config.heartbeatTolerance }));
+  const cluster = new BackgroundLoop('heartbeat', rt.config.heartbeatSeconds * 1000, async () => {
+    await heartbeat(rt.pool, node);
+    const lost = await reapLostInstances(rt.pool, bus, node, rt.config.heartbeatTolerance);
+    if (lost.length) { log.warn('instances lost', { lost }); taskManager.wake(); }
+  });
+  const schedules = new BackgroundLoop('schedules', SCHEDULE_MS, () => runDueSchedules(rt.pool, rt.redis, rt.config));
+  const notifications = new BackgroundLoop('notifications', NOTIFY_SEND_MS, () => sendDueNotifications(rt.pool, rt.secrets));
+  const loops = [claim, taskManager, cluster, schedules, notifications];
+
+  const onNotification = (msg: pg.Notification) => {
+    if (msg.channel === dispatchChannel(node)) claim.wake();
+    else if (msg.channel === TASK_MANAGER_CHANNEL) taskManager.wake(20);
+    else if (msg.channel === CANCEL_CHANNEL) pool.cancelJob(Number(msg.payload));
+    else if (msg.channel === controlChannel(node)) void answerControl(msg.payload ?? '{}');
+    else if (msg.channel === FANOUT_CHANNEL) log.info('fanout task', { payload: msg.payload });
+  };
+  const answerControl = async (payload: string) => {
+    const req = JSON.parse(payload) as { command: ControlCommand; reply: string; uuid?: string };
+    let answer: unknown;
+    if (req.command === 'status') answer = { node, max_workers: pool.max, workers: pool.status() };
+    else if (req.command === 'running') answer = pool.status().filter((w) => w.task).map((w) => w.task!.uuid);
+    else if (req.command === 'reload') { pool.reload(); answer = { reloaded: true }; }
+    else if (req.command === 'cancel') answer = await cancelTask(req.uuid ?? '');
+    await rt.pool.query('SELECT pg_notify($1, $2)', [req.reply, JSON.stringify(answer)]);
+  };
+  const cancelTask = async (uuid: string) => {
+    const running = pool.findTask(uuid);
+    if (running?.name === 'run_unified_job') return { canceled: await cancelUnifiedJob(rt.pool, Number(running.args.job_id)), uuid };
+    const { rowCount } = await rt.pool.query('DELETE FROM dispatcher_tasks WHERE uuid::text = $1 AND node = $2', [uuid, node]);
+    return { canceled: (rowCount ?? 0) > 0, uuid };
+  };
+  const listener = listen(rt.config.databaseUrl!, [dispatchChannel(node), TASK_MANAGER_CHANNEL, CANCEL_CHANNEL,
+    controlChannel(node), FANOUT_CHANNEL], onNotification, () => { claim.wake(); taskManager.wake(); });
+  for (const l of loops) l.start();
+
+  rt.onShutdown(async () => {
+    for (const l of loops) l.stop();
+    await listener.close();
+    await pool.close();
+  });
+  log.info('dispatcher ready', { node, maxWorkers, capacity: cap.capacity });
+  reportReady({ node });
+}
+
+/** A LISTEN connection that reconnects with backoff and jitter; `onReconnect` covers hints missed while down. */
+function listen(url: string, channels: string[], onMessage: (m: pg.Notification) => void, onReconnect: () => void): { close(): Promise<void> } {
+  let client: pg.Client | null = null;
+  let closed = false;
+  let failures = 0;
+  const connect = async () => {
+    if (closed) return;
+    const c = new pg.Client({ connectionString: url, application_name: 'dispatcher-listen' });
+    c.on('notification', onMessage);
+    c.on('error', (err) => {
+      log.warn('listen connection lost', { err });
+      c.end().catch(() => {});
+      if (client === c) { client = null; retry(); }
+    });
+    try {
+      await c.connect();
+      for (const ch of channels) await c.query(`LISTEN "${ch}"`);
+      client = c;
+      failures = 0;
+      onReconnect();
+    } catch (err) {
+      log.warn('listen connect failed', { err });
+      c.end().catch(() => {});
+      retry();
+    }
+  };
+  const retry = () => {
+    failures++;
+    const ms = Math.min(30_000, 250 * 2 ** Math.min(failures, 7));
+    setTimeout(() => void connect(), ms + Math.random() * ms * 0.2);
+  };
+  void connect();
+  return { close: async () => { closed = true; await client?.end().catch(() => {}); } };
+}
+
+async function runControl(command: ControlCommand, args: string[]): Promise<void> {
+  const config = loadConfig();
+  if (!config.databaseUrl) throw new PlaystreamError('PS_ERR_CONFIG', 'dispatcher control needs DATABASE_URL');
+  const uuid = command === 'cancel' ? args[args.indexOf('--cancel') + 1] : undefined;
+  if (command === 'cancel' && !uuid) throw new PlaystreamError('PS_ERR_VALIDATION', '--cancel needs a task uuid');
+  const answer = await sendControl(config.databaseUrl, config.nodeName, command, uuid);
+  process.stdout.write(JSON.stringify(answer, null, 2) + '\n');
 }
