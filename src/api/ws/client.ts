@@ -29,6 +29,15 @@ export interface ClientData {
   headerAuth: boolean;
 }
 
+/** Counters already sent from the database for a resumed group (resume.ts). */
+export interface SentCounters { has(counter: number): boolean }
+
+export interface SeamFilter {
+  sent: SentCounters;
+  /** Epoch ms after which the filter is dropped. */
+  until: number;
+}
+
 export interface ResumeBuffer {
   /** Live frames of the group that arrive while stored events are read. */
   pending: GroupQueue;
@@ -40,6 +49,8 @@ export class WsClient {
   readonly queues = new Map<string, GroupQueue>();
   /** Groups being resumed: live frames go to the buffer until the seam. */
   readonly resuming = new Map<string, ResumeBuffer>();
+  /** After a resume's seam: live frames of events already sent from the database are dropped. */
+  readonly seamFilters = new Map<string, SeamFilter>();
   batch = false;
   closed = false;
   /** Serialises this client's incoming messages (subscription checks are async). */
@@ -66,12 +77,18 @@ export class WsClient {
     this.queues.get(group)?.clear();
     this.queues.delete(group);
     this.resuming.delete(group);
+    this.seamFilters.delete(group);
   }
 
   /** Queues a frame for a group this client is in; false when it was dropped over capacity. */
   enqueue(group: string, frame: string, counter: number, now: number): boolean {
     const resume = this.resuming.get(group);
     if (resume) return resume.pending.push(frame, counter, now);
+    if (this.seamFilters.size !== 0 && counter >= 0) {
+      const filter = this.seamFilters.get(group);
+      if (filter && now > filter.until) this.seamFilters.delete(group);
+      else if (filter && filter.sent.has(counter)) return true;
+    }
     const queue = this.queues.get(group);
     return queue ? queue.push(frame, counter, now) : true;
   }
@@ -110,6 +127,33 @@ export class WsClient {
       }
       if (this.ws.getBufferedAmount() >= HIGH_WATER_BYTES) { this.#rotate = i + 1; return; }
     }
+  }
+
+  /**
+   * Closes a client that stayed over capacity too long: first one notice per group naming
+   * everything it will not get (queued and dropped), so it knows what to fetch over REST,
+   * then the close frame with CLOSE_OVER_CAPACITY. Both go behind whatever uWS already
+   * buffers, under maxBackpressure.
+   */
+  closeOverCapacity(): void {
+    if (this.closed) return;
+    this.ws.cork(() => {
+      for (const [group, q] of this.queues) {
+        const pending = this.resuming.get(group)?.pending;
+        const missed = q.undelivered();
+        if (pending) {
+          const p = pending.undelivered();
+          missed.count += p.count;
+          if (p.counters) {
+            missed.counters = missed.counters
+              ? [Math.min(missed.counters[0], p.counters[0]), Math.max(missed.counters[1], p.counters[1])] : p.counters;
+          }
+        }
+        if (missed.count) this.ws.send(overCapacityNotice(group, missed), false);
+      }
+    });
+    this.closed = true;
+    this.ws.end(CLOSE_OVER_CAPACITY, 'over capacity: messages were dropped for too long');
   }
 
   /** Total queued frames (for the depth gauge). */

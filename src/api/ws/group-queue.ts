@@ -88,6 +88,22 @@ export class GroupQueue {
     return missed;
   }
 
+  /**
+   * Everything this queue will now never deliver — queued and dropped — for the last
+   * notice before the server closes an over-capacity client.
+   */
+  undelivered(): MissedRange {
+    let low = this.#missedLow;
+    let high = this.#missedHigh;
+    for (let i = 0; i < this.#size; i++) {
+      const c = this.#counters[(this.#head + i) % this.#frames.length];
+      if (c < 0) continue;
+      if (c < low) low = c;
+      if (c > high) high = c;
+    }
+    return { counters: high >= 0 ? [low, high] : null, count: this.#size + this.#missedCount };
+  }
+
   /** Removes every frame (leaving a group). */
   clear(): void {
     this.#frames.fill(undefined);

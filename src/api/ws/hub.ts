@@ -1,7 +1,7 @@
 import { log } from '../../log.js';
 import { metrics } from '../../metrics.js';
 import type { BroadcastMessage } from '../../pipeline/broadcast.js';
-import { CLOSE_OVER_CAPACITY, type WsClient } from './client.js';
+import type { WsClient } from './client.js';
 
 /**
  * The web process's group table (group → clients), in memory only: nothing about who
@@ -134,8 +134,7 @@ export class Hub {
       if (since && now - since >= this.options.overflowCloseMs && !client.closed) {
         closedTotal.inc();
         log.warn('closing websocket client over capacity', { user: client.user.id, seconds: Math.round((now - since) / 1000) });
-        client.closed = true;
-        client.ws.end(CLOSE_OVER_CAPACITY, 'over capacity: messages were dropped for too long; reconnect and resume');
+        client.closeOverCapacity();
       }
     }
     depthGauge.set(total, { which: 'total' });

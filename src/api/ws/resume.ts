@@ -19,8 +19,13 @@ import type { Hub } from './hub.js';
  *    arrival order. Emit-after-commit makes this complete: an event committed after a
  *    page was read is published after that, so it is in `pending`. A bitset, not "skip
  *    counters ≤ the last stored one", because receiver workers commit batches out of
- *    counter order; it costs one bit per stored event (125 KB per million) until the seam.
+ *    counter order; it costs one bit per stored event (125 KB per million).
+ * 4. A stored event's announcement may still be on its way when the seam passes (the
+ *    receiver publishes after it commits), so the bitset keeps filtering the group's live
+ *    frames for SEAM_GRACE_MS more; publish follows commit by milliseconds, 10 s covers a
+ *    Redis hiccup between them.
  */
+const SEAM_GRACE_MS = 10_000;
 const PAGE = 500;
 const ROOM_POLL_MS = 10;
 
@@ -95,5 +100,6 @@ export async function startResume(client: WsClient, group: string, after: number
   const missed = pending.takeMissed();
   if (missed) queue.push(queue.makeNotice(missed), -1, at);
   client.resuming.delete(group);
+  client.seamFilters.set(group, { sent, until: Date.now() + SEAM_GRACE_MS });
   hub.markDirty(client);
 }
