@@ -1,9 +1,9 @@
 import type { JobKindInfo } from '../../db/job-kinds.js';
+import { serializeEvent } from '../../pipeline/event-serializer.js';
 
 /**
- * A stored event row as the websocket message AWX sends for it (its
- * JobEventWebSocketSerializer: the event's API fields plus `group_name` and `event_name`),
- * so resumed events look exactly like live ones.
+ * A stored event row as the websocket message the receiver announces for it (the
+ * pipeline's serializeEvent plus `group_name`), so resumed events look exactly like live ones.
  */
 export const EVENT_COLUMNS = `id, created, modified, job_id, event, event_data, failed, changed, uuid, parent_uuid,
   counter, stdout, verbosity, start_line, end_line, host_id, host_name, playbook, play, role, task`;
@@ -16,14 +16,9 @@ export interface EventRow {
 }
 
 export function eventMessageFromRow(kind: JobKindInfo, row: EventRow): Record<string, unknown> {
-  let eventData: unknown;
-  try { eventData = JSON.parse(row.event_data); } catch { eventData = {}; }
-  return {
-    id: row.id, type: kind.eventType, created: row.created.toISOString(), modified: row.modified.toISOString(),
-    [kind.refField.replace(/_id$/, '')]: row.job_id, event: row.event, counter: row.counter, event_data: eventData,
-    failed: row.failed, changed: row.changed, uuid: row.uuid, parent_uuid: row.parent_uuid, host: row.host_id,
-    host_name: row.host_name, playbook: row.playbook, play: row.play, role: row.role, task: row.task,
-    stdout: row.stdout, verbosity: row.verbosity, start_line: row.start_line, end_line: row.end_line,
-    group_name: kind.eventGroup, event_name: row.event,
-  };
+  let eventData: Record<string, unknown>;
+  try { eventData = JSON.parse(row.event_data) as Record<string, unknown>; } catch { eventData = {}; }
+  const message = serializeEvent({ ...row, event_data: eventData }, kind);
+  message.group_name = kind.eventGroup;
+  return message;
 }
