@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { startReceiver } from '../../src/pipeline/receiver.js';
 import { publishBroadcast, statusChangedMessage } from '../../src/pipeline/broadcast.js';
 import { redisKeys } from '../../src/redis-keys.js';
 import { type TestEnv, useTestEnv } from '../support/harness.js';
@@ -54,21 +56,27 @@ describe('resume', () => {
 });
 
 describe('cluster', () => {
-  test('two web processes both deliver events published once on the bus', async () => {
+  test('two web processes both deliver events produced by one receiver', async () => {
     const job = await createJob(env.pool, null);
     const [a, b] = await Promise.all([startWebProcess(env.env), startWebProcess(env.env)]);
+    const receiver = await startReceiver({ config: env.config, pool: env.pool, workers: 2 });
     try {
-      const ca = await TestClient.connect(a.url, auth, true);
-      const cb = await TestClient.connect(b.url, auth, true);
-      for (const c of [ca, cb]) await c.subscribe({ groups: { job_events: [job.id] } });
-      await publishBroadcast(env.redis, redisKeys(env.config).broadcastChannel, { group: `job_events-${job.id}`,
-        messages: Array.from({ length: 50 }, (_, i) => eventMessage(job.id, i + 1, 10)) });
+      const ca = await TestClient.connect(a.url, auth);
+      const cb = await TestClient.connect(b.url, auth);
+      for (const c of [ca, cb]) await c.subscribe({ groups: { job_events: [job.id], jobs: ['summary'] } });
+      const events = fs.readFileSync('/work/shared/fixtures/runner-events.jsonl', 'utf8').trim().split('\n')
+        .map((l) => JSON.stringify({ ...JSON.parse(l), job_id: job.id }));
+      events.push(JSON.stringify({ event: 'EOF', final_counter: events.length, job_id: job.id }));
+      await env.redis.rpush(redisKeys(env.config).callbackQueue, ...events);
       for (const c of [ca, cb]) {
-        await c.until(() => c.counters().length === 50);
-        expect(c.counters()).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+        await c.next((m) => m.group_name === 'jobs' && m.unified_job_id === job.id, 20_000);
+        await c.until(() => c.counters().length >= 81);
+        expect([...c.counters()].sort((x, y) => x - y)).toEqual(Array.from({ length: 81 }, (_, i) => i + 1));
+        expect(c.messages.find((m) => m.counter === 2)).toMatchObject({ job: job.id, event: 'playbook_on_play_start' });
       }
       ca.close(); cb.close();
     } finally {
+      await receiver.close();
       await Promise.all([a.stop(), b.stop()]);
     }
   });
