@@ -161,7 +161,7 @@ export function uwsHandler<C>(router: Router<C>, ctx: C, decorate: (headers: Rec
       }
       res.cork(() => {
         res.writeStatus(statusLine(reply.status));
-        for (const [k, v] of Object.entries(out)) res.writeHeader(k, v);
+        writeHeaders(res, out);
         res.end(method === 'HEAD' ? '' : body);
       });
     };
@@ -209,11 +209,16 @@ export function uwsHandler<C>(router: Router<C>, ctx: C, decorate: (headers: Rec
   };
 }
 
+/** A header value with newlines is several headers of that name (two Set-Cookie lines at login). */
+function writeHeaders(res: HttpResponse, headers: Record<string, string>): void {
+  for (const [k, v] of Object.entries(headers)) for (const line of v.split('\n')) res.writeHeader(k, line);
+}
+
 function streamReply(res: HttpResponse, reply: Reply, headers: Record<string, string>,
   state: { aborted: boolean; drainWaiters: (() => void)[] }): void {
   res.cork(() => {
     res.writeStatus(statusLine(reply.status));
-    for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
+    writeHeaders(res, headers);
   });
   res.onWritable(() => {
     for (const w of state.drainWaiters.splice(0)) w();

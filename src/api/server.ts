@@ -5,6 +5,11 @@ import { Router, uwsHandler } from './http.js';
 import { registerConsole } from './routes/console.js';
 import { registerMe } from './routes/me.js';
 import { registerPing } from './routes/ping.js';
+import { registerConfig } from './routes/config.js';
+import { registerLaunch } from './routes/launch.js';
+import { registerLogin } from './routes/login.js';
+import { registerResources } from './routes/resources.js';
+import { registerTokens } from './routes/tokens.js';
 import { attachWebsocket } from './ws/endpoint.js';
 
 /**
@@ -21,6 +26,11 @@ export function buildRouter(): Router<ApiContext> {
   const router = new Router<ApiContext>();
   registerPing(router);
   registerMe(router);
+  registerLogin(router);
+  registerConfig(router);
+  registerTokens(router);
+  registerLaunch(router);
+  registerResources(router);
   registerConsole(router); // a catch-all for the console's deep links: keep it last
   return router;
 }

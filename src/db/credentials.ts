@@ -35,3 +35,19 @@ export async function loadCredentialInputs(db: Queryable, secrets: SecretBox, id
   const { rows } = await db.query<{ inputs: Record<string, unknown> }>('SELECT inputs FROM credentials WHERE id = $1', [id]);
   return rows[0] ? secrets.decryptFields(rows[0].inputs) : {};
 }
+
+/**
+ * Replaces a credential's inputs. A secret field sent as "$encrypted$" (what the API shows)
+ * keeps its stored value, so a client that read the credential can send it back unchanged.
+ */
+export async function updateCredentialInputs(db: Queryable, secrets: SecretBox, id: number, credentialTypeId: number,
+  inputs: Record<string, unknown>): Promise<void> {
+  const { rows } = await db.query<{ inputs: Record<string, unknown> }>('SELECT inputs FROM credentials WHERE id = $1', [id]);
+  const stored = rows[0]?.inputs ?? {};
+  const merged: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(inputs)) merged[k] = v === '$encrypted$' ? stored[k] : v;
+  for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];
+  const encrypted = secrets.encryptFields(merged, await secretFieldsOf(db, credentialTypeId));
+  await db.query('UPDATE credentials SET inputs = $2, credential_type_id = $3, modified = now() WHERE id = $1',
+    [id, encrypted, credentialTypeId]);
+}

@@ -1,0 +1,39 @@
+import type { Queryable, Row } from './engine/resource.js';
+
+/**
+ * The activity stream: one row per change made through the API (create, update, delete,
+ * associate, disassociate), written in the same transaction as the change so the stream
+ * never shows a change that rolled back, nor misses one that committed. Secret values are
+ * masked before they are recorded.
+ */
+export interface ActivityEntry {
+  actorId: number | null;
+  operation: 'create' | 'update' | 'delete' | 'associate' | 'disassociate';
+  object1: string;
+  object1Id: number | null;
+  object2?: string;
+  object2Id?: number | null;
+  relationship?: string;
+  changes?: Row;
+}
+
+const SECRET_KEYS = /password|secret|token|ssh_key_data|ssh_key_unlock|vault_password|key_data/i;
+
+export function maskChanges(changes: Row): Row {
+  const out: Row = {};
+  for (const [k, v] of Object.entries(changes)) {
+    if (SECRET_KEYS.test(k)) out[k] = '$encrypted$';
+    else if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)) out[k] = maskChanges(v as Row);
+    else if (typeof v === 'string' && v.startsWith('$encrypted$')) out[k] = '$encrypted$';
+    else out[k] = v;
+  }
+  return out;
+}
+
+export async function recordActivity(db: Queryable, nodeName: string, e: ActivityEntry): Promise<void> {
+  await db.query(
+    `INSERT INTO activity_stream (actor_id, operation, object1, object1_id, object2, object2_id, object_relationship_type, changes, action_node)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [e.actorId, e.operation, e.object1, e.object1Id, e.object2 ?? '', e.object2Id ?? null, e.relationship ?? '',
+      JSON.stringify(maskChanges(e.changes ?? {})), nodeName]);
+}

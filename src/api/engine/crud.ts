@@ -1,0 +1,224 @@
+import { withTransaction } from '../../db/pool.js';
+import { recordActivity } from '../activity.js';
+import type { Perm } from '../access.js';
+import type { ApiContext } from '../context.js';
+import { badRequest, forbidden, notFound, type ApiRequest, type Reply } from '../http.js';
+import { compileFilters, compileOrder, Params } from './filter.js';
+import { mayCreate, permCondition, requirePerm } from './permissions.js';
+import { colOf, resourceByKey, type Caller, type Queryable, type ResourceDef, type Row } from './resource.js';
+import { selectList, serializeRows } from './serialize.js';
+import { validateWrite } from './validate.js';
+
+/**
+ * The generic list / detail / create / update / delete of a resource. Lists are AWX pages
+ * (`count, next, previous, results`; page_size default 25, at most 200); the page's rows
+ * and its total come from one query (a window count), with a second only when the page
+ * is past the end.
+ */
+export const DEFAULT_PAGE_SIZE = 25;
+export const MAX_PAGE_SIZE = 200;
+
+export interface ListOptions {
+  /** Extra conditions (over t) with their parameters already pushed to `params`. */
+  where?: string[];
+  params?: Params;
+}
+
+function positiveInt(raw: string | null, name: string, fallback: number): number {
+  if (raw == null || raw === '') return fallback;
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) throw badRequest({ detail: `Invalid ${name}: ${JSON.stringify(raw)}.` });
+  return Number(raw);
+}
+
+export async function listPage(ctx: ApiContext, def: ResourceDef, caller: Caller, req: ApiRequest, opts: ListOptions = {}): Promise<Row> {
+  const params = opts.params ?? new Params();
+  const where = [...(opts.where ?? [])];
+  if (def.where) where.push(def.where);
+  const access = permCondition(def, caller.grants, 'read', params);
+  if (access) where.push(access);
+  where.push(...compileFilters(def, req.query, params));
+  const pageSize = Math.min(positiveInt(req.query.get('page_size'), 'page_size', DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE);
+  const page = positiveInt(req.query.get('page'), 'page', 1);
+  const order = compileOrder(def, req.query);
+  const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const { rows } = await ctx.pool.query(
+    `SELECT ${selectList(def)}, count(*) OVER () AS "_count" FROM ${def.table} t ${whereSql}
+      ORDER BY ${order} LIMIT ${pageSize} OFFSET ${(page - 1) * pageSize}`, params.values);
+  let count = rows.length ? Number(rows[0]._count) : 0;
+  if (!rows.length && page > 1) {
+    count = Number((await ctx.pool.query(`SELECT count(*) AS c FROM ${def.table} t ${whereSql}`, params.values)).rows[0].c);
+    if (count > 0) throw notFound();
+  }
+  const results = await serializeRows(ctx, def, rows, caller);
+  const link = (p: number) => {
+    const q = new URLSearchParams(req.query);
+    q.set('page', String(p));
+    return `${req.path}?${q.toString()}`;
+  };
+  return {
+    count,
+    next: page * pageSize < count ? link(page + 1) : null,
+    previous: page > 1 ? link(page - 1) : null,
+    results,
+  };
+}
+
+/** Resolves `:id` (a number, or a named URL like `Name++Org`) to an id; 404 when absent. */
+export async function resolveId(ctx: ApiContext, def: ResourceDef, raw: string): Promise<number> {
+  if (/^\d{1,18}$/.test(raw)) return Number(raw);
+  if (!def.namedUrl) throw notFound();
+  const params = new Params();
+  const parts = raw.split('++');
+  if (parts.length !== def.namedUrl.length) throw notFound();
+  const conds = def.namedUrl.map((spec, i) => {
+    const [field, sub] = spec.split('.');
+    const f = def.fields[field];
+    if (!sub) return `${colOf(field, f)} = ${params.push(parts[i])}`;
+    const target = resourceByKey(f.fk!)!;
+    if (parts[i] === '') return `${colOf(field, f)} IS NULL`;
+    return `${colOf(field, f)} IN (SELECT o.id FROM ${target.table} o WHERE o."${sub}" = ${params.push(parts[i])})`;
+  });
+  const { rows } = await ctx.pool.query(
+    `SELECT t.id FROM ${def.table} t WHERE ${def.where ? `${def.where} AND ` : ''}${conds.join(' AND ')} LIMIT 2`, params.values);
+  if (rows.length !== 1) throw notFound();
+  return rows[0].id;
+}
+
+/** One raw row (with summaries and access columns) or 404; 403 when it exists but the caller may not read it. */
+export async function loadRow(ctx: ApiContext, def: ResourceDef, caller: Caller, id: number, db: Queryable = ctx.pool): Promise<Row> {
+  const params = new Params();
+  const idParam = params.push(id);
+  const { rows } = await db.query(
+    `SELECT ${selectList(def)} FROM ${def.table} t WHERE t.id = ${idParam}${def.where ? ` AND ${def.where}` : ''}`, params.values);
+  if (!rows[0]) throw notFound();
+  const access = permCondition(def, caller.grants, 'read', params);
+  if (access) {
+    const { rowCount } = await db.query(`SELECT 1 FROM ${def.table} t WHERE t.id = ${idParam} AND ${access}`, params.values);
+    if (!rowCount) throw forbidden();
+  }
+  return rows[0];
+}
+
+export async function getObject(ctx: ApiContext, def: ResourceDef, caller: Caller, id: number, db: Queryable = ctx.pool): Promise<Row> {
+  const row = await loadRow(ctx, def, caller, id, db);
+  return (await serializeRows(ctx, def, [row], caller))[0];
+}
+
+/** Raw row id check with a given permission (for actions: launch needs execute, update needs update). */
+export async function requireObjectPerm(ctx: ApiContext, def: ResourceDef, caller: Caller, id: number, perm: Perm): Promise<Row> {
+  const row = await loadRow(ctx, def, caller, id);
+  requirePerm(def, caller.grants, row, perm);
+  return row;
+}
+
+function writeColumn(name: string, def: ResourceDef): string {
+  const f = def.fields[name];
+  const m = f.col?.match(/^t\."([a-z_0-9]+)"$/);
+  if (m) return m[1];
+  return f.fk ? `${name}_id` : name;
+}
+
+export async function insertRow(db: Queryable, def: ResourceDef, data: Row): Promise<number> {
+  const cols = Object.keys(data);
+  const values = cols.map((c) => toDb(def, c, data[c]));
+  const { rows } = await db.query(
+    `INSERT INTO ${def.table} (${cols.map((c) => `"${writeColumn(c, def)}"`).join(', ')})
+     VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING id`, values);
+  return rows[0].id;
+}
+
+export async function updateRow(db: Queryable, def: ResourceDef, id: number, data: Row): Promise<void> {
+  const cols = Object.keys(data);
+  if (!cols.length) return;
+  await db.query(
+    `UPDATE ${def.table} SET ${cols.map((c, i) => `"${writeColumn(c, def)}" = $${i + 2}`).join(', ')}, modified = now() WHERE id = $1`,
+    [id, ...cols.map((c) => toDb(def, c, data[c]))]);
+}
+
+function toDb(def: ResourceDef, name: string, v: unknown): unknown {
+  return def.fields[name]?.type === 'json' && v !== null ? JSON.stringify(v) : v;
+}
+
+/** Postgres constraint violations as AWX's validation errors. */
+export function dbErrorToHttp(err: unknown): never {
+  const e = err as { code?: string; constraint?: string; detail?: string };
+  if (e.code === '23505') throw badRequest({ __all__: [`${describeUnique(e.detail)} already exists.`] });
+  if (e.code === '23514' || e.code === '23502') throw badRequest({ __all__: [`Invalid value (${e.constraint ?? 'constraint'}).`] });
+  if (e.code === '23503') throw badRequest({ __all__: ['A related object does not exist.'] });
+  throw err;
+}
+
+function describeUnique(detail?: string): string {
+  const m = detail?.match(/^Key \((.*)\)=/);
+  if (!m) return 'An object with these values';
+  const fields = m[1].split(',').map((s) => s.trim().replace(/_id$/, '').replace(/"/g, '')).map((s) => s.charAt(0).toUpperCase() + s.slice(1));
+  return `${fields.join(' and ')} with this ${fields.length > 1 ? 'combination' : 'value'}`;
+}
+
+export async function createObject(ctx: ApiContext, def: ResourceDef, caller: Caller, body: Row, preset: Row = {}): Promise<Row> {
+  if (def.readOnly) throw badRequest({ detail: 'Method "POST" not allowed.' });
+  let data = await validateWrite(ctx, def, { ...body, ...preset }, undefined);
+  if (def.prepare) data = await def.prepare(ctx, ctx.pool, data, undefined, caller);
+  if (!(await mayCreate(ctx, def, caller.grants, data))) throw forbidden();
+  const id = await withTransaction(ctx.pool, async (db) => {
+    try {
+      const newId = def.insert ? await def.insert(ctx, db, data) : await insertRow(db, def, stripVirtual(def, data));
+      await def.afterCreate?.(ctx, db, newId, data, caller);
+      await recordActivity(db, ctx.config.nodeName, { actorId: caller.user.id, operation: 'create', object1: def.activityName ?? def.type, object1Id: newId, changes: data });
+      return newId;
+    } catch (err) {
+      return dbErrorToHttp(err);
+    }
+  });
+  return getObject(ctx, def, { ...caller, grants: await refreshGrants(ctx, caller) }, id);
+}
+
+async function refreshGrants(ctx: ApiContext, caller: Caller) {
+  const { loadGrants } = await import('../access.js');
+  return loadGrants(ctx, caller.user);
+}
+
+/** Fields a definition marks virtual (`col: ''`) are handled by hooks, not written as columns. */
+function stripVirtual(def: ResourceDef, data: Row): Row {
+  const out: Row = {};
+  for (const [k, v] of Object.entries(data)) if (def.fields[k] && def.fields[k].col !== '') out[k] = v;
+  return out;
+}
+
+export async function updateObject(ctx: ApiContext, def: ResourceDef, caller: Caller, id: number, body: Row): Promise<Row> {
+  const existing = await loadRow(ctx, def, caller, id);
+  requirePerm(def, caller.grants, existing, 'admin');
+  let data = await validateWrite(ctx, def, body, existing);
+  if (def.prepare) data = await def.prepare(ctx, ctx.pool, data, existing, caller);
+  const changes: Row = {};
+  for (const [k, v] of Object.entries(data)) {
+    if (JSON.stringify(existing[k]) !== JSON.stringify(v)) changes[k] = [existing[k], v];
+  }
+  await withTransaction(ctx.pool, async (db) => {
+    try {
+      if (def.update) await def.update(ctx, db, id, data, existing);
+      else await updateRow(db, def, id, stripVirtual(def, data));
+      await def.afterUpdate?.(ctx, db, id, data, caller);
+      if (Object.keys(changes).length) {
+        await recordActivity(db, ctx.config.nodeName, { actorId: caller.user.id, operation: 'update', object1: def.activityName ?? def.type, object1Id: id, changes });
+      }
+    } catch (err) {
+      dbErrorToHttp(err);
+    }
+  });
+  return getObject(ctx, def, caller, id);
+}
+
+export async function deleteObject(ctx: ApiContext, def: ResourceDef, caller: Caller, id: number): Promise<Reply> {
+  if (def.noDelete) throw badRequest({ detail: 'Method "DELETE" not allowed.' });
+  const existing = await loadRow(ctx, def, caller, id);
+  requirePerm(def, caller.grants, existing, 'admin');
+  await def.beforeDelete?.(ctx, ctx.pool, existing);
+  await withTransaction(ctx.pool, async (db) => {
+    await db.query(`DELETE FROM ${def.table} WHERE id = $1`, [id]);
+    await db.query('DELETE FROM rbac_roles WHERE resource_type = $1 AND resource_id = $2', [def.type, id]);
+    await recordActivity(db, ctx.config.nodeName, { actorId: caller.user.id, operation: 'delete', object1: def.activityName ?? def.type, object1Id: id,
+      changes: { name: existing.name ?? existing.username ?? id } });
+  });
+  return { status: 204 };
+}

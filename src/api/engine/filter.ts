@@ -1,0 +1,166 @@
+import { badRequest } from '../http.js';
+import { colOf, type FieldDef, resourceByKey, type ResourceDef } from './resource.js';
+
+/**
+ * AWX's query-string filters (awx/api/filters.py FieldLookupBackend), compiled to SQL
+ * from allow-listed field names only. A filter key is `[or__][not__]field[__field...][__lookup]`:
+ * fields walk foreign keys (`organization__name`) through subqueries on the target
+ * resource, lookups are Django's (`exact iexact contains icontains startswith istartswith
+ * endswith iendswith gt gte lt lte in isnull regex` excluded: user regexes can be costly).
+ * Values are always bound parameters; an unknown field or lookup is a 400.
+ */
+export class Params {
+  readonly values: unknown[] = [];
+  push(v: unknown): string {
+    this.values.push(v);
+    return `$${this.values.length}`;
+  }
+}
+
+const LOOKUPS = new Set(['exact', 'iexact', 'contains', 'icontains', 'startswith', 'istartswith', 'endswith', 'iendswith',
+  'gt', 'gte', 'lt', 'lte', 'in', 'isnull']);
+
+/** Query parameters that are not filters (pagination, ordering, output). */
+export const RESERVED = new Set(['page', 'page_size', 'order_by', 'order', 'search', 'format', 'role_level', 'host_filter',
+  'not__search', 'limit', 'offset', 'count_disabled', 'all_pages']);
+
+const MAX_FILTERS = 30;
+const MAX_DEPTH = 3;
+
+export function invalidFilter(message: string): never {
+  throw badRequest({ detail: message });
+}
+
+/** Converts one raw value to the field's type, or a 400. */
+export function coerce(field: string, f: FieldDef, raw: string): unknown {
+  switch (f.type) {
+    case 'int': {
+      if (!/^-?\d{1,18}$/.test(raw)) invalidFilter(`Invalid value ${JSON.stringify(raw)} for field ${field}: expected an integer.`);
+      return raw;
+    }
+    case 'float': {
+      if (!/^-?\d+(\.\d+)?$/.test(raw)) invalidFilter(`Invalid value ${JSON.stringify(raw)} for field ${field}: expected a number.`);
+      return raw;
+    }
+    case 'bool': {
+      const v = raw.toLowerCase();
+      if (['true', '1', 'yes'].includes(v)) return true;
+      if (['false', '0', 'no'].includes(v)) return false;
+      return invalidFilter(`Invalid boolean value ${JSON.stringify(raw)} for field ${field}.`);
+    }
+    case 'time': {
+      if (Number.isNaN(Date.parse(raw))) invalidFilter(`Invalid datetime ${JSON.stringify(raw)} for field ${field}.`);
+      return raw;
+    }
+    case 'json': return invalidFilter(`Filtering on field ${field} is not allowed.`);
+    default: return raw;
+  }
+}
+
+const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+function compare(expr: string, field: string, f: FieldDef, lookup: string, raw: string, params: Params): string {
+  const cast = f.type === 'int' ? '::bigint' : f.type === 'float' ? '::numeric' : f.type === 'time' ? '::timestamptz' : '';
+  switch (lookup) {
+    case 'exact':
+      if (raw.toLowerCase() === 'null' && f.fk) return `${expr} IS NULL`;
+      return `${expr} = ${params.push(coerce(field, f, raw))}${cast}`;
+    case 'iexact': return `lower(${expr}::text) = lower(${params.push(raw)})`;
+    case 'contains': return `${expr}::text LIKE ${params.push(`%${likeEscape(raw)}%`)}`;
+    case 'icontains': return `${expr}::text ILIKE ${params.push(`%${likeEscape(raw)}%`)}`;
+    case 'startswith': return `${expr}::text LIKE ${params.push(`${likeEscape(raw)}%`)}`;
+    case 'istartswith': return `${expr}::text ILIKE ${params.push(`${likeEscape(raw)}%`)}`;
+    case 'endswith': return `${expr}::text LIKE ${params.push(`%${likeEscape(raw)}`)}`;
+    case 'iendswith': return `${expr}::text ILIKE ${params.push(`%${likeEscape(raw)}`)}`;
+    case 'gt': return `${expr} > ${params.push(coerce(field, f, raw))}${cast}`;
+    case 'gte': return `${expr} >= ${params.push(coerce(field, f, raw))}${cast}`;
+    case 'lt': return `${expr} < ${params.push(coerce(field, f, raw))}${cast}`;
+    case 'lte': return `${expr} <= ${params.push(coerce(field, f, raw))}${cast}`;
+    case 'in': {
+      const items = raw.split(',').filter((s) => s !== '').slice(0, 1000).map((s) => coerce(field, f, s));
+      const arr = f.type === 'int' ? 'bigint[]' : f.type === 'bool' ? 'boolean[]' : f.type === 'time' ? 'timestamptz[]' : 'text[]';
+      return `${expr}${f.type === 'text' ? '::text' : ''} = ANY(${params.push(items)}::${arr})`;
+    }
+    case 'isnull': {
+      const v = coerce(field, { type: 'bool' }, raw);
+      return `${expr} IS ${v ? '' : 'NOT '}NULL`;
+    }
+    default: return invalidFilter(`Unsupported lookup ${lookup}.`);
+  }
+}
+
+/** One `field__...__lookup=value` against resource `def` (alias t). */
+export function compileLookup(def: ResourceDef, parts: string[], raw: string, params: Params, depth = 0): string {
+  if (depth > MAX_DEPTH) invalidFilter('Filter path too deep.');
+  const name = parts[0];
+  const f = def.fields[name];
+  if (!f || f.writeOnly) invalidFilter(`Invalid field name: ${name}`);
+  const rest = parts.slice(1);
+  if (f.fk && rest.length && !(rest.length === 1 && LOOKUPS.has(rest[0]))) {
+    const target = resourceByKey(f.fk);
+    if (!target) invalidFilter(`Invalid field name: ${name}`);
+    const inner = compileLookup(target, rest, raw, params, depth + 1);
+    return `${colOf(name, f)} IN (SELECT t.id FROM ${target.table} t WHERE ${target.where ? `${target.where} AND ` : ''}${inner})`;
+  }
+  if (rest.length > 1) invalidFilter(`Invalid field name: ${parts.join('__')}`);
+  const lookup = rest[0] ?? 'exact';
+  if (!LOOKUPS.has(lookup)) invalidFilter(`Invalid field name: ${parts.join('__')}`);
+  return compare(colOf(name, f), name, f, lookup, raw, params);
+}
+
+/** All filters of a query string: AND of plain ones, then OR-group, `not__` negated. */
+export function compileFilters(def: ResourceDef, query: URLSearchParams, params: Params): string[] {
+  const and: string[] = [];
+  const or: string[] = [];
+  let count = 0;
+  for (const [key, raw] of query) {
+    if (RESERVED.has(key)) continue;
+    if (++count > MAX_FILTERS) invalidFilter(`At most ${MAX_FILTERS} filters are allowed.`);
+    let parts = key.split('__');
+    let isOr = false;
+    let negate = false;
+    if (parts[0] === 'chain') parts = parts.slice(1);
+    if (parts[0] === 'or') { isOr = true; parts = parts.slice(1); }
+    if (parts[0] === 'not') { negate = true; parts = parts.slice(1); }
+    if (!parts.length || parts.some((p) => p === '')) invalidFilter(`Invalid filter: ${key}`);
+    const cond = compileLookup(def, parts, raw, params);
+    const c = negate ? `NOT (${cond})` : `(${cond})`;
+    (isOr ? or : and).push(c);
+  }
+  if (or.length) and.push(`(${or.join(' OR ')})`);
+  const search = query.get('search');
+  if (search) {
+    const terms = search.split(',').filter(Boolean).slice(0, 10);
+    for (const term of terms) {
+      const p = params.push(`%${likeEscape(term)}%`);
+      and.push(`(${def.search.map((s) => `${colOf(s, def.fields[s])}::text ILIKE ${p}`).join(' OR ') || 'false'})`);
+    }
+  }
+  return and;
+}
+
+/** `?order_by=a,-b` → ORDER BY of allow-listed fields (fk fields order by id; `fk__name` by the target's field). */
+export function compileOrder(def: ResourceDef, query: URLSearchParams): string {
+  const raw = query.get('order_by') ?? query.get('order') ?? def.defaultOrder ?? 'id';
+  const items = raw.split(',').map((s) => s.trim()).filter(Boolean).slice(0, 5);
+  const out: string[] = [];
+  for (const item of items) {
+    const desc = item.startsWith('-');
+    const parts = (desc ? item.slice(1) : item).split('__');
+    const f = def.fields[parts[0]];
+    if (!f || f.writeOnly || f.type === 'json') invalidFilter(`Invalid field name: ${item} for order_by.`);
+    let expr = colOf(parts[0], f);
+    if (parts.length === 2 && f.fk) {
+      const target = resourceByKey(f.fk);
+      const tf = target?.fields[parts[1]];
+      if (!target || !tf || tf.writeOnly || tf.fk || tf.type === 'json') invalidFilter(`Invalid field name: ${item} for order_by.`);
+      // The target's column expressions are written over alias t; rename it so the outer t stays visible.
+      expr = `(SELECT ${colOf(parts[1], tf).replace(/\bt\./g, 'o.')} FROM ${target.table} o WHERE o.id = ${expr})`;
+    } else if (parts.length > 1) {
+      invalidFilter(`Invalid field name: ${item} for order_by.`);
+    }
+    out.push(`${expr} ${desc ? 'DESC' : 'ASC'} NULLS LAST`);
+  }
+  if (!items.some((i) => i.replace(/^-/, '') === 'id')) out.push('t.id ASC');
+  return out.join(', ');
+}

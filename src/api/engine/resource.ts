@@ -1,0 +1,129 @@
+import type pg from 'pg';
+import type { AuthenticatedUser } from '../auth.js';
+import type { Grants } from '../access.js';
+import type { ApiContext } from '../context.js';
+import type { Params } from './filter.js';
+
+/**
+ * A resource definition: everything the generic engine needs to list, filter, order,
+ * serialize, create, update and delete one AWX resource. Field names are the allow-list:
+ * filters, order_by and writes accept only names declared here, and the SQL for each is
+ * the `col` expression written in this file's callers, never text from a request.
+ */
+export type FieldType = 'int' | 'text' | 'bool' | 'time' | 'json' | 'float';
+
+export interface FieldDef {
+  type: FieldType;
+  /** SQL expression over alias `t`; default `t."<name>"` (or `t."<name>_id"` for fk fields). */
+  col?: string;
+  /** Foreign key to another resource's key (`organizations`): the API shows the id under the field name. */
+  fk?: string;
+  /** Accepted on POST/PUT/PATCH. */
+  writable?: boolean;
+  /** Required on create. */
+  required?: boolean;
+  /** Allowed values. */
+  choices?: readonly string[];
+  /** Not returned and not filterable (passwords). */
+  writeOnly?: boolean;
+  /** Fields ending with `_id` in SQL that are not foreign keys; default value on create. */
+  default?: unknown;
+  /** Maximum length for text fields. */
+  maxLength?: number;
+}
+
+export type Fields = Record<string, FieldDef>;
+
+/** The caller of one request, with their grants (see access.ts). */
+export interface Caller {
+  user: AuthenticatedUser;
+  /** Token scope: 'read' forbids unsafe methods. */
+  scope: 'read' | 'write';
+  grants: Grants;
+}
+
+export type Capabilities = Record<string, boolean>;
+export type Row = Record<string, unknown>;
+
+/** How RBAC applies to a resource (see access.ts). */
+export interface AccessRule {
+  /** The role-bearing type whose permissions apply (`inventory` for hosts). */
+  roleType: string;
+  /** SQL over t: id of the role-bearing object (default `t.id`). */
+  idExpr?: string;
+  /** SQL over t: its organization (default `t.organization_id`; null: none). */
+  orgExpr?: string | null;
+  /** Everyone reads; superusers write. */
+  public?: boolean;
+  /** Superusers only (system auditors read). */
+  superOnly?: boolean;
+  /** Replaces the read condition (users, unified jobs). Returns SQL over t. */
+  readSql?: (grants: Grants, params: Params) => string;
+  /** Whether the caller may create with these (validated) fields; default: admin of the parent or organization. */
+  canCreate?: (ctx: ApiContext, grants: Grants, data: Row) => Promise<boolean> | boolean;
+}
+
+export interface ResourceDef {
+  access: AccessRule;
+  /** API collection name: `job_templates`. */
+  key: string;
+  /** AWX `type` of each object. */
+  type: string;
+  table: string;
+  /** Fixed condition on the table (`t.kind = 'job'`). */
+  where?: string;
+  fields: Fields;
+  /** Fields `?search=` looks in. */
+  search: string[];
+  /** Default order (an allow-listed field name, `-` for descending). */
+  defaultOrder?: string;
+  /** Named URL parts: `['name', 'organization.name']` → `Name++Org`. */
+  namedUrl?: [string] | [string, string];
+  /** Columns of the table a summary of this resource shows (summary_fields of other objects). */
+  summary?: string[];
+  /** Related links of one object (besides the fk fields', which the engine adds). */
+  related?: (row: Row) => Record<string, string>;
+  /** Adds extra summary_fields entries for a page of objects (one query per page, not per object). */
+  extraSummary?: (ctx: ApiContext, rows: Row[], caller: Caller) => Promise<void>;
+  /** Object role fields (`admin_role`, ...) shown under summary_fields.object_roles. */
+  objectRoles?: string[];
+  /** AWX `resource_type` in the activity stream; default `type`. */
+  activityName?: string;
+  /** Validates and normalizes a write; may throw a 400. `existing` is set on update. */
+  prepare?: (ctx: ApiContext, db: Queryable, data: Row, existing: Row | undefined, caller: Caller) => Promise<Row> | Row;
+  /** Runs after insert in the same transaction (credentials for a job template, roles, ...). */
+  afterCreate?: (ctx: ApiContext, db: Queryable, id: number, data: Row, caller: Caller) => Promise<void>;
+  afterUpdate?: (ctx: ApiContext, db: Queryable, id: number, data: Row, caller: Caller) => Promise<void>;
+  /** Custom write of the row (credentials encrypt inputs); default an INSERT of the writable fields. */
+  insert?: (ctx: ApiContext, db: Queryable, data: Row) => Promise<number>;
+  update?: (ctx: ApiContext, db: Queryable, id: number, data: Row, existing: Row) => Promise<void>;
+  /** Extra serialization (masking secrets, computed fields). */
+  present?: (row: Row, out: Row) => void;
+  /** Refuse deletion with a 409/400 (a running job, ...). */
+  beforeDelete?: (ctx: ApiContext, db: Queryable, row: Row) => Promise<void>;
+  /** No POST on the collection. */
+  readOnly?: boolean;
+  noDelete?: boolean;
+}
+
+export type Queryable = Pick<pg.Pool, 'query'>;
+
+const registry = new Map<string, ResourceDef>();
+
+export function defineResource(def: ResourceDef): ResourceDef {
+  registry.set(def.key, def);
+  return def;
+}
+
+export function resourceByKey(key: string): ResourceDef | undefined {
+  return registry.get(key);
+}
+
+export function allResources(): ResourceDef[] {
+  return [...registry.values()];
+}
+
+/** The SQL expression of a field. */
+export function colOf(name: string, f: FieldDef): string {
+  return f.col ?? (f.fk ? `t."${name}_id"` : `t."${name}"`);
+}

@@ -1,0 +1,102 @@
+import { OBJECT_ROLES, ROLE_DESCRIPTIONS } from '../access.js';
+import type { ApiContext } from '../context.js';
+import { capabilities, idExpr, orgExpr } from './permissions.js';
+import { colOf, resourceByKey, type Caller, type ResourceDef, type Row } from './resource.js';
+
+/**
+ * Row → AWX object. The SELECT list is built once per resource: every readable field, the
+ * summary of each foreign key as a json_build_object subselect (a primary-key lookup), and
+ * the two access columns. One round trip serves a whole page with its summary_fields,
+ * which is what keeps a 25-job page cheap.
+ */
+const selectCache = new Map<string, string>();
+
+function summaryColumns(target: ResourceDef): string[] {
+  return target.summary ?? ['id', 'name', 'description'];
+}
+
+export function selectList(def: ResourceDef): string {
+  const cached = selectCache.get(def.key);
+  if (cached) return cached;
+  const cols: string[] = [];
+  for (const [name, f] of Object.entries(def.fields)) {
+    if (f.writeOnly) continue;
+    cols.push(`${colOf(name, f)} AS "${name}"`);
+    if (f.fk) {
+      const target = resourceByKey(f.fk);
+      if (!target) continue;
+      const pairs = summaryColumns(target).map((c) => {
+        const tf = target.fields[c];
+        return `'${c}', ${tf ? colOf(c, tf).replace(/\bt\./g, 's.') : `s."${c}"`}`;
+      });
+      cols.push(`(SELECT json_build_object(${pairs.join(', ')}) FROM ${target.table} s WHERE s.id = ${colOf(name, f)}) AS "_s_${name}"`);
+    }
+  }
+  cols.push(`${idExpr(def)} AS "_aid"`);
+  const org = orgExpr(def);
+  cols.push(`${org ?? 'NULL::bigint'} AS "_aorg"`);
+  const sql = cols.join(', ');
+  selectCache.set(def.key, sql);
+  return sql;
+}
+
+export function objectUrl(def: ResourceDef, id: unknown): string {
+  return `/api/v2/${def.key}/${id}/`;
+}
+
+export async function serializeRows(ctx: ApiContext, def: ResourceDef, rows: Row[], caller: Caller): Promise<Row[]> {
+  const out = rows.map((row) => serializeRow(def, row, caller));
+  if (def.objectRoles?.length && rows.length) await addObjectRoles(ctx, def, out);
+  if (def.extraSummary) await def.extraSummary(ctx, out, caller);
+  return out;
+}
+
+function serializeRow(def: ResourceDef, row: Row, caller: Caller): Row {
+  const related: Record<string, string> = {};
+  const summary: Record<string, unknown> = {};
+  for (const [name, f] of Object.entries(def.fields)) {
+    if (!f.fk) continue;
+    const target = resourceByKey(f.fk);
+    if (row[name] != null && target) related[name] = objectUrl(target, row[name]);
+    const s = row[`_s_${name}`];
+    if (s) summary[name] = s;
+  }
+  Object.assign(related, def.related?.(row));
+  summary.user_capabilities = capabilities(def, caller.grants, row);
+  const out: Row = {
+    id: row.id, type: def.type, url: objectUrl(def, row.id), related, summary_fields: summary,
+  };
+  for (const [name, f] of Object.entries(def.fields)) {
+    if (f.writeOnly || name === 'id' || name === 'type') continue;
+    out[name] = row[name];
+  }
+  def.present?.(row, out);
+  return out;
+}
+
+/** Ensures the page's object roles exist (created lazily) and lists them under summary_fields.object_roles. */
+async function addObjectRoles(ctx: ApiContext, def: ResourceDef, out: Row[]): Promise<void> {
+  const fields = def.objectRoles ?? OBJECT_ROLES[def.type] ?? [];
+  const ids = out.map((o) => o.id as number);
+  const { rows } = await ctx.pool.query<{ id: string; resource_id: string; role_field: string }>(
+    `WITH wanted AS (SELECT $1::text AS resource_type, o AS resource_id, f AS role_field
+                       FROM unnest($2::bigint[]) o CROSS JOIN unnest($3::text[]) f),
+          ins AS (INSERT INTO rbac_roles (resource_type, resource_id, role_field) SELECT * FROM wanted
+                  ON CONFLICT DO NOTHING RETURNING id, resource_id, role_field)
+     SELECT id, resource_id, role_field FROM ins
+     UNION ALL
+     SELECT r.id, r.resource_id, r.role_field FROM rbac_roles r JOIN wanted w USING (resource_type, resource_id, role_field)`,
+    [def.type, ids, fields]);
+  const byObject = new Map<number, Record<string, unknown>>();
+  for (const r of rows) {
+    const [name, desc] = ROLE_DESCRIPTIONS[r.role_field] ?? [r.role_field, ''];
+    const roles = byObject.get(Number(r.resource_id)) ?? {};
+    roles[r.role_field] = { id: Number(r.id), name, description: desc.replace('%s', def.type.replace(/_/g, ' ')) };
+    byObject.set(Number(r.resource_id), roles);
+  }
+  for (const o of out) {
+    (o.summary_fields as Row).object_roles = byObject.get(o.id as number) ?? {};
+    (o.related as Row).object_roles = `/api/v2/${def.key}/${o.id}/object_roles/`;
+    (o.related as Row).access_list = `/api/v2/${def.key}/${o.id}/access_list/`;
+  }
+}

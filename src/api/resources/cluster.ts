@@ -1,0 +1,159 @@
+import { RRule, rrulestr } from 'rrule';
+import { defineResource, type Row } from '../engine/resource.js';
+import { badRequest } from '../http.js';
+import { bool, fk, int, named, ro, text, base } from './common.js';
+
+/** Instances, instance groups, labels, schedules, notification templates and notifications. */
+export const instances = defineResource({
+  key: 'instances', type: 'instance', table: 'instances',
+  fields: {
+    ...base, hostname: ro('text'), uuid: ro('text'), node_type: ro('text'), node_state: ro('text'), version: ro('text'),
+    enabled: bool(), managed_by_policy: bool(), cpu: ro('float'), memory: ro('int'), cpu_capacity: ro('int'),
+    mem_capacity: ro('int'), capacity_adjustment: { type: 'float', writable: true }, capacity: ro('int'), errors: ro('text'),
+    last_seen: ro('time'), last_health_check: ro('time'),
+    jobs_running: ro('int', { col: `(SELECT count(*) FROM unified_jobs j WHERE j.execution_node = t.hostname AND j.status IN ('waiting', 'running'))::int` }),
+    consumed_capacity: ro('int', { col: `(SELECT coalesce(sum(j.task_impact), 0) FROM unified_jobs j WHERE j.execution_node = t.hostname AND j.status IN ('waiting', 'running'))::int` }),
+  },
+  search: ['hostname'], namedUrl: ['hostname'], summary: ['id', 'hostname'], noDelete: true,
+  access: { roleType: 'instance', public: true, orgExpr: null },
+  related: (r) => ({ jobs: `/api/v2/instances/${r.id}/jobs/`, instance_groups: `/api/v2/instances/${r.id}/instance_groups/`,
+    health_check: `/api/v2/instances/${r.id}/health_check/` }),
+});
+
+export const instanceGroups = defineResource({
+  key: 'instance_groups', type: 'instance_group', table: 'instance_groups',
+  fields: {
+    ...base, name: text({ required: true }), is_container_group: bool(), policy_instance_percentage: int(),
+    policy_instance_minimum: int(), policy_instance_list: { type: 'json', writable: true }, max_concurrent_jobs: int(), max_forks: int(),
+    capacity: ro('int', { col: '(SELECT coalesce(sum(i.capacity), 0) FROM instance_group_instances gi JOIN instances i ON i.id = gi.instance_id WHERE gi.instance_group_id = t.id)::int' }),
+    instances: ro('int', { col: '(SELECT count(*) FROM instance_group_instances gi WHERE gi.instance_group_id = t.id)::int' }),
+    jobs_running: ro('int', { col: `(SELECT count(*) FROM unified_jobs j WHERE j.instance_group_id = t.id AND j.status IN ('waiting', 'running'))::int` }),
+  },
+  search: ['name'], namedUrl: ['name'], summary: ['id', 'name', 'is_container_group'],
+  access: { roleType: 'instance_group', public: true, orgExpr: null },
+  related: (r) => ({ jobs: `/api/v2/instance_groups/${r.id}/jobs/`, instances: `/api/v2/instance_groups/${r.id}/instances/` }),
+});
+
+export const labels = defineResource({
+  key: 'labels', type: 'label', table: 'labels',
+  fields: { ...base, name: text({ required: true, maxLength: 512 }), organization: fk('organizations', { required: true }) },
+  search: ['name'], namedUrl: ['name', 'organization.name'], summary: ['id', 'name'], noDelete: true,
+  access: { roleType: 'label', canCreate: (_c, g, d) => g.memberOrgs().includes(d.organization as number) },
+});
+
+/** Templates of the four kinds, for `/unified_job_templates/` (the schedule module looks templates up here). */
+export const unifiedJobTemplates = defineResource({
+  key: 'unified_job_templates', type: 'unified_job_template',
+  table: `(SELECT id, name, description, organization_id, 'job_template' AS kind, status, last_job_run, last_job_failed, created, modified FROM job_templates
+           UNION ALL SELECT id, name, description, organization_id, 'project', status, last_job_run, last_job_failed, created, modified FROM projects
+           UNION ALL SELECT s.id, s.name, s.description, i.organization_id, 'inventory_source', s.status, s.last_job_run, s.last_job_failed, s.created, s.modified
+                       FROM inventory_sources s JOIN inventories i ON i.id = s.inventory_id
+           UNION ALL SELECT id, name, description, NULL, 'system_job_template', status, last_job_run, last_job_failed, created, modified FROM system_job_templates)`,
+  fields: { ...base, name: ro('text'), description: ro('text'), organization: ro('int', { fk: 'organizations' }), type: ro('text', { col: 't.kind' }),
+    status: ro('text'), last_job_run: ro('time'), last_job_failed: ro('bool') },
+  search: ['name', 'description'], readOnly: true, noDelete: true,
+  access: { roleType: 'job_template', readSql: (g, p) => `(t.id = ANY(${p.push([...g.ids('job_template', 'read'), ...g.ids('project', 'read')])}::bigint[])
+    OR t.organization_id = ANY(${p.push([...new Set([...g.orgs('job_template', 'read'), ...g.orgs('project', 'read')])])}::bigint[]))` },
+  present: (row, out) => {
+    out.type = row.type;
+    const path = { job_template: 'job_templates', project: 'projects', inventory_source: 'inventory_sources', system_job_template: 'system_job_templates' }[row.type as string];
+    out.url = `/api/v2/${path}/${row.id}/`;
+  },
+});
+
+export const systemJobTemplates = defineResource({
+  key: 'system_job_templates', type: 'system_job_template', table: 'system_job_templates',
+  fields: { ...named, job_type: ro('text'), status: ro('text'), last_job_run: ro('time'), last_job_failed: ro('bool') },
+  search: ['name'], readOnly: true, noDelete: true,
+  access: { roleType: 'system_job_template', superOnly: true, orgExpr: null },
+  related: (r) => ({ launch: `/api/v2/system_job_templates/${r.id}/launch/`, jobs: `/api/v2/system_job_templates/${r.id}/jobs/`,
+    schedules: `/api/v2/system_job_templates/${r.id}/schedules/` }),
+});
+
+/** The next `count` occurrences of an rrule string (AWX's DTSTART;TZID=...:... RRULE:... form). */
+export function previewRrule(rrule: string, count = 10): string[] {
+  const rule = rrulestr(rrule.replace(/DTSTART;TZID=[^:]+:/, 'DTSTART:').replace(/(DTSTART:\d{8}T\d{6})(?!Z)/, '$1Z'), { forceset: false }) as RRule;
+  const out: string[] = [];
+  rule.all((d, i) => { if (i < count) out.push(d.toISOString().replace('.000Z', 'Z')); return i < count - 1; });
+  return out;
+}
+
+export const schedules = defineResource({
+  key: 'schedules', type: 'schedule', table: 'schedules',
+  fields: {
+    ...named, unified_job_template: fk('unified_job_templates', { required: true }), rrule: text({ required: true }), enabled: bool(),
+    dtstart: ro('time'), dtend: ro('time'), next_run: ro('time'), extra_data: { type: 'json', writable: true },
+    inventory: { type: 'int', writable: true, col: `NULLIF(t.launch_prompts->>'inventory', '')::bigint` },
+    timezone: ro('text', { col: `'UTC'` }), until: ro('text', { col: `''` }),
+  },
+  search: ['name', 'description'],
+  access: { roleType: 'job_template', idExpr: 't.unified_job_template_id',
+    orgExpr: '(SELECT u.organization_id FROM job_templates u WHERE u.id = t.unified_job_template_id UNION ALL SELECT p.organization_id FROM projects p WHERE p.id = t.unified_job_template_id LIMIT 1)',
+    canCreate: async (ctx, g, d) => {
+      const { rows } = await ctx.pool.query('SELECT organization_id FROM job_templates WHERE id = $1 UNION ALL SELECT organization_id FROM projects WHERE id = $1', [d.unified_job_template]);
+      return g.perms('job_template', d.unified_job_template as number, rows[0]?.organization_id).has('execute')
+        || g.perms('project', d.unified_job_template as number, rows[0]?.organization_id).has('update');
+    } },
+  related: (r) => ({ unified_job_template: `/api/v2/unified_job_templates/${r.unified_job_template}/`, preview: `/api/v2/schedules/preview/`,
+    credentials: `/api/v2/schedules/${r.id}/credentials/`, unified_jobs: `/api/v2/schedules/${r.id}/jobs/` }),
+  prepare: (_ctx, _db, data) => {
+    if (typeof data.rrule === 'string') {
+      let next: string[];
+      try { next = previewRrule(data.rrule, 1); } catch { throw badRequest({ rrule: ['Invalid rrule.'] }); }
+      data.next_run = next[0] ?? null;
+      const m = data.rrule.match(/DTSTART(?:;TZID=[^:]+)?:(\d{8}T\d{6}Z?)/);
+      if (!m) throw badRequest({ rrule: ['DTSTART required in rrule. Value should start with: DTSTART:YYYYMMDDTHHMMSSZ'] });
+    }
+    if (data.extra_data !== undefined && (typeof data.extra_data !== 'object' || Array.isArray(data.extra_data))) data.extra_data = {};
+    if (data.inventory !== undefined) { data.launch_prompts = data.inventory == null ? {} : { inventory: data.inventory }; delete data.inventory; }
+    return data;
+  },
+});
+schedules.fields.next_run = { type: 'time', writable: false, col: 't."next_run"' };
+schedules.fields.launch_prompts = { type: 'json', writeOnly: true, col: 't."launch_prompts"' };
+
+const NOTIFICATION_SECRETS = ['password', 'token', 'account_token', 'service_key', 'api_key'];
+
+export const notificationTemplates = defineResource({
+  key: 'notification_templates', type: 'notification_template', table: 'notification_templates',
+  fields: {
+    ...named, organization: fk('organizations', { required: true }),
+    notification_type: text({ required: true, choices: ['email', 'slack', 'webhook', 'twilio', 'pagerduty', 'grafana', 'irc', 'mattermost', 'rocketchat'] }),
+    notification_configuration: { type: 'json', writable: true }, messages: { type: 'json', writable: true },
+  },
+  search: ['name', 'description'], namedUrl: ['name', 'organization.name'],
+  access: { roleType: 'notification_template' },
+  related: (r) => ({ test: `/api/v2/notification_templates/${r.id}/test/`, notifications: `/api/v2/notification_templates/${r.id}/notifications/`,
+    copy: `/api/v2/notification_templates/${r.id}/copy/` }),
+  present: (row, out) => {
+    const conf = { ...((row.notification_configuration ?? {}) as Row) };
+    for (const k of NOTIFICATION_SECRETS) if (typeof conf[k] === 'string' && conf[k] !== '') conf[k] = '$encrypted$';
+    out.notification_configuration = conf;
+  },
+  prepare: async (ctx, db, data, existing) => {
+    if (data.notification_configuration !== undefined) {
+      const conf = { ...(data.notification_configuration as Row ?? {}) };
+      const stored = (existing?.id ? (await db.query('SELECT notification_configuration FROM notification_templates WHERE id = $1', [existing.id])).rows[0]?.notification_configuration : {}) ?? {};
+      for (const k of NOTIFICATION_SECRETS) {
+        if (conf[k] === '$encrypted$') conf[k] = stored[k];
+        else if (typeof conf[k] === 'string' && conf[k] !== '') conf[k] = ctx.secrets.encrypt(conf[k] as string);
+      }
+      data.notification_configuration = conf;
+    }
+    if (!existing && data.notification_configuration === undefined) data.notification_configuration = {};
+    if (data.messages === undefined && !existing) data.messages = null;
+    return data;
+  },
+});
+
+export const notifications = defineResource({
+  key: 'notifications', type: 'notification', table: 'notifications',
+  fields: {
+    ...base, notification_template: ro('int', { fk: 'notification_templates' }), status: ro('text'), error: ro('text'),
+    notifications_sent: ro('int'), notification_type: ro('text'), recipients: ro('text'), subject: ro('text'), body: ro('json'),
+  },
+  search: ['subject'], readOnly: true, noDelete: true,
+  access: { roleType: 'notification_template', idExpr: 't.notification_template_id',
+    orgExpr: '(SELECT n.organization_id FROM notification_templates n WHERE n.id = t.notification_template_id)' },
+});
+void ro;

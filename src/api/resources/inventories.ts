@@ -1,0 +1,105 @@
+import { defineResource, type Row } from '../engine/resource.js';
+import { badRequest } from '../http.js';
+import { bool, fk, grantRole, int, named, ro, text } from './common.js';
+
+/** Inventories and what hangs off them (hosts, groups, inventory sources): access follows the inventory. */
+const INV_ORG = '(SELECT i.organization_id FROM inventories i WHERE i.id = t.inventory_id)';
+
+function yamlOrJsonVariables(data: Row): Row {
+  if (data.variables !== undefined && typeof data.variables !== 'string') {
+    if (data.variables && typeof data.variables === 'object') data.variables = JSON.stringify(data.variables);
+    else throw badRequest({ variables: ['Must be JSON or YAML text.'] });
+  }
+  return data;
+}
+
+export const inventories = defineResource({
+  key: 'inventories', type: 'inventory', table: 'inventories',
+  fields: {
+    ...named,
+    organization: fk('organizations', { required: true }),
+    kind: text({ choices: ['', 'smart', 'constructed'] }), host_filter: text(), variables: { type: 'text', writable: true },
+    prevent_instance_group_fallback: bool(), pending_deletion: ro('bool'),
+    total_hosts: ro('int', { col: '(SELECT count(*) FROM hosts h WHERE h.inventory_id = t.id)::int' }),
+    total_groups: ro('int', { col: '(SELECT count(*) FROM groups g WHERE g.inventory_id = t.id)::int' }),
+    total_inventory_sources: ro('int', { col: '(SELECT count(*) FROM inventory_sources s WHERE s.inventory_id = t.id)::int' }),
+    has_active_failures: ro('bool', { col: 'false' }), has_inventory_sources: ro('bool', { col: 'EXISTS (SELECT 1 FROM inventory_sources s WHERE s.inventory_id = t.id)' }),
+  },
+  search: ['name', 'description'],
+  namedUrl: ['name', 'organization.name'],
+  access: { roleType: 'inventory' },
+  objectRoles: ['admin_role', 'update_role', 'adhoc_role', 'use_role', 'read_role'],
+  related: (r) => {
+    const u = `/api/v2/inventories/${r.id}/`;
+    return Object.fromEntries(['hosts', 'groups', 'root_groups', 'variable_data', 'script', 'tree', 'inventory_sources',
+      'update_inventory_sources', 'activity_stream', 'job_templates', 'ad_hoc_commands', 'access_list', 'object_roles',
+      'instance_groups', 'copy', 'labels'].map((k) => [k, `${u}${k}/`]));
+  },
+  prepare: (_ctx, _db, data) => yamlOrJsonVariables(data),
+  afterCreate: async (_ctx, db, id, _data, caller) => {
+    if (!caller.grants.superuser) await grantRole(db, 'inventory', id, 'admin_role', caller.user.id);
+  },
+});
+
+const inventoryChildAccess = {
+  roleType: 'inventory', idExpr: 't.inventory_id', orgExpr: INV_ORG,
+  canCreate: async (ctx: Parameters<NonNullable<import('../engine/resource.js').AccessRule['canCreate']>>[0], g: import('../access.js').Grants, d: Row) => {
+    const { rows } = await ctx.pool.query('SELECT organization_id FROM inventories WHERE id = $1', [d.inventory]);
+    return g.perms('inventory', d.inventory as number, rows[0]?.organization_id).has('admin');
+  },
+};
+
+export const hosts = defineResource({
+  key: 'hosts', type: 'host', table: 'hosts',
+  fields: {
+    ...named, inventory: fk('inventories', { required: true }), enabled: bool(), instance_id: text(), variables: text(),
+    last_job: ro('int', { col: 't.last_job_id', fk: 'jobs' }), last_job_host_summary: ro('int', { col: 't.last_job_host_summary_id' }),
+    has_active_failures: ro('bool', { col: 'false' }), has_inventory_sources: ro('bool', { col: 'false' }),
+  },
+  search: ['name', 'description'],
+  namedUrl: ['name', 'inventory.name'],
+  access: inventoryChildAccess,
+  related: (r) => {
+    const u = `/api/v2/hosts/${r.id}/`;
+    return Object.fromEntries(['variable_data', 'groups', 'all_groups', 'job_events', 'job_host_summaries', 'activity_stream',
+      'inventory_sources', 'smart_inventories', 'ad_hoc_commands', 'ad_hoc_command_events', 'insights', 'ansible_facts']
+      .map((k) => [k, `${u}${k}/`]));
+  },
+  prepare: (_ctx, _db, data) => yamlOrJsonVariables(data),
+});
+
+export const groups = defineResource({
+  key: 'groups', type: 'group', table: 'groups',
+  fields: { ...named, inventory: fk('inventories', { required: true }), variables: text() },
+  search: ['name', 'description'],
+  namedUrl: ['name', 'inventory.name'],
+  access: inventoryChildAccess,
+  related: (r) => {
+    const u = `/api/v2/groups/${r.id}/`;
+    return Object.fromEntries(['variable_data', 'hosts', 'potential_children', 'children', 'all_hosts', 'job_events',
+      'job_host_summaries', 'activity_stream', 'inventory_sources', 'ad_hoc_commands'].map((k) => [k, `${u}${k}/`]));
+  },
+  prepare: (_ctx, _db, data) => yamlOrJsonVariables(data),
+});
+
+export const inventorySources = defineResource({
+  key: 'inventory_sources', type: 'inventory_source', table: 'inventory_sources',
+  fields: {
+    ...named, inventory: fk('inventories', { required: true }),
+    source: text({ choices: ['file', 'constructed', 'scm', 'ec2', 'gce', 'azure_rm', 'vmware', 'satellite6', 'openstack', 'rhv', 'controller', 'insights'] }),
+    source_path: text(), source_project: fk('projects'), source_vars: text(), scm_branch: text(), credential: fk('credentials'),
+    overwrite: bool(), overwrite_vars: bool(), update_on_launch: bool(), update_cache_timeout: int(), timeout: int(),
+    verbosity: int(), limit: text(), enabled_var: text(), enabled_value: text(), host_filter: text(),
+    status: ro('text'), last_job_run: ro('time'), last_job_failed: ro('bool'), last_job: ro('int', { col: 't.last_job_id' }),
+  },
+  search: ['name', 'description'],
+  namedUrl: ['name', 'inventory.name'],
+  access: { ...inventoryChildAccess },
+  related: (r) => {
+    const u = `/api/v2/inventory_sources/${r.id}/`;
+    return Object.fromEntries(['update', 'inventory_updates', 'schedules', 'activity_stream', 'hosts', 'groups',
+      'notification_templates_started', 'notification_templates_success', 'notification_templates_error', 'credentials']
+      .map((k) => [k, `${u}${k}/`]));
+  },
+});
+void int; void ro;

@@ -1,0 +1,88 @@
+import { defineResource, type Row } from '../engine/resource.js';
+import { badRequest } from '../http.js';
+import { bool, fk, grantRole, int, named, ro, text } from './common.js';
+
+/** Job templates: every AWX field, its `ask_*_on_launch` prompts, and the survey. */
+export const ASK_FIELDS = ['ask_scm_branch_on_launch', 'ask_diff_mode_on_launch', 'ask_variables_on_launch', 'ask_limit_on_launch',
+  'ask_tags_on_launch', 'ask_skip_tags_on_launch', 'ask_job_type_on_launch', 'ask_verbosity_on_launch', 'ask_inventory_on_launch',
+  'ask_credential_on_launch', 'ask_execution_environment_on_launch', 'ask_labels_on_launch', 'ask_forks_on_launch',
+  'ask_job_slice_count_on_launch', 'ask_timeout_on_launch', 'ask_instance_groups_on_launch'] as const;
+
+export const jobTemplates = defineResource({
+  key: 'job_templates', type: 'job_template', table: 'job_templates',
+  fields: {
+    ...named,
+    organization: fk('organizations'),
+    job_type: text({ choices: ['run', 'check'] }), inventory: fk('inventories'), project: fk('projects'), playbook: text(),
+    scm_branch: text(), forks: int(), limit: text(), verbosity: int(), extra_vars: text(), job_tags: text(), skip_tags: text(),
+    start_at_task: text(), timeout: int(), use_fact_cache: bool(), host_config_key: text(), become_enabled: bool(),
+    diff_mode: bool(), allow_simultaneous: bool(), job_slice_count: int(), survey_enabled: bool(),
+    ...Object.fromEntries(ASK_FIELDS.map((f) => [f, bool()])),
+    prevent_instance_group_fallback: bool(),
+    execution_environment: { type: 'int', col: 'NULL::bigint', writable: true }, webhook_service: text({ col: `''` }),
+    webhook_credential: { type: 'int', col: 'NULL::bigint', writable: true },
+    status: ro('text'), last_job_run: ro('time'), last_job_failed: ro('bool'), last_job: ro('int', { col: 't.last_job_id' }),
+    next_job_run: ro('time', { col: '(SELECT min(s.next_run) FROM schedules s WHERE s.unified_job_template_id = t.id AND s.enabled)' }),
+  },
+  search: ['name', 'description', 'playbook'],
+  namedUrl: ['name', 'organization.name'],
+  access: {
+    roleType: 'job_template',
+    canCreate: async (ctx, g, d) => {
+      if (d.organization != null && g.orgs('job_template', 'admin').includes(d.organization as number)) return true;
+      const { rows } = await ctx.pool.query(
+        `SELECT (SELECT organization_id FROM projects WHERE id = $1) AS p, (SELECT organization_id FROM inventories WHERE id = $2) AS i`,
+        [d.project ?? null, d.inventory ?? null]);
+      return d.project != null && g.perms('project', d.project as number, rows[0].p).has('use')
+        && (d.inventory == null || g.perms('inventory', d.inventory as number, rows[0].i).has('use'));
+    },
+  },
+  objectRoles: ['admin_role', 'execute_role', 'read_role'],
+  related: (r) => {
+    const u = `/api/v2/job_templates/${r.id}/`;
+    return Object.fromEntries(['launch', 'jobs', 'schedules', 'activity_stream', 'survey_spec', 'credentials', 'labels',
+      'instance_groups', 'notification_templates_started', 'notification_templates_success', 'notification_templates_error',
+      'access_list', 'object_roles', 'copy', 'callback', 'webhook_key', 'webhook_receiver', 'slice_workflow_jobs']
+      .map((k) => [k, `${u}${k}/`]));
+  },
+  extraSummary: async (ctx, rows) => {
+    const ids = rows.map((r) => r.id);
+    const [creds, labels, recent] = await Promise.all([
+      ctx.pool.query(`SELECT jc.job_template_id, c.id, c.name, c.description, ct.kind, false AS cloud
+                        FROM job_template_credentials jc JOIN credentials c ON c.id = jc.credential_id
+                        JOIN credential_types ct ON ct.id = c.credential_type_id
+                       WHERE jc.job_template_id = ANY($1::bigint[]) ORDER BY c.id`, [ids]),
+      ctx.pool.query(`SELECT jl.job_template_id, l.id, l.name FROM job_template_labels jl JOIN labels l ON l.id = jl.label_id
+                       WHERE jl.job_template_id = ANY($1::bigint[]) ORDER BY l.name`, [ids]),
+      ctx.pool.query(`SELECT * FROM (SELECT unified_job_template_id AS jt, id, status, finished, 'job' AS type,
+                        row_number() OVER (PARTITION BY unified_job_template_id ORDER BY id DESC) AS n
+                        FROM unified_jobs WHERE kind = 'job' AND unified_job_template_id = ANY($1::bigint[])) x WHERE n <= 10`, [ids]),
+    ]);
+    for (const r of rows) {
+      const s = r.summary_fields as Row;
+      s.credentials = creds.rows.filter((c) => c.job_template_id === r.id).map(({ job_template_id: _j, ...c }) => c);
+      const l = labels.rows.filter((x) => x.job_template_id === r.id).map(({ job_template_id: _j, ...x }) => x);
+      s.labels = { count: l.length, results: l };
+      s.recent_jobs = recent.rows.filter((j) => j.jt === r.id).map(({ jt: _j, n: _n, ...j }) => j);
+      if (r.last_job) s.last_job = recent.rows.find((j) => j.id === r.last_job) ?? { id: r.last_job };
+    }
+  },
+  present: (row, out) => {
+    out.survey_enabled = row.survey_enabled;
+  },
+  prepare: async (ctx, _db, data, existing) => {
+    const projectId = (data.project ?? existing?.project) as number | null | undefined;
+    if (!existing && !data.project) throw badRequest({ project: ['This field is required.'] });
+    if (!existing && !data.playbook) throw badRequest({ playbook: ['This field is required.'] });
+    if (data.organization === undefined && !existing && projectId) {
+      data.organization = (await ctx.pool.query('SELECT organization_id FROM projects WHERE id = $1', [projectId])).rows[0]?.organization_id ?? null;
+    }
+    if (data.extra_vars !== undefined && typeof data.extra_vars === 'object') data.extra_vars = JSON.stringify(data.extra_vars);
+    delete data.execution_environment;
+    delete data.webhook_credential;
+    return data;
+  },
+  afterCreate: async (_ctx, db, id, _data, caller) => {
+    if (!caller.grants.superuser) await grantRole(db, 'job_template', id, 'admin_role', caller.user.id);
+  },
+});

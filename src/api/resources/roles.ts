@@ -1,0 +1,39 @@
+import { ROLE_DESCRIPTIONS } from '../access.js';
+import { defineResource, type Row } from '../engine/resource.js';
+import { base, ro } from './common.js';
+
+/**
+ * Roles as AWX lists them: `/roles/N/` with `users/` and `teams/` sub-lists, where POST
+ * `{"id": n}` grants and `{"id": n, "disassociate": true}` revokes. Whoever administers the
+ * role's object (or its organization) may grant it.
+ */
+const PATHS: Record<string, string> = { organization: 'organizations', team: 'teams', project: 'projects', inventory: 'inventories',
+  job_template: 'job_templates', credential: 'credentials' };
+
+export const roles = defineResource({
+  key: 'roles', type: 'role', table: 'rbac_roles',
+  fields: {
+    id: { type: 'int' }, role_field: ro('text'), resource_type: ro('text'), resource_id: ro('int'),
+  },
+  search: ['role_field'], readOnly: true, noDelete: true,
+  access: {
+    roleType: 'role', idExpr: 't.resource_id',
+    orgExpr: `(CASE t.resource_type WHEN 'organization' THEN t.resource_id
+      WHEN 'team' THEN (SELECT organization_id FROM teams WHERE id = t.resource_id)
+      WHEN 'project' THEN (SELECT organization_id FROM projects WHERE id = t.resource_id)
+      WHEN 'inventory' THEN (SELECT organization_id FROM inventories WHERE id = t.resource_id)
+      WHEN 'job_template' THEN (SELECT organization_id FROM job_templates WHERE id = t.resource_id)
+      WHEN 'credential' THEN (SELECT organization_id FROM credentials WHERE id = t.resource_id) END)`,
+    readSql: () => 'true',
+  },
+  present: (row, out) => {
+    const [name, desc] = ROLE_DESCRIPTIONS[row.role_field as string] ?? [row.role_field, ''];
+    out.name = name;
+    out.description = (desc as string).replace('%s', String(row.resource_type).replace(/_/g, ' '));
+    out.summary_fields = { resource_type: row.resource_type, resource_id: row.resource_id,
+      resource_type_display_name: String(row.resource_type).replace(/_/g, ' ') } as Row;
+    out.related = { users: `/api/v2/roles/${row.id}/users/`, teams: `/api/v2/roles/${row.id}/teams/`,
+      [String(row.resource_type)]: `/api/v2/${PATHS[row.resource_type as string] ?? row.resource_type}/${row.resource_id}/` };
+  },
+});
+void base;

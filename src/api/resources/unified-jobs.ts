@@ -1,0 +1,122 @@
+import { unifiedJobReadParams, unifiedJobReadSql } from '../access.js';
+import { jobKinds, type JobKind } from '../../db/job-kinds.js';
+import { defineResource, type Fields, type ResourceDef, type Row } from '../engine/resource.js';
+import { base, ro } from './common.js';
+
+/**
+ * Unified jobs: one table, five kinds. `/unified_jobs/` shows all, `/jobs/`,
+ * `/project_updates/`, ... one kind each. Reading follows the job's template (see
+ * access.ts), so a user sees the jobs of templates they can read and the jobs they launched.
+ */
+const common: Fields = {
+  ...base,
+  name: ro('text'), description: ro('text'),
+  unified_job_template: ro('int', { col: 't.unified_job_template_id' }),
+  launch_type: ro('text'), status: ro('text'), failed: ro('bool'), started: ro('time'), finished: ro('time'),
+  canceled_on: ro('time'), elapsed: ro('float'), job_explanation: ro('text'), execution_node: ro('text'),
+  controller_node: ro('text'), result_traceback: ro('text'), event_processing_finished: ro('bool'),
+  launched_by_id: ro('int', { col: 't.created_by_id' }),
+  created_by: ro('int', { col: 't.created_by_id', fk: 'users' }),
+  organization: ro('int', { fk: 'organizations' }),
+  instance_group: ro('int', { fk: 'instance_groups' }),
+  schedule: ro('int', { col: 't.schedule_id' }),
+  type: ro('text', { col: 't.kind' }),
+  job_args: ro('text', { col: `''` }), job_cwd: ro('text'), work_unit_id: ro('text', { col: 'NULL::text' }),
+};
+
+const jobFields: Fields = {
+  job_type: ro('text'), inventory: ro('int', { fk: 'inventories' }), project: ro('int', { fk: 'projects' }),
+  playbook: ro('text'), scm_branch: ro('text'), scm_revision: ro('text'), forks: ro('int'), limit: ro('text'),
+  verbosity: ro('int'), extra_vars: ro('text'), job_tags: ro('text'), skip_tags: ro('text'), start_at_task: ro('text'),
+  timeout: ro('int'), diff_mode: ro('bool'), become_enabled: ro('bool'), allow_simultaneous: ro('bool'),
+  artifacts: ro('json'), host_status_counts: ro('json'),
+  job_template: ro('int', { col: `(CASE WHEN t.kind = 'job' THEN t.unified_job_template_id END)`, fk: 'job_templates' }),
+  credential: ro('int', { fk: 'credentials' }),
+  module_name: ro('text'), module_args: ro('text'),
+  inventory_source: ro('int', { fk: 'inventory_sources' }),
+};
+
+const jobAccess = {
+  roleType: 'job_template', idExpr: 't.unified_job_template_id',
+  readSql: (g: import('../access.js').Grants, p: import('../engine/filter.js').Params) => {
+    const values = unifiedJobReadParams(g);
+    const first = p.values.length + 1;
+    for (const v of values) p.push(v);
+    return unifiedJobReadSql(g, first);
+  },
+};
+
+const KIND_FIELDS: Record<JobKind, string[]> = {
+  job: Object.keys(jobFields).filter((f) => !['module_name', 'module_args', 'inventory_source'].includes(f)),
+  project_update: ['project', 'scm_branch', 'scm_revision', 'job_type', 'credential', 'timeout'],
+  inventory_update: ['inventory', 'inventory_source', 'credential', 'verbosity', 'limit', 'timeout'],
+  ad_hoc_command: ['inventory', 'credential', 'module_name', 'module_args', 'limit', 'forks', 'verbosity', 'job_type', 'become_enabled', 'diff_mode', 'extra_vars'],
+  system_job: ['job_type', 'extra_vars'],
+};
+
+function relatedOf(apiPath: string, eventsPath: string, kind: string) {
+  return (r: Row): Record<string, string> => {
+    const u = `/api/v2/${apiPath}/${r.id}/`;
+    const out: Record<string, string> = Object.fromEntries(['stdout', 'cancel', 'relaunch', 'notifications', 'activity_stream', 'credentials']
+      .map((k) => [k, `${u}${k}/`]));
+    out[eventsPath] = `${u}${eventsPath}/`;
+    if (kind === 'job') {
+      out.job_host_summaries = `${u}job_host_summaries/`;
+      out.labels = `${u}labels/`;
+      out.create_schedule = `${u}create_schedule/`;
+    }
+    if (r.unified_job_template != null) out.unified_job_template = `/api/v2/unified_job_templates/${r.unified_job_template}/`;
+    return out;
+  };
+}
+
+function kindResource(kind: JobKind): ResourceDef {
+  const info = jobKinds[kind];
+  const fields: Fields = { ...common };
+  for (const f of KIND_FIELDS[kind]) fields[f] = jobFields[f];
+  return defineResource({
+    key: info.apiPath, type: kind, table: 'unified_jobs', where: `t.kind = '${kind}'`, fields,
+    search: ['name', 'description'], defaultOrder: 'id', access: jobAccess, readOnly: true,
+    related: relatedOf(info.apiPath, info.eventsPath, kind),
+    present: (row, out) => {
+      out.type = kind;
+      if (typeof out.extra_vars === 'string' && out.extra_vars === '') out.extra_vars = '{}';
+    },
+    extraSummary: summarizeJobs,
+  });
+}
+
+/** The summary entries AWX clients read on job lists: the template, its kind, labels, credentials. */
+async function summarizeJobs(ctx: import('../context.js').ApiContext, rows: Row[]): Promise<void> {
+  const templateIds = [...new Set(rows.map((r) => r.unified_job_template).filter((x) => x != null))];
+  if (!templateIds.length) return;
+  const { rows: templates } = await ctx.pool.query(
+    `SELECT id, name, description, 'job_template' AS unified_job_type FROM job_templates WHERE id = ANY($1::bigint[])
+     UNION ALL SELECT id, name, description, 'project' FROM projects WHERE id = ANY($1::bigint[])
+     UNION ALL SELECT id, name, description, 'inventory_source' FROM inventory_sources WHERE id = ANY($1::bigint[])
+     UNION ALL SELECT id, name, description, 'system_job_template' FROM system_job_templates WHERE id = ANY($1::bigint[])`, [templateIds]);
+  const byId = new Map(templates.map((t) => [t.id, t]));
+  for (const r of rows) {
+    const t = byId.get(r.unified_job_template);
+    if (!t) continue;
+    const s = r.summary_fields as Row;
+    s.unified_job_template = { ...t, unified_job_type: t.unified_job_type === 'job_template' ? 'job' : t.unified_job_type };
+  }
+}
+
+export const jobs = kindResource('job');
+export const projectUpdates = kindResource('project_update');
+export const inventoryUpdates = kindResource('inventory_update');
+export const adHocCommands = kindResource('ad_hoc_command');
+export const systemJobs = kindResource('system_job');
+
+export const unifiedJobs = defineResource({
+  key: 'unified_jobs', type: 'unified_job', table: 'unified_jobs', fields: { ...common, ...jobFields },
+  search: ['name', 'description'], access: jobAccess, readOnly: true, noDelete: true,
+  related: (r) => relatedOf(jobKinds[r.type as JobKind].apiPath, jobKinds[r.type as JobKind].eventsPath, r.type as string)(r),
+  present: (row, out) => {
+    out.type = row.type;
+    out.url = `/api/v2/${jobKinds[row.type as JobKind].apiPath}/${row.id}/`;
+  },
+  extraSummary: summarizeJobs,
+});

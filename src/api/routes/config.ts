@@ -1,0 +1,121 @@
+import { version } from '../../paths.js';
+import { requireCaller } from '../auth.js';
+import type { ApiContext } from '../context.js';
+import { forbidden, jsonBody, notFound, type Router } from '../http.js';
+import { recordActivity } from '../activity.js';
+
+/**
+ * /api/, /api/v2/ (the resource index), /config/, /settings/ and /dashboard/. Settings are
+ * AWX's categories (`system`, `jobs`, `authentication`, ...), defaults below, overrides in
+ * api_settings; `all` merges them.
+ */
+const RESOURCES = ['ping', 'instances', 'instance_groups', 'config', 'settings', 'me', 'dashboard', 'organizations', 'users',
+  'teams', 'credentials', 'credential_types', 'inventory', 'hosts', 'groups', 'inventory_sources', 'inventory_updates',
+  'projects', 'project_updates', 'job_templates', 'jobs', 'job_events', 'ad_hoc_commands', 'system_job_templates',
+  'system_jobs', 'schedules', 'roles', 'notification_templates', 'notifications', 'labels', 'unified_job_templates',
+  'unified_jobs', 'activity_stream', 'tokens', 'metrics'];
+
+export const SETTING_DEFAULTS: Record<string, Record<string, unknown>> = {
+  system: { ACTIVITY_STREAM_ENABLED: true, ACTIVITY_STREAM_ENABLED_FOR_INVENTORY_SYNC: false, ORG_ADMINS_CAN_SEE_ALL_USERS: true,
+    MANAGE_ORGANIZATION_AUTH: true, TOWER_URL_BASE: 'http://127.0.0.1:8013', REMOTE_HOST_HEADERS: ['REMOTE_ADDR', 'REMOTE_HOST'],
+    PROXY_IP_ALLOWED_LIST: [], INSTALL_UUID: '00000000-0000-0000-0000-000000000000', DEFAULT_EXECUTION_ENVIRONMENT: null,
+    CUSTOM_VENV_PATHS: [], AUTOMATION_ANALYTICS_URL: '' },
+  jobs: { AD_HOC_COMMANDS: ['command', 'shell', 'yum', 'apt', 'apt_key', 'apt_repository', 'apt_rpm', 'service', 'group', 'user',
+    'mount', 'ping', 'selinux', 'setup', 'win_ping', 'win_service', 'win_updates', 'win_group', 'win_user'],
+    ALLOW_JINJA_IN_EXTRA_VARS: 'template', AWX_ISOLATION_BASE_PATH: '/tmp', AWX_ISOLATION_SHOW_PATHS: [], AWX_TASK_ENV: {},
+    DEFAULT_JOB_TIMEOUT: 0, DEFAULT_INVENTORY_UPDATE_TIMEOUT: 0, DEFAULT_PROJECT_UPDATE_TIMEOUT: 0, ANSIBLE_FACT_CACHE_TIMEOUT: 0,
+    MAX_FORKS: 200, PROJECT_UPDATE_VVV: false, SCHEDULE_MAX_JOBS: 10, EVENT_STDOUT_MAX_BYTES_DISPLAY: 1024, MAX_WEBSOCKET_EVENT_RATE: 30 },
+  authentication: { SESSION_COOKIE_AGE: 14400, SESSIONS_PER_USER: -1, DISABLE_LOCAL_AUTH: false, AUTH_BASIC_ENABLED: true,
+    OAUTH2_PROVIDER: { ACCESS_TOKEN_EXPIRE_SECONDS: 31536000000, AUTHORIZATION_CODE_EXPIRE_SECONDS: 600, REFRESH_TOKEN_EXPIRE_SECONDS: 2628000 },
+    ALLOW_OAUTH2_FOR_EXTERNAL_USERS: false, LOGIN_REDIRECT_OVERRIDE: '' },
+  ui: { PENDO_TRACKING_STATE: 'off', CUSTOM_LOGIN_INFO: '', CUSTOM_LOGO: '', MAX_UI_JOB_EVENTS: 4000, UI_LIVE_UPDATES_ENABLED: true },
+  logging: { LOG_AGGREGATOR_ENABLED: false, LOG_AGGREGATOR_LEVEL: 'INFO' },
+};
+
+async function category(ctx: ApiContext, slug: string): Promise<Record<string, unknown>> {
+  const keys = slug === 'all' ? Object.values(SETTING_DEFAULTS).reduce((a, b) => ({ ...a, ...b }), {}) : SETTING_DEFAULTS[slug];
+  if (!keys) throw notFound();
+  const { rows } = await ctx.pool.query('SELECT key, value FROM api_settings WHERE key = ANY($1::text[])', [Object.keys(keys)]);
+  const out = { ...keys };
+  for (const r of rows) out[r.key] = r.value;
+  return out;
+}
+
+export function registerConfig(router: Router<ApiContext>): void {
+  router.get('/api/', () => ({ status: 200, body: { description: 'AWX REST API', current_version: '/api/v2/', available_versions: { v2: '/api/v2/' },
+    oauth2: '/api/o/', custom_logo: '', custom_login_info: '', login_redirect_override: '' } }));
+  router.get('/api/v2/', () => ({ status: 200, body: Object.fromEntries(RESOURCES.map((r) => [r, `/api/v2/${r === 'inventory' ? 'inventories' : r}/`])) }));
+
+  router.get('/api/v2/config/', async (req, ctx) => {
+    const caller = await requireCaller(req, ctx);
+    const { rows } = await ctx.pool.query('SELECT coalesce(array_agg(id), \'{}\') AS ids FROM projects');
+    return { status: 200, body: {
+      time_zone: 'UTC', license_info: { license_type: 'open', valid_key: true, subscription_name: 'OPEN', product_name: 'Playstream' },
+      version, eula: '', analytics_status: 'off', analytics_collectors: {}, become_methods: [['sudo', 'Sudo'], ['su', 'Su'], ['pbrun', 'Pbrun'],
+        ['pfexec', 'Pfexec'], ['dzdo', 'DZDO'], ['pmrun', 'Pmrun'], ['runas', 'Runas'], ['enable', 'Enable'], ['doas', 'Doas'], ['ksu', 'Ksu'],
+        ['machinectl', 'Machinectl'], ['sesu', 'Sesu']],
+      ui_next: false, project_base_dir: `${ctx.config.dataDir}/projects`, project_local_paths: [], custom_virtualenvs: [],
+      user_ldap_fields: [], playstream: { node: ctx.config.nodeName, projects: rows[0].ids.length },
+      ...(caller.grants.superuser ? {} : {}),
+    } };
+  });
+
+  router.get('/api/v2/settings/', async (req, ctx) => {
+    await requireCaller(req, ctx);
+    const results = ['all', ...Object.keys(SETTING_DEFAULTS)].map((slug) => ({ url: `/api/v2/settings/${slug}/`, slug, name: slug }));
+    return { status: 200, body: { count: results.length, next: null, previous: null, results } };
+  });
+  router.get('/api/v2/settings/:slug/', async (req, ctx) => {
+    const caller = await requireCaller(req, ctx);
+    if (!caller.grants.readsAll) throw forbidden();
+    return { status: 200, body: await category(ctx, req.params.slug) };
+  });
+  const write = async (req: Parameters<Parameters<Router<ApiContext>['get']>[1]>[0], ctx: ApiContext) => {
+    const caller = await requireCaller(req, ctx);
+    if (!caller.grants.superuser) throw forbidden();
+    const current = await category(ctx, req.params.slug);
+    const body = jsonBody<Record<string, unknown>>(req);
+    const errors: Record<string, string[]> = {};
+    for (const [k, v] of Object.entries(body)) {
+      if (!(k in current)) { errors[k] = ['Not a known setting.']; continue; }
+      const d = current[k];
+      if (d !== null && typeof d !== typeof v) errors[k] = [`Expected a ${Array.isArray(d) ? 'list' : typeof d}.`];
+    }
+    if (Object.keys(errors).length) return { status: 400, body: errors };
+    for (const [k, v] of Object.entries(body)) {
+      await ctx.pool.query(`INSERT INTO api_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2, modified = now()`, [k, JSON.stringify(v)]);
+    }
+    await recordActivity(ctx.pool, ctx.config.nodeName, { actorId: caller.user.id, operation: 'update', object1: 'setting', object1Id: null, changes: body });
+    return { status: 200, body: await category(ctx, req.params.slug) };
+  };
+  router.put('/api/v2/settings/:slug/', write);
+  router.patch('/api/v2/settings/:slug/', write);
+
+  router.get('/api/v2/dashboard/', async (req, ctx) => {
+    const caller = await requireCaller(req, ctx);
+    const orgFilter = caller.grants.readsAll ? null : caller.grants.memberOrgs();
+    const { rows } = await ctx.pool.query(
+      `SELECT
+        (SELECT count(*) FROM inventories WHERE $1::bigint[] IS NULL OR organization_id = ANY($1))::int AS inventories,
+        (SELECT count(*) FROM hosts h JOIN inventories i ON i.id = h.inventory_id WHERE $1::bigint[] IS NULL OR i.organization_id = ANY($1))::int AS hosts,
+        (SELECT count(*) FROM projects WHERE $1::bigint[] IS NULL OR organization_id = ANY($1))::int AS projects,
+        (SELECT count(*) FROM projects WHERE last_job_failed AND ($1::bigint[] IS NULL OR organization_id = ANY($1)))::int AS failed_projects,
+        (SELECT count(*) FROM job_templates WHERE $1::bigint[] IS NULL OR organization_id = ANY($1))::int AS job_templates,
+        (SELECT count(*) FROM organizations WHERE $1::bigint[] IS NULL OR id = ANY($1))::int AS organizations,
+        (SELECT count(*) FROM users)::int AS users, (SELECT count(*) FROM teams WHERE $1::bigint[] IS NULL OR organization_id = ANY($1))::int AS teams,
+        (SELECT count(*) FROM credentials WHERE $1::bigint[] IS NULL OR organization_id = ANY($1))::int AS credentials,
+        (SELECT count(*) FROM unified_jobs WHERE kind = 'job' AND ($1::bigint[] IS NULL OR organization_id = ANY($1)))::int AS jobs,
+        (SELECT count(*) FROM unified_jobs WHERE kind = 'job' AND status = 'failed' AND ($1::bigint[] IS NULL OR organization_id = ANY($1)))::int AS failed_jobs`, [orgFilter]);
+    const c = rows[0];
+    return { status: 200, body: {
+      inventories: { url: '/api/v2/inventories/', total: c.inventories, total_with_inventory_source: 0, job_failed: 0, inventory_failed: 0 },
+      hosts: { url: '/api/v2/hosts/', total: c.hosts, failed: 0 },
+      projects: { url: '/api/v2/projects/', total: c.projects, failed: c.failed_projects },
+      job_templates: { url: '/api/v2/job_templates/', total: c.job_templates },
+      organizations: { url: '/api/v2/organizations/', total: c.organizations },
+      users: { url: '/api/v2/users/', total: c.users }, teams: { url: '/api/v2/teams/', total: c.teams },
+      credentials: { url: '/api/v2/credentials/', total: c.credentials },
+      jobs: { url: '/api/v2/jobs/', total: c.jobs, failed: c.failed_jobs },
+    } };
+  });
+}

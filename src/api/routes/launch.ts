@@ -1,0 +1,172 @@
+import { launchJobTemplate, launchProjectUpdate, launchInventoryUpdate, type JobOverrides } from '../../scheduler/launch.js';
+import { cancelUnifiedJob } from '../../scheduler/submit.js';
+import { PlaystreamError } from '../../errors.js';
+import { jobKindByApiPath } from '../../db/job-kinds.js';
+import { requireCaller } from '../auth.js';
+import type { ApiContext } from '../context.js';
+import { getObject, loadRow, requireObjectPerm, resolveId } from '../engine/crud.js';
+import { resourceByKey, type Row } from '../engine/resource.js';
+import { badRequest, HttpError, jsonBody, type Router } from '../http.js';
+import { recordActivity } from '../activity.js';
+import { jobTemplates } from '../resources/job-templates.js';
+import { projects } from '../resources/projects.js';
+import { inventorySources } from '../resources/inventories.js';
+
+/**
+ * Launch, cancel, relaunch and update: the actions that hand work to the scheduler. A
+ * launch accepts a prompt only when the template asks for it (`ask_*_on_launch`); others
+ * are returned under `ignored_fields`, as AWX does.
+ */
+const PROMPTS: Record<string, { ask: string; to: keyof JobOverrides }> = {
+  extra_vars: { ask: 'ask_variables_on_launch', to: 'extra_vars' },
+  limit: { ask: 'ask_limit_on_launch', to: 'limit' },
+  job_tags: { ask: 'ask_tags_on_launch', to: 'job_tags' },
+  skip_tags: { ask: 'ask_skip_tags_on_launch', to: 'skip_tags' },
+  job_type: { ask: 'ask_job_type_on_launch', to: 'job_type' },
+  verbosity: { ask: 'ask_verbosity_on_launch', to: 'verbosity' },
+  inventory: { ask: 'ask_inventory_on_launch', to: 'inventory_id' },
+  credentials: { ask: 'ask_credential_on_launch', to: 'credentials' },
+  forks: { ask: 'ask_forks_on_launch', to: 'forks' },
+  timeout: { ask: 'ask_timeout_on_launch', to: 'timeout' },
+  diff_mode: { ask: 'ask_diff_mode_on_launch', to: 'diff_mode' },
+  scm_branch: { ask: 'ask_scm_branch_on_launch', to: 'scm_branch' },
+  labels: { ask: 'ask_labels_on_launch', to: 'limit' },
+  instance_groups: { ask: 'ask_instance_groups_on_launch', to: 'limit' },
+  execution_environment: { ask: 'ask_execution_environment_on_launch', to: 'limit' },
+  job_slice_count: { ask: 'ask_job_slice_count_on_launch', to: 'limit' },
+};
+const NOT_APPLIED = new Set(['labels', 'instance_groups', 'execution_environment', 'job_slice_count']);
+
+function launchError(err: unknown): never {
+  if (err instanceof PlaystreamError) throw badRequest({ detail: err.message });
+  throw err;
+}
+
+export function registerLaunch(router: Router<ApiContext>): void {
+  router.get('/api/v2/job_templates/:id/launch/', async (req, ctx) => {
+    const caller = await requireCaller(req, ctx);
+    const id = await resolveId(ctx, jobTemplates, req.params.id);
+    const jt = await getObject(ctx, jobTemplates, caller, id);
+    const body: Row = { can_start_without_user_input: !Object.keys(PROMPTS).some((k) => jt[PROMPTS[k].ask]) && !jt.survey_enabled,
+      passwords_needed_to_start: [], variables_needed_to_start: [], credential_needed_to_start: false,
+      inventory_needed_to_start: !jt.inventory, survey_enabled: jt.survey_enabled, job_template_data: { name: jt.name, id: jt.id, description: jt.description },
+      defaults: { extra_vars: jt.extra_vars, limit: jt.limit, job_tags: jt.job_tags, skip_tags: jt.skip_tags, job_type: jt.job_type,
+        verbosity: jt.verbosity, diff_mode: jt.diff_mode, scm_branch: jt.scm_branch, forks: jt.forks, timeout: jt.timeout,
+        inventory: (jt.summary_fields as Row).inventory ?? { id: null, name: null },
+        credentials: (jt.summary_fields as Row).credentials } };
+    for (const k of Object.keys(PROMPTS)) body[PROMPTS[k].ask] = jt[PROMPTS[k].ask];
+    return { status: 200, body };
+  });
+
+  router.post('/api/v2/job_templates/:id/launch/', async (req, ctx) => {
+    const caller = await requireCaller(req, ctx);
+    const id = await resolveId(ctx, jobTemplates, req.params.id);
+    const row = await requireObjectPerm(ctx, jobTemplates, caller, id, 'execute');
+    const body = jsonBody<Row>(req);
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest({ detail: 'Expected a JSON object.' });
+    const overrides: JobOverrides = {};
+    const ignored: Row = {};
+    for (const [k, v] of Object.entries(body)) {
+      const p = PROMPTS[k];
+      if (!p) { if (k !== 'credential_passwords' && k !== 'extra_data') ignored[k] = v; continue; }
+      if (!row[p.ask]) { ignored[k] = v; continue; }
+      if (NOT_APPLIED.has(k)) continue;
+      (overrides as Row)[p.to] = v;
+    }
+    if (!row.inventory && overrides.inventory_id == null) throw badRequest({ inventory: ['Job Template Inventory is missing or undefined.'] });
+    const jobId = await launchJobTemplate(ctx.pool, id, { userId: caller.user.id, launchType: 'manual', overrides }).catch(launchError);
+    await recordActivity(ctx.pool, ctx.config.nodeName, { actorId: caller.user.id, operation: 'create', object1: 'job', object1Id: jobId,
+      object2: 'job_template', object2Id: id, changes: { launched: true } });
+    const job = await getObject(ctx, resourceByKey('jobs')!, caller, jobId);
+    return { status: 201, body: { job: jobId, ignored_fields: ignored, ...job } };
+  });
+
+  for (const [path, def, launcher] of [['projects', projects, launchProjectUpdate], ['inventory_sources', inventorySources, launchInventoryUpdate]] as const) {
+    router.get(`/api/v2/${path}/:id/update/`, async (req, ctx) => {
+      const caller = await requireCaller(req, ctx);
+      const row = await loadRow(ctx, def, caller, await resolveId(ctx, def, req.params.id));
+      return { status: 200, body: { can_update: true, [path === 'projects' ? 'project' : 'inventory_source']: row.id } };
+    });
+    router.post(`/api/v2/${path}/:id/update/`, async (req, ctx) => {
+      const caller = await requireCaller(req, ctx);
+      const id = await resolveId(ctx, def, req.params.id);
+      await requireObjectPerm(ctx, def, caller, id, 'update');
+      const jobId = await launcher(ctx.pool, id, { userId: caller.user.id, launchType: 'manual' }).catch(launchError);
+      const kind = path === 'projects' ? 'project_updates' : 'inventory_updates';
+      const job = await getObject(ctx, resourceByKey(kind)!, caller, jobId);
+      return { status: 202, body: { [path === 'projects' ? 'project_update' : 'inventory_update']: jobId, ...job } };
+    });
+  }
+
+  for (const apiPath of Object.keys(jobKindByApiPath)) {
+    router.get(`/api/v2/${apiPath}/:id/cancel/`, async (req, ctx) => {
+      const caller = await requireCaller(req, ctx);
+      const def = resourceByKey(apiPath)!;
+      const row = await loadRow(ctx, def, caller, await resolveId(ctx, def, req.params.id));
+      return { status: 200, body: { can_cancel: ['new', 'pending', 'waiting', 'running'].includes(row.status as string) } };
+    });
+    router.post(`/api/v2/${apiPath}/:id/cancel/`, async (req, ctx) => {
+      const caller = await requireCaller(req, ctx);
+      const def = resourceByKey(apiPath)!;
+      const id = await resolveId(ctx, def, req.params.id);
+      const row = await loadRow(ctx, def, caller, id);
+      if (!caller.grants.superuser && row.created_by !== caller.user.id) {
+        const perms = caller.grants.perms('job_template', row.unified_job_template as number, row.organization as number);
+        if (!perms.has('admin') && !perms.has('execute')) throw new HttpError(403, { detail: 'You do not have permission to perform this action.' });
+      }
+      if (!(await cancelUnifiedJob(ctx.pool, id))) throw new HttpError(405, { error: 'Job cannot be canceled.' });
+      return { status: 202 };
+    });
+  }
+
+  router.get('/api/v2/jobs/:id/relaunch/', async (req, ctx) => {
+    const caller = await requireCaller(req, ctx);
+    await loadRow(ctx, resourceByKey('jobs')!, caller, Number(req.params.id));
+    return { status: 200, body: { passwords_needed_to_start: [], retry_counts: {} } };
+  });
+  router.post('/api/v2/jobs/:id/relaunch/', async (req, ctx) => {
+    const caller = await requireCaller(req, ctx);
+    const jobsDef = resourceByKey('jobs')!;
+    const old = await loadRow(ctx, jobsDef, caller, Number(req.params.id));
+    const jtId = old.unified_job_template as number;
+    if (!jtId) throw badRequest({ detail: 'Job Template for this job no longer exists.' });
+    await requireObjectPerm(ctx, jobTemplates, caller, jtId, 'execute');
+    const body = jsonBody<Row>(req);
+    const overrides: JobOverrides = { extra_vars: old.extra_vars as string, limit: old.limit as string, job_tags: old.job_tags as string,
+      skip_tags: old.skip_tags as string, job_type: old.job_type as 'run', verbosity: old.verbosity as number,
+      inventory_id: old.inventory as number, diff_mode: old.diff_mode as boolean, forks: old.forks as number, timeout: old.timeout as number,
+      credentials: (await ctx.pool.query('SELECT credential_id FROM unified_job_credentials WHERE unified_job_id = $1', [old.id])).rows.map((r) => r.credential_id) };
+    if (body.hosts === 'failed') {
+      const { rows } = await ctx.pool.query(`SELECT host_name FROM job_host_summaries WHERE job_id = $1 AND (failed OR failures > 0 OR dark > 0) ORDER BY host_name`, [old.id]);
+      if (!rows.length) throw badRequest({ hosts: ['No failed hosts to relaunch against.'] });
+      overrides.limit = rows.map((r) => r.host_name).join(',');
+    }
+    const jobId = await launchJobTemplate(ctx.pool, jtId, { userId: caller.user.id, launchType: 'relaunch', overrides }).catch(launchError);
+    return { status: 201, body: { job: jobId, ...(await getObject(ctx, jobsDef, caller, jobId)) } };
+  });
+
+  router.get('/api/v2/job_templates/:id/survey_spec/', async (req, ctx) => {
+    const caller = await requireCaller(req, ctx);
+    const id = await resolveId(ctx, jobTemplates, req.params.id);
+    await loadRow(ctx, jobTemplates, caller, id);
+    const { rows } = await ctx.pool.query('SELECT survey_spec FROM job_templates WHERE id = $1', [id]);
+    return { status: 200, body: rows[0].survey_spec ?? {} };
+  });
+  router.post('/api/v2/job_templates/:id/survey_spec/', async (req, ctx) => {
+    const caller = await requireCaller(req, ctx);
+    const id = await resolveId(ctx, jobTemplates, req.params.id);
+    await requireObjectPerm(ctx, jobTemplates, caller, id, 'admin');
+    const spec = jsonBody<Row>(req);
+    if (typeof spec !== 'object' || spec === null || (Object.keys(spec).length && !Array.isArray(spec.spec))) throw badRequest({ error: "'spec' must be a list of items." });
+    await ctx.pool.query('UPDATE job_templates SET survey_spec = $2, modified = now() WHERE id = $1', [id, JSON.stringify(spec)]);
+    await recordActivity(ctx.pool, ctx.config.nodeName, { actorId: caller.user.id, operation: 'update', object1: 'job_template', object1Id: id, changes: { survey_spec: 'updated' } });
+    return { status: 200, body: spec };
+  });
+  router.delete('/api/v2/job_templates/:id/survey_spec/', async (req, ctx) => {
+    const caller = await requireCaller(req, ctx);
+    const id = await resolveId(ctx, jobTemplates, req.params.id);
+    await requireObjectPerm(ctx, jobTemplates, caller, id, 'admin');
+    await ctx.pool.query(`UPDATE job_templates SET survey_spec = '{}', modified = now() WHERE id = $1`, [id]);
+    return { status: 200, body: {} };
+  });
+}

@@ -1,0 +1,86 @@
+import crypto from 'node:crypto';
+import { checkPassword, CSRF_COOKIE, parseCookies, requireCaller, SESSION_COOKIE, sha256 } from '../auth.js';
+import type { ApiContext } from '../context.js';
+import { HttpError, type ApiRequest, type Router } from '../http.js';
+
+/**
+ * Session login as Django does it: GET /api/login/ sets the `csrftoken` cookie; POST with
+ * username/password (form or JSON) and the same token in `X-CSRFToken` (or the
+ * `csrfmiddlewaretoken` field) creates a session: `sessionid` cookie (HttpOnly) plus a new
+ * csrftoken bound to the session. Failed attempts are limited per client address and per
+ * username: 10 per 5 minutes, then 429, which caps online guessing at ~3k tries a day.
+ */
+const SESSION_SECONDS = 1800 * 8;
+const WINDOW_MS = 5 * 60_000;
+const MAX_FAILURES = 10;
+const failures = new Map<string, { count: number; since: number }>();
+
+function limited(key: string): boolean {
+  const f = failures.get(key);
+  if (!f) return false;
+  if (Date.now() - f.since > WINDOW_MS) { failures.delete(key); return false; }
+  return f.count >= MAX_FAILURES;
+}
+
+function fail(key: string): void {
+  const f = failures.get(key);
+  if (!f || Date.now() - f.since > WINDOW_MS) failures.set(key, { count: 1, since: Date.now() });
+  else f.count++;
+  if (failures.size > 10_000) failures.delete(failures.keys().next().value!);
+}
+
+function cookie(name: string, value: string, maxAge: number, httpOnly: boolean): string {
+  return `${name}=${value}; Max-Age=${maxAge}; Path=/; SameSite=Lax${httpOnly ? '; HttpOnly' : ''}`;
+}
+
+function loginFields(req: ApiRequest): Record<string, string> {
+  const raw = req.body.toString('utf8');
+  if ((req.headers['content-type'] ?? '').includes('json')) {
+    try { return JSON.parse(raw); } catch { return {}; }
+  }
+  return Object.fromEntries(new URLSearchParams(raw));
+}
+
+export function registerLogin(router: Router<ApiContext>): void {
+  router.get('/api/login/', (req) => {
+    const token = parseCookies(req)[CSRF_COOKIE] ?? crypto.randomBytes(24).toString('base64url');
+    return { status: 200, headers: { 'set-cookie': cookie(CSRF_COOKIE, token, 31_449_600, false), 'content-type': 'text/html' },
+      body: '<html><body><form method="post"><input name="username"><input name="password" type="password"></form></body></html>' };
+  });
+
+  router.post('/api/login/', async (req, ctx) => {
+    const fields = loginFields(req);
+    const cookieToken = parseCookies(req)[CSRF_COOKIE];
+    const sent = req.headers['x-csrftoken'] ?? fields.csrfmiddlewaretoken;
+    if (!cookieToken || !sent || cookieToken !== sent) throw new HttpError(403, { detail: 'CSRF Failed: CSRF token missing or incorrect.' });
+    const username = String(fields.username ?? '');
+    const keys = [`ip:${req.remoteAddress}`, `user:${username}`];
+    if (keys.some(limited)) throw new HttpError(429, { detail: 'Too many failed login attempts. Try again later.' });
+    const user = await checkPassword(ctx, username, String(fields.password ?? ''));
+    if (!user) {
+      keys.forEach(fail);
+      throw new HttpError(401, { detail: 'Invalid username or password. Please try again.' });
+    }
+    const key = crypto.randomBytes(32).toString('base64url');
+    const csrf = crypto.randomBytes(24).toString('base64url');
+    await ctx.pool.query(`INSERT INTO api_sessions (key_hash, user_id, csrf_token, expires) VALUES ($1, $2, $3, now() + $4 * interval '1 second')`,
+      [sha256(key), user.id, csrf, SESSION_SECONDS]);
+    await ctx.pool.query('UPDATE users SET last_login = now() WHERE id = $1', [user.id]);
+    await ctx.pool.query('DELETE FROM api_sessions WHERE expires < now()');
+    const next = typeof fields.next === 'string' && fields.next.startsWith('/') && !fields.next.startsWith('//') ? fields.next : '/api/';
+    return { status: 302, headers: { location: next,
+      'set-cookie': `${cookie(SESSION_COOKIE, key, SESSION_SECONDS, true)}\n${cookie(CSRF_COOKIE, csrf, 31_449_600, false)}` }, body: '' };
+  });
+
+  router.get('/api/logout/', logout);
+  router.post('/api/logout/', logout);
+}
+
+async function logout(req: ApiRequest, ctx: ApiContext) {
+  const key = parseCookies(req)[SESSION_COOKIE];
+  if (key) {
+    if (req.method === 'POST') await requireCaller(req, ctx).catch(() => undefined);
+    await ctx.pool.query('DELETE FROM api_sessions WHERE key_hash = $1', [sha256(key)]);
+  }
+  return { status: 302, headers: { location: '/api/', 'set-cookie': cookie(SESSION_COOKIE, '', 0, true) }, body: '' };
+}

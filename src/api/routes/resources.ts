@@ -1,0 +1,117 @@
+import type { ApiContext } from '../context.js';
+import type { Router } from '../http.js';
+import { registerResource, registerSubList, type Association } from '../engine/routes.js';
+import type { Caller, Queryable } from '../engine/resource.js';
+import { activityStream } from '../resources/activity-stream.js';
+import { grantRole, holdsRole, revokeRole } from '../resources/common.js';
+import { credentials, credentialTypes } from '../resources/credentials.js';
+import { groups, hosts, inventories, inventorySources } from '../resources/inventories.js';
+import { jobTemplates } from '../resources/job-templates.js';
+import { organizations, teams, users } from '../resources/organizations.js';
+import { projects } from '../resources/projects.js';
+import { roles } from '../resources/roles.js';
+import { tokens } from '../resources/tokens.js';
+import { adHocCommands, inventoryUpdates, jobs, projectUpdates, systemJobs, unifiedJobs } from '../resources/unified-jobs.js';
+import { instanceGroups, instances, labels, notifications, notificationTemplates, schedules, systemJobTemplates, unifiedJobTemplates } from '../resources/cluster.js';
+
+/** Every resource's collection and detail routes, and the sub-lists AWX clients use. */
+function roleMembership(type: string, field: string): Association {
+  return {
+    table: 'rbac_role_users', parentCol: '', childCol: '',
+    link: (db, parentId, userId) => grantRole(db, type, parentId, field, userId),
+    unlink: (db, parentId, userId) => revokeRole(db, type, parentId, field, userId),
+  };
+}
+
+function roleHolders(table: 'rbac_role_users' | 'rbac_role_teams', col: 'user_id' | 'team_id'): Association {
+  return {
+    table, parentCol: 'role_id', childCol: col,
+    // Granting a role needs admin of its object (or of the object's organization): checked on the role row.
+    link: async (db: Queryable, roleId: number, childId: number) => {
+      await db.query(`INSERT INTO ${table} (role_id, ${col}) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [roleId, childId]);
+    },
+  };
+}
+
+function attachments(resourceType: string, event: string): Association {
+  return { table: 'notification_template_attachments', parentCol: 'resource_id', childCol: 'notification_template_id',
+    extra: { resource_type: resourceType, on_event: event } };
+}
+
+export function registerResources(router: Router<ApiContext>): void {
+  // Sub-lists first: their paths are longer, but registering them early keeps the table readable.
+  const orgChild = (p: string) => `t.organization_id = ${p}`;
+  registerSubList(router, organizations, 'users', users, { condition: (p) => holdsRole('organization', 'member_role', p),
+    associate: roleMembership('organization', 'member_role'), createWith: () => ({}),
+    afterCreate: (_ctx, db, orgId, child) => grantRole(db, 'organization', orgId, 'member_role', child.id as number) });
+  registerSubList(router, organizations, 'admins', users, { condition: (p) => holdsRole('organization', 'admin_role', p),
+    associate: roleMembership('organization', 'admin_role') });
+  registerSubList(router, organizations, 'teams', teams, { condition: orgChild, createWith: (o) => ({ organization: o.id }) });
+  registerSubList(router, organizations, 'projects', projects, { condition: orgChild, createWith: (o) => ({ organization: o.id }) });
+  registerSubList(router, organizations, 'inventories', inventories, { condition: orgChild, createWith: (o) => ({ organization: o.id }) });
+  registerSubList(router, organizations, 'job_templates', jobTemplates, { condition: orgChild });
+  registerSubList(router, organizations, 'credentials', credentials, { condition: orgChild });
+  registerSubList(router, organizations, 'notification_templates', notificationTemplates, { condition: orgChild, createWith: (o) => ({ organization: o.id }) });
+  registerSubList(router, organizations, 'instance_groups', instanceGroups, {
+    condition: (p) => `t.id IN (SELECT instance_group_id FROM organization_instance_groups WHERE organization_id = ${p})`,
+    associate: { table: 'organization_instance_groups', parentCol: 'organization_id', childCol: 'instance_group_id' } });
+  registerSubList(router, teams, 'users', users, { condition: (p) => holdsRole('team', 'member_role', p), associate: roleMembership('team', 'member_role') });
+  registerSubList(router, users, 'teams', teams, { condition: (p) => `t.id IN (SELECT resource_id FROM rbac_user_roles WHERE resource_type = 'team' AND role_field = 'member_role' AND user_id = ${p})` });
+  registerSubList(router, users, 'organizations', organizations, { condition: (p) => `t.id IN (SELECT resource_id FROM rbac_user_roles WHERE resource_type = 'organization' AND role_field = 'member_role' AND user_id = ${p})` });
+  registerSubList(router, users, 'admin_of_organizations', organizations, { condition: (p) => `t.id IN (SELECT resource_id FROM rbac_user_roles WHERE resource_type = 'organization' AND role_field = 'admin_role' AND user_id = ${p})` });
+  registerSubList(router, users, 'roles', roles, { condition: (p) => `t.id IN (SELECT role_id FROM rbac_user_roles WHERE user_id = ${p})` });
+  registerSubList(router, teams, 'roles', roles, { condition: (p) => `t.id IN (SELECT role_id FROM rbac_role_teams WHERE team_id = ${p})` });
+  registerSubList(router, roles, 'users', users, { condition: (p) => `t.id IN (SELECT user_id FROM rbac_role_users WHERE role_id = ${p})`, associate: roleHolders('rbac_role_users', 'user_id') });
+  registerSubList(router, roles, 'teams', teams, { condition: (p) => `t.id IN (SELECT team_id FROM rbac_role_teams WHERE role_id = ${p})`, associate: roleHolders('rbac_role_teams', 'team_id') });
+  for (const [def, type] of [[organizations, 'organization'], [teams, 'team'], [projects, 'project'], [inventories, 'inventory'], [jobTemplates, 'job_template'], [credentials, 'credential']] as const) {
+    registerSubList(router, def, 'object_roles', roles, { condition: (p) => `t.resource_type = '${type}' AND t.resource_id = ${p}` });
+    registerSubList(router, def, 'access_list', users, { condition: (p) => `t.id IN (SELECT user_id FROM rbac_user_roles WHERE resource_type = '${type}' AND resource_id = ${p})` });
+  }
+
+  registerSubList(router, inventories, 'hosts', hosts, { condition: (p) => `t.inventory_id = ${p}`, createWith: (i) => ({ inventory: i.id }) });
+  registerSubList(router, inventories, 'groups', groups, { condition: (p) => `t.inventory_id = ${p}`, createWith: (i) => ({ inventory: i.id }) });
+  registerSubList(router, inventories, 'root_groups', groups, { condition: (p) => `t.inventory_id = ${p} AND NOT EXISTS (SELECT 1 FROM group_children gc WHERE gc.child_id = t.id)` });
+  registerSubList(router, inventories, 'inventory_sources', inventorySources, { condition: (p) => `t.inventory_id = ${p}`, createWith: (i) => ({ inventory: i.id }) });
+  registerSubList(router, inventories, 'job_templates', jobTemplates, { condition: (p) => `t.inventory_id = ${p}` });
+  registerSubList(router, inventories, 'instance_groups', instanceGroups, {
+    condition: (p) => `t.id IN (SELECT instance_group_id FROM inventory_instance_groups WHERE inventory_id = ${p})`,
+    associate: { table: 'inventory_instance_groups', parentCol: 'inventory_id', childCol: 'instance_group_id' } });
+  registerSubList(router, groups, 'hosts', hosts, { condition: (p) => `t.id IN (SELECT host_id FROM group_hosts WHERE group_id = ${p})`,
+    associate: { table: 'group_hosts', parentCol: 'group_id', childCol: 'host_id' } });
+  registerSubList(router, groups, 'children', groups, { condition: (p) => `t.id IN (SELECT child_id FROM group_children WHERE parent_id = ${p})`,
+    associate: { table: 'group_children', parentCol: 'parent_id', childCol: 'child_id' } });
+  registerSubList(router, hosts, 'groups', groups, { condition: (p) => `t.id IN (SELECT group_id FROM group_hosts WHERE host_id = ${p})` });
+  registerSubList(router, inventorySources, 'inventory_updates', inventoryUpdates, { condition: (p) => `t.unified_job_template_id = ${p}` });
+
+  registerSubList(router, projects, 'project_updates', projectUpdates, { condition: (p) => `t.unified_job_template_id = ${p}` });
+  registerSubList(router, projects, 'schedules', schedules, { condition: (p) => `t.unified_job_template_id = ${p}` });
+  registerSubList(router, jobTemplates, 'jobs', jobs, { condition: (p) => `t.unified_job_template_id = ${p}` });
+  registerSubList(router, jobTemplates, 'schedules', schedules, { condition: (p) => `t.unified_job_template_id = ${p}`, createWith: (j) => ({ unified_job_template: j.id }) });
+  registerSubList(router, jobTemplates, 'credentials', credentials, { condition: (p) => `t.id IN (SELECT credential_id FROM job_template_credentials WHERE job_template_id = ${p})`,
+    associate: { table: 'job_template_credentials', parentCol: 'job_template_id', childCol: 'credential_id' } });
+  registerSubList(router, jobTemplates, 'labels', labels, { condition: (p) => `t.id IN (SELECT label_id FROM job_template_labels WHERE job_template_id = ${p})`,
+    associate: { table: 'job_template_labels', parentCol: 'job_template_id', childCol: 'label_id' } });
+  registerSubList(router, jobTemplates, 'instance_groups', instanceGroups, {
+    condition: (p) => `t.id IN (SELECT instance_group_id FROM job_template_instance_groups WHERE job_template_id = ${p})`,
+    associate: { table: 'job_template_instance_groups', parentCol: 'job_template_id', childCol: 'instance_group_id' } });
+  for (const [def, type] of [[jobTemplates, 'job_template'], [projects, 'project'], [inventorySources, 'inventory_source'], [organizations, 'organization']] as const) {
+    for (const event of ['started', 'success', 'error', ...(type === 'organization' ? ['approvals'] : [])]) {
+      registerSubList(router, def, `notification_templates_${event}`, notificationTemplates, {
+        condition: (p) => `t.id IN (SELECT notification_template_id FROM notification_template_attachments WHERE resource_type = '${type}' AND on_event = '${event}' AND resource_id = ${p})`,
+        associate: attachments(type, event) });
+    }
+  }
+  registerSubList(router, jobs, 'credentials', credentials, { condition: (p) => `t.id IN (SELECT credential_id FROM unified_job_credentials WHERE unified_job_id = ${p})` });
+  registerSubList(router, jobs, 'notifications', notifications, { condition: (p) => `t.unified_job_id = ${p}` });
+  registerSubList(router, notificationTemplates, 'notifications', notifications, { condition: (p) => `t.notification_template_id = ${p}` });
+  registerSubList(router, instanceGroups, 'instances', instances, { condition: (p) => `t.id IN (SELECT instance_id FROM instance_group_instances WHERE instance_group_id = ${p})`,
+    associate: { table: 'instance_group_instances', parentCol: 'instance_group_id', childCol: 'instance_id' } });
+  registerSubList(router, instances, 'instance_groups', instanceGroups, { condition: (p) => `t.id IN (SELECT instance_group_id FROM instance_group_instances WHERE instance_id = ${p})` });
+
+  for (const def of [organizations, users, teams, credentialTypes, credentials, projects, inventories, hosts, groups, inventorySources,
+    jobTemplates, jobs, projectUpdates, inventoryUpdates, adHocCommands, systemJobs, unifiedJobs, unifiedJobTemplates,
+    systemJobTemplates, schedules, notificationTemplates, notifications, instances, instanceGroups, labels, roles, activityStream, tokens]) {
+    registerResource(router, def);
+  }
+}
+export type { Caller };
