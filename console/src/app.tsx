@@ -1,0 +1,66 @@
+import { useEffect } from 'preact/hooks';
+import { JobDetailPage } from './pages/job-detail.js';
+import { JobsPage } from './pages/jobs.js';
+import { LaunchPage } from './pages/launch.js';
+import { LoginPage } from './pages/login.js';
+import { RESOURCES, ResourceDetailPage, ResourceListPage } from './pages/resources.js';
+import { TemplateDetailPage, TemplatesPage } from './pages/templates.js';
+import { LagPage } from './lag/lag-page.js';
+import { currentPath, Link, matchRoute, navigate } from './router.js';
+import { loadMe, logout, me } from './session.js';
+import { liveSocket, wsState } from './ws.js';
+
+/** The shell: who am I, the navigation, and the page the path names. */
+export function App() {
+  useEffect(() => { void loadMe(); }, []);
+  const user = me.value;
+  if (user === undefined) return <div class="splash">Loading…</div>;
+  if (user === null) return <LoginPage />;
+  const path = currentPath();
+  return (
+    <div class="shell">
+      <header class="topbar">
+        <Link href="/jobs" class="brand">Playstream</Link>
+        <span class={`ws-dot ws-${wsState.value}`} title={`live updates: ${wsState.value}`} />
+        <span class="spacer" />
+        <span class="whoami" data-testid="whoami">{user.username}{user.is_superuser ? ' (admin)' : ''}</span>
+        <button type="button" class="btn-small" onClick={() => { liveSocket.stop(); void logout().then(() => navigate('/')); }}>Log out</button>
+      </header>
+      <nav class="sidebar">
+        <div class="nav-group">Views</div>
+        <NavLink href="/jobs" label="Jobs" path={path} />
+        <NavLink href="/templates" label="Templates" path={path} />
+        <NavLink href="/lag" label="Lag dashboard" path={path} />
+        <div class="nav-group">Resources</div>
+        {RESOURCES.filter((r) => r.nav && (!r.adminOnly || user.is_superuser || user.is_system_auditor)).map((r) => (
+          <NavLink key={r.key} href={`/${r.key}`} label={r.title} path={path} />
+        ))}
+      </nav>
+      <main class="content">{route(path)}</main>
+    </div>
+  );
+}
+
+function NavLink(props: { href: string; label: string; path: string }) {
+  const active = props.path === props.href || props.path.startsWith(props.href + '/');
+  return <Link href={props.href} class={active ? 'active' : ''}>{props.label}</Link>;
+}
+
+function route(path: string) {
+  let m: Record<string, string> | undefined;
+  if (path === '/' || path === '/login') { navigate('/jobs', true); return null; }
+  if (path === '/jobs') return <JobsPage />;
+  if ((m = matchRoute('/jobs/:kind/:id/:tab', path)) || (m = matchRoute('/jobs/:kind/:id', path))) {
+    return <JobDetailPage key={`${m.kind}-${m.id}`} kind={m.kind} id={Number(m.id)} tab={m.tab ?? 'output'} />;
+  }
+  if ((m = matchRoute('/jobs/:id', path))) { navigate(`/jobs/job/${m.id}/output`, true); return null; }
+  if (path === '/templates') return <TemplatesPage />;
+  if ((m = matchRoute('/templates/job_template/:id/launch', path))) return <LaunchPage key={m.id} id={Number(m.id)} />;
+  if ((m = matchRoute('/templates/job_template/:id', path))) return <TemplateDetailPage key={m.id} id={Number(m.id)} />;
+  if (path === '/lag') return <LagPage />;
+  for (const r of RESOURCES) {
+    if (path === `/${r.key}`) return <ResourceListPage key={r.key} resource={r} />;
+    if ((m = matchRoute(`/${r.key}/:id`, path))) return <ResourceDetailPage key={`${r.key}-${m.id}`} resource={r} id={Number(m.id)} />;
+  }
+  return <div class="card"><h1>Not found</h1><p>No page at {path}.</p></div>;
+}

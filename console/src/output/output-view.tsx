@@ -1,0 +1,222 @@
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { isJobEventFor, liveSocket, type WsMessage } from '../ws.js';
+import type { Line } from './ansi.js';
+import { EventStore, type JobEvent } from './event-store.js';
+import { hiddenRanges, lineToRow, rowToLine, visibleCount } from './visible-lines.js';
+
+/**
+ * A job's stdout, windowed: only the rows on screen (plus 20 above and below) exist in
+ * the DOM, whatever the job's size. Rows are a fixed 18 px, so the scroll position alone
+ * says which lines to draw. Browsers cap an element's height (Chrome ~33.5 M px, Firefox
+ * ~17.9 M px); past 10 M px (≈ 555,000 lines) the scrollbar is scaled instead, so a
+ * 1,000,000-line job still scrolls end to end.
+ */
+const LINE_PX = 18;
+const OVERSCAN = 20;
+const MAX_SCROLL_PX = 10_000_000;
+
+export interface OutputViewProps {
+  jobId: number;
+  /** `/api/v2/jobs/42/job_events/` (or another kind's events list). */
+  eventsUrl: string;
+  /** Websocket group holding this job's events (`job_events`, `project_update_events`, ...). */
+  wsGroup: string;
+  running: boolean;
+  downloadUrl?: string;
+  /** Called with each live event and the moment it arrived (per-job lag). */
+  onLiveEvent?: (ev: JobEvent, receivedAt: number) => void;
+}
+
+export function OutputView(props: OutputViewProps) {
+  const { jobId, eventsUrl, wsGroup, running } = props;
+  const [, setTick] = useState(0);
+  const frame = useRef(0);
+  const scroller = useRef<HTMLDivElement>(null);
+  const follow = useRef(running);
+  const programmatic = useRef(false);
+  const [followOn, setFollowOn] = useState(running);
+  const [collapsed, setCollapsed] = useState<Set<number>>(() => new Set());
+  const [search, setSearch] = useState({ term: '', matches: [] as { line: number; counter: number }[], at: -1, busy: false });
+  const liveRef = useRef(props.onLiveEvent);
+  liveRef.current = props.onLiveEvent;
+
+  const store = useMemo(() => new EventStore(eventsUrl, () => {
+    if (frame.current) return;
+    frame.current = requestAnimationFrame(() => { frame.current = 0; setTick((t) => t + 1); });
+  }), [eventsUrl]);
+
+  useEffect(() => {
+    let sub: { close(): void } | undefined;
+    let offMsg: (() => void) | undefined;
+    let offReconnect: (() => void) | undefined;
+    if (running) {
+      offMsg = liveSocket.onMessage((msg: WsMessage, receivedAt) => {
+        if (isJobEventFor(msg, jobId) && typeof msg.counter === 'number') {
+          store.addLive(msg as JobEvent);
+          liveRef.current?.(msg as JobEvent, receivedAt);
+        } else if (msg.group_name === 'control' && msg.group === `${wsGroup}-${jobId}`) {
+          // The server's queue for us overflowed and dropped [from, to]: fetch it over REST.
+          const range = msg.missed_counters as [number, number] | null;
+          if (range) store.fillGap(range[1], range[0] - 1);
+          else store.fillGap(Number.MAX_SAFE_INTEGER);
+        }
+      });
+      offReconnect = liveSocket.onReconnect(() => store.fillGap(Number.MAX_SAFE_INTEGER));
+      sub = liveSocket.subscribe({ [wsGroup]: [jobId] });
+    }
+    void store.init(!running).then(() => {
+      if (follow.current) scrollToEnd();
+    });
+    return () => { sub?.close(); offMsg?.(); offReconnect?.(); store.close(); cancelAnimationFrame(frame.current); frame.current = 0; };
+  }, [store]);
+
+  useEffect(() => { if (!running) store.markFinished(); }, [running, store]);
+
+  const hidden = hiddenRanges(store, collapsed);
+  const rows = visibleCount(store.totalLines, hidden);
+  const realPx = rows * LINE_PX;
+  const scrollPx = Math.min(realPx, MAX_SCROLL_PX);
+  const el = scroller.current;
+  const viewport = el?.clientHeight ?? 600;
+  const perScreen = Math.ceil(viewport / LINE_PX);
+  const scrollTop = el?.scrollTop ?? 0;
+  let firstRow: number;
+  if (realPx <= MAX_SCROLL_PX) {
+    firstRow = Math.floor(scrollTop / LINE_PX);
+  } else {
+    const ratio = Math.min(1, scrollTop / Math.max(1, scrollPx - viewport));
+    firstRow = Math.round(ratio * Math.max(0, rows - perScreen));
+  }
+  const from = Math.max(0, firstRow - OVERSCAN);
+  const to = Math.min(rows, firstRow + perScreen + OVERSCAN);
+  const lineNumbers: number[] = [];
+  for (let r = from; r < to; r++) lineNumbers.push(rowToLine(r, hidden));
+
+  useEffect(() => {
+    if (lineNumbers.length) store.ensure(lineNumbers[0], lineNumbers[lineNumbers.length - 1] + 1);
+    if (follow.current && el && el.scrollTop + el.clientHeight < el.scrollHeight - 2) scrollToEnd();
+  });
+
+  function scrollToEnd() {
+    const s = scroller.current;
+    if (!s) return;
+    programmatic.current = true;
+    s.scrollTop = s.scrollHeight;
+  }
+
+  function scrollToRow(row: number) {
+    const s = scroller.current;
+    if (!s) return;
+    const target = Math.max(0, row - Math.floor(perScreen / 3));
+    s.scrollTop = realPx <= MAX_SCROLL_PX ? target * LINE_PX : (target / Math.max(1, rows - perScreen)) * (scrollPx - viewport);
+  }
+
+  function onScroll() {
+    const s = scroller.current!;
+    if (programmatic.current) {
+      programmatic.current = false;
+    } else {
+      const atEnd = s.scrollTop + s.clientHeight >= s.scrollHeight - LINE_PX * 2;
+      if (follow.current !== atEnd && (running || !atEnd)) { follow.current = atEnd && running; setFollowOn(follow.current); }
+    }
+    setTick((t) => t + 1);
+  }
+
+  function toggle(line: number) {
+    const next = new Set(collapsed);
+    if (next.has(line)) next.delete(line);
+    else {
+      next.add(line);
+      const h = store.headers.find((x) => x.line === line);
+      if (h && store.nextHeaderLine(h) === undefined) void store.loadSectionEnd(h);
+    }
+    setCollapsed(next);
+  }
+
+  async function runSearch(term: string, direction: 1 | -1) {
+    if (!term) return;
+    let { matches, at } = search.term === term ? search : { matches: [] as { line: number; counter: number }[], at: -1 };
+    if (!matches.length || (direction === 1 && at === matches.length - 1)) {
+      setSearch({ term, matches, at, busy: true });
+      const more = await store.search(term, matches.length ? matches[matches.length - 1].counter : 0).catch(() => []);
+      matches = matches.concat(more.filter((m) => !matches.some((x) => x.line === m.line)));
+    }
+    at = matches.length ? (at + direction + matches.length) % matches.length : -1;
+    setSearch({ term, matches, at, busy: false });
+    if (at >= 0) {
+      const line = matches[at].line;
+      // A match inside a collapsed section opens it.
+      if (hidden.some((r) => line >= r.from && line < r.to)) {
+        const next = new Set(collapsed);
+        for (const h of store.headers) if (h.line < line && (store.nextHeaderLine(h) ?? Infinity) > line) next.delete(h.line);
+        setCollapsed(next);
+      }
+      follow.current = false;
+      setFollowOn(false);
+      scrollToRow(lineToRow(line, hiddenRanges(store, collapsed)));
+    }
+  }
+
+  const current = search.at >= 0 ? search.matches[search.at]?.line : undefined;
+  return (
+    <div class="output" data-total-lines={store.totalLines} data-loaded-segments={store.loadedSegments}
+      data-high-water={store.highWater} data-duplicates={store.stats.duplicates}>
+      <div class="output-toolbar">
+        <form class="output-search" onSubmit={(e) => { e.preventDefault(); void runSearch((e.currentTarget.elements.namedItem('q') as HTMLInputElement).value, 1); }}>
+          <input name="q" type="search" placeholder="Search output" aria-label="Search output" />
+          <button type="button" class="btn-small" title="Previous match" onClick={() => void runSearch(search.term, -1)}>↑</button>
+          <button type="submit" class="btn-small" title="Next match">↓</button>
+          <span class="muted search-count">{search.busy ? 'searching…' : search.term ? (search.matches.length ? `${search.at + 1} of ${search.matches.length}` : 'no matches') : ''}</span>
+        </form>
+        <span class="spacer" />
+        <button type="button" class="btn-small" onClick={() => setCollapsed(new Set(store.headers.filter((h) => h.level === 1 && h.kind !== 3).map((h) => h.line)))}>Collapse plays</button>
+        <button type="button" class="btn-small" onClick={() => setCollapsed(new Set())}>Expand all</button>
+        {running && (
+          <button type="button" class={`btn-small${followOn ? ' active' : ''}`} onClick={() => { follow.current = !follow.current; setFollowOn(follow.current); if (follow.current) scrollToEnd(); }}>
+            {followOn ? 'Following' : 'Follow'}
+          </button>
+        )}
+        <button type="button" class="btn-small" onClick={() => { follow.current = false; setFollowOn(false); scroller.current!.scrollTop = 0; }}>Top</button>
+        <button type="button" class="btn-small" onClick={() => { follow.current = running; setFollowOn(running); scrollToEnd(); }}>End</button>
+        {props.downloadUrl && <a class="btn-small" href={props.downloadUrl} download>Download</a>}
+        <span class="muted">{store.totalLines.toLocaleString()} lines</span>
+      </div>
+      <div class="output-scroll" ref={scroller} onScroll={onScroll} tabIndex={0}>
+        <div class="output-spacer" style={{ height: `${scrollPx}px` }}>
+          <div class="output-rows" style={{ transform: `translateY(${(realPx <= MAX_SCROLL_PX ? from * LINE_PX : scrollTop - (firstRow - from) * LINE_PX)}px)` }}>
+            {lineNumbers.map((line) => {
+              const l = store.line(line);
+              return (
+                <div key={line} class={`row${l?.kind === 4 ? ' row-failed' : ''}${l?.header ? ' row-header' : ''}${line === current ? ' row-match' : ''}`} data-line={line + 1}>
+                  <span class="gutter">
+                    {l?.header ? <button type="button" class="fold" aria-label={collapsed.has(line) ? 'Expand' : 'Collapse'} onClick={() => toggle(line)}>{collapsed.has(line) ? '▸' : '▾'}</button> : null}
+                    {line + 1}
+                  </span>
+                  <span class="text">{l ? renderSpans(l.spans, search.term) : <span class="loading">…</span>}</span>
+                </div>
+              );
+            })}
+          </div>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function renderSpans(spans: Line, term: string) {
+  if (!term) return spans.map((s, i) => (s.cls ? <span key={i} class={s.cls}>{s.text}</span> : s.text));
+  const needle = term.toLowerCase();
+  return spans.map((s, i) => {
+    const lower = s.text.toLowerCase();
+    if (!lower.includes(needle)) return s.cls ? <span key={i} class={s.cls}>{s.text}</span> : s.text;
+    const parts = [];
+    let at = 0;
+    for (let k = lower.indexOf(needle); k >= 0; k = lower.indexOf(needle, at)) {
+      if (k > at) parts.push(s.text.slice(at, k));
+      parts.push(<mark>{s.text.slice(k, k + needle.length)}</mark>);
+      at = k + needle.length;
+    }
+    parts.push(s.text.slice(at));
+    return <span key={i} class={s.cls}>{parts}</span>;
+  });
+}
