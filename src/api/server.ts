@@ -3,7 +3,6 @@ import { version } from '../paths.js';
 import type { ApiContext } from './context.js';
 import { Router, uwsHandler } from './http.js';
 import { registerConsole } from './routes/console.js';
-import { registerConsole } from './routes/console.js';
 import { registerMe } from './routes/me.js';
 import { registerPing } from './routes/ping.js';
 import { registerConfig } from './routes/config.js';
