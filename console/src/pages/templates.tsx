@@ -36,6 +36,7 @@ export function TemplatesPage() {
               </td>
             </tr>
           ))}
+          {data && data.results.length === 0 && <tr><td colSpan={6} class="muted">No templates you may see.</td></tr>}
         </tbody>
       </table>
       {data && <Pager page={page} pageSize={PAGE_SIZE} count={data.count} onPage={setPage} />}
