@@ -1,12 +1,15 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
-import { RRule, rrulestr } from 'rrule';
+import rrulePackage from 'rrule';
 import { withTransaction } from '../db/pool.js';
 import { PlaystreamError } from '../errors.js';
 import { log } from '../log.js';
 import { publishBroadcast } from '../pipeline/broadcast.js';
 import { redisKeys } from '../redis-keys.js';
 import { launchUnifiedJobTemplate } from './launch.js';
+
+// rrule is CommonJS: its named exports are not visible to Node's ESM loader.
+const { rrulestr } = rrulePackage;
 
 /**
  * Schedules: an RRULE string in AWX's accepted subset, `next_run` kept current, and a
@@ -83,5 +86,3 @@ export async function runDueSchedules(pool: pg.Pool, redis: Redis | undefined, c
   }
   return launched;
 }
-
-export { RRule };

@@ -1,0 +1,64 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type pg from 'pg';
+import type { TestEnv } from '../support/harness.js';
+
+/** Helpers shared by the scheduler tests: a real dispatcher process, a git project, waiting on job status. */
+export const bin = path.resolve('bin/playstream.js');
+
+export function startDispatcher(env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, [bin, 'dispatcher'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { if (process.env.PS_TEST_DEBUG) process.stderr.write(d); });
+  return child;
+}
+
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  await exited;
+}
+
+export async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function waitForStatus(pool: pg.Pool, jobId: number, statuses: string[], timeoutMs = 90_000): Promise<Record<string, any>> {
+  return waitFor(async () => {
+    const { rows: [j] } = await pool.query('SELECT * FROM unified_jobs WHERE id = $1', [jobId]);
+    return j && statuses.includes(j.status) ? j : null;
+  }, timeoutMs, `job ${jobId} to reach ${statuses.join('/')}`);
+}
+
+/** A git repository with the given files, committed on `main`. */
+export function createGitRepo(dir: string, files: Record<string, string>): string {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [name, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), content);
+  }
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: 'ignore', env: { ...process.env,
+    GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@localhost', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@localhost' } });
+  if (!fs.existsSync(path.join(dir, '.git'))) git('init', '-q', '-b', 'main');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'update');
+  return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
+}
+
+/** Every event the runner pushed to Redis for one job (the receiver's intake). */
+export async function pushedEvents(t: TestEnv, refField: string, jobId: number): Promise<Record<string, any>[]> {
+  const raw = await t.redis.lrange(t.config.redisPrefix + t.config.callbackQueue, 0, -1);
+  return raw.map((r) => JSON.parse(r)).filter((e) => e[refField] === jobId);
+}
+
+export async function orgId(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query(`INSERT INTO organizations (name) VALUES ('Org ' || gen_random_uuid()) RETURNING id`);
+  return rows[0].id;
+}
