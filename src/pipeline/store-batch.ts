@@ -79,6 +79,11 @@ export async function storeBatch(ctx: StoreContext, items: (ParsedEvent | BadEve
   for (const w of wrapups.values()) await ctx.partitions.ensure(ctx.pool, w.job.createdIso);
 
   const client = await ctx.pool.connect();
+  // A checked-out client whose server goes away emits 'error' on itself (the pool only
+  // guards idle ones); unheard, that kills the process. The failing query rejects too,
+  // which is where the retry happens.
+  const onClientError = () => {};
+  client.on('error', onClientError);
   let released = false;
   try {
     const ids = new Map<string, number[]>();
@@ -132,12 +137,16 @@ export async function storeBatch(ctx: StoreContext, items: (ParsedEvent | BadEve
     return { stored, duplicates, dead, jobs, modified, copyMs };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
+    client.off('error', onClientError);
     // A connection that failed mid-COPY is not reusable: drop it rather than return it.
     client.release(isConnectionError(err) ? (err as Error) : undefined);
     released = true;
     throw err;
   } finally {
-    if (!released) client.release();
+    if (!released) {
+      client.off('error', onClientError);
+      client.release();
+    }
   }
 }
 
