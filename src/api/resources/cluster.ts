@@ -1,7 +1,10 @@
-import { RRule, rrulestr } from 'rrule';
+import rrulePackage, { type RRule } from 'rrule';
 import { defineResource, type Row } from '../engine/resource.js';
 import { badRequest } from '../http.js';
 import { bool, fk, int, named, ro, text, base } from './common.js';
+
+// rrule is CommonJS: Node's ESM loader exposes only its default export.
+const { rrulestr } = rrulePackage;
 
 /** Instances, instance groups, labels, schedules, notification templates and notifications. */
 export const instances = defineResource({
