@@ -1,0 +1,42 @@
+import { Redis } from 'ioredis';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+/**
+ * The baseline: what most Node projects would write — the `ws` package, a Redis
+ * subscriber, and for every bus message each message stringified and sent to every
+ * member of the group, with no queue bound and no batching. Same wire protocol subset as
+ * ours (accept, groups), no auth, so the comparison is fan-out only.
+ */
+export async function runBaselineServer(redisUrl: string, channel: string, port: number): Promise<void> {
+  const groups = new Map<string, Set<WebSocket>>();
+  const wss = new WebSocketServer({ host: '127.0.0.1', port, perMessageDeflate: false });
+  wss.on('connection', (ws) => {
+    const mine = new Set<string>();
+    ws.send(JSON.stringify({ accept: true, user: 1 }));
+    ws.on('message', (data) => {
+      const msg = JSON.parse(data.toString()) as { groups?: Record<string, (string | number)[]> };
+      for (const g of mine) groups.get(g)?.delete(ws);
+      mine.clear();
+      for (const [name, ids] of Object.entries(msg.groups ?? {})) {
+        for (const id of ids) {
+          const g = `${name}-${id}`;
+          mine.add(g);
+          if (!groups.has(g)) groups.set(g, new Set());
+          groups.get(g)!.add(ws);
+        }
+      }
+      ws.send(JSON.stringify({ groups_current: [...mine], groups_left: [], groups_joined: [...mine] }));
+    });
+    ws.on('close', () => { for (const g of mine) groups.get(g)?.delete(ws); });
+  });
+  const sub = new Redis(redisUrl);
+  sub.on('message', (_c, payload) => {
+    const m = JSON.parse(payload) as { group: string; messages: unknown[] };
+    const members = groups.get(m.group);
+    if (!members) return;
+    for (const item of m.messages) for (const ws of members) ws.send(JSON.stringify(item));
+  });
+  await sub.subscribe(channel);
+  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  process.send?.({ type: 'ready', port });
+}

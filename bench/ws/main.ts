@@ -1,0 +1,193 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { runWeb } from '../../src/api/web-main.js';
+import { migrate } from '../../src/db/migrate.js';
+import { createPool } from '../../src/db/pool.js';
+import { runReceiver } from '../../src/pipeline/receiver-main.js';
+import { redisKeys } from '../../src/redis-keys.js';
+import { hashPassword } from '../../src/security/passwords.js';
+import { freePort } from '../../src/services/free-port.js';
+import { createDatabaseIfMissing, startEmbeddedPostgres } from '../../src/services/postgres.js';
+import { startEmbeddedRedis } from '../../src/services/redis.js';
+import { runBaselineServer } from './baseline-server.js';
+import { type ClientReport, type ClientSpec, runClients } from './clients.js';
+
+/**
+ * `npm run bench:ws`: events RPUSHed at a fixed offered rate → the real receiver (own
+ * process) → Postgres → bus → the web server under test (own process) → client processes
+ * (2, sharing the two cores with everything else), for Playstream's uWS server and the
+ * naive `ws` baseline, one after the other on the same Postgres/Redis.
+ */
+const self = fileURLToPath(import.meta.url);
+const role = process.argv[2];
+const FIXTURE = '/work/shared/fixtures/runner-events.jsonl';
+const CLIENT_PROCESSES = 2;
+
+
+function child(args: string[], env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; msg: Record<string, unknown> }> {
+  const proc = fork(self, args, { env, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
+  return new Promise((resolve, reject) => {
+    proc.once('message', (msg: Record<string, unknown>) => resolve({ proc, msg }));
+    proc.once('exit', (code) => reject(new Error(`${args[0]} exited ${code}: ${err}`)));
+  });
+}
+
+function stop(proc: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+    proc.once('exit', () => resolve());
+    proc.kill('SIGTERM');
+  });
+}
+
+const quantile = (s: number[], p: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN);
+
+interface Result { offered: number; delivered: number; expected: number; seconds: number; p50: number; p99: number; outOfOrder: number; statusChanges: number }
+
+async function main(): Promise<void> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'playstream-bench-ws-'));
+  fs.chmodSync(root, 0o755);
+  const [pg, redisServer] = await Promise.all([
+    startEmbeddedPostgres({ dir: path.join(root, 'pg'), autoInstall: true, database: 'postgres',
+      settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' } }),
+    startEmbeddedRedis({ dir: path.join(root, 'redis'), autoInstall: true, appendfsync: 'no', persistence: false }),
+  ]);
+  const dbUrl = pg.url.replace(/\/postgres$/, '/bench_ws');
+  await createDatabaseIfMissing(pg.url, 'bench_ws');
+  const pool = createPool(dbUrl, { max: 4 });
+  await migrate(pool);
+  await pool.query(`INSERT INTO users (username, email, password, is_superuser) VALUES ('admin', 'a@b', $1, true)`, [await hashPassword('bench')]);
+  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: dbUrl, REDIS_URL: redisServer.url, PLAYSTREAM_DATA_DIR: root,
+    SECRET_KEY: 'b'.repeat(40), PLAYSTREAM_LOG_LEVEL: 'warn', PLAYSTREAM_AUTO_INSTALL: 'false' };
+  const keys = redisKeys({ redisPrefix: '', callbackQueue: 'callback_tasks' });
+  const redis = new Redis(redisServer.url);
+  const receiver = await child(['receiver'], env);
+  const template = fs.readFileSync(FIXTURE, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((e) => e.event === 'runner_on_ok')!;
+  const auth = `Basic ${Buffer.from('admin:bench').toString('base64')}`;
+
+  async function newJobs(n: number): Promise<number[]> {
+    const { rows } = await pool.query<{ id: number }>(
+      `INSERT INTO unified_jobs (kind, name, status) SELECT 'job', 'bench', 'running' FROM generate_series(1, $1) RETURNING id`, [n]);
+    return rows.map((r) => r.id);
+  }
+
+  /** Offers `rate` events/s for `seconds` spread over `jobs`, measures what the clients got. */
+  async function run(server: 'playstream' | 'baseline', opts: { clients: number; jobsN: number; rate: number; seconds: number;
+    statusChanged: boolean; batch?: boolean }): Promise<Result> {
+    const port = await freePort();
+    const srv = server === 'playstream'
+      ? await child(['web'], { ...env, PORT: String(port) })
+      : await child(['baseline', keys.broadcastChannel, String(port)], env);
+    const jobs = await newJobs(opts.jobsN);
+    const per = Math.ceil(opts.clients / CLIENT_PROCESSES);
+    const procs = await Promise.all(Array.from({ length: CLIENT_PROCESSES }, (_, i) => child(['clients', JSON.stringify({
+      url: `ws://127.0.0.1:${port}/websocket/`, count: Math.min(per, opts.clients - i * per), jobs: i % 2 ? [...jobs].reverse() : jobs,
+      statusChanged: opts.statusChanged, batch: opts.batch ?? false, auth } satisfies ClientSpec)], env)));
+    const counters = new Map(jobs.map((j) => [j, 0]));
+    const tickMs = 10;
+    const perTick = opts.rate * tickMs / 1000;
+    const started = Date.now();
+    let sent = 0;
+    let j = 0;
+    while (Date.now() - started < opts.seconds * 1000) {
+      const due = Math.floor(((Date.now() - started) / 1000) * opts.rate) - sent;
+      if (due > 0) {
+        const batch: string[] = [];
+        for (let k = 0; k < due; k++) {
+          const job = jobs[j++ % jobs.length];
+          const counter = counters.get(job)! + 1;
+          counters.set(job, counter);
+          batch.push(JSON.stringify({ ...template, job_id: job, counter, uuid: `${job}-${counter}`,
+            created: new Date().toISOString().slice(0, -1) }));
+        }
+        await redis.rpush(keys.callbackQueue, ...batch);
+        sent += due;
+        if (opts.statusChanged && Math.random() < perTick / 500) {
+          await redis.publish(keys.broadcastChannel, JSON.stringify({ group: 'jobs-status_changed',
+            messages: [{ group_name: 'jobs', unified_job_id: jobs[0], status: 'running', type: 'job' }] }));
+        }
+      }
+      await new Promise((r) => setTimeout(r, tickMs));
+    }
+    const elapsed = (Date.now() - started) / 1000;
+    const watchers = opts.clients / opts.jobsN;
+    const expected = sent * watchers;
+    // Let delivery finish (or give up after 10 s: a server that fell behind shows it).
+    let reports: ClientReport[] = [];
+    const collect = async () => {
+      reports = await Promise.all(procs.map(({ proc }) => new Promise<ClientReport>((resolve) => {
+        proc.once('message', (m: { report: ClientReport }) => resolve(m.report));
+        proc.send({ type: 'report' });
+      })));
+    };
+    const all: ClientReport = { received: 0, statusChanges: 0, samples: [], outOfOrder: 0 };
+    const drainStart = Date.now();
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 250));
+      await collect();
+      for (const r of reports) {
+        all.received += r.received; all.statusChanges += r.statusChanges; all.outOfOrder += r.outOfOrder;
+        for (const s of r.samples) all.samples.push(s);
+      }
+      if (all.received >= expected || Date.now() - drainStart > 10_000) break;
+    }
+    const deliverySeconds = (Math.max(Date.now() - 250, started) - started) / 1000;
+    for (const { proc } of procs) proc.send({ type: 'exit' });
+    await Promise.all([...procs.map((p) => stop(p.proc)), stop(srv.proc)]);
+    all.samples.sort((a, b) => a - b);
+    return { offered: Math.round(sent / elapsed), delivered: Math.round(all.received / Math.max(elapsed, deliverySeconds)),
+      expected, seconds: elapsed, p50: quantile(all.samples, 0.5), p99: quantile(all.samples, 0.99),
+      outOfOrder: all.outOfOrder, statusChanges: all.statusChanges, ...{ received: all.received } } as Result & { received: number };
+  }
+
+  const line = (name: string, r: Result & { received?: number }) => console.log(
+    `${name.padEnd(34)} offered ${String(r.offered).padStart(6)} ev/s  delivered ${String(r.delivered).padStart(8)} msg/s  ` +
+    `${r.received}/${r.expected} (${((100 * (r.received ?? 0)) / r.expected).toFixed(1)}%)  p50 ${r.p50} ms  p99 ${r.p99} ms` +
+    (r.statusChanges ? `  status msgs ${r.statusChanges}` : ''));
+
+  const which = process.argv.slice(2).filter((a) => /^[abc]$/.test(a));
+  const scenarios = which.length ? which : ['a', 'b', 'c'];
+  console.log(`bench:ws on ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; ` +
+    `server, receiver, Postgres, Redis and ${CLIENT_PROCESSES} client processes share the machine`);
+  try {
+    if (scenarios.includes('a')) {
+      for (const s of ['playstream', 'baseline'] as const) line(`(a) 10 clients/1 job ${s}`, await run(s, { clients: 10, jobsN: 1, rate: 5000, seconds: 10, statusChanged: false }));
+    }
+    if (scenarios.includes('b')) {
+      for (const s of ['playstream', 'baseline'] as const) line(`(b) 1000 clients/100 jobs ${s}`, await run(s, { clients: 1000, jobsN: 100, rate: 5000, seconds: 10, statusChanged: true }));
+    }
+    if (scenarios.includes('c')) {
+      // Saturation: 100 clients on one job, raising the offered rate until under 95% arrives.
+      const best: Record<string, number> = {};
+      for (const s of ['playstream', 'baseline'] as const) {
+        for (const rate of [1000, 2000, 4000, 8000, 16000]) {
+          const r = await run(s, { clients: 100, jobsN: 1, rate, seconds: 5, statusChanged: false });
+          line(`(c) 100 clients/1 job ${s} @${rate}`, r);
+          best[s] = Math.max(best[s] ?? 0, r.delivered);
+          if ((r as Result & { received: number }).received < 0.95 * r.expected) break;
+        }
+      }
+      console.log(`(c) best delivered msg/s: playstream ${best.playstream}, baseline ${best.baseline}, ratio ${(best.playstream / best.baseline).toFixed(2)}×`);
+    }
+  } finally {
+    await stop(receiver.proc);
+    redis.disconnect();
+    await pool.end();
+    await redisServer.stop();
+    await pg.stop();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+if (role === 'web') await runWeb();
+else if (role === 'receiver') await runReceiver();
+else if (role === 'baseline') await runBaselineServer(process.env.REDIS_URL!, process.argv[3], Number(process.argv[4]));
+else if (role === 'clients') await runClients(JSON.parse(process.argv[3]) as ClientSpec);
+else await main();
