@@ -1,8 +1,5 @@
-import type { PoolClient } from '../db/pool.js';
-
 /**
- * The pipeline's final-status rendezvous (src/pipeline/rendezvous.ts, `finalStatusSaved(db,
- * jobId)`), called inside the transaction that saves a final status. Until the pipeline's
- * module lands this is a no-op with the same signature; then this file re-exports it.
+ * The pipeline's final-status rendezvous, called inside the transaction that saves a final
+ * status (job-states.ts): with the receiver's wrapup it creates the notification rows once.
  */
-export async function finalStatusSaved(_db: PoolClient, _jobId: number): Promise<void> {}
+export { finalStatusSaved } from '../pipeline/rendezvous.js';
