@@ -29,7 +29,7 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'start': return runSupervisor();
     case 'web': return runWeb();
-    case 'receiver': return runReceiver();
+    case 'receiver': return rest.includes('--status') ? (await import('./pipeline/receiver-status.js')).printReceiverStatus() : runReceiver();
     case 'dispatcher': return runDispatcher(rest);
     case 'migrate': {
       setProcessName('migrate');
