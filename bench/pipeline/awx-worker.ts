@@ -1,0 +1,48 @@
+import { Redis } from 'ioredis';
+import { createPool } from '../../src/db/pool.js';
+import { type ParsedEvent, parseEvent } from '../../src/pipeline/parse-event.js';
+
+/**
+ * AWX's callback-receiver algorithm (awx/main/dispatch/worker/callback.py), on our drivers:
+ * one BLPOP per event, a buffer flushed at 1000 events or 1 s, one multi-row INSERT per
+ * flush. The same parse/derive work per event as Playstream's, so the difference measured
+ * is the consumption and insert strategy.
+ */
+const COLS = ['created', 'modified', 'job_created', 'job_id', 'event', 'event_data', 'failed', 'changed', 'uuid', 'parent_uuid', 'counter',
+  'stdout', 'verbosity', 'start_line', 'end_line', 'host_name', 'playbook', 'play', 'role', 'task'];
+
+export async function runAwxWorker(args: string[]): Promise<void> {
+  const [redisUrl, queue, pgUrl, jobCreated] = args;
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const pool = createPool(pgUrl, { max: 1, name: 'awx-bench' });
+  const stats = { invalidUtf8: 0, badCreated: 0 };
+  let buffer: ParsedEvent[] = [];
+  let last = Date.now();
+  const flush = async () => {
+    if (!buffer.length) return;
+    const modified = new Date().toISOString();
+    const values: unknown[] = [];
+    const rows: string[] = [];
+    for (const e of buffer) {
+      const base = values.length;
+      values.push(e.created || modified, modified, jobCreated, e.jobId, e.event, e.eventDataText, e.failed, e.changed, e.uuid, e.parentUuid,
+        e.counter, e.stdout.replace(/\0/g, ''), e.verbosity, e.startLine, e.endLine, e.hostName, e.playbook, e.play, e.role, e.task);
+      rows.push(`(${COLS.map((_, i) => `$${base + i + 1}`).join(',')})`);
+    }
+    await pool.query(`INSERT INTO job_events (${COLS.join(',')}) VALUES ${rows.join(',')}`, values);
+    buffer = [];
+    last = Date.now();
+  };
+  for (;;) {
+    const got = await redis.blpop(queue, `${queue}:awx-stop`, 1);
+    if (got && got[0].endsWith(':awx-stop')) break;
+    if (got) {
+      const e = parseEvent(Buffer.from(got[1]), stats);
+      if (e.ok) buffer.push(e);
+    }
+    if (buffer.length >= 1000 || Date.now() - last >= 1000 || (!got && buffer.length)) await flush();
+  }
+  await flush();
+  redis.disconnect();
+  await pool.end();
+}

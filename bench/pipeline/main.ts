@@ -1,0 +1,163 @@
+/**
+ * End-to-end pipeline benchmark (`npm run bench:pipeline`): producer processes push ~1 KB
+ * events shaped like the recorded runner fixture onto Redis; the receiver drains them into
+ * Postgres. In the same run, on the same servers and drivers:
+ *   ceiling — psql \copy of the same rows, as many parallel connections as receiver workers;
+ *   AWX     — AWX's algorithm: 4 worker processes, BLPOP one event at a time, buffer ≤ 1000
+ *             events or 1 s, one multi-row INSERT per flush.
+ * Servers: an embedded Postgres with its durable defaults (fsync on, synchronous_commit on,
+ * full_page_writes on) and an embedded Redis with appendonly yes, appendfsync everysec,
+ * both started by this script in a temp dir.
+ */
+import { execFile, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../../src/config.js';
+import { migrate } from '../../src/db/migrate.js';
+import { createPool, type Pool } from '../../src/db/pool.js';
+import { encodeCopyRow } from '../../src/pipeline/copy-encode.js';
+import { parseEvent } from '../../src/pipeline/parse-event.js';
+import { startReceiver } from '../../src/pipeline/receiver.js';
+import { redisKeys } from '../../src/redis-keys.js';
+import { startEmbeddedPostgres } from '../../src/services/postgres.js';
+import { startEmbeddedRedis } from '../../src/services/redis.js';
+import { postgresBinDirs } from '../../src/services/system-packages.js';
+import { runAwxWorker } from './awx-worker.js';
+import { runProducer } from './producer.js';
+
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
+const N_MAX = Number(process.env.BENCH_EVENTS ?? 200_000);
+const N_AWX = Number(process.env.BENCH_AWX_EVENTS ?? 60_000);
+const FIXED_RATE = Number(process.env.BENCH_RATE ?? 5000);
+const FIXED_SECONDS = Number(process.env.BENCH_FIXED_SECONDS ?? 10);
+const PRODUCERS = 2;
+const self = process.argv[1];
+
+async function createJob(pool: Pool): Promise<{ id: number; createdIso: string }> {
+  const { rows } = await pool.query(`INSERT INTO unified_jobs (kind, name, status) VALUES ('job', 'bench', 'running')
+    RETURNING id, to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_iso`);
+  await pool.query('SELECT ensure_event_partitions($1)', [rows[0].created_iso]);
+  return { id: rows[0].id, createdIso: rows[0].created_iso };
+}
+
+function spawnSelf(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [self, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${args[0]} exited ${code}`))));
+  });
+}
+
+async function waitForRows(pool: Pool, jobId: number, n: number): Promise<number> {
+  for (;;) {
+    const { rows } = await pool.query('SELECT count(*)::int AS c FROM job_events WHERE job_id = $1', [jobId]);
+    if (rows[0].c >= n) return performance.now();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function lag(pool: Pool, jobId: number) {
+  const { rows } = await pool.query(`SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY l) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY l) AS p99,
+      max(l) AS max FROM (SELECT extract(epoch FROM modified - created) * 1000 AS l FROM job_events WHERE job_id = $1) x`, [jobId]);
+  const r = rows[0];
+  return { p50: Number(r.p50).toFixed(1), p99: Number(r.p99).toFixed(1), max: Number(r.max).toFixed(1) };
+}
+
+/** Producers push `n` events for the job (rate events/s in total, 0 = as fast as they can); resolves when all pushed. */
+async function produce(redisUrl: string, queue: string, jobId: number, n: number, rate: number): Promise<void> {
+  const per = Math.ceil(n / PRODUCERS);
+  await Promise.all(Array.from({ length: PRODUCERS }, (_, p) => spawnSelf(['producer', redisUrl, queue, String(jobId),
+    String(p * per + 1), String(Math.min(n, (p + 1) * per)), String(rate / PRODUCERS)])));
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === 'producer') return runProducer(process.argv.slice(3));
+  if (process.argv[2] === 'awx-worker') return runAwxWorker(process.argv.slice(3));
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'playstream-bench-'));
+  fs.chmodSync(root, 0o755);
+  const [pg, redisServer] = await Promise.all([
+    startEmbeddedPostgres({ dir: path.join(root, 'pg'), autoInstall: false, settings: { max_wal_size: '4GB' } }),
+    startEmbeddedRedis({ dir: path.join(root, 'redis'), autoInstall: false, appendfsync: 'everysec' }),
+  ]);
+  const pool = createPool(pg.url, { max: WORKERS + 4, name: 'bench' });
+  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+  const results: string[] = [];
+  try {
+    await migrate(pool);
+    const config = loadConfig({ ...process.env, DATABASE_URL: pg.url, REDIS_URL: redisServer.url, PLAYSTREAM_REDIS_PREFIX: 'bench:',
+      PLAYSTREAM_NODE_NAME: 'bench', PLAYSTREAM_RECEIVER_WORKERS: String(WORKERS), PLAYSTREAM_LOG_LEVEL: 'warn' });
+    const queue = redisKeys(config).callbackQueue;
+    console.log(`machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; receiver workers ${WORKERS}, batch ${config.receiverBatchSize}`);
+
+    // Ceiling: psql \copy of the same rows, WORKERS connections in parallel.
+    const ceilJob = await createJob(pool);
+    const stats = { nulStripped: 0, invalidUtf8: 0, badCreated: 0 };
+    const fixtures = (await import('./producer.js')).fixtureLines();
+    const per = Math.ceil(N_MAX / WORKERS);
+    const files: string[] = [];
+    for (let w = 0; w < WORKERS; w++) {
+      let text = '';
+      for (let c = w * per + 1; c <= Math.min(N_MAX, (w + 1) * per); c++) {
+        const e = parseEvent(Buffer.from((await import('./producer.js')).eventJson(fixtures, ceilJob.id, c)), stats);
+        if (!e.ok) throw new Error('bad bench event');
+        text += encodeCopyRow(e, { id: 0, modified: new Date().toISOString(), jobCreated: ceilJob.createdIso, hostId: null }, stats)
+          .replace(/^0\t/, '');
+      }
+      const f = path.join(root, `copy-${w}.txt`);
+      fs.writeFileSync(f, text);
+      files.push(f);
+    }
+    const psql = postgresBinDirs().map((d) => path.join(d, 'psql')).find((p) => fs.existsSync(p)) ?? 'psql';
+    const cols = 'created, modified, job_created, job_id, event, event_data, failed, changed, uuid, parent_uuid, counter, stdout, verbosity, start_line, end_line, host_id, host_name, playbook, play, role, task';
+    const t0 = performance.now();
+    await Promise.all(files.map((f) => promisify(execFile)(psql, [pg.url, '-q', '-c', `\\copy job_events (${cols}) FROM '${f}'`])));
+    const ceiling = N_MAX / ((performance.now() - t0) / 1000);
+    console.log(`ceiling: psql \\copy x${WORKERS}: ${Math.round(ceiling)} rows/s (${N_MAX} rows)`);
+
+    // Playstream at maximum rate: producers push as fast as they can while the receiver drains.
+    const receiver = await startReceiver({ config, pool, redis, workers: WORKERS });
+    const maxJob = await createJob(pool);
+    const t1 = performance.now();
+    await produce(redisServer.url, queue, maxJob.id, N_MAX, 0);
+    const t1end = await waitForRows(pool, maxJob.id, N_MAX);
+    const maxRate = N_MAX / ((t1end - t1) / 1000);
+    const maxLag = await lag(pool, maxJob.id);
+    console.log(`playstream max rate: ${Math.round(maxRate)} events/s (${N_MAX} events); lag ms p50 ${maxLag.p50} p99 ${maxLag.p99} max ${maxLag.max}`);
+
+    // Playstream at a fixed offered rate.
+    const fixedJob = await createJob(pool);
+    const nFixed = FIXED_RATE * FIXED_SECONDS;
+    await produce(redisServer.url, queue, fixedJob.id, nFixed, FIXED_RATE);
+    await waitForRows(pool, fixedJob.id, nFixed);
+    const fixedLag = await lag(pool, fixedJob.id);
+    console.log(`playstream at ${FIXED_RATE}/s offered (${nFixed} events): lag ms p50 ${fixedLag.p50} p99 ${fixedLag.p99} max ${fixedLag.max}`);
+    await receiver.close();
+
+    // AWX's algorithm on the same drivers: 4 processes, one BLPOP per event, ≤1000 or 1 s, multi-row INSERT.
+    const awxJob = await createJob(pool);
+    const awxWorkers = Array.from({ length: 4 }, () => spawnSelf(['awx-worker', redisServer.url, queue, pg.url, awxJob.createdIso, String(N_AWX)]));
+    const t2 = performance.now();
+    await produce(redisServer.url, queue, awxJob.id, N_AWX, 0);
+    const t2end = await waitForRows(pool, awxJob.id, N_AWX);
+    const awxRate = N_AWX / ((t2end - t2) / 1000);
+    await redis.rpush(`${queue}:awx-stop`, 'stop', 'stop', 'stop', 'stop');
+    await Promise.all(awxWorkers);
+    const awxLag = await lag(pool, awxJob.id);
+    console.log(`awx algorithm: ${Math.round(awxRate)} events/s (${N_AWX} events); lag ms p50 ${awxLag.p50} p99 ${awxLag.p99} max ${awxLag.max}`);
+
+    results.push(`RESULT playstream ${Math.round(maxRate)} ev/s | ceiling ${Math.round(ceiling)} rows/s | awx-algorithm ${Math.round(awxRate)} ev/s | `
+      + `playstream/ceiling ${(maxRate / ceiling * 100).toFixed(0)}% | playstream/awx ${(maxRate / awxRate).toFixed(1)}x | `
+      + `p99 lag @${FIXED_RATE}/s ${fixedLag.p99} ms`);
+  } finally {
+    redis.disconnect();
+    await pool.end();
+    await Promise.all([pg.stop(), redisServer.stop()]);
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  console.log(results.join('\n'));
+}
+
+main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
