@@ -1,0 +1,41 @@
+/**
+ * Micro-benchmarks of the receiver's per-event hot functions (`npm run bench:micro`), on
+ * the recorded runner fixture (~1 KB events). JSON.parse of the same bytes is the baseline
+ * each figure is compared to: it is the floor any receiver pays.
+ */
+import fs from 'node:fs';
+import { Bench } from 'tinybench';
+import { jobKinds } from '../../src/db/job-kinds.js';
+import { encodeCopyRow } from '../../src/pipeline/copy-encode.js';
+import { deriveColumns } from '../../src/pipeline/derive.js';
+import { serializeEvent } from '../../src/pipeline/event-serializer.js';
+import { type ParsedEvent, parseEvent } from '../../src/pipeline/parse-event.js';
+
+const lines = fs.readFileSync(process.env.BENCH_FIXTURE ?? '/work/shared/fixtures/runner-events.jsonl', 'utf8').trim().split('\n');
+const raws = lines.map((l) => Buffer.from(JSON.stringify({ ...JSON.parse(l), job_id: 42 })));
+const stats = { invalidUtf8: 0, badCreated: 0, nulStripped: 0 };
+const parsed = raws.map((r) => parseEvent(r, stats) as ParsedEvent);
+const ctx = { id: 1, modified: new Date().toISOString(), jobCreated: '2026-01-01T00:00:00.000000Z', hostId: 7 };
+let i = 0;
+const next = () => (i = (i + 1) % raws.length);
+
+const bench = new Bench({ time: 1000 });
+bench
+  .add('baseline: JSON.parse(bytes)', () => { JSON.parse(raws[next()].toString('utf8')); })
+  .add('parseEvent (decode, validate, derive, event_data text)', () => { parseEvent(raws[next()], stats); })
+  .add('deriveColumns', () => { const e = parsed[next()]; deriveColumns(e.event, e.eventData); })
+  .add('encodeCopyRow', () => { encodeCopyRow(parsed[next()], ctx, stats); })
+  .add('serializeEvent (websocket/API shape)', () => {
+    const e = parsed[next()];
+    serializeEvent({ id: 1, created: e.created, modified: ctx.modified, job_id: 42, event: e.event, event_data: e.eventData, failed: e.failed,
+      changed: e.changed, uuid: e.uuid, parent_uuid: e.parentUuid, counter: e.counter, stdout: e.stdout, verbosity: e.verbosity,
+      start_line: e.startLine, end_line: e.endLine, host_id: null, host_name: e.hostName, playbook: e.playbook, play: e.play, role: e.role,
+      task: e.task }, jobKinds.job);
+  });
+await bench.run();
+const base = bench.tasks[0].result!;
+const ns = (t: typeof base) => ('latency' in t ? (t as { latency: { mean: number } }).latency.mean : (t as unknown as { mean: number }).mean) * 1e6;
+for (const t of bench.tasks) {
+  const r = t.result!;
+  console.log(`${t.name.padEnd(58)} ${ns(r).toFixed(0).padStart(7)} ns/event  ${(ns(r) / ns(base)).toFixed(2)}x baseline`);
+}
