@@ -30,6 +30,8 @@ export interface FieldDef {
   default?: unknown;
   /** Maximum length for text fields. */
   maxLength?: number;
+  /** Accepts JSON null (as AWX's allow_null fields do) and stores this value for it. */
+  nullAs?: string | null;
 }
 
 export type Fields = Record<string, FieldDef>;

@@ -22,6 +22,10 @@ export async function validateWrite(ctx: ApiContext, def: ResourceDef, body: Row
     if (v === null || v === undefined) {
       if (f.fk && !f.required) { out[name] = null; continue; }
       if (f.type === 'json') { out[name] = null; continue; }
+      if (f.nullAs !== undefined) { out[name] = f.nullAs; continue; }
+      // awx.awx sends every option it knows, unset ones as null (`enabled`, `kind`, ...); AWX
+      // then keeps the stored value, and the module's idempotency depends on that.
+      if (!f.required) continue;
       errors[name] = ['This field may not be null.'];
       continue;
     }

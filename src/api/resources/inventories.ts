@@ -18,7 +18,7 @@ export const inventories = defineResource({
   fields: {
     ...named,
     organization: fk('organizations', { required: true }),
-    kind: text({ choices: ['', 'smart', 'constructed'] }), host_filter: text(), variables: { type: 'text', writable: true },
+    kind: text({ choices: ['', 'smart', 'constructed'] }), host_filter: text({ nullAs: null }), variables: { type: 'text', writable: true },
     prevent_instance_group_fallback: bool(), pending_deletion: ro('bool'),
     total_hosts: ro('int', { col: '(SELECT count(*) FROM hosts h WHERE h.inventory_id = t.id)::int' }),
     total_groups: ro('int', { col: '(SELECT count(*) FROM groups g WHERE g.inventory_id = t.id)::int' }),

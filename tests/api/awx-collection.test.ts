@@ -1,0 +1,132 @@
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedFirstStart } from '../../src/db/seed.js';
+import { useTestEnv, type TestEnv } from '../support/harness.js';
+import { startTestWeb } from '../support/web.js';
+
+/**
+ * The reference client: a playbook using only Debian's `awx.awx` modules, unchanged,
+ * against a running Playstream (web in this process, dispatcher and receiver as the real
+ * child processes). The first pass creates everything and runs a job; the second pass
+ * must find nothing to change.
+ */
+const run = promisify(execFile);
+const bin = path.resolve('bin/playstream.js');
+const playbook = path.resolve('tests/api/awx-playbook.yml');
+
+let env: TestEnv;
+let url: string;
+const children: ChildProcess[] = [];
+const hooks: { headers: http.IncomingHttpHeaders; body: any }[] = [];
+let hookUrl: string;
+let repoUrl: string;
+
+function startChild(role: string): ChildProcess {
+  const child = spawn(process.execPath, [bin, role], { env: env.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { if (process.env.PS_TEST_DEBUG) process.stderr.write(`[${role}] ${d}`); });
+  children.push(child);
+  return child;
+}
+
+function makeRepo(dir: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'hello.yml'),
+    '- hosts: all\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: "{{ greeting | default(\'hello\') }} from {{ inventory_hostname }}"\n');
+  fs.writeFileSync(path.join(dir, 'slow.yml'),
+    '- hosts: all\n  gather_facts: false\n  tasks:\n    - command: sleep 120\n');
+  const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@localhost', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@localhost' };
+  for (const args of [['init', '-q', '-b', 'main'], ['add', '-A'], ['commit', '-q', '-m', 'playbooks']]) {
+    execFileSync('git', args, { cwd: dir, env: gitEnv, stdio: 'ignore' });
+  }
+  return `file://${dir}`;
+}
+
+async function runPlaybook(): Promise<{ stdout: string; recap: Record<string, number> }> {
+  const res = await run('ansible-playbook', ['-i', 'localhost,', '-c', 'local', playbook,
+    '-e', JSON.stringify({ repo_url: repoUrl, webhook_url: hookUrl })], {
+    env: { ...process.env, CONTROLLER_HOST: url, CONTROLLER_USERNAME: 'admin', CONTROLLER_PASSWORD: 'admin-password',
+      CONTROLLER_VERIFY_SSL: 'false', ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0', ANSIBLE_LOCAL_TEMP: path.join(env.dataDir, 'ansible-tmp'),
+      ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3' },
+    maxBuffer: 16 * 1024 * 1024, timeout: 80_000,
+  }).catch((err: { stdout?: string; stderr?: string }) => {
+    throw new Error(`ansible-playbook failed:\n${err.stdout}\n${err.stderr}`);
+  });
+  const m = res.stdout.match(/localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)/);
+  if (!m) throw new Error(`no recap in:\n${res.stdout}`);
+  return { stdout: res.stdout, recap: { ok: +m[1], changed: +m[2], unreachable: +m[3], failed: +m[4] } };
+}
+
+beforeAll(async () => {
+  env = await useTestEnv();
+  await seedFirstStart(env.pool, { dataDir: env.dataDir, adminPassword: 'admin-password' });
+  ({ url } = await startTestWeb(env));
+  repoUrl = makeRepo(path.join(env.dataDir, 'playbook-repo'));
+  const receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      try { hooks.push({ headers: req.headers, body: JSON.parse(body) }); } catch { hooks.push({ headers: req.headers, body }); }
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+  afterAll(() => new Promise<void>((r) => receiver.close(() => r())));
+  startChild('dispatcher');
+  startChild('receiver');
+});
+
+afterAll(async () => {
+  await Promise.all(children.map((c) => new Promise<void>((resolve) => {
+    if (c.exitCode !== null || c.signalCode !== null) return resolve();
+    c.once('exit', () => resolve());
+    c.kill('SIGTERM');
+  })));
+});
+
+describe('awx.awx collection', () => {
+  it('configures everything and runs a job, then a second pass changes nothing', async () => {
+    const first = await runPlaybook();
+    expect(first.recap.failed).toBe(0);
+    expect(first.recap.changed).toBeGreaterThanOrEqual(12);
+
+    const q = async (sql: string, params: unknown[] = []) => (await env.pool.query(sql, params)).rows;
+    const [org] = await q(`SELECT id FROM organizations WHERE name = 'Playbook Org'`);
+    expect(org).toBeDefined();
+    const [alice] = await q(`SELECT id FROM users WHERE username = 'alice'`);
+    expect(alice).toBeDefined();
+    const launched = Number(first.stdout.match(/LAUNCHED=(\d+)/)![1]);
+    const slow = Number(first.stdout.match(/SLOW=(\d+)/)![1]);
+    const [job] = await q('SELECT status FROM unified_jobs WHERE id = $1', [launched]);
+    expect(job.status).toBe('successful');
+    const deadline = Date.now() + 20_000;
+    let slowStatus = '';
+    while (Date.now() < deadline) {
+      slowStatus = (await q('SELECT status FROM unified_jobs WHERE id = $1', [slow]))[0].status;
+      if (['canceled', 'successful', 'failed', 'error'].includes(slowStatus)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(slowStatus).toBe('canceled');
+
+    // The success notification reached the webhook receiver with the configured header.
+    const hookDeadline = Date.now() + 15_000;
+    while (!hooks.some((h) => h.body?.id === launched) && Date.now() < hookDeadline) await new Promise((r) => setTimeout(r, 200));
+    const hook = hooks.find((h) => h.body?.id === launched);
+    expect(hook?.body).toMatchObject({ id: launched, status: 'successful', name: 'Hello' });
+    expect(hook?.headers['x-test']).toBe('playstream');
+
+    // The team's execute role reaches alice through membership.
+    const aliceAuth = { authorization: `Basic ${Buffer.from('alice:alice-password-1').toString('base64')}` };
+    const seen = await (await fetch(`${url}/api/v2/job_templates/?name=Hello`, { headers: aliceAuth })).json() as { count: number; results: any[] };
+    expect(seen.count).toBe(1);
+    expect(seen.results[0].summary_fields.user_capabilities.start).toBe(true);
+
+    const second = await runPlaybook();
+    expect(second.recap.failed).toBe(0);
+    expect(second.recap.changed, second.stdout).toBe(0);
+  }, 170_000);
+});
