@@ -54,6 +54,8 @@ interface Segment {
   start: Int32Array;
   end: Int32Array;
   kind: Uint8Array;
+  /** Offset of a header event's title line within its lines (1 when stdout opens with a blank line). */
+  headerAt: Uint8Array;
   stdout: (string | undefined)[];
   count: number;
   lastUsed: number;
@@ -109,9 +111,13 @@ export class EventStore {
   /** First load: the last event (for the line count) then the caller's window. */
   async init(finished: boolean): Promise<void> {
     this.#finished = finished;
-    const last = await this.#page({ order_by: '-counter', page_size: 1 });
-    const tail = last.results[0];
-    if (tail) this.#insert(tail);
+    try {
+      const last = await this.#page({ order_by: '-counter', page_size: 1 });
+      const tail = last.results[0];
+      if (tail) this.#insert(tail);
+    } catch {
+      // Without the REST tail the view still shows live events; ensure() retries the rest.
+    }
     this.highWater = this.maxCounter;
     const buffered = this.#pendingLive ?? [];
     this.#pendingLive = undefined;
@@ -189,7 +195,7 @@ export class EventStore {
     const slot = (c - 1) % SEG;
     let seg = this.#segments.get(index);
     if (!seg) {
-      seg = { index, present: new Uint8Array(SEG), start: new Int32Array(SEG), end: new Int32Array(SEG), kind: new Uint8Array(SEG),
+      seg = { index, present: new Uint8Array(SEG), start: new Int32Array(SEG), end: new Int32Array(SEG), kind: new Uint8Array(SEG), headerAt: new Uint8Array(SEG),
         stdout: new Array(SEG), count: 0, lastUsed: ++this.#clock, fetchedAt: 0 };
       this.#segments.set(index, seg);
       this.#evict();
@@ -202,7 +208,10 @@ export class EventStore {
     seg.start[slot] = start;
     seg.end[slot] = end;
     seg.kind[slot] = kind;
-    seg.stdout[slot] = end > start ? (ev.stdout ?? '') : undefined;
+    const stdout = ev.stdout ?? '';
+    const headerAt = end - start > 1 && /^\r?\n/.test(stdout) ? 1 : 0;
+    seg.headerAt[slot] = headerAt;
+    seg.stdout[slot] = end > start ? stdout : undefined;
     seg.count++;
     this.stats.inserted++;
     if (c > this.maxCounter) this.maxCounter = c;
@@ -211,7 +220,7 @@ export class EventStore {
       this.#growAnchors(index);
       if (this.#segFirst[index] < 0 || start < this.#segFirst[index]) this.#segFirst[index] = start;
       if (end > this.#segLast[index]) this.#segLast[index] = end;
-      if (kind === Kind.Play || kind === Kind.Task || kind === Kind.Stats) this.#addHeader({ line: end - 1, level: kind === Kind.Task ? 2 : 1, counter: c, kind });
+      if (kind === Kind.Play || kind === Kind.Task || kind === Kind.Stats) this.#addHeader({ line: start + headerAt, level: kind === Kind.Task ? 2 : 1, counter: c, kind });
     }
     if (seg.count === SEG) this.#segComplete[index] = 1;
     return true;
@@ -308,7 +317,7 @@ export class EventStore {
       if (this.#parsed.size > MAX_PARSED) this.#parsed.delete(this.#parsed.keys().next().value!);
     }
     const kind = seg.kind[slot] as Kind;
-    const header = (kind === Kind.Play || kind === Kind.Task || kind === Kind.Stats) && line === seg.end[slot] - 1;
+    const header = (kind === Kind.Play || kind === Kind.Task || kind === Kind.Stats) && line === seg.start[slot] + seg.headerAt[slot];
     return { spans: lines[line - seg.start[slot]] ?? [], counter, kind, header };
   }
 
@@ -330,7 +339,9 @@ export class EventStore {
       if (seg && Date.now() - seg.fetchedAt < REFETCH_AFTER_MS) continue;
       want.add(index);
     }
-    for (const index of want) if (!this.#inflight.has(index) && !this.#queue.includes(index)) this.#queue.push(index);
+    // Only what is on screen now: segments queued for a position already scrolled past are
+    // dropped, so flinging through a 1,000,000-line job does not queue 5,000 fetches.
+    this.#queue = [...want].filter((index) => !this.#inflight.has(index));
     this.#pump();
   }
 
@@ -389,25 +400,54 @@ export class EventStore {
     }
   }
 
-  /** Server-side search (`stdout__icontains`), verified here in case the filter is ignored. */
-  async search(term: string, afterCounter: number, limit = 200): Promise<{ line: number; counter: number }[]> {
+  /**
+   * Finds lines containing `term` (case-insensitive). AWX's `stdout__icontains` filter on the
+   * events list answers in one request where the server has it; a server that ignores the
+   * filter gives itself away by returning events without the term, and then the job's plain
+   * text (`stdout/?format=txt`) is streamed through once, line by line, keeping only the
+   * matching line numbers (at most 1,000) — never the text.
+   */
+  async search(term: string, afterCounter: number, stdoutUrl?: string): Promise<{ line: number; counter: number }[]> {
     const needle = term.toLowerCase();
     const found: { line: number; counter: number }[] = [];
-    let after = afterCounter;
-    for (let pages = 0; pages < 20 && found.length === 0; pages++) {
-      const page = await this.#page({ stdout__icontains: term, counter__gt: after, order_by: 'counter', page_size: limit });
+    let filtered = true;
+    try {
+      const page = await this.#page({ stdout__icontains: term, counter__gt: afterCounter, order_by: 'counter', page_size: SEG });
       for (const ev of page.results) {
-        this.#insert(ev);
         const start = ev.start_line ?? 0;
-        const count = (ev.end_line ?? start) - start;
-        eventLines(ev.stdout ?? '', count).forEach((spans, i) => {
-          if (spans.map((s) => s.text).join('').toLowerCase().includes(needle)) found.push({ line: start + i, counter: ev.counter });
+        const lines = eventLines(ev.stdout ?? '', (ev.end_line ?? start) - start);
+        let hit = false;
+        lines.forEach((spans, i) => {
+          if (spans.map((x) => x.text).join('').toLowerCase().includes(needle)) { hit = true; found.push({ line: start + i, counter: ev.counter }); }
         });
+        if (!hit) { filtered = false; break; }
+        this.#insert(ev);
       }
-      if (page.results.length < limit) break;
-      after = page.results[page.results.length - 1].counter;
+    } catch {
+      filtered = false;
     }
-    this.#changed();
+    if (filtered || !stdoutUrl || afterCounter > 0) { this.#changed(); return filtered ? found : []; }
+    return this.#scanStdout(stdoutUrl, needle);
+  }
+
+  async #scanStdout(stdoutUrl: string, needle: string): Promise<{ line: number; counter: number }[]> {
+    const found: { line: number; counter: number }[] = [];
+    const res = await fetch(withQuery(stdoutUrl, { format: 'txt' }), { credentials: 'same-origin' });
+    if (!res.ok || !res.body) return found;
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let carry = '';
+    let line = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      const text = done ? carry : carry + value;
+      const parts = text.split('\n');
+      carry = done ? '' : parts.pop()!;
+      for (const part of parts) {
+        if (part.toLowerCase().includes(needle)) found.push({ line, counter: 0 });
+        line++;
+      }
+      if (done || found.length >= 1000) { void reader.cancel().catch(() => undefined); break; }
+    }
     return found;
   }
 }

@@ -23,6 +23,8 @@ export interface OutputViewProps {
   wsGroup: string;
   running: boolean;
   downloadUrl?: string;
+  /** `/api/v2/jobs/42/stdout/`: the plain text, streamed for search where the events filter is missing. */
+  stdoutUrl?: string;
   /** Called with each live event and the moment it arrived (per-job lag). */
   onLiveEvent?: (ev: JobEvent, receivedAt: number) => void;
 }
@@ -37,6 +39,7 @@ export function OutputView(props: OutputViewProps) {
   const [followOn, setFollowOn] = useState(running);
   const [collapsed, setCollapsed] = useState<Set<number>>(() => new Set());
   const [search, setSearch] = useState({ term: '', matches: [] as { line: number; counter: number }[], at: -1, busy: false });
+  const liveCount = useRef(0);
   const liveRef = useRef(props.onLiveEvent);
   liveRef.current = props.onLiveEvent;
 
@@ -52,6 +55,7 @@ export function OutputView(props: OutputViewProps) {
     if (running) {
       offMsg = liveSocket.onMessage((msg: WsMessage, receivedAt) => {
         if (isJobEventFor(msg, jobId) && typeof msg.counter === 'number') {
+          liveCount.current++;
           store.addLive(msg as JobEvent);
           liveRef.current?.(msg as JobEvent, receivedAt);
         } else if (msg.group_name === 'control' && msg.group === `${wsGroup}-${jobId}`) {
@@ -138,7 +142,7 @@ export function OutputView(props: OutputViewProps) {
     let { matches, at } = search.term === term ? search : { matches: [] as { line: number; counter: number }[], at: -1 };
     if (!matches.length || (direction === 1 && at === matches.length - 1)) {
       setSearch({ term, matches, at, busy: true });
-      const more = await store.search(term, matches.length ? matches[matches.length - 1].counter : 0).catch(() => []);
+      const more = await store.search(term, matches.length ? matches[matches.length - 1].counter : 0, props.stdoutUrl).catch(() => []);
       matches = matches.concat(more.filter((m) => !matches.some((x) => x.line === m.line)));
     }
     at = matches.length ? (at + direction + matches.length) % matches.length : -1;
@@ -160,7 +164,8 @@ export function OutputView(props: OutputViewProps) {
   const current = search.at >= 0 ? search.matches[search.at]?.line : undefined;
   return (
     <div class="output" data-total-lines={store.totalLines} data-loaded-segments={store.loadedSegments}
-      data-high-water={store.highWater} data-duplicates={store.stats.duplicates}>
+      data-high-water={store.highWater} data-duplicates={store.stats.duplicates} data-evicted={store.stats.evicted}
+      data-live-events={liveCount.current}>
       <div class="output-toolbar">
         <form class="output-search" onSubmit={(e) => { e.preventDefault(); void runSearch((e.currentTarget.elements.namedItem('q') as HTMLInputElement).value, 1); }}>
           <input name="q" type="search" placeholder="Search output" aria-label="Search output" />

@@ -5,6 +5,7 @@ import { StatusBadge } from '../components/status.js';
 import { useFetch } from '../components/use-fetch.js';
 import { OutputView } from '../output/output-view.js';
 import { Link, navigate } from '../router.js';
+import { isAdmin } from '../session.js';
 import { isStatusChange, liveSocket } from '../ws.js';
 
 /** AWX's list path and event sub-resource and websocket group per unified job type. */
@@ -45,6 +46,8 @@ export function JobDetailPage(props: { kind: string; id: number; tab: string }) 
   const running = !FINISHED.has(status);
   const caps = job.summary_fields?.user_capabilities ?? {};
   const sf = job.summary_fields ?? {};
+  // AWX gives jobs `start`; where a server leaves it out, edit rights (or superuser) stand in.
+  const canStart = typeof caps.start === 'boolean' ? caps.start : !!caps.edit || isAdmin();
   const counts: Record<string, unknown> = job.host_status_counts ?? {};
 
   async function act(what: 'cancel' | 'relaunch') {
@@ -68,10 +71,10 @@ export function JobDetailPage(props: { kind: string; id: number; tab: string }) 
         <h1><span class="muted">{job.id} —</span> {job.name}</h1>
         <StatusBadge status={status} />
         <span class="spacer" />
-        {running && caps.start !== false && (caps.start || caps.delete || job.can_cancel) && (
+        {running && canStart && (
           <button type="button" class="btn-danger" onClick={() => void act('cancel')}>Cancel</button>
         )}
-        {!running && caps.start && props.kind === 'job' && <button type="button" class="btn" onClick={() => void act('relaunch')}>Relaunch</button>}
+        {!running && canStart && props.kind === 'job' && <button type="button" class="btn" onClick={() => void act('relaunch')}>Relaunch</button>}
       </div>
       {actionError && <div class="error">{actionError}</div>}
       <div class="detail-grid card">
@@ -93,7 +96,7 @@ export function JobDetailPage(props: { kind: string; id: number; tab: string }) 
         ))}
       </div>
       <OutputView key={`${props.kind}-${props.id}`} jobId={props.id} eventsUrl={`${base}${kind.events}/`} wsGroup={kind.group}
-        running={running} downloadUrl={`${base}stdout/?format=txt_download`} />
+        running={running} downloadUrl={`${base}stdout/?format=txt_download`} stdoutUrl={`${base}stdout/`} />
     </div>
   );
 }

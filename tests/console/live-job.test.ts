@@ -1,0 +1,107 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { seedFirstStart } from '../../src/db/seed.js';
+import { packageRoot } from '../../src/paths.js';
+import { type TestEnv, useTestEnv } from '../support/harness.js';
+import { startTestWeb } from '../support/web.js';
+import { launchBrowser, loginThroughForm, newPage } from './support/browser.js';
+import { startChild } from './support/processes.js';
+
+const ADMIN_PASSWORD = 'console-admin-pw';
+const SCREENSHOTS = path.join(packageRoot, 'docs', 'screenshots');
+
+/**
+ * The whole path in a real browser: launch the Demo Job Template from the console, watch
+ * its output arrive over the websocket (real dispatcher running ansible-runner, real
+ * receiver, real web), status to successful, and the lag dashboard's figures move.
+ */
+describe('a job launched from the console, watched live', () => {
+  let env: TestEnv;
+  let base: string;
+  let browser: Browser;
+  beforeAll(async () => {
+    env = await useTestEnv();
+    await seedFirstStart(env.pool, { dataDir: env.dataDir, adminPassword: ADMIN_PASSWORD });
+    base = (await startTestWeb(env)).url;
+    startChild('receiver', env.env);
+    startChild('dispatcher', env.env);
+    browser = await launchBrowser();
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  });
+
+  it('launches the Demo Job Template, streams its output live to successful, and moves the lag dashboard', async () => {
+    const lag = await newPage(browser, { width: 1400, height: 1000 });
+    await loginThroughForm(lag.page, base, 'admin', ADMIN_PASSWORD, '/lag');
+    await lag.page.waitForSelector('[data-testid=events-here]');
+
+    const { page } = await newPage(browser, { width: 1400, height: 900 });
+    await loginThroughForm(page, base, 'admin', ADMIN_PASSWORD, '/templates');
+    await page.locator('tr', { hasText: 'Demo Job Template' }).locator('button', { hasText: 'Launch' }).click();
+    await page.waitForSelector('form.launch-form');
+    await page.click('form.launch-form button[type=submit]');
+    await page.waitForURL(/\/jobs\/job\/\d+\/output$/);
+    const jobId = Number(/\/jobs\/job\/(\d+)\//.exec(page.url())![1]);
+
+    await page.waitForSelector('.page-head [data-status=successful]', { timeout: 90_000 });
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('.output-rows .row .text')).some((e) => e.textContent?.includes('PLAY RECAP')),
+      undefined, { timeout: 15_000 });
+    const text = await page.locator('.output-rows').textContent();
+    expect(text).toContain('Hello World!');
+    // The page was open from launch on: its events came over the websocket, not a reload.
+    const out = page.locator('.output');
+    expect(Number(await out.getAttribute('data-live-events'))).toBeGreaterThan(0);
+    expect(Number(await out.getAttribute('data-duplicates'))).toBeGreaterThanOrEqual(0);
+    const counts = await page.locator('[data-testid=host-counts]').textContent();
+    expect(counts).toMatch(/ok\s*1/);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'job-output.png') });
+
+    // The lag dashboard saw that job's events arrive and measured them.
+    await lag.page.waitForFunction(() => Number(document.querySelector('[data-testid=events-here] .tile-value')?.textContent?.replace(/,/g, '')) > 0,
+      undefined, { timeout: 15_000 });
+    const delivered = await lag.page.textContent('[data-testid=delivered-p50] .tile-value');
+    expect(delivered).toMatch(/\d+(\.\d+)? (ms|s)/);
+    // The receiver's figures (metrics group) reach it too.
+    await lag.page.waitForFunction(() => document.querySelector('[data-testid=events-out] .tile-value')?.textContent !== '—',
+      undefined, { timeout: 10_000 });
+
+    // A second job while the dashboard watches: its counter of received events climbs.
+    const before = Number((await lag.page.textContent('[data-testid=events-here] .tile-value'))!.replace(/,/g, ''));
+    await page.click('button:has-text("Relaunch")');
+    await page.waitForURL((u) => !u.pathname.includes(`/${jobId}/`));
+    await page.waitForSelector('.page-head [data-status=successful]', { timeout: 90_000 });
+    await lag.page.waitForFunction((b) => Number(document.querySelector('[data-testid=events-here] .tile-value')?.textContent?.replace(/,/g, '')) > b,
+      before, { timeout: 15_000 });
+    await lag.page.waitForTimeout(1500);
+    await lag.page.screenshot({ path: path.join(SCREENSHOTS, 'lag-dashboard.png'), fullPage: true });
+
+    await page.click('nav >> text=Jobs');
+    await page.locator('tr[data-job-id] [data-status=successful]').first().waitFor();
+    expect(await page.locator('tr[data-job-id]').count()).toBeGreaterThanOrEqual(2);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'job-list.png') });
+
+    await page.goto(`${base}/jobs/job/${jobId}/output`);
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('.output-rows .row .text')).some((e) => e.textContent?.includes('PLAY RECAP')));
+    // Every stored event's lines are on screen once, in order: compare with the API's stdout.
+    const stdout = await page.evaluate(async (id: number) => (await fetch(`/api/v2/jobs/${id}/stdout/?format=txt_download`)).text(), jobId);
+    const plain = stdout.replace(/\r/g, '').trimEnd().split('\n').map((l: string) => l.trimEnd());
+    const shown = await page.$$eval('.output-rows .row .text', (rows) => rows.map((r) => (r.textContent ?? '').trimEnd()));
+    expect(shown.slice(0, plain.length)).toEqual(plain);
+  });
+
+  it('updates a job\'s status in the jobs list live', async () => {
+    const { page } = await newPage(browser);
+    await loginThroughForm(page, base, 'admin', ADMIN_PASSWORD, '/jobs');
+    await page.waitForSelector('tr[data-job-id]');
+    const launched = await page.evaluate(async () => {
+      const csrf = document.cookie.split('; ').find((c) => c.startsWith('csrftoken='))!.split('=')[1];
+      const templates = await (await fetch('/api/v2/job_templates/?name=Demo%20Job%20Template')).json();
+      const res = await fetch(`/api/v2/job_templates/${templates.results[0].id}/launch/`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-csrftoken': csrf }, body: '{}' });
+      return (await res.json()).id as number;
+    });
+    // No reload: the new row appears and reaches successful from websocket messages alone.
+    await page.waitForSelector(`tr[data-job-id="${launched}"] [data-status=successful]`, { timeout: 90_000 });
+  });
+});
