@@ -10,6 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 export async function runBaselineServer(redisUrl: string, channel: string, port: number): Promise<void> {
   const groups = new Map<string, Set<WebSocket>>();
   const wss = new WebSocketServer({ host: '127.0.0.1', port, perMessageDeflate: false });
+  const listening = new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   wss.on('connection', (ws) => {
     const mine = new Set<string>();
     ws.send(JSON.stringify({ accept: true, user: 1 }));
@@ -37,6 +38,6 @@ export async function runBaselineServer(redisUrl: string, channel: string, port:
     for (const item of m.messages) for (const ws of members) ws.send(JSON.stringify(item));
   });
   await sub.subscribe(channel);
-  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  await listening;
   process.send?.({ type: 'ready', port });
 }

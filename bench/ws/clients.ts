@@ -8,7 +8,11 @@ import WebSocket from 'ws';
  * Reports counts and `delivered - created` samples to the parent over IPC.
  */
 export interface ClientSpec { url: string; count: number; jobs: number[]; statusChanged: boolean; batch: boolean; auth?: string }
-export interface ClientReport { received: number; statusChanges: number; samples: number[]; outOfOrder: number }
+export interface ClientReport {
+  received: number; statusChanges: number; outOfOrder: number;
+  /** delivered - created (runner to client) and delivered - modified (database commit to client), ms. */
+  samples: number[]; fromCommit: number[];
+}
 
 const SAMPLE_EVERY = 8;
 
@@ -23,7 +27,7 @@ function field(s: string, name: string, from = 0): string | undefined {
 }
 
 export async function runClients(spec: ClientSpec): Promise<void> {
-  const report: ClientReport = { received: 0, statusChanges: 0, samples: [], outOfOrder: 0 };
+  const report: ClientReport = { received: 0, statusChanges: 0, samples: [], fromCommit: [], outOfOrder: 0 };
   let seen = 0;
   const sockets: WebSocket[] = [];
   const opened: Promise<void>[] = [];
@@ -39,7 +43,10 @@ export async function runClients(spec: ClientSpec): Promise<void> {
       last = counter;
       if (++seen % SAMPLE_EVERY === 0) {
         const created = field(s, 'created', from)!;
-        report.samples.push(Date.now() - Date.parse(created.endsWith('Z') ? created : `${created}Z`));
+        const now = Date.now();
+        report.samples.push(now - Date.parse(created.endsWith('Z') ? created : `${created}Z`));
+        const modified = field(s, 'modified', from);
+        if (modified) report.fromCommit.push(now - Date.parse(modified.endsWith('Z') ? modified : `${modified}Z`));
       }
     };
     opened.push(new Promise((resolve, reject) => {
@@ -69,7 +76,7 @@ export async function runClients(spec: ClientSpec): Promise<void> {
   process.on('message', (m: { type: string }) => {
     if (m.type === 'report') {
       process.send!({ type: 'report', report });
-      report.received = 0; report.statusChanges = 0; report.samples = []; report.outOfOrder = 0;
+      report.received = 0; report.statusChanges = 0; report.samples = []; report.fromCommit = []; report.outOfOrder = 0;
     }
     if (m.type === 'exit') { for (const ws of sockets) ws.terminate(); process.exit(0); }
   });

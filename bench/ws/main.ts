@@ -31,7 +31,10 @@ const CLIENT_PROCESSES = 2;
 function child(args: string[], env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; msg: Record<string, unknown> }> {
   const proc = fork(self, args, { env, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
   let err = '';
-  proc.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
+  proc.stderr!.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-4000);
+    if (args[0] === 'clients') process.stderr.write(d);
+  });
   return new Promise((resolve, reject) => {
     proc.once('message', (msg: Record<string, unknown>) => resolve({ proc, msg }));
     proc.once('exit', (code) => reject(new Error(`${args[0]} exited ${code}: ${err}`)));
@@ -48,7 +51,7 @@ function stop(proc: ChildProcess): Promise<void> {
 
 const quantile = (s: number[], p: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN);
 
-interface Result { offered: number; delivered: number; expected: number; seconds: number; p50: number; p99: number; outOfOrder: number; statusChanges: number }
+interface Result { offered: number; delivered: number; received: number; expected: number; seconds: number; p50: number; p99: number; commitP50: number; commitP99: number; outOfOrder: number; statusChanges: number }
 
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'playstream-bench-ws-'));
@@ -123,11 +126,15 @@ async function main(): Promise<void> {
     let reports: ClientReport[] = [];
     const collect = async () => {
       reports = await Promise.all(procs.map(({ proc }) => new Promise<ClientReport>((resolve) => {
+        if (proc.exitCode !== null) {
+          console.error('a client process died');
+          return resolve({ received: 0, statusChanges: 0, samples: [], fromCommit: [], outOfOrder: 0 });
+        }
         proc.once('message', (m: { report: ClientReport }) => resolve(m.report));
         proc.send({ type: 'report' });
       })));
     };
-    const all: ClientReport = { received: 0, statusChanges: 0, samples: [], outOfOrder: 0 };
+    const all: ClientReport = { received: 0, statusChanges: 0, samples: [], fromCommit: [], outOfOrder: 0 };
     const drainStart = Date.now();
     for (;;) {
       await new Promise((r) => setTimeout(r, 250));
@@ -135,6 +142,7 @@ async function main(): Promise<void> {
       for (const r of reports) {
         all.received += r.received; all.statusChanges += r.statusChanges; all.outOfOrder += r.outOfOrder;
         for (const s of r.samples) all.samples.push(s);
+        for (const s of r.fromCommit) all.fromCommit.push(s);
       }
       if (all.received >= expected || Date.now() - drainStart > 10_000) break;
     }
@@ -142,36 +150,40 @@ async function main(): Promise<void> {
     for (const { proc } of procs) proc.send({ type: 'exit' });
     await Promise.all([...procs.map((p) => stop(p.proc)), stop(srv.proc)]);
     all.samples.sort((a, b) => a - b);
+    all.fromCommit.sort((a, b) => a - b);
     return { offered: Math.round(sent / elapsed), delivered: Math.round(all.received / Math.max(elapsed, deliverySeconds)),
-      expected, seconds: elapsed, p50: quantile(all.samples, 0.5), p99: quantile(all.samples, 0.99),
-      outOfOrder: all.outOfOrder, statusChanges: all.statusChanges, ...{ received: all.received } } as Result & { received: number };
+      received: all.received, expected, seconds: elapsed, p50: quantile(all.samples, 0.5), p99: quantile(all.samples, 0.99),
+      commitP50: quantile(all.fromCommit, 0.5), commitP99: quantile(all.fromCommit, 0.99),
+      outOfOrder: all.outOfOrder, statusChanges: all.statusChanges };
   }
 
-  const line = (name: string, r: Result & { received?: number }) => console.log(
+  const line = (name: string, r: Result) => console.log(
     `${name.padEnd(34)} offered ${String(r.offered).padStart(6)} ev/s  delivered ${String(r.delivered).padStart(8)} msg/s  ` +
-    `${r.received}/${r.expected} (${((100 * (r.received ?? 0)) / r.expected).toFixed(1)}%)  p50 ${r.p50} ms  p99 ${r.p99} ms` +
+    `${r.received}/${r.expected} (${((100 * r.received) / r.expected).toFixed(1)}%)  created→client p50 ${r.p50} p99 ${r.p99} ms  ` +
+    `commit→client p50 ${r.commitP50} p99 ${r.commitP99} ms  out-of-order ${r.outOfOrder}` +
     (r.statusChanges ? `  status msgs ${r.statusChanges}` : ''));
 
+  const servers = (process.env.BENCH_WS_SERVERS ?? 'playstream,baseline').split(',') as ('playstream' | 'baseline')[];
   const which = process.argv.slice(2).filter((a) => /^[abc]$/.test(a));
   const scenarios = which.length ? which : ['a', 'b', 'c'];
   console.log(`bench:ws on ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; ` +
     `server, receiver, Postgres, Redis and ${CLIENT_PROCESSES} client processes share the machine`);
   try {
     if (scenarios.includes('a')) {
-      for (const s of ['playstream', 'baseline'] as const) line(`(a) 10 clients/1 job ${s}`, await run(s, { clients: 10, jobsN: 1, rate: 5000, seconds: 10, statusChanged: false }));
+      for (const s of servers) line(`(a) 10 clients/1 job ${s}`, await run(s, { clients: 10, jobsN: 1, rate: 5000, seconds: 10, statusChanged: false }));
     }
     if (scenarios.includes('b')) {
-      for (const s of ['playstream', 'baseline'] as const) line(`(b) 1000 clients/100 jobs ${s}`, await run(s, { clients: 1000, jobsN: 100, rate: 5000, seconds: 10, statusChanged: true }));
+      for (const s of servers) line(`(b) 1000 clients/100 jobs ${s}`, await run(s, { clients: 1000, jobsN: 100, rate: 5000, seconds: 10, statusChanged: true }));
     }
     if (scenarios.includes('c')) {
       // Saturation: 100 clients on one job, raising the offered rate until under 95% arrives.
       const best: Record<string, number> = {};
-      for (const s of ['playstream', 'baseline'] as const) {
+      for (const s of servers) {
         for (const rate of [1000, 2000, 4000, 8000, 16000]) {
           const r = await run(s, { clients: 100, jobsN: 1, rate, seconds: 5, statusChanged: false });
           line(`(c) 100 clients/1 job ${s} @${rate}`, r);
           best[s] = Math.max(best[s] ?? 0, r.delivered);
-          if ((r as Result & { received: number }).received < 0.95 * r.expected) break;
+          if (r.received < 0.95 * r.expected) break;
         }
       }
       console.log(`(c) best delivered msg/s: playstream ${best.playstream}, baseline ${best.baseline}, ratio ${(best.playstream / best.baseline).toFixed(2)}×`);
