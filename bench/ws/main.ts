@@ -164,11 +164,18 @@ async function main(): Promise<void> {
     (r.statusChanges ? `  status msgs ${r.statusChanges}` : ''));
 
   const servers = (process.env.BENCH_WS_SERVERS ?? 'playstream,baseline').split(',') as ('playstream' | 'baseline')[];
-  const which = process.argv.slice(2).filter((a) => /^[abc]$/.test(a));
+  const which = process.argv.slice(2).filter((a) => /^([abc]|load)$/.test(a));
   const scenarios = which.length ? which : ['a', 'b', 'c'];
   console.log(`bench:ws on ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; ` +
     `server, receiver, Postgres, Redis and ${CLIENT_PROCESSES} client processes share the machine`);
   try {
+    if (scenarios.includes('load')) {
+      // `npm run loadtest:ws`: loadtest/ws.k6.js's scenario (N clients on one job while events stream), Node-driven.
+      const clients = Number(process.env.WS_CLIENTS ?? 200);
+      const rate = Number(process.env.WS_RATE ?? 2000);
+      const seconds = Number(process.env.WS_SECONDS ?? 20);
+      for (const s of servers) line(`load ${clients} clients/1 job ${s}`, await run(s, { clients, jobsN: 1, rate, seconds, statusChanged: true }));
+    }
     if (scenarios.includes('a')) {
       for (const s of servers) line(`(a) 10 clients/1 job ${s}`, await run(s, { clients: 10, jobsN: 1, rate: 5000, seconds: 10, statusChanged: false }));
     }
