@@ -46,11 +46,14 @@ export function Chart(props: { title: string; series: Series[]; format: (v: numb
       g.lineWidth = 1.5;
       g.beginPath();
       let pen = false;
+      g.fillStyle = s.color;
       s.data.forEach((v, i) => {
         if (v === undefined) { pen = false; return; }
         const x = left + plotW * ((i + slots - s.data.length) / Math.max(1, slots - 1));
         const y = 8 + plotH * (1 - v / top);
         if (pen) g.lineTo(x, y); else g.moveTo(x, y);
+        // A second with data between two without (a short job) would be an invisible line: mark it.
+        if (!pen && s.data[i + 1] === undefined) g.fillRect(x - 2, y - 2, 4, 4);
         pen = true;
       });
       g.stroke();
