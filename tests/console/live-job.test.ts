@@ -39,8 +39,6 @@ describe('a job launched from the console, watched live', () => {
     const { page } = await newPage(browser, { width: 1400, height: 900 });
     await loginThroughForm(page, base, 'admin', ADMIN_PASSWORD, '/templates');
     await page.locator('tr', { hasText: 'Demo Job Template' }).locator('button', { hasText: 'Launch' }).click();
-    await page.waitForSelector('form.launch-form');
-    await page.click('form.launch-form button[type=submit]');
     await page.waitForURL(/\/jobs\/job\/\d+\/output$/);
     const jobId = Number(/\/jobs\/job\/(\d+)\//.exec(page.url())![1]);
 

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { type ApiObject, type Page, withQuery } from '../api.js';
+import { type ApiObject, get, type Page, post, withQuery } from '../api.js';
 import { formatTime } from '../components/format.js';
 import { Pager } from '../components/pager.js';
 import { StatusBadge } from '../components/status.js';
@@ -8,6 +8,20 @@ import { Link, navigate } from '../router.js';
 import { jobHref } from './jobs.js';
 
 const PAGE_SIZE = 20;
+
+/** As AWX: a template with nothing to ask launches at once; otherwise the prompts page opens. */
+export async function launchOrPrompt(id: number): Promise<void> {
+  const base = `/api/v2/job_templates/${id}/launch/`;
+  try {
+    const info = await get<{ can_start_without_user_input?: boolean }>(base);
+    if (info.can_start_without_user_input) {
+      const res = await post<{ job?: number; id?: number }>(base, {});
+      navigate(`/jobs/job/${res.job ?? res.id}/output`);
+      return;
+    }
+  } catch { /* the launch page shows the error */ }
+  navigate(`/templates/job_template/${id}/launch`);
+}
 
 export function TemplatesPage() {
   const [page, setPage] = useState(1);
@@ -32,7 +46,7 @@ export function TemplatesPage() {
               <td>{t.summary_fields?.project?.name ?? '—'}</td>
               <td>{t.playbook}</td>
               <td class="actions">
-                {t.summary_fields?.user_capabilities?.start && <button type="button" class="btn-small" onClick={() => navigate(`/templates/job_template/${t.id}/launch`)}>Launch</button>}
+                {t.summary_fields?.user_capabilities?.start && <button type="button" class="btn-small" onClick={() => void launchOrPrompt(t.id)}>Launch</button>}
               </td>
             </tr>
           ))}
@@ -57,7 +71,7 @@ export function TemplateDetailPage(props: { id: number }) {
       <div class="page-head">
         <h1>{t.name}</h1>
         <span class="spacer" />
-        {sf.user_capabilities?.start && <button type="button" class="btn-primary" onClick={() => navigate(`/templates/job_template/${t.id}/launch`)}>Launch</button>}
+        {sf.user_capabilities?.start && <button type="button" class="btn-primary" onClick={() => void launchOrPrompt(t.id)}>Launch</button>}
         {sf.user_capabilities?.edit && <Link class="btn" href={`/job_templates/${t.id}`}>Edit</Link>}
       </div>
       <div class="detail-grid card">
