@@ -12,6 +12,7 @@ import { registerDeadLetters } from './routes/dead-letters.js';
 import { registerConfig } from './routes/config.js';
 import { registerLaunch } from './routes/launch.js';
 import { registerLogin } from './routes/login.js';
+import { registerObjectActions } from './routes/object-actions.js';
 import { registerResources } from './routes/resources.js';
 import { registerTokens } from './routes/tokens.js';
 import { attachWebsocket } from './ws/endpoint.js';
@@ -38,6 +39,7 @@ export function buildRouter(): Router<ApiContext> {
   registerConfig(router);
   registerTokens(router);
   registerLaunch(router);
+  registerObjectActions(router);
   registerResources(router);
   registerConsole(router); // a catch-all for the console's deep links: keep it last
   return router;

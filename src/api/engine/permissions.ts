@@ -43,9 +43,9 @@ export function capabilities(def: ResourceDef, grants: Grants, row: Row): Capabi
   const perms = rowPerms(def, grants, row);
   const admin = perms.has('admin');
   const caps: Capabilities = { edit: admin, delete: admin && !def.noDelete };
-  if (def.key === 'users') {
-    caps.edit = grants.superuser || row.id === grants.user.id;
-    caps.delete = grants.superuser && row.id !== grants.user.id;
+  if (def.access.rowAdmin) {
+    caps.edit = def.access.rowAdmin(grants, row);
+    caps.delete = caps.edit && !def.noDelete && row.id !== grants.user.id;
   }
   const start = START_PERM[def.type];
   if (start) { caps.start = perms.has(start); caps.schedule = perms.has(start); caps.copy = admin; }
@@ -57,7 +57,10 @@ export function capabilities(def: ResourceDef, grants: Grants, row: Row): Capabi
 
 /** Throws 403 unless the caller has `perm` on the row. */
 export function requirePerm(def: ResourceDef, grants: Grants, row: Row, perm: Perm): void {
-  if (def.key === 'users' && perm === 'admin' && row.id === grants.user.id) return;
+  if (perm === 'admin' && def.access.rowAdmin) {
+    if (!def.access.rowAdmin(grants, row)) throw forbidden();
+    return;
+  }
   if (!rowPerms(def, grants, row).has(perm)) throw forbidden();
 }
 

@@ -61,6 +61,8 @@ export interface AccessRule {
   superOnly?: boolean;
   /** Replaces the read condition (users, unified jobs). Returns SQL over t. */
   readSql?: (grants: Grants, params: Params) => string;
+  /** Replaces the role check for `admin` on one row (users: themselves, or admin of an organization they belong to). */
+  rowAdmin?: (grants: Grants, row: Row) => boolean;
   /** Whether the caller may create with these (validated) fields; default: admin of the parent or organization. */
   canCreate?: (ctx: ApiContext, grants: Grants, data: Row) => Promise<boolean> | boolean;
 }
@@ -75,6 +77,8 @@ export interface ResourceDef {
   /** Fixed condition on the table (`t.kind = 'job'`). */
   where?: string;
   fields: Fields;
+  /** Hidden columns the access rules read (`... AS "_name"`), selected with every row, never shown. */
+  accessSelect?: string;
   /** Fields `?search=` looks in. */
   search: string[];
   /** Default order (an allow-listed field name, `-` for descending). */

@@ -52,6 +52,8 @@ export interface Association {
   extra?: Record<string, string>;
   /** Permission on the parent needed to change links (default admin). */
   parentPerm?: 'admin' | 'member';
+  /** Permission needed on the child too (granting a role needs admin of the role's object). */
+  childPerm?: 'admin';
   /** Custom link writers (roles, memberships); default INSERT/DELETE on the link table. */
   link?: (db: Queryable, parentId: number, childId: number, caller: Caller) => Promise<void>;
   unlink?: (db: Queryable, parentId: number, childId: number, caller: Caller) => Promise<void>;
@@ -89,7 +91,8 @@ export function registerSubList(router: Router<ApiContext>, parent: ResourceDef,
       if (!Number.isInteger(childId)) throw badRequest({ msg: '"id" field must be an integer.' });
       requirePerm(parent, caller.grants, parentRow, a.parentPerm ?? 'admin');
       const disassociate = !!body.disassociate;
-      if (!disassociate) await loadRow(ctx, child, caller, childId);
+      const childRow = await loadRow(ctx, child, caller, childId);
+      if (a.childPerm) requirePerm(child, caller.grants, childRow, a.childPerm);
       await withTransaction(ctx.pool, async (db) => {
         if (disassociate) {
           if (a.unlink) await a.unlink(db, parentId, childId, caller);

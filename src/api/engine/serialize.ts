@@ -35,6 +35,7 @@ export function selectList(def: ResourceDef): string {
   cols.push(`${idExpr(def)} AS "_aid"`);
   const org = orgExpr(def);
   cols.push(`${org ?? 'NULL::bigint'} AS "_aorg"`);
+  if (def.accessSelect) cols.push(def.accessSelect);
   const sql = cols.join(', ');
   selectCache.set(def.key, sql);
   return sql;

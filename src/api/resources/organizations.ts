@@ -55,8 +55,18 @@ export const users = defineResource({
   namedUrl: ['username'],
   summary: ['id', 'username', 'first_name', 'last_name'],
   defaultOrder: 'username',
+  accessSelect: `ARRAY(SELECT ur.resource_id FROM rbac_user_roles ur WHERE ur.user_id = t.id
+    AND ur.resource_type = 'organization' AND ur.role_field = 'member_role') AS "_member_orgs"`,
   access: {
     roleType: 'user', orgExpr: null,
+    // AWX's UserAccess.can_change: themselves, or an admin of an organization the user belongs
+    // to; only a superuser changes a superuser.
+    rowAdmin: (g, row) => {
+      if (g.superuser || row.id === g.user.id) return true;
+      if (row.is_superuser) return false;
+      const adminOf = new Set(g.ids('organization', 'admin'));
+      return ((row._member_orgs ?? []) as unknown[]).some((o) => adminOf.has(Number(o)));
+    },
     // AWX's UserAccess: a user sees themself and the users of the organizations they belong to.
     readSql: (g, p) => `(t.id = ${p.push(g.user.id)} OR t.id IN (SELECT ur.user_id FROM rbac_user_roles ur
       WHERE ur.resource_type = 'organization' AND ur.resource_id = ANY(${p.push(g.memberOrgs())}::bigint[])))`,

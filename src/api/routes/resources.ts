@@ -6,6 +6,7 @@ import { activityStream } from '../resources/activity-stream.js';
 import { grantRole, holdsRole, revokeRole } from '../resources/common.js';
 import { credentials, credentialTypes } from '../resources/credentials.js';
 import { groups, hosts, inventories, inventorySources } from '../resources/inventories.js';
+import { jobHostSummaries } from '../resources/job-host-summaries.js';
 import { jobTemplates } from '../resources/job-templates.js';
 import { organizations, teams, users } from '../resources/organizations.js';
 import { projects } from '../resources/projects.js';
@@ -59,8 +60,10 @@ export function registerResources(router: Router<ApiContext>): void {
   registerSubList(router, users, 'teams', teams, { condition: (p) => `t.id IN (SELECT resource_id FROM rbac_user_roles WHERE resource_type = 'team' AND role_field = 'member_role' AND user_id = ${p})` });
   registerSubList(router, users, 'organizations', organizations, { condition: (p) => `t.id IN (SELECT resource_id FROM rbac_user_roles WHERE resource_type = 'organization' AND role_field = 'member_role' AND user_id = ${p})` });
   registerSubList(router, users, 'admin_of_organizations', organizations, { condition: (p) => `t.id IN (SELECT resource_id FROM rbac_user_roles WHERE resource_type = 'organization' AND role_field = 'admin_role' AND user_id = ${p})` });
-  registerSubList(router, users, 'roles', roles, { condition: (p) => `t.id IN (SELECT role_id FROM rbac_user_roles WHERE user_id = ${p})` });
-  registerSubList(router, teams, 'roles', roles, { condition: (p) => `t.id IN (SELECT role_id FROM rbac_role_teams WHERE team_id = ${p})` });
+  registerSubList(router, users, 'roles', roles, { condition: (p) => `t.id IN (SELECT role_id FROM rbac_user_roles WHERE user_id = ${p})`,
+    associate: { table: 'rbac_role_users', parentCol: 'user_id', childCol: 'role_id', childPerm: 'admin' } });
+  registerSubList(router, teams, 'roles', roles, { condition: (p) => `t.id IN (SELECT role_id FROM rbac_role_teams WHERE team_id = ${p})`,
+    associate: { table: 'rbac_role_teams', parentCol: 'team_id', childCol: 'role_id', childPerm: 'admin' } });
   registerSubList(router, roles, 'users', users, { condition: (p) => `t.id IN (SELECT user_id FROM rbac_role_users WHERE role_id = ${p})`, associate: roleHolders('rbac_role_users', 'user_id') });
   registerSubList(router, roles, 'teams', teams, { condition: (p) => `t.id IN (SELECT team_id FROM rbac_role_teams WHERE role_id = ${p})`, associate: roleHolders('rbac_role_teams', 'team_id') });
   for (const [def, type] of [[organizations, 'organization'], [teams, 'team'], [projects, 'project'], [inventories, 'inventory'], [jobTemplates, 'job_template'], [credentials, 'credential']] as const) {
@@ -102,6 +105,8 @@ export function registerResources(router: Router<ApiContext>): void {
     }
   }
   registerSubList(router, jobs, 'credentials', credentials, { condition: (p) => `t.id IN (SELECT credential_id FROM unified_job_credentials WHERE unified_job_id = ${p})` });
+  registerSubList(router, jobs, 'job_host_summaries', jobHostSummaries, { condition: (p) => `t.job_id = ${p}` });
+  registerSubList(router, hosts, 'job_host_summaries', jobHostSummaries, { condition: (p) => `t.host_id = ${p}` });
   registerSubList(router, jobs, 'notifications', notifications, { condition: (p) => `t.unified_job_id = ${p}` });
   registerSubList(router, notificationTemplates, 'notifications', notifications, { condition: (p) => `t.notification_template_id = ${p}` });
   registerSubList(router, instanceGroups, 'instances', instances, { condition: (p) => `t.id IN (SELECT instance_id FROM instance_group_instances WHERE instance_group_id = ${p})`,
@@ -110,7 +115,7 @@ export function registerResources(router: Router<ApiContext>): void {
 
   for (const def of [organizations, users, teams, credentialTypes, credentials, projects, inventories, hosts, groups, inventorySources,
     jobTemplates, jobs, projectUpdates, inventoryUpdates, adHocCommands, systemJobs, unifiedJobs, unifiedJobTemplates,
-    systemJobTemplates, schedules, notificationTemplates, notifications, instances, instanceGroups, labels, roles, activityStream, tokens]) {
+    systemJobTemplates, schedules, notificationTemplates, notifications, instances, instanceGroups, labels, roles, activityStream, tokens, jobHostSummaries]) {
     registerResource(router, def);
   }
 }
