@@ -68,7 +68,9 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
     if (msg.channel === dispatchChannel(node)) claim.wake();
     else if (msg.channel === TASK_MANAGER_CHANNEL) taskManager.wake(20);
     else if (msg.channel === CANCEL_CHANNEL) pool.cancelJob(Number(msg.payload));
-    else if (msg.channel === controlChannel(node)) void answerControl(msg.payload ?? '{}');
+    else if (msg.channel === controlChannel(node)) {
+      answerControl(msg.payload ?? '{}').catch((err) => log.warn('control request failed', { err }));
+    }
     else if (msg.channel === FANOUT_CHANNEL) log.info('fanout task', { payload: msg.payload });
   };
   const answerControl = async (payload: string) => {

@@ -1,5 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { cliEntry } from '../paths.js';
 import { log } from '../log.js';
 import type { DispatcherTask } from './task-queue.js';
@@ -12,8 +14,19 @@ import type { DispatcherTask } from './task-queue.js';
  *   parent → worker  {type: 'task', task} | {type: 'cancel', jobId}
  *   worker → parent  {type: 'done', uuid} | {type: 'ready'}
  * A worker that dies mid-task is replaced; the job it ran is left to the reaper/orphan check.
+ *
+ * Workers are forked from `entry`, the bundle the dispatcher itself runs (workerEntry()),
+ * not from whatever dist/cli.js holds when the fork happens: a rebuild of dist/ while a
+ * node runs (an upgrade, or another test run in the same tree) must not mix two versions
+ * of the IPC protocol and task code in one node.
  */
 const IDLE_MS = 60_000;
+
+/** The CLI bundle this code runs from (dist/cli.js or a copy of it), else dist/cli.js (unbundled, e.g. under vitest). */
+export function workerEntry(): string {
+  const self = fileURLToPath(import.meta.url);
+  return path.basename(self) === 'cli.js' ? self : cliEntry;
+}
 
 interface Worker {
   child: ChildProcess;
@@ -29,14 +42,16 @@ export class WorkerPool {
   readonly #min: number;
   readonly #max: number;
   readonly #env: NodeJS.ProcessEnv;
+  readonly #entry: string;
   readonly #onIdle: () => void;
   #closed = false;
   readonly #reaper: NodeJS.Timeout;
 
-  constructor(opts: { min: number; max: number; env?: NodeJS.ProcessEnv; onIdle: () => void }) {
+  constructor(opts: { min: number; max: number; env?: NodeJS.ProcessEnv; entry?: string; onIdle: () => void }) {
     this.#min = opts.min;
     this.#max = opts.max;
     this.#env = opts.env ?? process.env;
+    this.#entry = opts.entry ?? workerEntry();
     this.#onIdle = opts.onIdle;
     this.#reaper = setInterval(() => this.#retireIdle(), 10_000);
     this.#reaper.unref();
@@ -60,7 +75,7 @@ export class WorkerPool {
 
   cancelJob(jobId: number): boolean {
     for (const w of this.#workers) {
-      if (w.task?.name === 'run_unified_job' && Number(w.task.args.job_id) === jobId) {
+      if (w.task?.name === 'run_unified_job' && Number(w.task.args.job_id) === jobId && w.child.connected) {
         w.child.send({ type: 'cancel', jobId });
         return true;
       }
@@ -85,7 +100,7 @@ export class WorkerPool {
   }
 
   #spawn(): Worker {
-    const child = fork(cliEntry, ['dispatcher', '--worker'], { env: this.#env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(this.#entry, ['dispatcher', '--worker'], { env: this.#env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const worker: Worker = { child, task: null, recycle: false, idleSince: Date.now() };
     this.#workers.add(worker);
     child.on('message', (msg: { type: string; uuid?: string }) => {

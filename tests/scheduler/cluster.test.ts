@@ -2,13 +2,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { createGitRepo, orgId, startDispatcher, stopProcess, waitFor, waitForStatus } from './support.js';
+import { cliBundle, createGitRepo, orgId, startDispatcher, stopProcess, waitFor, waitForStatus } from './support.js';
 
 let t: TestEnv;
 const nodes: ReturnType<typeof startDispatcher>[] = [];
 
 beforeAll(async () => {
   t = await useTestEnv({ PLAYSTREAM_HEARTBEAT_SECONDS: '1', PLAYSTREAM_HEARTBEAT_TOLERANCE: '4', PLAYSTREAM_DISPATCHER_WORKERS: '4' });
+  cliBundle();
 });
 afterAll(async () => { for (const n of nodes) await stopProcess(n, 'SIGKILL'); });
 

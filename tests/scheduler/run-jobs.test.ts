@@ -6,7 +6,7 @@ import { launchAdHocCommand, launchInventoryUpdate, launchJobTemplate, launchPro
 import { cancelUnifiedJob } from '../../src/scheduler/submit.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
 import { alive } from '../support/processes.js';
-import { createGitRepo, orgId, pushedEvents, startDispatcher, stopProcess, waitFor, waitForStatus } from './support.js';
+import { createGitRepo, orgId, pushedEvents, runCli, startDispatcher, stopProcess, waitFor, waitForStatus } from './support.js';
 
 const PLAYBOOKS = {
   'ok.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: msg="hello {{ who | default('world') }}"\n`,
@@ -141,8 +141,7 @@ describe('running real playbooks through the dispatcher', () => {
   }, 90_000);
 
   it('answers dispatcher --status with its workers', async () => {
-    const { execFileSync } = await import('node:child_process');
-    const out = JSON.parse(execFileSync(process.execPath, ['bin/playstream.js', 'dispatcher', '--status'], { env: t.env, encoding: 'utf8' }));
+    const out = JSON.parse(runCli(['dispatcher', '--status'], t.env));
     expect(out.node).toBe(t.config.nodeName);
     expect(out.workers.length).toBeGreaterThan(0);
     expect(out.workers[0].rss).toBeGreaterThan(0);

@@ -1,14 +1,59 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
+import { afterAll } from 'vitest';
 import type { TestEnv } from '../support/harness.js';
+import { alive } from '../support/processes.js';
 
 /** Helpers shared by the scheduler tests: a real dispatcher process, a git project, waiting on job status. */
-export const bin = path.resolve('bin/playstream.js');
+
+/**
+ * This test file's own copy of the CLI bundle. dist/cli.js is shared by everyone working in
+ * this tree, and every vitest run (anyone's) rebuilds it from that engineer's working copy:
+ * a process started from it minutes into a run (a `dispatcher --status`, a worker forked on
+ * demand) could load someone's half-finished code, or a half-written file. The copy is
+ * taken once per file, checked to start, and is what every process of the file runs;
+ * dispatcher workers are forked from their dispatcher's own bundle (worker-pool.ts).
+ */
+let bundle: string | null = null;
+export function cliBundle(): string {
+  if (bundle) return bundle;
+  const root = path.resolve('dist', 'test-bundles');
+  // Copies left by test processes that were killed before their afterAll ran.
+  for (const name of fs.existsSync(root) ? fs.readdirSync(root) : []) {
+    if (!alive(Number(name.split('-')[0]))) fs.rmSync(path.join(root, name), { recursive: true, force: true });
+  }
+  const dir = path.join(root, `${process.pid}-${crypto.randomBytes(3).toString('hex')}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const remove = () => fs.rmSync(dir, { recursive: true, force: true });
+  try {
+    afterAll(remove);
+  } catch {
+    process.once('exit', remove);
+  }
+  const copy = path.join(dir, 'cli.js');
+  for (let attempt = 1; ; attempt++) {
+    fs.copyFileSync(path.resolve('dist', 'cli.js'), copy);
+    try {
+      execFileSync(process.execPath, [copy, 'version'], { stdio: 'pipe' });
+      return (bundle = copy);
+    } catch (err) {
+      // A rebuild was being written as we copied: the next copy is whole.
+      if (attempt === 5) throw err;
+      execFileSync('sleep', ['1']);
+    }
+  }
+}
+
+/** Runs `playstream <args>` from this file's bundle and returns its stdout. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv): string {
+  return execFileSync(process.execPath, [cliBundle(), ...args], { env, encoding: 'utf8' });
+}
 
 export function startDispatcher(env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, [bin, 'dispatcher'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [cliBundle(), 'dispatcher'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { if (process.env.PS_TEST_DEBUG) process.stderr.write(d); });
   return child;
 }
