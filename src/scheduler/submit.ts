@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { saveFinalStatus, type StatusBus } from './job-states.js';
 
 /**
  * How the rest of Playstream hands work to the scheduler. The contract is the database: a
@@ -38,18 +39,20 @@ export async function submitUnifiedJob(db: Queryable, fields: UnifiedJobFields, 
 }
 
 /**
- * Requests cancel. A job not yet running is canceled at once; a running one has its flag
- * set and its node is told (NOTIFY), which stops the runner (SIGTERM, then SIGKILL) and
+ * Requests cancel. The flag is set first, so a worker about to start the job sees it and does
+ * not (markRunning requires NOT cancel_flag). A job not yet running is then canceled at once
+ * through the state machine, which runs the notification rendezvous and publishes the status
+ * change; a running one is stopped by its node (told by NOTIFY: SIGTERM, then SIGKILL) which
  * saves `canceled`. Returns false when the job has already finished (AWX answers 405).
  */
-export async function cancelUnifiedJob(db: Queryable, jobId: number): Promise<boolean> {
-  const { rows } = await db.query<{ status: string }>(
-    `UPDATE unified_jobs SET cancel_flag = true, modified = now(),
-        status = CASE WHEN status IN ('new', 'pending', 'waiting') THEN 'canceled' ELSE status END,
-        finished = CASE WHEN status IN ('new', 'pending', 'waiting') THEN now() ELSE finished END,
-        canceled_on = now()
+export async function cancelUnifiedJob(pool: pg.Pool, jobId: number, bus?: StatusBus): Promise<boolean> {
+  const { rows } = await pool.query<{ status: string }>(
+    `UPDATE unified_jobs SET cancel_flag = true, canceled_on = now(), modified = now()
       WHERE id = $1 AND status IN ('new', 'pending', 'waiting', 'running') RETURNING status`, [jobId]);
   if (!rows.length) return false;
-  await db.query(`SELECT pg_notify('${CANCEL_CHANNEL}', $1)`, [String(jobId)]);
+  if (rows[0].status !== 'running') {
+    await saveFinalStatus(pool, bus, jobId, { status: 'canceled' }, ['new', 'pending', 'waiting']);
+  }
+  await pool.query(`SELECT pg_notify('${CANCEL_CHANNEL}', $1)`, [String(jobId)]);
   return true;
 }

@@ -114,7 +114,7 @@ export function registerLaunch(router: Router<ApiContext>): void {
         const perms = caller.grants.perms('job_template', row.unified_job_template as number, row.organization as number);
         if (!perms.has('admin') && !perms.has('execute')) throw new HttpError(403, { detail: 'You do not have permission to perform this action.' });
       }
-      if (!(await cancelUnifiedJob(ctx.pool, id))) throw new HttpError(405, { error: 'Job cannot be canceled.' });
+      if (!(await cancelUnifiedJob(ctx.pool, id, { redis: ctx.redis, config: ctx.config }))) throw new HttpError(405, { error: 'Job cannot be canceled.' });
       return { status: 202 };
     });
   }
