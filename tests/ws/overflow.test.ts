@@ -80,15 +80,24 @@ describe('bounded per-group queues', () => {
     for (const c of [reader, stalled]) await c.subscribe({ groups: { job_events: [jobId] } });
     stalled.ws.pause();
     const counter = metrics.counter('ws_group_overflow_total', '');
+    const closes = metrics.counter('ws_over_capacity_closes_total', '');
     const before = counter.get({ group: `job_events-${jobId}` });
-    await flood(20_000, 50, [reader], 50);
+    const closesBefore = closes.get();
+    const flooding = flood(20_000, 50, [reader], 50);
+    // The server closes the stalled client once its queue has overflowed for 1 s (checked
+    // every second). From then uWS gives the socket its ping-timeout margin (16 s at
+    // idleTimeout 120) to drain before cutting it without a close frame, so the client starts
+    // reading the moment the server has closed it, however slowly the flood runs on a loaded
+    // machine (reading only after a 20,000-event flood that took > 16 s produced 1006).
+    await reader.until(() => closes.get() > closesBefore, 60_000);
+    expect(stalled.closeCode).toBeUndefined();
+    stalled.ws.resume();
+    await stalled.until(() => stalled.closeCode !== undefined, 15_000);
+    expect(stalled.closeCode).toBe(4008);
+    expect(closes.get() - closesBefore).toBe(1);
+    await flooding;
     expectContiguous(reader.counters(), 1, 20_000);
     expect(counter.get({ group: `job_events-${jobId}` }) - before).toBeGreaterThan(0);
-
-    await stalled.until(() => false, 2500).catch(() => {});
-    stalled.ws.resume();
-    await stalled.until(() => stalled.closeCode !== undefined);
-    expect(stalled.closeCode).toBe(4008);
     const got = stalled.counters();
     const last = got.length ? got[got.length - 1] : 0;
     expectContiguous(got, 1, last);
