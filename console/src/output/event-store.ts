@@ -112,7 +112,8 @@ export class EventStore {
   async init(finished: boolean): Promise<void> {
     this.#finished = finished;
     try {
-      const last = await this.#page({ order_by: '-counter', page_size: 1 });
+      // The first screen's segment loads beside the tail: one round trip to first lines, not two.
+      const [last] = await Promise.all([this.#page({ order_by: '-counter', page_size: 1 }), this.#fetchSegment(0)]);
       const tail = last.results[0];
       if (tail) this.#insert(tail);
     } catch {
@@ -154,7 +155,8 @@ export class EventStore {
 
   /** Fetches every counter in (highWater, upTo] over REST, page by page. */
   fillGap(upTo: number, from = this.highWater): void {
-    if (this.#closed) return;
+    // Before init() the tail is unknown and `from` would be 0: a fill then would read the whole job.
+    if (this.#closed || this.#pendingLive) return;
     void (async () => {
       let after = from;
       for (;;) {

@@ -74,7 +74,12 @@ export function OutputView(props: OutputViewProps) {
     return () => { sub?.close(); offMsg?.(); offReconnect?.(); store.close(); cancelAnimationFrame(frame.current); frame.current = 0; };
   }, [store]);
 
-  useEffect(() => { if (!running) store.markFinished(); }, [running, store]);
+  // Only a job that finishes while watched has stragglers to catch; one opened finished has none.
+  const wasRunning = useRef(running);
+  useEffect(() => {
+    if (wasRunning.current && !running) store.markFinished();
+    wasRunning.current = running;
+  }, [running, store]);
 
   const hidden = hiddenRanges(store, collapsed);
   const rows = visibleCount(store.totalLines, hidden);
