@@ -1,5 +1,6 @@
 import type { AuthenticatedUser } from './auth.js';
 import type { ApiContext } from './context.js';
+import { prepared } from './engine/prepared.js';
 
 /**
  * RBAC, AWX's model: every organization, team, project, inventory, job template and
@@ -118,8 +119,8 @@ export class Grants {
 
 export async function loadGrants(ctx: ApiContext, user: AuthenticatedUser): Promise<Grants> {
   if (user.is_superuser) return new Grants(user, []);
-  const { rows } = await ctx.pool.query<{ resource_type: string; resource_id: string; role_field: string }>(
-    'SELECT resource_type, resource_id, role_field FROM rbac_user_roles WHERE user_id = $1', [user.id]);
+  const { rows } = await ctx.pool.query<{ resource_type: string; resource_id: string; role_field: string }>(prepared(
+    'SELECT resource_type, resource_id, role_field FROM rbac_user_roles WHERE user_id = $1', [user.id]));
   return new Grants(user, rows.map((r) => ({ type: r.resource_type, id: Number(r.resource_id), field: r.role_field })));
 }
 

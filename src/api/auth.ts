@@ -1,5 +1,7 @@
 import crypto from 'node:crypto';
+import { log } from '../log.js';
 import { verifyPassword } from '../security/passwords.js';
+import { prepared } from './engine/prepared.js';
 import { type Grants, loadGrants } from './access.js';
 import type { ApiContext } from './context.js';
 import { type ApiRequest, HttpError, unauthorized } from './http.js';
@@ -46,9 +48,9 @@ export function sha256(s: string): string {
 }
 
 export async function loadUser(ctx: ApiContext, where: 'id' | 'username', value: number | string): Promise<(AuthenticatedUser & { password: string }) | undefined> {
-  const { rows } = await ctx.pool.query(
+  const { rows } = await ctx.pool.query(prepared(
     `SELECT id, username, password, is_superuser, is_system_auditor FROM users WHERE ${where === 'id' ? 'id' : 'username'} = $1 AND is_active`,
-    [value]);
+    [value]));
   return rows[0];
 }
 
@@ -95,10 +97,10 @@ export function parseCookies(req: ApiRequest): Record<string, string> {
 async function sessionOf(ctx: ApiContext, req: ApiRequest): Promise<{ user: AuthenticatedUser; csrf: string } | undefined> {
   const key = parseCookies(req)[SESSION_COOKIE];
   if (!key) return undefined;
-  const { rows } = await ctx.pool.query(
+  const { rows } = await ctx.pool.query(prepared(
     `SELECT u.id, u.username, u.is_superuser, u.is_system_auditor, s.csrf_token
        FROM api_sessions s JOIN users u ON u.id = s.user_id
-      WHERE s.key_hash = $1 AND s.expires > now() AND u.is_active`, [sha256(key)]);
+      WHERE s.key_hash = $1 AND s.expires > now() AND u.is_active`, [sha256(key)]));
   if (!rows[0]) return undefined;
   const { csrf_token: csrf, ...user } = rows[0];
   return { user, csrf };
@@ -117,14 +119,26 @@ export async function csrfTokenMatches(req: ApiRequest, ctx: ApiContext, token: 
   return !!session && timingSafeEqual(session.csrf, token);
 }
 
+/**
+ * A token lookup is a read: `last_used` is written at most once a minute per token, after
+ * the answer, because a write per GET was a WAL flush per request (commit with
+ * synchronous_commit on) on the API's busiest path.
+ */
+const LAST_USED_RESOLUTION_S = 60;
+
 async function tokenUser(ctx: ApiContext, header: string): Promise<Authentication | undefined> {
   const token = header.slice(7).trim();
-  const { rows } = await ctx.pool.query(
-    `UPDATE api_tokens t SET last_used = now() FROM users u
-      WHERE t.token_hash = $1 AND t.expires > now() AND u.id = t.user_id AND u.is_active
-      RETURNING t.id AS token_id, t.scope, u.id, u.username, u.is_superuser, u.is_system_auditor`, [sha256(token)]);
+  const { rows } = await ctx.pool.query(prepared(
+    `SELECT t.id AS token_id, t.scope, u.id, u.username, u.is_superuser, u.is_system_auditor,
+            (t.last_used IS NULL OR t.last_used < now() - make_interval(secs => ${LAST_USED_RESOLUTION_S})) AS stale
+       FROM api_tokens t JOIN users u ON u.id = t.user_id
+      WHERE t.token_hash = $1 AND t.expires > now() AND u.is_active`, [sha256(token)]));
   if (!rows[0]) return undefined;
-  const { token_id: tokenId, scope, ...user } = rows[0];
+  const { token_id: tokenId, scope, stale, ...user } = rows[0];
+  if (stale) {
+    ctx.pool.query('UPDATE api_tokens SET last_used = now() WHERE id = $1', [tokenId])
+      .catch((err: Error) => log.warn('token last_used update failed', { error: err.message }));
+  }
   return { user, via: 'token', scope, tokenId };
 }
 

@@ -5,6 +5,7 @@ import type { ApiContext } from '../context.js';
 import { badRequest, forbidden, notFound, type ApiRequest, type Reply } from '../http.js';
 import { compileFilters, compileOrder, Params } from './filter.js';
 import { mayCreate, permCondition, requirePerm } from './permissions.js';
+import { prepared } from './prepared.js';
 import { colOf, resourceByKey, type Caller, type Queryable, type ResourceDef, type Row } from './resource.js';
 import { selectList, serializeRows } from './serialize.js';
 import { validateWrite } from './validate.js';
@@ -41,12 +42,14 @@ export async function listPage(ctx: ApiContext, def: ResourceDef, caller: Caller
   const page = positiveInt(req.query.get('page'), 'page', 1);
   const order = compileOrder(def, req.query);
   const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  const { rows } = await ctx.pool.query(
+  const limit = params.push(pageSize);
+  const offset = params.push((page - 1) * pageSize);
+  const { rows } = await ctx.pool.query(prepared(
     `SELECT ${selectList(def)}, count(*) OVER () AS "_count" FROM ${def.table} t ${whereSql}
-      ORDER BY ${order} LIMIT ${pageSize} OFFSET ${(page - 1) * pageSize}`, params.values);
+      ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`, params.values));
   let count = rows.length ? Number(rows[0]._count) : 0;
   if (!rows.length && page > 1) {
-    count = Number((await ctx.pool.query(`SELECT count(*) AS c FROM ${def.table} t ${whereSql}`, params.values)).rows[0].c);
+    count = Number((await ctx.pool.query(`SELECT count(*) AS c FROM ${def.table} t ${whereSql}`, params.values.slice(0, -2))).rows[0].c);
     if (count > 0) throw notFound();
   }
   const results = await serializeRows(ctx, def, rows, caller);
@@ -88,8 +91,8 @@ export async function resolveId(ctx: ApiContext, def: ResourceDef, raw: string):
 export async function loadRow(ctx: ApiContext, def: ResourceDef, caller: Caller, id: number, db: Queryable = ctx.pool): Promise<Row> {
   const params = new Params();
   const idParam = params.push(id);
-  const { rows } = await db.query(
-    `SELECT ${selectList(def)} FROM ${def.table} t WHERE t.id = ${idParam}${def.where ? ` AND ${def.where}` : ''}`, params.values);
+  const { rows } = await db.query(prepared(
+    `SELECT ${selectList(def)} FROM ${def.table} t WHERE t.id = ${idParam}${def.where ? ` AND ${def.where}` : ''}`, params.values));
   if (!rows[0]) throw notFound();
   const access = permCondition(def, caller.grants, 'read', params);
   if (access) {

@@ -2,6 +2,7 @@ import { unifiedJobReadParams, unifiedJobReadSql } from '../access.js';
 import { jobKinds, type JobKind } from '../../db/job-kinds.js';
 import { defineResource, type Fields, type ResourceDef, type Row } from '../engine/resource.js';
 import { base, ro } from './common.js';
+import { prepared } from '../engine/prepared.js';
 
 /**
  * Unified jobs: one table, five kinds. `/unified_jobs/` shows all, `/jobs/`,
@@ -90,11 +91,11 @@ function kindResource(kind: JobKind): ResourceDef {
 async function summarizeJobs(ctx: import('../context.js').ApiContext, rows: Row[]): Promise<void> {
   const templateIds = [...new Set(rows.map((r) => r.unified_job_template).filter((x) => x != null))];
   if (!templateIds.length) return;
-  const { rows: templates } = await ctx.pool.query(
+  const { rows: templates } = await ctx.pool.query(prepared(
     `SELECT id, name, description, 'job_template' AS unified_job_type FROM job_templates WHERE id = ANY($1::bigint[])
      UNION ALL SELECT id, name, description, 'project' FROM projects WHERE id = ANY($1::bigint[])
      UNION ALL SELECT id, name, description, 'inventory_source' FROM inventory_sources WHERE id = ANY($1::bigint[])
-     UNION ALL SELECT id, name, description, 'system_job_template' FROM system_job_templates WHERE id = ANY($1::bigint[])`, [templateIds]);
+     UNION ALL SELECT id, name, description, 'system_job_template' FROM system_job_templates WHERE id = ANY($1::bigint[])`, [templateIds]));
   const byId = new Map(templates.map((t) => [t.id, t]));
   for (const r of rows) {
     const t = byId.get(r.unified_job_template);
