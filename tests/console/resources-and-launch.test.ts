@@ -41,6 +41,25 @@ describe('resources and launch prompts in the console', () => {
     expect((await env.pool.query('SELECT 1 FROM organizations WHERE id = $1', [id])).rowCount).toBe(0);
   });
 
+  it('adds a host to an inventory from the inventory page, and syncs a project', async () => {
+    await page.goto(`${base}/inventories`);
+    await page.locator('tr', { hasText: 'Demo Inventory' }).locator('a').first().click();
+    await page.waitForURL(/\/inventories\/\d+$/);
+    const inventoryId = Number(/(\d+)$/.exec(page.url())![1]);
+    await page.locator('.resource-table', { hasText: 'Hosts' }).locator('[data-testid=add]').click();
+    await page.fill('input[name=name]', 'web-01.example');
+    await page.click('button:has-text("Create")');
+    await page.waitForURL(new RegExp(`/inventories/${inventoryId}$`));
+    await page.locator('.resource-table', { hasText: 'Hosts' }).locator('tr', { hasText: 'web-01.example' }).waitFor();
+    const { rows } = await env.pool.query('SELECT inventory_id FROM hosts WHERE name = $1', ['web-01.example']);
+    expect(Number(rows[0].inventory_id)).toBe(inventoryId);
+
+    await page.goto(`${base}/projects`);
+    await page.locator('tr', { hasText: 'Demo Project' }).locator('button', { hasText: 'Sync' }).click();
+    await page.waitForURL(/\/jobs\/project_update\/\d+\/output$/);
+    await page.locator('.page-head', { hasText: 'Demo Project' }).waitFor();
+  });
+
   it('keeps a credential secret write-only', async () => {
     const { results: [machine] } = await apiAs(base, 'admin', ADMIN_PASSWORD, 'GET', '/api/v2/credential_types/?name=Machine');
     await page.goto(`${base}/credentials/new`);
