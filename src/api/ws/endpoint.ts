@@ -1,7 +1,7 @@
 import uWS, { type TemplatedApp } from '@trufflesuite/uws-js-unofficial';
 import { log } from '../../log.js';
 import { redisKeys } from '../../redis-keys.js';
-import { authenticate } from '../auth.js';
+import { type Authentication, type AuthenticatedUser, authenticateRequest, csrfTokenMatches } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import type { ApiRequest } from '../http.js';
 import { subscribeBus } from './bus-subscriber.js';
@@ -46,6 +46,23 @@ function parseCookies(header: string | undefined): Record<string, string> {
   return out;
 }
 
+/**
+ * Who opens the socket, and the CSRF token its subscribe messages must carry as `xrftoken`.
+ * For a session that is the `csrftoken` cookie (AWX keeps the cookie seen at connect), but
+ * only if it is the token bound to the session at login: a cookie planted from a sibling
+ * domain ("cookie tossing") then yields no usable token and every subscribe is refused.
+ */
+async function upgradeAuthentication(req: ApiRequest, ctx: ApiContext): Promise<{ user: AuthenticatedUser; via: Authentication['via']; csrf: string | undefined } | undefined> {
+  const auth = await authenticateRequest(req, ctx);
+  if (!auth) return undefined;
+  let csrf: string | undefined = parseCookies(req.headers.cookie).csrftoken;
+  if (auth.via === 'session' && csrf !== undefined && !(await csrfTokenMatches(req, ctx, csrf))) {
+    log.warn('websocket csrftoken cookie is not the session\'s token', { user: auth.user.username });
+    csrf = undefined;
+  }
+  return { user: auth.user, via: auth.via, csrf };
+}
+
 export function attachWebsocket(app: TemplatedApp, ctx: ApiContext): WebsocketEndpoint {
   const config = ctx.config;
   const hub = new Hub({ overflowCloseMs: config.wsOverflowCloseSeconds * 1000, overflowLogMs: 10_000 });
@@ -70,15 +87,13 @@ export function attachWebsocket(app: TemplatedApp, ctx: ApiContext): WebsocketEn
       };
       let aborted = false;
       res.onAborted(() => { aborted = true; });
-      authenticate(apiRequest, ctx).then((user) => {
+      upgradeAuthentication(apiRequest, ctx).then((auth) => {
         if (aborted) return;
-        if (!user) {
+        if (!auth) {
           res.cork(() => res.writeStatus('403 Forbidden').end());
           return;
         }
-        const data: ClientData = {
-          user, csrfCookie: parseCookies(headers.cookie).csrftoken, headerAuth: headers.authorization !== undefined,
-        };
+        const data: ClientData = { user: auth.user, csrfCookie: auth.csrf, headerAuth: auth.via !== 'session' };
         res.cork(() => res.upgrade(data, key, protocol, extensions, context));
       }, (err) => {
         log.error('websocket authentication failed', { err: (err as Error).stack ?? err });
