@@ -1,5 +1,6 @@
 import { get, type Page, withQuery } from '../api.js';
 import { eventLines, type Line } from './ansi.js';
+import { type SearchMatch, searchOutput } from './search.js';
 
 /**
  * A job's output, held in segments of 200 consecutive counters — the API's largest page, so
@@ -402,54 +403,10 @@ export class EventStore {
     }
   }
 
-  /**
-   * Finds lines containing `term` (case-insensitive). AWX's `stdout__icontains` filter on the
-   * events list answers in one request where the server has it; a server that ignores the
-   * filter gives itself away by returning events without the term, and then the job's plain
-   * text (`stdout/?format=txt`) is streamed through once, line by line, keeping only the
-   * matching line numbers (at most 1,000) — never the text.
-   */
-  async search(term: string, afterCounter: number, stdoutUrl?: string): Promise<{ line: number; counter: number }[]> {
-    const needle = term.toLowerCase();
-    const found: { line: number; counter: number }[] = [];
-    let filtered = true;
-    try {
-      const page = await this.#page({ stdout__icontains: term, counter__gt: afterCounter, order_by: 'counter', page_size: SEG });
-      for (const ev of page.results) {
-        const start = ev.start_line ?? 0;
-        const lines = eventLines(ev.stdout ?? '', (ev.end_line ?? start) - start);
-        let hit = false;
-        lines.forEach((spans, i) => {
-          if (spans.map((x) => x.text).join('').toLowerCase().includes(needle)) { hit = true; found.push({ line: start + i, counter: ev.counter }); }
-        });
-        if (!hit) { filtered = false; break; }
-        this.#insert(ev);
-      }
-    } catch {
-      filtered = false;
-    }
-    if (filtered || !stdoutUrl || afterCounter > 0) { this.#changed(); return filtered ? found : []; }
-    return this.#scanStdout(stdoutUrl, needle);
-  }
-
-  async #scanStdout(stdoutUrl: string, needle: string): Promise<{ line: number; counter: number }[]> {
-    const found: { line: number; counter: number }[] = [];
-    const res = await fetch(withQuery(stdoutUrl, { format: 'txt' }), { credentials: 'same-origin' });
-    if (!res.ok || !res.body) return found;
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    let carry = '';
-    let line = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      const text = done ? carry : carry + value;
-      const parts = text.split('\n');
-      carry = done ? '' : parts.pop()!;
-      for (const part of parts) {
-        if (part.toLowerCase().includes(needle)) found.push({ line, counter: 0 });
-        line++;
-      }
-      if (done || found.length >= 1000) { void reader.cancel().catch(() => undefined); break; }
-    }
+  /** Lines containing `term` (see search.ts); events the search reads are kept. */
+  async search(term: string, afterCounter: number, stdoutUrl?: string): Promise<SearchMatch[]> {
+    const found = await searchOutput({ eventsUrl: this.eventsUrl, stdoutUrl, term, afterCounter, onEvent: (ev) => this.#insert(ev) });
+    this.#changed();
     return found;
   }
 }
