@@ -146,6 +146,28 @@ describe('running real playbooks through the dispatcher', () => {
     expect(out.workers.length).toBeGreaterThan(0);
     expect(out.workers[0].rss).toBeGreaterThan(0);
   });
+
+  it('answers dispatcher --running, cancels a running task by uuid, and --reload recycles every worker', async () => {
+    const sleeper = await launchJobTemplate(t.pool, await template('control', 'sleep.yml'), { overrides: { extra_vars: { secs: 123 } } });
+    await waitForStatus(t.pool, sleeper, ['running']);
+    const before = JSON.parse(runCli(['dispatcher', '--status'], t.env)) as { workers: { pid: number; task: { uuid: string; args: { job_id: number } } | null }[] };
+    const task = before.workers.find((w) => w.task?.args.job_id === sleeper)!.task!;
+    expect(JSON.parse(runCli(['dispatcher', '--running'], t.env))).toEqual([task.uuid]);
+
+    expect(JSON.parse(runCli(['dispatcher', '--reload'], t.env))).toEqual({ reloaded: true });
+    expect(JSON.parse(runCli(['dispatcher', '--cancel', task.uuid], t.env))).toEqual({ canceled: true, uuid: task.uuid });
+    const canceled = await waitForStatus(t.pool, sleeper, ['canceled', 'failed', 'error', 'successful']);
+    expect(canceled.status).toBe('canceled');
+    // Idle workers left at once, the busy one after its task: none of the old processes remains.
+    for (const w of before.workers) await waitFor(async () => !alive(w.pid), 30_000, `worker ${w.pid} to be recycled`);
+    expect(JSON.parse(runCli(['dispatcher', '--cancel', task.uuid], t.env))).toEqual({ canceled: false, uuid: task.uuid });
+
+    const ok = await waitForStatus(t.pool, await launchJobTemplate(t.pool, await template('after-reload', 'ok.yml')), ['successful', 'failed', 'error']);
+    expect(ok.status).toBe('successful');
+    const after = JSON.parse(runCli(['dispatcher', '--status'], t.env)) as { workers: { pid: number }[] };
+    expect(after.workers.length).toBeGreaterThan(0);
+    expect(after.workers.some((w) => before.workers.some((b) => b.pid === w.pid))).toBe(false);
+  }, 90_000);
 });
 
 function findProcess(cmdline: string): number | null {
