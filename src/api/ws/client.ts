@@ -164,6 +164,11 @@ export class WsClient {
     return d;
   }
 
+  /** Queued frames of one group (live queue and resume buffer). */
+  groupDepth(group: string): number {
+    return (this.queues.get(group)?.size ?? 0) + (this.resuming.get(group)?.pending.size ?? 0);
+  }
+
   /** The earliest start of an overflow episode still open, or 0. */
   overflowingSince(): number {
     let since = 0;

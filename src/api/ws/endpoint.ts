@@ -7,6 +7,7 @@ import type { ApiRequest } from '../http.js';
 import { subscribeBus } from './bus-subscriber.js';
 import { type ClientData, WsClient } from './client.js';
 import { Hub } from './hub.js';
+import { startLiveFigures } from './live-figures.js';
 import { handleClientMessage } from './subscribe.js';
 
 /**
@@ -67,7 +68,9 @@ export function attachWebsocket(app: TemplatedApp, ctx: ApiContext): WebsocketEn
   const config = ctx.config;
   const hub = new Hub({ overflowCloseMs: config.wsOverflowCloseSeconds * 1000, overflowLogMs: 10_000 });
   if (!config.redisUrl) throw new Error('the websocket endpoint needs REDIS_URL for the broadcast bus');
-  const bus = subscribeBus(config.redisUrl, redisKeys(config).broadcastChannel, (m) => hub.dispatch(m));
+  const channel = redisKeys(config).broadcastChannel;
+  const bus = subscribeBus(config.redisUrl, channel, (m) => hub.dispatch(m));
+  const stopFigures = startLiveFigures({ hub, redis: ctx.redis, channel, node: config.nodeName });
 
   const behavior: uWS.WebSocketBehavior<ClientData> = {
     compression: uWS.DISABLED,
@@ -134,6 +137,7 @@ export function attachWebsocket(app: TemplatedApp, ctx: ApiContext): WebsocketEn
       if (closed) return;
       closed = true;
       bus.close();
+      stopFigures();
       hub.close();
       for (const client of [...hub.clients]) {
         if (!client.closed) client.ws.end(1001, 'server shutting down');

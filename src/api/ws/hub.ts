@@ -20,6 +20,24 @@ const busTotal = metrics.counter('ws_bus_messages_total', 'Broadcast bus message
 const closedTotal = metrics.counter('ws_over_capacity_closes_total', 'Clients closed for staying over capacity too long.');
 const clientsGauge = metrics.gauge('ws_clients', 'Connected websocket clients.');
 const depthGauge = metrics.gauge('ws_queue_depth', 'Queued websocket messages on this node: total and largest client.');
+const groupDepthGauge = metrics.gauge('ws_group_queue_depth', 'Queued websocket messages on this node by group (the deepest groups; the rest as `other`).');
+
+/** Groups named in the per-group depth (gauge and live figures); the rest are summed as `other`. */
+const MAX_DEPTH_GROUPS = 50;
+
+/** This node's websocket figures at one instant (live-figures.ts publishes them). */
+export interface HubFigures {
+  clients: number;
+  depthTotal: number;
+  depthLargestClient: number;
+  /** The MAX_DEPTH_GROUPS deepest non-empty groups, plus `other`. */
+  depthByGroup: Record<string, number>;
+  overflowTotal: number;
+  overflowByGroup: Record<string, number>;
+  sentTotal: number;
+  busTotal: number;
+  overCapacityClosesTotal: number;
+}
 
 /** Distinct `group` labels kept on the overflow counter; past it they count as `other` (bounded memory). */
 const MAX_GROUP_LABELS = 500;
@@ -44,10 +62,12 @@ export class Hub {
   readonly #dirty = new Set<WsClient>();
   #flushScheduled = false;
   readonly #lastLog = new Map<string, number>();
+  /** Messages dropped by this hub, by group label (bounded like the counter's labels). */
+  readonly #overflowByGroup = new Map<string, number>();
   readonly #sweep: NodeJS.Timeout;
 
   constructor(readonly options: HubOptions) {
-    // Once a second: close clients over capacity too long, refresh the gauges.
+    // Once a second: close clients over capacity too long (their overflow began ≥ overflowCloseMs ago).
     this.#sweep = setInterval(() => this.sweep(Date.now()), 1000);
     this.#sweep.unref();
   }
@@ -95,7 +115,7 @@ export class Hub {
     for (const client of members) {
       let dropped = 0;
       for (let i = 0; i < frames.length; i++) if (!client.enqueue(message.group, frames[i], counters[i], now)) dropped++;
-      if (dropped) { over++; overflowTotal.inc(dropped, { group: groupLabel(message.group) }); }
+      if (dropped) { over++; this.#countOverflow(message.group, dropped); }
       this.markDirty(client);
     }
     if (over) this.#logOverflow(message.group, over, members.size, now);
@@ -124,12 +144,7 @@ export class Hub {
   }
 
   sweep(now: number): void {
-    let total = 0;
-    let largest = 0;
     for (const client of this.clients) {
-      const d = client.depth();
-      total += d;
-      if (d > largest) largest = d;
       const since = client.overflowingSince();
       if (since && now - since >= this.options.overflowCloseMs && !client.closed) {
         closedTotal.inc();
@@ -137,8 +152,52 @@ export class Hub {
         client.closeOverCapacity();
       }
     }
+  }
+
+  /**
+   * Queue depths (total, largest client, per group) and the running totals, refreshing the
+   * depth gauges on the way. One pass over every (client, group) membership: 2,000 for
+   * 1,000 clients in two groups each, a few hundred µs, twice a second.
+   */
+  figures(): HubFigures {
+    let total = 0;
+    let largest = 0;
+    for (const client of this.clients) {
+      const d = client.depth();
+      total += d;
+      if (d > largest) largest = d;
+    }
+    const depths: [string, number][] = [];
+    for (const [group, members] of this.groups) {
+      let d = 0;
+      for (const client of members) d += client.groupDepth(group);
+      if (d > 0) depths.push([group, d]);
+    }
+    depths.sort((a, b) => b[1] - a[1]);
+    const depthByGroup: Record<string, number> = {};
+    for (let i = 0; i < depths.length; i++) {
+      const key = i < MAX_DEPTH_GROUPS ? depths[i][0] : 'other';
+      depthByGroup[key] = (depthByGroup[key] ?? 0) + depths[i][1];
+    }
     depthGauge.set(total, { which: 'total' });
     depthGauge.set(largest, { which: 'largest_client' });
+    // Groups come and go: the gauge names only the groups deep right now.
+    groupDepthGauge.values.clear();
+    for (const [group, d] of Object.entries(depthByGroup)) groupDepthGauge.set(d, { group });
+    const overflowByGroup: Record<string, number> = {};
+    let overflow = 0;
+    for (const [group, n] of this.#overflowByGroup) { overflowByGroup[group] = n; overflow += n; }
+    return {
+      clients: this.clients.size, depthTotal: total, depthLargestClient: largest, depthByGroup,
+      overflowTotal: overflow, overflowByGroup, sentTotal: sentTotal.get(), busTotal: busTotal.get(),
+      overCapacityClosesTotal: closedTotal.get(),
+    };
+  }
+
+  #countOverflow(group: string, dropped: number): void {
+    const label = groupLabel(group);
+    overflowTotal.inc(dropped, { group: label });
+    this.#overflowByGroup.set(label, (this.#overflowByGroup.get(label) ?? 0) + dropped);
   }
 
   #logOverflow(group: string, over: number, members: number, now: number): void {
