@@ -7,6 +7,7 @@ import { redisKeys } from '../redis-keys.js';
 import { EventPusher } from './event-push.js';
 import { projectDir } from './private-data-dir.js';
 import { Redactor } from './redact.js';
+import { scmGitAuth, type ScmGitAuth } from './scm-credential.js';
 import type { JobContext, JobRow, KindResult } from './run-unified-job.js';
 import { SyntheticEvents } from './synthetic-events.js';
 
@@ -17,22 +18,33 @@ import { SyntheticEvents } from './synthetic-events.js';
  * changes first; `scm_delete_on_update` starts from an empty directory. The checked-out
  * revision and the playbooks found are recorded on the project and the update. Each git
  * step is one task in the update's events (a play with runner_on_ok/failed and stats), so
- * project update output reads like AWX's.
+ * project update output reads like AWX's. The project's Source Control credential (or the
+ * update's own) reaches git through scm-credential.ts and is redacted from the events.
  */
 const exec = promisify(execFile);
 const PLAYBOOK_MARK = /^\s*-?\s*(hosts|import_playbook|ansible\.builtin\.import_playbook)\s*:/m;
 
 export async function runProjectUpdate(ctx: JobContext, job: JobRow, setPusher: (p: EventPusher) => void): Promise<KindResult> {
+  const { rows: [project] } = await ctx.pool.query('SELECT * FROM projects WHERE id = $1', [job.project_id]);
+  const auth = await scmGitAuth(ctx.pool, ctx.secrets, job.credential_id ?? project.credential_id);
+  try {
+    return await updateProject(ctx, job, project, auth, setPusher);
+  } finally {
+    auth.cleanup();
+  }
+}
+
+async function updateProject(ctx: JobContext, job: JobRow, project: { id: number; local_path: string; name: string } & Record<string, any>, auth: ScmGitAuth,
+  setPusher: (p: EventPusher) => void): Promise<KindResult> {
   const pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, jobKinds.project_update.refField, job.id,
-    job.created, new Redactor([]));
+    job.created, new Redactor(auth.secrets));
   setPusher(pusher);
   const ev = new SyntheticEvents(pusher);
-  const { rows: [project] } = await ctx.pool.query('SELECT * FROM projects WHERE id = $1', [job.project_id]);
   ev.emit('playbook_on_start', '', { playbook: 'project_update.yml' });
   const play = ev.emit('playbook_on_play_start', `\nPLAY [Update source tree if necessary] ${'*'.repeat(40)}`,
     { play: 'Update source tree if necessary', name: 'Update source tree if necessary' });
   const dir = projectDir(ctx.config.dataDir, project);
-  const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '/bin/true' };
+  const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '/bin/true', ...auth.env };
   let ok = 0;
   const step = async (name: string, fn: () => Promise<string>): Promise<boolean> => {
     const task = ev.emit('playbook_on_task_start', `\nTASK [${name}] ${'*'.repeat(40)}`, { task: name, name }, play);

@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type pg from 'pg';
+import { loadCredentialInputs } from '../db/credentials.js';
+import type { SecretBox } from '../security/secrets.js';
+
+/**
+ * A project's Source Control credential, handed to git the way AWX's project update does,
+ * without the secret ever reaching a command line, a URL or the checkout's .git/config:
+ * - username/password: a credential helper (set through GIT_CONFIG_* variables, so no `-c`
+ *   argument and nothing written to config) that prints them from environment variables;
+ * - SSH private key: written mode 0600 in a private temp dir and used through
+ *   GIT_SSH_COMMAND (IdentitiesOnly; a passphrase-protected key needs ssh-agent, which this
+ *   does not run, so the update fails with ssh's own message).
+ * `cleanup()` removes the temp dir; `secrets` are for the update's redactor.
+ */
+export interface ScmGitAuth {
+  env: Record<string, string>;
+  secrets: string[];
+  cleanup(): void;
+}
+
+const HELPER = '!f() { test "$1" = get || exit 0; echo "username=$PLAYSTREAM_SCM_USERNAME"; echo "password=$PLAYSTREAM_SCM_PASSWORD"; }; f';
+
+export async function scmGitAuth(db: Pick<pg.Pool, 'query'>, secrets: SecretBox, credentialId: number | null): Promise<ScmGitAuth> {
+  const none: ScmGitAuth = { env: {}, secrets: [], cleanup: () => {} };
+  if (!credentialId) return none;
+  const { rows: [cred] } = await db.query<{ kind: string }>(
+    `SELECT t.kind FROM credentials c JOIN credential_types t ON t.id = c.credential_type_id WHERE c.id = $1`, [credentialId]);
+  if (cred?.kind !== 'scm') return none;
+  const inputs = await loadCredentialInputs(db, secrets, credentialId);
+  const str = (k: string) => (typeof inputs[k] === 'string' ? (inputs[k] as string) : '');
+  const env: Record<string, string> = {};
+  const found: string[] = [];
+  let dir = '';
+  if (str('username') || str('password')) {
+    // The first (empty) value resets helpers from system or global config, as git documents.
+    Object.assign(env, { GIT_CONFIG_COUNT: '2', GIT_CONFIG_KEY_0: 'credential.helper', GIT_CONFIG_VALUE_0: '',
+      GIT_CONFIG_KEY_1: 'credential.helper', GIT_CONFIG_VALUE_1: HELPER,
+      PLAYSTREAM_SCM_USERNAME: str('username'), PLAYSTREAM_SCM_PASSWORD: str('password') });
+    if (str('password')) found.push(str('password'));
+  }
+  if (str('ssh_key_data')) {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'playstream-scm-'));
+    const key = path.join(dir, 'ssh_key');
+    fs.writeFileSync(key, str('ssh_key_data').trimEnd() + '\n', { mode: 0o600 });
+    env.GIT_SSH_COMMAND = `ssh -i ${key} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o BatchMode=yes`;
+    found.push(str('ssh_key_data'));
+    if (str('ssh_key_unlock')) found.push(str('ssh_key_unlock'));
+  }
+  return { env, secrets: found, cleanup: () => { if (dir) fs.rmSync(dir, { recursive: true, force: true }); } };
+}
