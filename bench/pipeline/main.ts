@@ -21,12 +21,13 @@ import { migrate } from '../../src/db/migrate.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { encodeCopyRow } from '../../src/pipeline/copy-encode.js';
 import { parseEvent } from '../../src/pipeline/parse-event.js';
-import { startReceiver } from '../../src/pipeline/receiver.js';
+import { type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.js';
 import { redisKeys } from '../../src/redis-keys.js';
 import { startEmbeddedPostgres } from '../../src/services/postgres.js';
 import { startEmbeddedRedis } from '../../src/services/redis.js';
 import { postgresBinDirs } from '../../src/services/system-packages.js';
 import { runAwxWorker } from './awx-worker.js';
+import { cpuMeter, formatCpu, selfCpuSeconds, treeCpuSeconds } from './cpu-accounting.js';
 import { runProducer } from './producer.js';
 
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
@@ -73,6 +74,19 @@ async function produce(redisUrl: string, queue: string, jobId: number, n: number
     String(p * per + 1), String(Math.min(n, (p + 1) * per)), String(rate / PRODUCERS)])));
 }
 
+function stageBreakdown(metrics: ReceiverHandle['metrics'], events: number): string {
+  return [...metrics.stageSeconds.values].map(([k, v]) => `${k.replace(/^stage="(.*)"$/, '$1')} ${(v * 1e6 / events).toFixed(1)}`).join(', ');
+}
+
+/** utime+stime of this process's reaped children (producer processes, psql), from /proc/self/stat. */
+function reapedChildrenCpuSeconds(): number {
+  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) / 100;
+}
+
+const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+
 async function main(): Promise<void> {
   if (process.argv[2] === 'producer') return runProducer(process.argv.slice(3));
   if (process.argv[2] === 'awx-worker') return runAwxWorker(process.argv.slice(3));
@@ -90,6 +104,7 @@ async function main(): Promise<void> {
     const config = loadConfig({ ...process.env, DATABASE_URL: pg.url, REDIS_URL: redisServer.url, PLAYSTREAM_REDIS_PREFIX: 'bench:',
       PLAYSTREAM_NODE_NAME: 'bench', PLAYSTREAM_RECEIVER_WORKERS: String(WORKERS), PLAYSTREAM_LOG_LEVEL: 'warn' });
     const queue = redisKeys(config).callbackQueue;
+    console.log(`load average at start: ${load()}`);
     console.log(`machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; receiver workers ${WORKERS}, batch ${config.receiverBatchSize}`);
 
     // Ceiling: psql \copy of the same rows, WORKERS connections in parallel.
@@ -112,20 +127,29 @@ async function main(): Promise<void> {
     }
     const psql = postgresBinDirs().map((d) => path.join(d, 'psql')).find((p) => fs.existsSync(p)) ?? 'psql';
     const cols = 'created, modified, job_created, job_id, event, event_data, failed, changed, uuid, parent_uuid, counter, stdout, verbosity, start_line, end_line, host_id, host_name, playbook, play, role, task';
+    const cpu = () => cpuMeter({ postgres: () => treeCpuSeconds(pg.pid), redis: () => treeCpuSeconds(redisServer.pid),
+      'receiver (node)': selfCpuSeconds, 'producers/psql': reapedChildrenCpuSeconds });
+    const ceilCpu = cpu();
     const t0 = performance.now();
     await Promise.all(files.map((f) => promisify(execFile)(psql, [pg.url, '-q', '-c', `\\copy job_events (${cols}) FROM '${f}'`])));
     const ceiling = N_MAX / ((performance.now() - t0) / 1000);
     console.log(`ceiling: psql \\copy x${WORKERS}: ${Math.round(ceiling)} rows/s (${N_MAX} rows)`);
+    console.log(`  CPU: ${formatCpu(ceilCpu.perEvent(N_MAX))}`);
 
     // Playstream at maximum rate: producers push as fast as they can while the receiver drains.
     const receiver = await startReceiver({ config, pool, redis, workers: WORKERS });
     const maxJob = await createJob(pool);
+    const maxCpu = cpu();
     const t1 = performance.now();
     await produce(redisServer.url, queue, maxJob.id, N_MAX, 0);
     const t1end = await waitForRows(pool, maxJob.id, N_MAX);
     const maxRate = N_MAX / ((t1end - t1) / 1000);
     const maxLag = await lag(pool, maxJob.id);
     console.log(`playstream max rate: ${Math.round(maxRate)} events/s (${N_MAX} events); lag ms p50 ${maxLag.p50} p99 ${maxLag.p99} max ${maxLag.max}`);
+    console.log(`  CPU: ${formatCpu(maxCpu.perEvent(N_MAX))}`);
+    console.log(`  receiver stages, µs per event summed over workers (wall time, overlapping): ${stageBreakdown(receiver.metrics, N_MAX)}`);
+    const bs = receiver.metrics.batchSize.quantiles();
+    console.log(`  batch size p50 ${bs.p50} p99 ${bs.p99} max ${bs.max}; batches ${receiver.metrics.batches.get()}`);
 
     // Playstream at a fixed offered rate.
     const fixedJob = await createJob(pool);
@@ -139,18 +163,21 @@ async function main(): Promise<void> {
     // AWX's algorithm on the same drivers: 4 processes, one BLPOP per event, ≤1000 or 1 s, multi-row INSERT.
     const awxJob = await createJob(pool);
     const awxWorkers = Array.from({ length: 4 }, () => spawnSelf(['awx-worker', redisServer.url, queue, pg.url, awxJob.createdIso, String(N_AWX)]));
+    const awxCpu = cpu();
     const t2 = performance.now();
     await produce(redisServer.url, queue, awxJob.id, N_AWX, 0);
     const t2end = await waitForRows(pool, awxJob.id, N_AWX);
     const awxRate = N_AWX / ((t2end - t2) / 1000);
     await redis.rpush(`${queue}:awx-stop`, 'stop', 'stop', 'stop', 'stop');
     await Promise.all(awxWorkers);
+    const awxCpuPerEvent = awxCpu.perEvent(N_AWX);
     const awxLag = await lag(pool, awxJob.id);
     console.log(`awx algorithm: ${Math.round(awxRate)} events/s (${N_AWX} events); lag ms p50 ${awxLag.p50} p99 ${awxLag.p99} max ${awxLag.max}`);
+    console.log(`  CPU (AWX workers count as producers): ${formatCpu(awxCpuPerEvent)}`);
 
     results.push(`RESULT playstream ${Math.round(maxRate)} ev/s | ceiling ${Math.round(ceiling)} rows/s | awx-algorithm ${Math.round(awxRate)} ev/s | `
       + `playstream/ceiling ${(maxRate / ceiling * 100).toFixed(0)}% | playstream/awx ${(maxRate / awxRate).toFixed(1)}x | `
-      + `p99 lag @${FIXED_RATE}/s ${fixedLag.p99} ms`);
+      + `p99 lag @${FIXED_RATE}/s ${fixedLag.p99} ms | workers ${WORKERS} | load avg at end ${load()}`);
   } finally {
     redis.disconnect();
     await pool.end();

@@ -37,15 +37,30 @@ export interface RowContext {
   hostId: number | null;
 }
 
-/** One COPY text row (with its trailing newline) for a parsed, non-EOF event. */
-export function encodeCopyRow(e: ParsedEvent, ctx: RowContext, stats: EncodeStats): string {
-  return ctx.id + '\t' + (e.created || ctx.modified) + '\t' + ctx.modified + '\t' + ctx.jobCreated + '\t' + e.jobId + '\t'
+/**
+ * The part of a row that does not depend on the flush: every column after `modified`.
+ * Encoded while the previous batch's COPY runs (prepare-batch.ts); at flush only
+ * `copyRowPrefix` (id, created, modified) is put in front, so `modified` is still stamped
+ * at flush and ids are still reserved in the flush's transaction.
+ */
+export function encodeCopyRowBody(e: ParsedEvent, jobCreated: string, hostId: number | null, stats: EncodeStats): string {
+  return jobCreated + '\t' + e.jobId + '\t'
     + escapeCopyText(e.event, stats) + '\t' + escapeCopyText(e.eventDataText, stats) + '\t' + (e.failed ? 't' : 'f') + '\t'
     + (e.changed ? 't' : 'f') + '\t' + escapeCopyText(e.uuid, stats) + '\t' + escapeCopyText(e.parentUuid, stats) + '\t'
     + e.counter + '\t' + escapeCopyText(e.stdout, stats) + '\t' + e.verbosity + '\t' + e.startLine + '\t' + e.endLine + '\t'
-    + (ctx.hostId === null ? '\\N' : ctx.hostId) + '\t' + escapeCopyText(e.hostName, stats) + '\t'
+    + (hostId === null ? '\\N' : hostId) + '\t' + escapeCopyText(e.hostName, stats) + '\t'
     + escapeCopyText(e.playbook, stats) + '\t' + escapeCopyText(e.play, stats) + '\t' + escapeCopyText(e.role, stats) + '\t'
     + escapeCopyText(e.task, stats) + '\n';
+}
+
+/** The flush-time columns: id, created (the flush time when the runner's did not parse), modified. */
+export function copyRowPrefix(id: number, created: string, modified: string): string {
+  return id + '\t' + (created || modified) + '\t' + modified + '\t';
+}
+
+/** One COPY text row (with its trailing newline) for a parsed, non-EOF event. */
+export function encodeCopyRow(e: ParsedEvent, ctx: RowContext, stats: EncodeStats): string {
+  return copyRowPrefix(ctx.id, e.created, ctx.modified) + encodeCopyRowBody(e, ctx.jobCreated, ctx.hostId, stats);
 }
 
 /** Reverses COPY text escaping of one field (for COPY TO readers: stdout assembly). */

@@ -46,6 +46,8 @@ export function receiverRegistry() {
     retries: r.counter('playstream_receiver_retries_total', 'Batch attempts retried, by cause.'),
     broadcastFailures: r.counter('playstream_receiver_broadcast_failures_total', 'Broadcast publishes that failed.'),
     batches: r.counter('playstream_receiver_batches_total', 'Batches committed.'),
+    stageSeconds: r.counter('playstream_receiver_stage_seconds_total',
+      'Time spent per stage (pop, parse, prepare, wait, begin, copy, wrapup, commit, ack_emit, idle), summed over workers.'),
     listLength: r.gauge('playstream_receiver_list_length', 'Length of the Redis intake list.'),
     processingLength: r.gauge('playstream_receiver_processing_length', 'Events held in this receiver\'s processing lists.'),
     batchSize: r.histogram('playstream_receiver_batch_size', 'Events per committed batch.', [1, 10, 50, 100, 250, 500, 1000, 2500, 5000]),

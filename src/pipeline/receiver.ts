@@ -14,25 +14,36 @@ import { ReceiverWorker } from './receiver-worker.js';
  * The callback receiver: Redis list → batches → COPY → commit → ack → broadcast.
  *
  * Each of `workers` loops owns a Redis connection (blocking commands must not share one)
- * and a processing list named `${ns}receiver:processing:<node>:<index>`, stable across
- * restarts so a restarted receiver finds what it left. Node names are unique per cluster
- * (they are instance names), so two receivers never share a processing list.
+ * and two processing lists (slots) `${ns}receiver:processing:<node>:<index>` and
+ * `…:<index>:1`, stable across restarts so a restarted receiver finds what it left. Node
+ * names are unique per cluster (they are instance names), so two receivers never share a
+ * processing list. A worker is pipelined one batch deep: while batch n (in one slot) is
+ * being stored, batch n+1 fills the other slot and is parsed and encoded, so Node's work
+ * and Postgres' COPY overlap instead of taking turns.
  *
  * A worker's states:
  *
- *   REPLAY  held := LRANGE processing 0 -1. Non-empty → FLUSH in dedup mode. → FILL.
- *           Entered at start and after any Redis error (the list, not memory, is the truth).
- *   FILL    psPopBatch moves up to min(1000, batchSize - held) items intake → processing
- *           and returns them. Full, or older than batchMs, or the intake ran dry with
- *           something held → FLUSH (an idle system flushes every event at once: ms latency;
- *           a loaded one fills batches). Dry with nothing held → IDLE.
- *   IDLE    BLMOVE intake → processing, blocking ≤ 1 s (no busy polling). → FILL.
- *   FLUSH   storeBatch (fast COPY; dedup after a unique violation or any failed attempt;
- *           isolate after a data error) retried with backoff + jitter until it commits:
- *           a Postgres outage is waited out with the batch held. Then ack (DEL the
- *           processing list), then publish the committed rows. → FILL.
- *   CLOSED  close(): the held batch is flushed, then the loop ends. destroy(): ends now;
- *           held events stay in the processing list for the next REPLAY.
+ *   REPLAY  Wait for the store in flight (if any). For each slot: held := LRANGE; non-empty
+ *           → store in dedup mode, ack. → FILL. Entered at start and after any Redis error
+ *           (the lists, not memory, are the truth).
+ *   FILL    psPopBatch moves up to min(1000, batchSize - open) items intake → the open
+ *           slot and returns them; they are parsed at once. No store in flight: full, or
+ *           older than batchMs, or the intake ran dry with something open → FLUSH (an
+ *           idle system flushes every event at once: ms latency). A store in flight: keep
+ *           filling until full or dry (under load batches grow to what arrived during the
+ *           COPY), then prepare the open batch (jobs, partitions, COPY rows), wait for the
+ *           store in flight, → FLUSH. Dry with nothing open or in flight → IDLE.
+ *   IDLE    BLMOVE intake → open slot, blocking ≤ 1 s (no busy polling). → FILL.
+ *   FLUSH   The open batch becomes the batch in flight; the other slot opens (its ack was
+ *           done before). In flight: storeBatch (one transaction; fast COPY; dedup after
+ *           a unique violation or any failed attempt; isolate after a data error) retried
+ *           with backoff + jitter until it commits: a Postgres outage is waited out with
+ *           the batch held. Then, in one Redis round trip on the worker's connection, ack
+ *           (DEL the slot; idempotent if Redis replays it) and publish the committed rows.
+ *           → FILL at once (it does not wait for the store).
+ *   CLOSED  close(): the store in flight and the open batch are stored and acked, then the
+ *           loop ends. destroy(): ends now; held events stay in the processing lists for
+ *           the next REPLAY.
  *
  * A crash at any instant leaves each event in exactly one of: the intake list, a
  * processing list (replayed, de-duplicated), or committed-and-acked. Events of one job may
@@ -49,8 +60,8 @@ export interface ReceiverHandle {
   readonly metrics: ReceiverMetrics;
 }
 
-export function processingKey(ns: string, node: string, index: number): string {
-  return `${ns}receiver:processing:${node}:${index}`;
+export function processingKey(ns: string, node: string, index: number, slot: 0 | 1 = 0): string {
+  return `${ns}receiver:processing:${node}:${index}${slot ? ':1' : ''}`;
 }
 
 export async function startReceiver(options: { config: Config; pool: Pool; redis?: Redis; workers?: number }): Promise<ReceiverHandle> {
@@ -80,10 +91,10 @@ export async function startReceiver(options: { config: Config; pool: Pool; redis
     const redis = connect(`receiver-${i}`);
     redis.defineCommand('psPopBatch', { numberOfKeys: 2, lua: POP_BATCH_LUA });
     connections.push(redis);
-    const pk = processingKey(keys.ns, node, i);
-    processingKeys.push(pk);
+    const slots = [processingKey(keys.ns, node, i, 0), processingKey(keys.ns, node, i, 1)] as const;
+    processingKeys.push(...slots);
     workers.push(new ReceiverWorker({
-      index: i, redis, publisher, queue: keys.callbackQueue, processingKey: pk, broadcastChannel: keys.broadcastChannel,
+      index: i, redis, queue: keys.callbackQueue, processingKeys: slots, broadcastChannel: keys.broadcastChannel,
       batchSize: config.receiverBatchSize, batchMs: config.receiverBatchMs, store, metrics,
     }));
   }
@@ -125,7 +136,7 @@ async function returnOrphanedLists(redis: Redis, ns: string, node: string, worke
     const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
     cursor = next;
     for (const key of found) {
-      const index = Number(key.slice(prefix.length));
+      const index = Number(key.slice(prefix.length).replace(/:1$/, ''));
       if (!Number.isInteger(index) || index < workers) continue;
       let moved = 0;
       // Tail first onto the head, so the intake list keeps the original order.

@@ -1,10 +1,10 @@
 import type pg from 'pg';
 import pgCopy from 'pg-copy-streams';
-import type { Pool } from '../db/pool.js';
-import { COPY_COLUMN_LIST, COPY_COLUMNS, encodeCopyRow, type EncodeStats } from './copy-encode.js';
+import { COPY_COLUMN_LIST, COPY_COLUMNS, copyRowPrefix } from './copy-encode.js';
 import { insertDeadLetters } from './dead-letters.js';
-import type { JobCache, JobInfo, PartitionCache } from './job-cache.js';
+import type { JobInfo } from './job-cache.js';
 import type { BadEvent, ParsedEvent } from './parse-event.js';
+import type { PrepareContext, PreparedBatch } from './prepare-batch.js';
 import { applyHostSummaries, type JobWrapupInput, type JobWrapupResult, wrapupJobs } from './wrapup.js';
 
 /**
@@ -20,8 +20,10 @@ import { applyHostSummaries, type JobWrapupInput, type JobWrapupResult, wrapupJo
  *            the hot path must not wedge on one): each row alone under a savepoint, the
  *            rejects go to dead letters with Postgres' message, their batch-mates are stored.
  *
- * Ids are reserved from the table's sequence before the COPY so the broadcast can carry
- * them without a RETURNING round trip; a rolled-back attempt leaves a gap, as serials do.
+ * Ids are reserved from the table's sequence in the round trip that sends BEGIN, so the
+ * broadcast can carry them without a RETURNING round trip; a rolled-back attempt leaves a
+ * gap, as serials do. Round trips of a fast batch: BEGIN + ids, COPY, wrapup's row lock
+ * (wrapup.ts), COMMIT.
  */
 export type StoreMode = 'fast' | 'dedup' | 'isolate';
 
@@ -40,44 +42,19 @@ export interface StoreOutcome {
   jobs: JobWrapupResult[];
   modified: string;
   copyMs: number;
+  /** Where the attempt's time went: connect + BEGIN + ids, COPY, wrapup bookkeeping, COMMIT. */
+  stageMs: { begin: number; copy: number; wrapup: number; commit: number };
 }
 
-export interface StoreContext {
-  pool: Pool;
-  jobs: JobCache;
-  partitions: PartitionCache;
+export interface StoreContext extends PrepareContext {
   node: string;
-  encodeStats: EncodeStats;
 }
 
-export async function storeBatch(ctx: StoreContext, items: (ParsedEvent | BadEvent)[], mode: StoreMode): Promise<StoreOutcome> {
-  const dead: BadEvent[] = [];
-  const good: ParsedEvent[] = [];
-  for (const it of items) {
-    if (it.ok) good.push(it); else dead.push(it);
-  }
-  const known = await ctx.jobs.resolve(ctx.pool, good.map((e) => e.jobId));
-  const byTable = new Map<string, { job: JobInfo; e: ParsedEvent }[]>();
+export async function storeBatch(ctx: StoreContext, batch: PreparedBatch, mode: StoreMode): Promise<StoreOutcome> {
+  const dead = batch.dead.slice();
   const wrapups = new Map<number, JobWrapupInput>();
-  for (const e of good) {
-    const job = known.get(e.jobId);
-    if (!job || job.kind !== e.kind) {
-      dead.push({ ok: false, code: 'unknown_job', reason: job ? `job ${e.jobId} is a ${job.kind.kind}, not a ${e.kind.kind}`
-        : `no ${e.kind.kind} with id ${e.jobId}`, raw: e.raw, jobId: e.jobId });
-      continue;
-    }
-    let w = wrapups.get(job.id);
-    if (!w) wrapups.set(job.id, w = { job, eofFinalCounter: null, stats: null });
-    if (e.isEof) {
-      w.eofFinalCounter = Math.max(w.eofFinalCounter ?? 0, e.finalCounter);
-      continue;
-    }
-    let list = byTable.get(job.kind.eventTable);
-    if (!list) byTable.set(job.kind.eventTable, list = []);
-    list.push({ job, e });
-  }
-  for (const w of wrapups.values()) await ctx.partitions.ensure(ctx.pool, w.job.createdIso);
-
+  for (const [id, w] of batch.wrapups) wrapups.set(id, { job: w.job, eofFinalCounter: w.eofFinalCounter, stats: null });
+  const t0 = performance.now();
   const client = await ctx.pool.connect();
   // A checked-out client whose server goes away emits 'error' on itself (the pool only
   // guards idle ones); unheard, that kills the process. The failing query rejects too,
@@ -86,23 +63,23 @@ export async function storeBatch(ctx: StoreContext, items: (ParsedEvent | BadEve
   client.on('error', onClientError);
   let released = false;
   try {
-    const ids = new Map<string, number[]>();
-    for (const [table, list] of byTable) {
-      const { rows } = await client.query<{ id: number }>(
-        `SELECT nextval('${table}_id_seq') AS id FROM generate_series(1, $1)`, [list.length]);
-      ids.set(table, rows.map((r) => r.id));
-    }
-    await client.query('BEGIN');
+    // BEGIN and the id reservation in one round trip (simple protocol, several statements).
+    const tables = [...batch.tables];
+    const reserve = tables.map(([table, list]) => `SELECT nextval('${table}_id_seq') AS id FROM generate_series(1, ${list.length})`);
+    const began = await client.query(['BEGIN', ...reserve].join('; ')) as unknown as pg.QueryResult<{ id: number }>[] | pg.QueryResult;
+    const results = Array.isArray(began) ? began : [began];
     const stored: StoredEvent[] = [];
     let duplicates = 0;
     const modified = new Date().toISOString();
-    const started = performance.now();
-    for (const [table, list] of byTable) {
-      const tableIds = ids.get(table)!;
-      const rows = list.map(({ job, e }, i) => ({ job, e, id: tableIds[i], hostId: e.hostName ? job.hostMap.get(e.hostName) ?? null : null }));
+    const t1 = performance.now();
+    for (let t = 0; t < tables.length; t++) {
+      const [table, list] = tables[t];
+      const idRows = results[t + 1].rows as { id: number }[];
+      const rows: StoredEvent[] = list.map((r, i) => ({ job: r.job, e: r.e, id: idRows[i].id, hostId: r.hostId }));
       if (mode === 'isolate') {
-        for (const r of rows) {
-          const outcome = await insertOneIsolated(client, table, r, modified, ctx.encodeStats);
+        for (let i = 0; i < rows.length; i++) {
+          const r = rows[i];
+          const outcome = await insertOneIsolated(client, table, copyRowPrefix(r.id, r.e.created, modified) + list[i].body);
           if (outcome === 'stored') stored.push(r);
           else if (outcome === 'duplicate') duplicates++;
           else dead.push({ ok: false, code: 'store_failed', reason: outcome.error, raw: r.e.raw, jobId: r.e.jobId });
@@ -110,10 +87,10 @@ export async function storeBatch(ctx: StoreContext, items: (ParsedEvent | BadEve
         continue;
       }
       let text = '';
-      for (const r of rows) text += encodeCopyRow(r.e, { id: r.id, modified, jobCreated: r.job.createdIso, hostId: r.hostId }, ctx.encodeStats);
+      for (let i = 0; i < rows.length; i++) text += copyRowPrefix(rows[i].id, rows[i].e.created, modified) + list[i].body;
       if (mode === 'fast') {
         await copyIn(client, `COPY ${table} (${COPY_COLUMN_LIST}) FROM STDIN`, text);
-        stored.push(...rows);
+        for (const r of rows) stored.push(r);
       } else {
         await client.query(`CREATE TEMP TABLE IF NOT EXISTS replay_${table} (LIKE ${table}) ON COMMIT DELETE ROWS`);
         await copyIn(client, `COPY replay_${table} (${COPY_COLUMN_LIST}) FROM STDIN`, text);
@@ -124,7 +101,7 @@ export async function storeBatch(ctx: StoreContext, items: (ParsedEvent | BadEve
         for (const r of rows) if (got.has(r.id)) stored.push(r); else duplicates++;
       }
     }
-    const copyMs = performance.now() - started;
+    const t2 = performance.now();
     for (const s of stored) {
       if (s.e.event === 'playbook_on_stats' && s.job.kind.wrapupEvent === 'playbook_on_stats') {
         wrapups.get(s.job.id)!.stats = s.e;
@@ -133,8 +110,11 @@ export async function storeBatch(ctx: StoreContext, items: (ParsedEvent | BadEve
     }
     await insertDeadLetters(client, ctx.node, dead, mode !== 'fast');
     const jobs = await wrapupJobs(client, [...wrapups.values()]);
+    const t3 = performance.now();
     await client.query('COMMIT');
-    return { stored, duplicates, dead, jobs, modified, copyMs };
+    const t4 = performance.now();
+    return { stored, duplicates, dead, jobs, modified, copyMs: t2 - t1,
+      stageMs: { begin: t1 - t0, copy: t2 - t1, wrapup: t3 - t2, commit: t4 - t3 } };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     client.off('error', onClientError);
@@ -159,11 +139,10 @@ function copyIn(client: pg.PoolClient, sql: string, text: string): Promise<void>
   });
 }
 
-async function insertOneIsolated(client: pg.PoolClient, table: string, r: StoredEvent, modified: string, stats: EncodeStats):
+async function insertOneIsolated(client: pg.PoolClient, table: string, text: string):
   Promise<'stored' | 'duplicate' | { error: string }> {
   await client.query('SAVEPOINT one_event');
   try {
-    const text = encodeCopyRow(r.e, { id: r.id, modified, jobCreated: r.job.createdIso, hostId: r.hostId }, stats);
     await client.query(`CREATE TEMP TABLE IF NOT EXISTS replay_${table} (LIKE ${table}) ON COMMIT DELETE ROWS`);
     await client.query(`TRUNCATE replay_${table}`);
     await copyIn(client, `COPY replay_${table} (${COPY_COLUMN_LIST}) FROM STDIN`, text);
