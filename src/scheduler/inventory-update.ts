@@ -7,6 +7,7 @@ import { jobKinds } from '../db/job-kinds.js';
 import { withTransaction } from '../db/pool.js';
 import { redisKeys } from '../redis-keys.js';
 import { EventPusher } from './event-push.js';
+import { parseVars } from './launch.js';
 import { projectDir } from './private-data-dir.js';
 import { Redactor } from './redact.js';
 import type { JobContext, JobRow, KindResult } from './run-unified-job.js';
@@ -18,6 +19,7 @@ import { SyntheticEvents } from './synthetic-events.js';
  * - hosts and groups are created or updated by name; children and memberships added;
  * - `overwrite`: hosts, groups, memberships and children absent from the source are removed;
  * - `overwrite_vars`: variables are replaced by the source's, otherwise merged over them.
+ * `source_vars` become the inventory script's environment (sourceVarsEnv).
  * Output is verbose events (the update's wrapup is EOF).
  */
 const exec = promisify(execFile);
@@ -40,7 +42,8 @@ export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher
   let listed: Record<string, any>;
   try {
     const { stdout } = await exec('ansible-inventory', ['-i', file, '--list', '--export'],
-      { cwd, maxBuffer: 256 << 20, timeout: (job.timeout || 0) * 1000, env: { ...process.env, ANSIBLE_INVENTORY_UNPARSED_FAILED: 'True' } });
+      { cwd, maxBuffer: 256 << 20, timeout: (job.timeout || 0) * 1000,
+        env: { ...sourceVarsEnv(source.source_vars), ...process.env, ANSIBLE_INVENTORY_UNPARSED_FAILED: 'True' } });
     listed = JSON.parse(stdout);
   } catch (err) {
     ev.emit('verbose', String((err as { stderr?: string }).stderr || (err as Error).message));
@@ -52,6 +55,22 @@ export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher
   ev.emit('verbose', `Imported ${counts.hosts} hosts and ${counts.groups} groups into inventory ${job.inventory_id}`
     + (counts.removed ? `; removed ${counts.removed}` : ''));
   return { final: { status: 'successful' } };
+}
+
+/**
+ * An scm source's source_vars reach its inventory script or plugin as environment variables,
+ * as in AWX: never over a variable the process already has (the caller spreads its own
+ * environment after these), and never the ones AWX blocks (INV_ENV_VARIABLE_BLOCKED).
+ */
+const BLOCKED_SOURCE_ENV = new Set(['HOME', 'USER', '_', 'TERM', 'PATH']);
+
+export function sourceVarsEnv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parseVars(text, 'source_vars'))) {
+    if (BLOCKED_SOURCE_ENV.has(k) || v === null || v === undefined) continue;
+    out[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }
+  return out;
 }
 
 /** `ansible-inventory --list` JSON → hosts with vars, groups with vars/hosts/children. */

@@ -6,18 +6,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertCredential } from '../../src/db/credentials.js';
-import { heartbeat } from '../../src/scheduler/cluster.js';
 import { launchProjectUpdate } from '../../src/scheduler/launch.js';
-import { runUnifiedJob } from '../../src/scheduler/run-unified-job.js';
-import { claimTasks } from '../../src/scheduler/task-queue.js';
-import { runTaskManagerPass } from '../../src/scheduler/task-manager.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { createGitRepo, orgId, pushedEvents } from './support.js';
+import { createGitRepo, orgId, pushedEvents, runInProcess } from './support.js';
 
 /**
  * A project update from a git server that demands HTTP Basic auth: git's own smart-HTTP
  * backend (`git http-backend`, as CGI) behind a Node server on a free loopback port. The
- * update runs in this process through runUnifiedJob, as a dispatcher worker runs it.
+ * update runs in this process (support.ts runInProcess).
  */
 let t: TestEnv;
 let server: http.Server;
@@ -61,15 +57,7 @@ function startGitServer(root: string): Promise<void> {
   }));
 }
 
-async function runUpdate(project: number): Promise<Record<string, any>> {
-  const id = await launchProjectUpdate(t.pool, project);
-  await heartbeat(t.pool, t.config.nodeName);
-  await runTaskManagerPass(t.pool, { heartbeatTolerance: 60 });
-  const [task] = await claimTasks(t.pool, t.config.nodeName, 1);
-  expect(task.args.job_id).toBe(id);
-  await runUnifiedJob({ pool: t.pool, redis: t.redis, config: t.config, secrets: t.secrets, onCancel: () => () => {} }, id);
-  return (await t.pool.query('SELECT * FROM unified_jobs WHERE id = $1', [id])).rows[0];
-}
+const runUpdate = async (project: number) => runInProcess(t, await launchProjectUpdate(t.pool, project));
 
 const scmTmpDirs = () => fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('playstream-scm-')).sort();
 

@@ -4,6 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { afterAll } from 'vitest';
+import { heartbeat } from '../../src/scheduler/cluster.js';
+import { runUnifiedJob } from '../../src/scheduler/run-unified-job.js';
+import { claimTasks } from '../../src/scheduler/task-queue.js';
+import { runTaskManagerPass } from '../../src/scheduler/task-manager.js';
 import type { TestEnv } from '../support/harness.js';
 import { alive } from '../support/processes.js';
 
@@ -106,4 +110,18 @@ export async function pushedEvents(t: TestEnv, refField: string, jobId: number):
 export async function orgId(pool: pg.Pool): Promise<number> {
   const { rows } = await pool.query(`INSERT INTO organizations (name) VALUES ('Org ' || gen_random_uuid()) RETURNING id`);
   return rows[0].id;
+}
+
+/**
+ * Runs one launched job in this process along the real path minus the process boundary:
+ * this test's node heartbeats, a task manager pass places the job on it, the node's task is
+ * claimed from the queue and run by runUnifiedJob (what a dispatcher worker does with it).
+ */
+export async function runInProcess(t: TestEnv, jobId: number): Promise<Record<string, any>> {
+  await heartbeat(t.pool, t.config.nodeName);
+  await runTaskManagerPass(t.pool, { heartbeatTolerance: 60 });
+  const tasks = await claimTasks(t.pool, t.config.nodeName, 10);
+  if (tasks.length !== 1 || tasks[0].args.job_id !== jobId) throw new Error(`expected one task for job ${jobId}, got ${JSON.stringify(tasks)}`);
+  await runUnifiedJob({ pool: t.pool, redis: t.redis, config: t.config, secrets: t.secrets, onCancel: () => () => {} }, jobId);
+  return (await t.pool.query('SELECT * FROM unified_jobs WHERE id = $1', [jobId])).rows[0];
 }

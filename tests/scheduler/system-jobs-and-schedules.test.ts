@@ -1,35 +1,17 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisKeys } from '../../src/redis-keys.js';
-import { heartbeat } from '../../src/scheduler/cluster.js';
 import { launchSystemJob } from '../../src/scheduler/launch.js';
-import { runUnifiedJob } from '../../src/scheduler/run-unified-job.js';
 import { runDueSchedules } from '../../src/scheduler/schedules.js';
-import { claimTasks } from '../../src/scheduler/task-queue.js';
-import { runTaskManagerPass } from '../../src/scheduler/task-manager.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { orgId, pushedEvents } from './support.js';
+import { orgId, pushedEvents, runInProcess } from './support.js';
 
-/**
- * System jobs and schedules in this process: the task manager places the job on this
- * test's node, the node's task is claimed from the queue and run by runUnifiedJob, the
- * function a dispatcher worker runs for it (the process boundary is run-jobs.test.ts's).
- */
+/** System jobs (run in this process: support.ts runInProcess) and the schedule pass. */
 let t: TestEnv;
 let subscriber: Redis;
 const broadcasts: Record<string, any>[] = [];
 
 const DAY = 86_400_000;
-
-async function runOnThisNode(jobId: number): Promise<Record<string, any>> {
-  await heartbeat(t.pool, t.config.nodeName);
-  const pass = await runTaskManagerPass(t.pool, { heartbeatTolerance: 60 });
-  expect(pass.placed).toBe(1);
-  const [task] = await claimTasks(t.pool, t.config.nodeName, 10);
-  expect(task).toMatchObject({ name: 'run_unified_job', args: { job_id: jobId } });
-  await runUnifiedJob({ pool: t.pool, redis: t.redis, config: t.config, secrets: t.secrets, onCancel: () => () => {} }, jobId);
-  return (await t.pool.query('SELECT * FROM unified_jobs WHERE id = $1', [jobId])).rows[0];
-}
 
 /** A finished job `ageMs` old with one stored event in its hour's partition; returns the job id and that partition. */
 async function oldJobWithEvent(org: number, ageMs: number): Promise<{ id: number; partition: string }> {
@@ -61,7 +43,7 @@ describe('system jobs', () => {
     expect(await exists(old.partition)).toBe(true);
     const sjt = (await t.pool.query(`INSERT INTO system_job_templates (name, job_type) VALUES ('Cleanup Job Details', 'cleanup_jobs') RETURNING id`)).rows[0].id;
 
-    const job = await runOnThisNode(await launchSystemJob(t.pool, sjt, { extraVars: { days: 30 } }));
+    const job = await runInProcess(t, await launchSystemJob(t.pool, sjt, { extraVars: { days: 30 } }));
     expect(job.status, job.result_traceback).toBe('successful');
     const { rows: left } = await t.pool.query('SELECT id FROM unified_jobs WHERE id = ANY($1)', [[old.id, recent.id]]);
     expect(left.map((r) => r.id)).toEqual([recent.id]);
@@ -80,7 +62,7 @@ describe('system jobs', () => {
     await t.pool.query(`INSERT INTO activity_stream ("timestamp", operation, object1) VALUES (now() - interval '40 days', 'create', 'old'),
       (now() - interval '1 day', 'create', 'new')`);
     const sjt = (await t.pool.query(`INSERT INTO system_job_templates (name, job_type) VALUES ('Cleanup Activity Stream', 'cleanup_activitystream') RETURNING id`)).rows[0].id;
-    const job = await runOnThisNode(await launchSystemJob(t.pool, sjt, { extraVars: { days: 30 } }));
+    const job = await runInProcess(t, await launchSystemJob(t.pool, sjt, { extraVars: { days: 30 } }));
     expect(job.status).toBe('successful');
     const { rows } = await t.pool.query(`SELECT object1 FROM activity_stream WHERE object1 IN ('old', 'new')`);
     expect(rows).toEqual([{ object1: 'new' }]);

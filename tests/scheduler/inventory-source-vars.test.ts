@@ -1,0 +1,41 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { launchInventoryUpdate, launchProjectUpdate } from '../../src/scheduler/launch.js';
+import { useTestEnv, type TestEnv } from '../support/harness.js';
+import { createGitRepo, orgId, runInProcess } from './support.js';
+
+let t: TestEnv;
+
+beforeAll(async () => { t = await useTestEnv(); });
+
+describe('inventory update from a project inventory script', () => {
+  it('passes source_vars to the script as environment variables, except the blocked ones', async () => {
+    const repo = path.join(t.dataDir, 'repo');
+    // The script names its one host after REGION and records PATH as a host var: a blocked
+    // source var (PATH) must not replace the process's own.
+    createGitRepo(repo, { 'inventory/dyn.sh': `#!/bin/sh
+if [ "$1" = "--host" ]; then echo '{}'; exit 0; fi
+printf '{"edge": {"hosts": ["web-%s"], "vars": {"tier": "%s"}}, "_meta": {"hostvars": {"web-%s": {"seen_path": "%s"}}}}' "$REGION" "$TIER" "$REGION" "$PATH"
+` });
+    fs.chmodSync(path.join(repo, 'inventory/dyn.sh'), 0o755);
+    createGitRepo(repo, {});
+    const org = await orgId(t.pool);
+    const project = (await t.pool.query(`INSERT INTO projects (name, organization_id, scm_type, scm_url, local_path)
+      VALUES ('P', $1, 'git', $2, 'p') RETURNING id`, [org, `file://${repo}`])).rows[0].id;
+    expect((await runInProcess(t, await launchProjectUpdate(t.pool, project))).status).toBe('successful');
+    const inv = (await t.pool.query(`INSERT INTO inventories (name, organization_id) VALUES ('I', $1) RETURNING id`, [org])).rows[0].id;
+    const src = (await t.pool.query(`INSERT INTO inventory_sources (name, inventory_id, source, source_path, source_project_id, source_vars)
+      VALUES ('dyn', $1, 'scm', 'inventory/dyn.sh', $2, $3) RETURNING id`,
+      [inv, project, 'REGION: eu1\nTIER: 2\nPATH: /nowhere'])).rows[0].id;
+
+    const update = await runInProcess(t, await launchInventoryUpdate(t.pool, src));
+    expect(update.status, update.job_explanation).toBe('successful');
+    const { rows: hosts } = await t.pool.query('SELECT name, variables FROM hosts WHERE inventory_id = $1', [inv]);
+    expect(hosts.map((h) => h.name)).toEqual(['web-eu1']);
+    expect(JSON.parse(hosts[0].variables).seen_path).toBe(process.env.PATH);
+    const { rows: [group] } = await t.pool.query('SELECT name, variables FROM groups WHERE inventory_id = $1', [inv]);
+    expect(group.name).toBe('edge');
+    expect(JSON.parse(group.variables)).toEqual({ tier: '2' });
+  });
+});
