@@ -96,6 +96,8 @@ export class EventStore {
 
   totalLines = 0;
   maxCounter = 0;
+  /** The tail is known (init done): until then `totalLines` only counts the first segment. */
+  ready = false;
   /** Every counter ≤ highWater is held or was confirmed over REST after the live feed began. */
   highWater = 0;
   /** Counted for tests and the lag page: REST requests made, events dropped as duplicates. */
@@ -121,6 +123,7 @@ export class EventStore {
       // Without the REST tail the view still shows live events; ensure() retries the rest.
     }
     this.highWater = this.maxCounter;
+    this.ready = true;
     const buffered = this.#pendingLive ?? [];
     this.#pendingLive = undefined;
     for (const ev of buffered) this.addLive(ev);

@@ -36,6 +36,7 @@ export function OutputView(props: OutputViewProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const follow = useRef(running);
   const programmatic = useRef(false);
+  const pendingEnd = useRef(false);
   const [followOn, setFollowOn] = useState(running);
   const [collapsed, setCollapsed] = useState<Set<number>>(() => new Set());
   const [search, setSearch] = useState({ term: '', matches: [] as { line: number; counter: number }[], at: -1, busy: false });
@@ -103,12 +104,15 @@ export function OutputView(props: OutputViewProps) {
 
   useEffect(() => {
     if (lineNumbers.length) store.ensure(lineNumbers[0], lineNumbers[lineNumbers.length - 1] + 1);
+    if (pendingEnd.current && store.ready) scrollToEnd();
     if (follow.current && el && el.scrollTop + el.clientHeight < el.scrollHeight - 2) scrollToEnd();
   });
 
   function scrollToEnd() {
     const s = scroller.current;
     if (!s) return;
+    // Before the tail is known the spacer only spans the first segment: go there once it is.
+    pendingEnd.current = !store.ready;
     programmatic.current = true;
     s.scrollTop = s.scrollHeight;
   }
@@ -186,7 +190,7 @@ export function OutputView(props: OutputViewProps) {
             {followOn ? 'Following' : 'Follow'}
           </button>
         )}
-        <button type="button" class="btn-small" onClick={() => { follow.current = false; setFollowOn(false); scroller.current!.scrollTop = 0; }}>Top</button>
+        <button type="button" class="btn-small" onClick={() => { follow.current = false; pendingEnd.current = false; setFollowOn(false); scroller.current!.scrollTop = 0; }}>Top</button>
         <button type="button" class="btn-small" onClick={() => { follow.current = running; setFollowOn(running); scrollToEnd(); }}>End</button>
         {props.downloadUrl && <a class="btn-small" href={props.downloadUrl} download>Download</a>}
         <span class="muted">{store.totalLines.toLocaleString()} lines</span>
