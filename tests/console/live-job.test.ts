@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -11,6 +12,15 @@ import { startChild } from './support/processes.js';
 
 const ADMIN_PASSWORD = 'console-admin-pw';
 const SCREENSHOTS = path.join(packageRoot, 'docs', 'screenshots');
+const LOOP_PLAYBOOK = `- name: Count to 400
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Count
+      ansible.builtin.debug:
+        msg: "item {{ item }}"
+      loop: "{{ range(0, 400) | list }}"
+`;
 
 /**
  * The whole path in a real browser: launch the Demo Job Template from the console, watch
@@ -29,6 +39,11 @@ describe('a job launched from the console, watched live', () => {
     startChild('dispatcher', env.env);
     browser = await launchBrowser();
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    // A busier playbook beside hello_world, so the lag dashboard has a few seconds of events to chart.
+    const repo = path.join(env.dataDir, 'demo-project');
+    fs.writeFileSync(path.join(repo, 'loop.yml'), LOOP_PLAYBOOK);
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@localhost', 'add', 'loop.yml'], { cwd: repo });
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@localhost', 'commit', '-q', '-m', 'loop playbook'], { cwd: repo });
   });
 
   it('launches the Demo Job Template, streams its output live to successful, and moves the lag dashboard', async () => {
@@ -71,7 +86,26 @@ describe('a job launched from the console, watched live', () => {
     await page.waitForSelector('.page-head [data-status=successful]', { timeout: 90_000 });
     await lag.page.waitForFunction((b) => Number(document.querySelector('[data-testid=events-here] .tile-value')?.textContent?.replace(/,/g, '')) > b,
       before, { timeout: 15_000 });
-    await lag.page.waitForTimeout(1500);
+
+    // A 400-event job: the dashboard's figures move while it is still running.
+    const loopJob = await page.evaluate(async () => {
+      const csrf = document.cookie.split('; ').find((c) => c.startsWith('csrftoken='))!.split('=')[1];
+      const headers = { 'content-type': 'application/json', 'x-csrftoken': csrf };
+      const demo = (await (await fetch('/api/v2/job_templates/?name=Demo%20Job%20Template')).json()).results[0];
+      const made = await (await fetch('/api/v2/job_templates/', { method: 'POST', headers,
+        body: JSON.stringify({ name: 'Count to 400', project: demo.project, inventory: demo.inventory, playbook: 'loop.yml' }) })).json();
+      if (!made.id) throw new Error(JSON.stringify(made));
+      const launched = await (await fetch(`/api/v2/job_templates/${made.id}/launch/`, { method: 'POST', headers, body: '{}' })).json();
+      return launched.id as number;
+    });
+    const seenWhileRunning = new Set<string>();
+    for (let status = ''; status !== 'successful' && status !== 'failed';) {
+      status = (await env.pool.query('SELECT status FROM unified_jobs WHERE id = $1', [loopJob])).rows[0].status;
+      if (status === 'running') seenWhileRunning.add((await lag.page.textContent('[data-testid=events-here] .tile-value'))!);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    expect(seenWhileRunning.size).toBeGreaterThanOrEqual(2);
+    await lag.page.waitForTimeout(2000);
     await lag.page.screenshot({ path: path.join(SCREENSHOTS, 'lag-dashboard.png'), fullPage: true });
 
     await page.click('nav >> text=Jobs');
