@@ -88,8 +88,11 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
     const { rowCount } = await rt.pool.query('DELETE FROM dispatcher_tasks WHERE uuid::text = $1 AND node = $2', [uuid, node]);
     return { canceled: (rowCount ?? 0) > 0, uuid };
   };
-  const listener = listen(rt.config.databaseUrl!, [dispatchChannel(node), TASK_MANAGER_CHANNEL, CANCEL_CHANNEL,
-    controlChannel(node), FANOUT_CHANNEL], onNotification, () => { claim.wake(); taskManager.wake(); });
+  // PLAYSTREAM_DISPATCHER_LISTEN=off leaves only the polling (bench:scheduler's baseline, to
+  // show what the NOTIFY wake-up buys); it also turns off control and fanout, so it is not a setting.
+  const listener = process.env.PLAYSTREAM_DISPATCHER_LISTEN === 'off' ? { close: async () => {} }
+    : listen(rt.config.databaseUrl!, [dispatchChannel(node), TASK_MANAGER_CHANNEL, CANCEL_CHANNEL,
+      controlChannel(node), FANOUT_CHANNEL], onNotification, () => { claim.wake(); taskManager.wake(); });
   for (const l of loops) l.start();
 
   rt.onShutdown(async () => {
