@@ -99,6 +99,10 @@ describe('a job launched from the console, watched live', () => {
       const launched = await (await fetch(`/api/v2/job_templates/${made.id}/launch/`, { method: 'POST', headers, body: '{}' })).json();
       return launched.id as number;
     });
+    // Narrow the dashboard to that job (its events only), as debug.js watched one job id.
+    await lag.page.locator(`select option[value="${loopJob}"]`).waitFor({ state: 'attached', timeout: 15_000 });
+    await lag.page.selectOption('.page-head select', String(loopJob));
+    await lag.page.locator('[data-testid=chart-delivered] .chart-title', { hasText: `Job ${loopJob}` }).waitFor();
     const seenWhileRunning = new Set<string>();
     for (let status = ''; status !== 'successful' && status !== 'failed';) {
       status = (await env.pool.query('SELECT status FROM unified_jobs WHERE id = $1', [loopJob])).rows[0].status;
