@@ -22,6 +22,10 @@ import { alive } from '../support/processes.js';
  * dispatcher workers are forked from their dispatcher's own bundle (worker-pool.ts).
  */
 let bundle: string | null = null;
+let bundleDir = '';
+// Registered as this module is imported, while vitest collects the file: an afterAll
+// registered later, inside a beforeAll, is never run by vitest 3.
+afterAll(() => { if (bundleDir) fs.rmSync(bundleDir, { recursive: true, force: true }); });
 export function cliBundle(): string {
   if (bundle) return bundle;
   const root = path.resolve('dist', 'test-bundles');
@@ -31,12 +35,7 @@ export function cliBundle(): string {
   }
   const dir = path.join(root, `${process.pid}-${crypto.randomBytes(3).toString('hex')}`);
   fs.mkdirSync(dir, { recursive: true });
-  const remove = () => fs.rmSync(dir, { recursive: true, force: true });
-  try {
-    afterAll(remove);
-  } catch {
-    process.once('exit', remove);
-  }
+  bundleDir = dir;
   const copy = path.join(dir, 'cli.js');
   for (let attempt = 1; ; attempt++) {
     fs.copyFileSync(path.resolve('dist', 'cli.js'), copy);
