@@ -41,6 +41,12 @@ export function App() {
   );
 }
 
+/** Replaces the URL after render (a signal written during render would re-enter it). */
+function Redirect(props: { to: string }) {
+  useEffect(() => navigate(props.to, true), [props.to]);
+  return null;
+}
+
 function NavLink(props: { href: string; label: string; path: string }) {
   const active = props.path === props.href || props.path.startsWith(props.href + '/');
   return <Link href={props.href} class={active ? 'active' : ''}>{props.label}</Link>;
@@ -48,12 +54,12 @@ function NavLink(props: { href: string; label: string; path: string }) {
 
 function route(path: string) {
   let m: Record<string, string> | undefined;
-  if (path === '/' || path === '/login') { navigate('/jobs', true); return null; }
+  if (path === '/' || path === '/login') return <Redirect to="/jobs" />;
   if (path === '/jobs') return <JobsPage />;
   if ((m = matchRoute('/jobs/:kind/:id/:tab', path)) || (m = matchRoute('/jobs/:kind/:id', path))) {
     return <JobDetailPage key={`${m.kind}-${m.id}`} kind={m.kind} id={Number(m.id)} tab={m.tab ?? 'output'} />;
   }
-  if ((m = matchRoute('/jobs/:id', path))) { navigate(`/jobs/job/${m.id}/output`, true); return null; }
+  if ((m = matchRoute('/jobs/:id', path))) return <Redirect to={`/jobs/job/${m.id}/output`} />;
   if (path === '/templates') return <TemplatesPage />;
   if ((m = matchRoute('/templates/job_template/:id/launch', path))) return <LaunchPage key={m.id} id={Number(m.id)} />;
   if ((m = matchRoute('/templates/job_template/:id', path))) return <TemplateDetailPage key={m.id} id={Number(m.id)} />;

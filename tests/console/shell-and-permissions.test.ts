@@ -44,7 +44,9 @@ describe('console shell in Chromium', () => {
 
   it('lists the Demo Job Template with a Launch button for the admin', async () => {
     const { context, page } = await newPage(browser);
-    await loginThroughForm(page, base, 'admin', ADMIN_PASSWORD, '/templates');
+    await loginThroughForm(page, base, 'admin', ADMIN_PASSWORD, '/');
+    await page.waitForURL(`${base}/jobs`);
+    await page.click('nav >> text=Templates');
     const row = page.locator('tr', { hasText: 'Demo Job Template' });
     await row.waitFor();
     expect(await row.locator('button', { hasText: 'Launch' }).count()).toBe(1);
