@@ -79,10 +79,13 @@ describe('a job launched from the console, watched live', () => {
     await lag.page.waitForFunction(() => document.querySelector('[data-testid=events-out] .tile-value')?.textContent !== '—',
       undefined, { timeout: 10_000 });
 
-    // Relaunch goes straight to the new job's page (it runs beside the next one).
+    // Relaunch goes straight to the new job's page; cancelling it there (while it waits
+    // for its project update) ends it as canceled.
     await page.click('button:has-text("Relaunch")');
     await page.waitForURL((u) => /\/jobs\/job\/\d+\/output$/.test(u.pathname) && !u.pathname.includes(`/${jobId}/`));
     await page.locator('.page-head h1', { hasText: 'Demo Job Template' }).waitFor();
+    await page.click('.page-head button:has-text("Cancel")');
+    await page.waitForSelector('.page-head [data-status=canceled]', { timeout: 30_000 });
 
     // A 400-event job: the dashboard's figures move while it is still running, and a jobs
     // list opened before it was launched shows it reach successful without a reload.
@@ -115,8 +118,8 @@ describe('a job launched from the console, watched live', () => {
     await lag.page.screenshot({ path: path.join(SCREENSHOTS, 'lag-dashboard.png'), fullPage: true });
 
     await page.click('nav >> text=Jobs');
-    await page.locator('tr[data-job-id] [data-status=successful]').first().waitFor();
-    expect(await page.locator('tr[data-job-id]').count()).toBeGreaterThanOrEqual(2);
+    await page.locator('tr[data-job-id] [data-status=canceled]').first().waitFor();
+    expect(await page.locator('tr[data-job-id]').count()).toBeGreaterThanOrEqual(3);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'job-list.png') });
 
     await page.goto(`${base}/jobs/job/${jobId}/output`);
