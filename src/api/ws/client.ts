@@ -57,6 +57,8 @@ export class WsClient {
   inbox: Promise<void> = Promise.resolve();
   #rotate = 0;
   #sent = 0;
+  /** The queues as an array for the drain loop, rebuilt only when the groups change. */
+  #queueList: GroupQueue[] | undefined;
 
   constructor(ws: WebSocket<ClientData>, readonly queueSize: number) {
     this.ws = ws;
@@ -70,12 +72,13 @@ export class WsClient {
   }
 
   join(group: string): void {
-    if (!this.queues.has(group)) this.queues.set(group, this.newQueue(group));
+    if (!this.queues.has(group)) { this.queues.set(group, this.newQueue(group)); this.#queueList = undefined; }
   }
 
   leave(group: string): void {
     this.queues.get(group)?.clear();
     this.queues.delete(group);
+    this.#queueList = undefined;
     this.resuming.delete(group);
     this.seamFilters.delete(group);
   }
@@ -108,7 +111,7 @@ export class WsClient {
   }
 
   #drain(): void {
-    const queues = [...this.queues.values()];
+    const queues = this.#queueList ??= [...this.queues.values()];
     const n = queues.length;
     if (n === 0) return;
     let idle = 0;
