@@ -14,7 +14,7 @@ import { freePort } from '../../src/services/free-port.js';
 import { createDatabaseIfMissing, startEmbeddedPostgres } from '../../src/services/postgres.js';
 import { startEmbeddedRedis } from '../../src/services/redis.js';
 import { runBaselineServer } from './baseline-server.js';
-import { type ClientReport, type ClientSpec, runClients } from './clients.js';
+import { type ClientReport, type ClientSpec, runClients, SAMPLE_EVERY } from './clients.js';
 
 /**
  * `npm run bench:ws`: events RPUSHed at a fixed offered rate → the real receiver (own
@@ -33,7 +33,7 @@ function child(args: string[], env: NodeJS.ProcessEnv): Promise<{ proc: ChildPro
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => {
     err = (err + d.toString()).slice(-4000);
-    if (args[0] === 'clients') process.stderr.write(d);
+    if (args[0] === 'clients' || args[0] === 'web') process.stderr.write(d);
   });
   return new Promise((resolve, reject) => {
     proc.once('message', (msg: Record<string, unknown>) => resolve({ proc, msg }));
@@ -51,7 +51,33 @@ function stop(proc: ChildProcess): Promise<void> {
 
 const quantile = (s: number[], p: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN);
 
-interface Result { offered: number; delivered: number; received: number; expected: number; seconds: number; p50: number; p99: number; commitP50: number; commitP99: number; outOfOrder: number; statusChanges: number }
+interface Result { offered: number; delivered: number; received: number; expected: number; seconds: number; p50: number; p99: number;
+  commitP50: number; commitP99: number; busP50: number; busP99: number; outOfOrder: number; statusChanges: number }
+
+const COUNTER = Buffer.from('"counter":');
+const GROUP_PREFIX = Buffer.from('{"group":"job_events-');
+
+/**
+ * Listens on the bus beside the server under test and notes when each sampled event
+ * (counter % SAMPLE_EVERY == 0) was announced, so `delivered - announced` is the websocket
+ * path alone (server fan-out + client), apart from the receiver's COPY and commit.
+ */
+function busTap(redisUrl: string, channel: string): { announced: Map<number, number>; ready: Promise<unknown>; close(): void } {
+  const announced = new Map<number, number>();
+  const sub = new Redis(redisUrl);
+  sub.on('messageBuffer', (_c: Buffer, payload: Buffer) => {
+    if (payload.indexOf(GROUP_PREFIX) !== 0) return;
+    const now = Date.now();
+    let job = 0;
+    for (let i = GROUP_PREFIX.length; payload[i] >= 48 && payload[i] <= 57; i++) job = job * 10 + payload[i] - 48;
+    for (let at = payload.indexOf(COUNTER); at >= 0; at = payload.indexOf(COUNTER, at + 1)) {
+      let c = 0;
+      for (let i = at + COUNTER.length; payload[i] >= 48 && payload[i] <= 57; i++) c = c * 10 + payload[i] - 48;
+      if (c % SAMPLE_EVERY === 0 && !announced.has(job * 1e7 + c)) announced.set(job * 1e7 + c, now);
+    }
+  });
+  return { announced, ready: sub.subscribe(channel), close: () => sub.disconnect() };
+}
 
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'playstream-bench-ws-'));
@@ -89,6 +115,8 @@ async function main(): Promise<void> {
       ? await child(['web'], { ...env, PORT: String(port) })
       : await child(['baseline', keys.broadcastChannel, String(port)], env);
     const jobs = await newJobs(opts.jobsN);
+    const tap = busTap(redisServer.url, keys.broadcastChannel);
+    await tap.ready;
     const per = Math.ceil(opts.clients / CLIENT_PROCESSES);
     const procs = await Promise.all(Array.from({ length: CLIENT_PROCESSES }, (_, i) => child(['clients', JSON.stringify({
       url: `ws://127.0.0.1:${port}/websocket/`, count: Math.min(per, opts.clients - i * per), jobs: i % 2 ? [...jobs].reverse() : jobs,
@@ -128,13 +156,14 @@ async function main(): Promise<void> {
       reports = await Promise.all(procs.map(({ proc }) => new Promise<ClientReport>((resolve) => {
         if (proc.exitCode !== null) {
           console.error('a client process died');
-          return resolve({ received: 0, statusChanges: 0, samples: [], fromCommit: [], outOfOrder: 0 });
+          return resolve({ received: 0, statusChanges: 0, samples: [], fromCommit: [], outOfOrder: 0, arrivals: [] });
         }
         proc.once('message', (m: { report: ClientReport }) => resolve(m.report));
         proc.send({ type: 'report' });
       })));
     };
-    const all: ClientReport = { received: 0, statusChanges: 0, samples: [], fromCommit: [], outOfOrder: 0 };
+    const all: ClientReport = { received: 0, statusChanges: 0, samples: [], fromCommit: [], outOfOrder: 0, arrivals: [] };
+    const fromBus: number[] = [];
     const drainStart = Date.now();
     for (;;) {
       await new Promise((r) => setTimeout(r, 250));
@@ -143,24 +172,31 @@ async function main(): Promise<void> {
         all.received += r.received; all.statusChanges += r.statusChanges; all.outOfOrder += r.outOfOrder;
         for (const s of r.samples) all.samples.push(s);
         for (const s of r.fromCommit) all.fromCommit.push(s);
+        for (let i = 0; i < r.arrivals.length; i += 3) {
+          const at = tap.announced.get(r.arrivals[i] * 1e7 + r.arrivals[i + 1]);
+          if (at !== undefined) fromBus.push(r.arrivals[i + 2] - at);
+        }
       }
       if (all.received >= expected || Date.now() - drainStart > 10_000) break;
     }
     const deliverySeconds = (Math.max(Date.now() - 250, started) - started) / 1000;
     for (const { proc } of procs) proc.send({ type: 'exit' });
     await Promise.all([...procs.map((p) => stop(p.proc)), stop(srv.proc)]);
+    tap.close();
+    fromBus.sort((a, b) => a - b);
     all.samples.sort((a, b) => a - b);
     all.fromCommit.sort((a, b) => a - b);
     return { offered: Math.round(sent / elapsed), delivered: Math.round(all.received / Math.max(elapsed, deliverySeconds)),
       received: all.received, expected, seconds: elapsed, p50: quantile(all.samples, 0.5), p99: quantile(all.samples, 0.99),
       commitP50: quantile(all.fromCommit, 0.5), commitP99: quantile(all.fromCommit, 0.99),
+      busP50: quantile(fromBus, 0.5), busP99: quantile(fromBus, 0.99),
       outOfOrder: all.outOfOrder, statusChanges: all.statusChanges };
   }
 
   const line = (name: string, r: Result) => console.log(
     `${name.padEnd(34)} offered ${String(r.offered).padStart(6)} ev/s  delivered ${String(r.delivered).padStart(8)} msg/s  ` +
     `${r.received}/${r.expected} (${((100 * r.received) / r.expected).toFixed(1)}%)  created→client p50 ${r.p50} p99 ${r.p99} ms  ` +
-    `commit→client p50 ${r.commitP50} p99 ${r.commitP99} ms  out-of-order ${r.outOfOrder}` +
+    `commit→client p50 ${r.commitP50} p99 ${r.commitP99} ms  bus→client p50 ${r.busP50} p99 ${r.busP99} ms  out-of-order ${r.outOfOrder}` +
     (r.statusChanges ? `  status msgs ${r.statusChanges}` : ''));
 
   const servers = (process.env.BENCH_WS_SERVERS ?? 'playstream,baseline').split(',') as ('playstream' | 'baseline')[];
