@@ -11,7 +11,12 @@ import { launchBrowser, loginThroughForm, newPage } from './support/browser.js';
 import { startChild } from './support/processes.js';
 
 const ADMIN_PASSWORD = 'console-admin-pw';
-const SCREENSHOTS = path.join(packageRoot, 'docs', 'screenshots');
+/**
+ * The docs' screenshots are this test's: written to docs/screenshots/ when
+ * PLAYSTREAM_UPDATE_SCREENSHOTS=1, else to the test's data dir, so a plain `npm test` leaves
+ * the working tree as it found it.
+ */
+const UPDATE_SCREENSHOTS = process.env.PLAYSTREAM_UPDATE_SCREENSHOTS === '1';
 const LOOP_PLAYBOOK = `- name: Count to 400
   hosts: all
   gather_facts: false
@@ -31,6 +36,7 @@ describe('a job launched from the console, watched live', () => {
   let env: TestEnv;
   let base: string;
   let browser: Browser;
+  let screenshots: string;
   beforeAll(async () => {
     env = await useTestEnv();
     await seedFirstStart(env.pool, { dataDir: env.dataDir, adminPassword: ADMIN_PASSWORD });
@@ -38,7 +44,8 @@ describe('a job launched from the console, watched live', () => {
     startChild('receiver', env.env);
     startChild('dispatcher', env.env);
     browser = await launchBrowser();
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    screenshots = UPDATE_SCREENSHOTS ? path.join(packageRoot, 'docs', 'screenshots') : path.join(env.dataDir, 'screenshots');
+    fs.mkdirSync(screenshots, { recursive: true });
     // A busier playbook beside hello_world, so the lag dashboard has a few seconds of events to chart.
     const repo = path.join(env.dataDir, 'demo-project');
     fs.writeFileSync(path.join(repo, 'loop.yml'), LOOP_PLAYBOOK);
@@ -68,7 +75,7 @@ describe('a job launched from the console, watched live', () => {
     expect(Number(await out.getAttribute('data-duplicates'))).toBeGreaterThanOrEqual(0);
     const counts = await page.locator('[data-testid=host-counts]').textContent();
     expect(counts).toMatch(/ok\s*1/);
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'job-output.png') });
+    await page.screenshot({ path: path.join(screenshots, 'job-output.png') });
 
     // The lag dashboard saw that job's events arrive and measured them.
     await lag.page.waitForFunction(() => Number(document.querySelector('[data-testid=events-here] .tile-value')?.textContent?.replace(/,/g, '')) > 0,
@@ -115,12 +122,12 @@ describe('a job launched from the console, watched live', () => {
     expect(seenWhileRunning.size).toBeGreaterThanOrEqual(2);
     await list.page.waitForSelector(`tr[data-job-id="${loopJob}"] [data-status=successful]`, { timeout: 10_000 });
     await lag.page.waitForTimeout(2000);
-    await lag.page.screenshot({ path: path.join(SCREENSHOTS, 'lag-dashboard.png'), fullPage: true });
+    await lag.page.screenshot({ path: path.join(screenshots, 'lag-dashboard.png'), fullPage: true });
 
     await page.click('nav >> text=Jobs');
     await page.locator('tr[data-job-id] [data-status=canceled]').first().waitFor();
     expect(await page.locator('tr[data-job-id]').count()).toBeGreaterThanOrEqual(3);
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'job-list.png') });
+    await page.screenshot({ path: path.join(screenshots, 'job-list.png') });
 
     await page.goto(`${base}/jobs/job/${jobId}/output`);
     await page.waitForFunction(() => Array.from(document.querySelectorAll('.output-rows .row .text')).some((e) => e.textContent?.includes('PLAY RECAP')));
