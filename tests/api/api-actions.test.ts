@@ -176,6 +176,9 @@ describe('API v2 actions', () => {
     expect((await api('PATCH', `/api/v2/users/${worker.json.id}/`, { is_superuser: true }, bossAuth)).status).toBe(403);
     expect((await api('PATCH', '/api/v2/users/1/', { first_name: 'x' }, bossAuth)).status).toBe(403);
     expect((await api('PATCH', `/api/v2/users/${boss.json.id}/`, { first_name: 'x' }, basicAuth('worker', 'new-worker-pass'))).status).toBe(403);
+    expect((await api('DELETE', `/api/v2/users/${worker.json.id}/`, undefined, basicAuth('worker', 'new-worker-pass'))).status).toBe(403);
+    expect((await api('DELETE', `/api/v2/users/${stranger.json.id}/`, undefined, bossAuth)).status).toBe(403);
+    expect((await api('DELETE', `/api/v2/users/${worker.json.id}/`, undefined, bossAuth)).status).toBe(204);
   });
 
   it('dashboard counts what the caller may see; settings are for superusers and auditors', async () => {

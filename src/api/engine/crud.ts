@@ -216,6 +216,7 @@ export async function deleteObject(ctx: ApiContext, def: ResourceDef, caller: Ca
   if (def.noDelete) throw badRequest({ detail: 'Method "DELETE" not allowed.' });
   const existing = await loadRow(ctx, def, caller, id);
   requirePerm(def, caller.grants, existing, 'admin');
+  if (def.access.mayDelete && !def.access.mayDelete(caller.grants, existing)) throw forbidden();
   await def.beforeDelete?.(ctx, ctx.pool, existing);
   await withTransaction(ctx.pool, async (db) => {
     await db.query(`DELETE FROM ${def.table} WHERE id = $1`, [id]);

@@ -45,8 +45,9 @@ export function capabilities(def: ResourceDef, grants: Grants, row: Row): Capabi
   const caps: Capabilities = { edit: admin, delete: admin && !def.noDelete };
   if (def.access.rowAdmin) {
     caps.edit = def.access.rowAdmin(grants, row);
-    caps.delete = caps.edit && !def.noDelete && row.id !== grants.user.id;
+    caps.delete = caps.edit && !def.noDelete;
   }
+  if (def.access.mayDelete) caps.delete = caps.delete && def.access.mayDelete(grants, row);
   const start = START_PERM[def.type];
   if (start) { caps.start = perms.has(start); caps.schedule = perms.has(start); caps.copy = admin; }
   if (def.type === 'inventory') { caps.adhoc = perms.has('adhoc'); caps.copy = admin; }

@@ -63,6 +63,8 @@ export interface AccessRule {
   readSql?: (grants: Grants, params: Params) => string;
   /** Replaces the role check for `admin` on one row (users: themselves, or admin of an organization they belong to). */
   rowAdmin?: (grants: Grants, row: Row) => boolean;
+  /** An extra condition on deleting one row, after `admin` (users: never yourself). */
+  mayDelete?: (grants: Grants, row: Row) => boolean;
   /** Whether the caller may create with these (validated) fields; default: admin of the parent or organization. */
   canCreate?: (ctx: ApiContext, grants: Grants, data: Row) => Promise<boolean> | boolean;
 }

@@ -67,6 +67,8 @@ export const users = defineResource({
       const adminOf = new Set(g.ids('organization', 'admin'));
       return ((row._member_orgs ?? []) as unknown[]).some((o) => adminOf.has(Number(o)));
     },
+    // AWX's UserAccess.can_delete: nobody deletes their own account.
+    mayDelete: (g, row) => row.id !== g.user.id,
     // AWX's UserAccess: a user sees themself and the users of the organizations they belong to.
     readSql: (g, p) => `(t.id = ${p.push(g.user.id)} OR t.id IN (SELECT ur.user_id FROM rbac_user_roles ur
       WHERE ur.resource_type = 'organization' AND ur.resource_id = ANY(${p.push(g.memberOrgs())}::bigint[])))`,
