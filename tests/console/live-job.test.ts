@@ -82,6 +82,9 @@ describe('a job launched from the console, watched live', () => {
       undefined, { timeout: 15_000 });
     const delivered = await lag.page.textContent('[data-testid=delivered-p50] .tile-value');
     expect(delivered).toMatch(/\d+(\.\d+)? (ms|s)/);
+    // The web nodes' websocket figures (metrics group) reach it: queue depth is a number, not —.
+    await lag.page.waitForFunction(() => /^\d/.test(document.querySelector('[data-testid=chart-ws] .legend b')?.textContent ?? ''),
+      undefined, { timeout: 10_000 });
     // The receiver's figures (metrics group) reach it too.
     await lag.page.waitForFunction(() => document.querySelector('[data-testid=events-out] .tile-value')?.textContent !== '—',
       undefined, { timeout: 10_000 });

@@ -28,12 +28,17 @@ interface Receiver { at: number; events_in_per_s: number; events_out_per_s: numb
 
 type Series = (number | undefined)[];
 
+/** A web node's websocket figures (the `metrics` group, `type: "websocket"`, twice a second). */
+interface WebNode { at: number; queue_depth?: { total: number; largest_client: number; by_group?: Record<string, number> };
+  overflow?: { total: number; per_s: number; by_group?: Record<string, number> } }
+
 export function LagPage() {
   const [, setTick] = useState(0);
   const meter = useRef(new LagMeter()).current;
   const tracked = useRef(new Map<number, string>());
   const finishing = useRef(new Map<number, ReturnType<typeof setTimeout>>());
   const receivers = useRef(new Map<string, Receiver>());
+  const webNodes = useRef(new Map<string, WebNode>());
   const prom = useRef<{ at: number; samples: Sample[] } | undefined>(undefined);
   const promPrev = useRef<{ at: number; samples: Sample[] } | undefined>(undefined);
   const [selected, setSelected] = useState<number | undefined>();
@@ -46,13 +51,13 @@ export function LagPage() {
   }).current;
 
   useEffect(() => {
-    const sub = liveSocket.subscribe({ jobs: ['status_changed'], metrics: ['pipeline'], control: ['limit_reached'] });
+    const sub = liveSocket.subscribe({ jobs: ['status_changed'], metrics: ['pipeline', 'websocket'], control: ['limit_reached'] });
     const resubscribe = () => {
       const groups: Record<string, number[]> = {};
       for (const [id, type] of tracked.current) (groups[EVENT_GROUP[type] ?? 'job_events'] ??= []).push(id);
       const sel = selectedRef.current;
       if (sel && !tracked.current.has(sel)) (groups.job_events ??= []).push(sel);
-      sub.update({ jobs: ['status_changed'], metrics: ['pipeline'], control: ['limit_reached'], ...groups });
+      sub.update({ jobs: ['status_changed'], metrics: ['pipeline', 'websocket'], control: ['limit_reached'], ...groups });
     };
     const track = (id: number, type: string) => {
       clearTimeout(finishing.current.get(id));
@@ -63,7 +68,9 @@ export function LagPage() {
       .then((p) => { for (const j of p.results) track(j.id, j.type); }).catch(() => undefined);
     const off = liveSocket.onMessage((msg: WsMessage, receivedAt) => {
       const g = msg.group_name ?? '';
-      if (g === 'metrics' && typeof msg.events_in_per_s === 'number') {
+      if (g === 'metrics' && msg.type === 'websocket') {
+        webNodes.current.set(`${msg.node}/${msg.instance}`, msg as unknown as WebNode);
+      } else if (g === 'metrics' && typeof msg.events_in_per_s === 'number') {
         receivers.current.set(`${msg.node}/${msg.instance}`, msg as unknown as Receiver);
       } else if (isStatusChange(msg)) {
         const id = msg.unified_job_id as number;
@@ -109,9 +116,17 @@ export function LagPage() {
       push(hist.bP50, batch?.p50); push(hist.bP99, batch?.p99); push(hist.bMax, batch?.max);
       push(hist.rP50, lag?.p50); push(hist.rP99, lag?.p99); push(hist.rMax, lag?.max);
       const s = prom.current?.samples ?? [];
-      push(hist.depth, sum(s, /^ws_queue_depth$/, (l) => l.which === 'total'));
-      push(hist.largest, sum(s, /^ws_queue_depth$/, (l) => l.which === 'largest_client'));
-      push(hist.overflow, overflowRate());
+      const web = [...webNodes.current.values()].filter((w) => now - w.at < RECEIVER_STALE_MS);
+      if (web.length) {
+        // Every node's own figures from the metrics group; /api/v2/metrics/ reaches only the node serving this page.
+        push(hist.depth, web.reduce((n, w) => n + (w.queue_depth?.total ?? 0), 0));
+        push(hist.largest, Math.max(...web.map((w) => w.queue_depth?.largest_client ?? 0)));
+        push(hist.overflow, web.reduce((n, w) => n + (w.overflow?.per_s ?? 0), 0));
+      } else {
+        push(hist.depth, sum(s, /^ws_queue_depth$/, (l) => l.which === 'total'));
+        push(hist.largest, sum(s, /^ws_queue_depth$/, (l) => l.which === 'largest_client'));
+        push(hist.overflow, overflowRate());
+      }
       push(hist.dead, sum(s, /dead_lettered_total$|dead_letters?_total$/));
       setTick((t) => t + 1);
     }, 1000);
@@ -132,7 +147,21 @@ export function LagPage() {
   const d = meter.last.delivered;
   const st = meter.last.stored;
   const samples = prom.current?.samples ?? [];
-  const overflowByGroup = samples.filter((x) => x.name === 'ws_group_overflow_total' && x.labels.group);
+  const byGroup = new Map<string, { depth: number; overflow: number }>();
+  const row = (g: string) => { let r = byGroup.get(g); if (!r) byGroup.set(g, r = { depth: 0, overflow: 0 }); return r; };
+  const web = [...webNodes.current.values()].filter((w) => Date.now() - w.at < RECEIVER_STALE_MS);
+  if (web.length) {
+    for (const w of web) {
+      for (const [g, v] of Object.entries(w.queue_depth?.by_group ?? {})) row(g).depth += v;
+      for (const [g, v] of Object.entries(w.overflow?.by_group ?? {})) row(g).overflow += v;
+    }
+  } else {
+    for (const x of samples) {
+      if (x.name === 'ws_group_queue_depth' && x.labels.group) row(x.labels.group).depth += x.value;
+      if (x.name === 'ws_group_overflow_total' && x.labels.group) row(x.labels.group).overflow += x.value;
+    }
+  }
+  const groupRows = [...byGroup].sort((a, b) => b[1].depth + b[1].overflow - a[1].depth - a[1].overflow).slice(0, 20);
   const lastOf = (a: Series) => [...a].reverse().find((v) => v !== undefined);
   const ms = (v: number) => formatMs(v);
   const n = (v: number) => formatCount(v);
@@ -197,16 +226,19 @@ export function LagPage() {
           { label: 'p99', color: '#f0ab00', data: hist.bP99 },
           { label: 'max', color: '#c9190b', data: hist.bMax },
         ]} />
-        <Chart title="Websocket queues" format={n} series={[
+        <Chart title="Websocket queues" format={n} testId="chart-ws" series={[
           { label: 'queued (node total)', color: '#0066cc', data: hist.depth },
           { label: 'largest client', color: '#f0ab00', data: hist.largest },
           { label: 'overflow/s', color: '#c9190b', data: hist.overflow },
         ]} />
         <Chart title="Dead-lettered events (total)" format={n} series={[{ label: 'dead letters', color: '#c9190b', data: hist.dead }]} />
-        <div class="card">
-          <div class="chart-title">Overflow by websocket group</div>
-          {overflowByGroup.length === 0 ? <p class="muted">No group has overflowed.</p> : (
-            <table class="table compact"><tbody>{overflowByGroup.map((x) => <tr key={x.labels.group}><td>{x.labels.group}</td><td>{x.value.toLocaleString()}</td></tr>)}</tbody></table>
+        <div class="card" data-testid="ws-groups">
+          <div class="chart-title">Websocket groups: queued now and overflowed (total)</div>
+          {groupRows.length === 0 ? <p class="muted">No group has messages queued or overflowed.</p> : (
+            <table class="table compact">
+              <thead><tr><th>group</th><th>queued</th><th>overflowed</th></tr></thead>
+              <tbody>{groupRows.map(([g, r]) => <tr key={g}><td>{g}</td><td>{r.depth.toLocaleString()}</td><td>{r.overflow.toLocaleString()}</td></tr>)}</tbody>
+            </table>
           )}
         </div>
       </div>
