@@ -268,7 +268,7 @@ export class ReceiverWorker {
     const t1 = performance.now();
     try {
       const pipe = o.redis.pipeline().del(o.processingKeys[batch.slot]);
-      for (const m of batchMessages(outcome)) pipe.publish(o.broadcastChannel, JSON.stringify(m));
+      for (const m of batchMessages(outcome)) pipe.publish(o.broadcastChannel, m);
       const replies = (await pipe.exec()) ?? [];
       if (replies[0]?.[0]) throw replies[0][0];
       for (let i = 1; i < replies.length; i++) {
