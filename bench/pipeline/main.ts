@@ -66,6 +66,13 @@ async function waitForRows(pool: Pool, jobId: number, n: number, committed: () =
   return at;
 }
 
+/** p99 of `modified - created` per second of `created`: tells a transient stall from a steady state. */
+async function lagBySecond(pool: Pool, jobId: number): Promise<string[]> {
+  const { rows } = await pool.query(`SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM modified - created) * 1000) AS p99
+      FROM job_events WHERE job_id = $1 GROUP BY date_trunc('second', created) ORDER BY date_trunc('second', created)`, [jobId]);
+  return rows.map((r) => Number(r.p99).toFixed(0));
+}
+
 async function lag(pool: Pool, jobId: number) {
   const { rows } = await pool.query(`SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY l) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY l) AS p99,
       max(l) AS max FROM (SELECT extract(epoch FROM modified - created) * 1000 AS l FROM job_events WHERE job_id = $1) x`, [jobId]);
@@ -167,6 +174,7 @@ async function main(): Promise<void> {
     await waitForRows(pool, fixedJob.id, nFixed, () => inserted() - beforeFixed);
     const fixedLag = await lag(pool, fixedJob.id);
     console.log(`playstream at ${FIXED_RATE}/s offered (${nFixed} events): lag ms p50 ${fixedLag.p50} p99 ${fixedLag.p99} max ${fixedLag.max}`);
+    console.log(`  lag ms p99 per second of the run: ${(await lagBySecond(pool, fixedJob.id)).join(' ')}`);
     await receiver.close();
 
     // AWX's algorithm on the same drivers: 4 processes, one BLPOP per event, ≤1000 or 1 s, multi-row INSERT.
