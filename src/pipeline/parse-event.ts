@@ -1,7 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { type JobKindInfo, jobKinds } from '../db/job-kinds.js';
 import { deriveColumns } from './derive.js';
-import { eventDataText } from './event-data-text.js';
 
 /**
  * Turns one raw Redis item (bytes) into a ParsedEvent ready to encode, or a BadEvent with a
@@ -129,7 +128,6 @@ export function parseEvent(raw: Buffer, stats: ParseStats): ParsedEvent | BadEve
     uuid: (e.uuid as string | undefined) ?? '', parentUuid: (e.parent_uuid as string | undefined) ?? '',
     stdout: (e.stdout as string | undefined) ?? '', startLine: (e.start_line as number | undefined) ?? 0,
     endLine: (e.end_line as number | undefined) ?? 0, verbosity: (e.verbosity as number | undefined) ?? 0,
-    created, createdMs, eventData,
-    eventDataText: (e.event_data !== undefined && e.event_data !== null && eventDataText(text)) || JSON.stringify(eventData), ...d,
+    created, createdMs, eventData, eventDataText: JSON.stringify(eventData), ...d,
   };
 }
