@@ -8,6 +8,7 @@ import { Bench } from 'tinybench';
 import { jobKinds } from '../../src/db/job-kinds.js';
 import { encodeCopyRow } from '../../src/pipeline/copy-encode.js';
 import { deriveColumns } from '../../src/pipeline/derive.js';
+import { eventMessageJson } from '../../src/pipeline/event-message-json.js';
 import { serializeEvent } from '../../src/pipeline/event-serializer.js';
 import { type ParsedEvent, parseEvent } from '../../src/pipeline/parse-event.js';
 
@@ -31,6 +32,20 @@ bench
       changed: e.changed, uuid: e.uuid, parent_uuid: e.parentUuid, counter: e.counter, stdout: e.stdout, verbosity: e.verbosity,
       start_line: e.startLine, end_line: e.endLine, host_id: null, host_name: e.hostName, playbook: e.playbook, play: e.play, role: e.role,
       task: e.task }, jobKinds.job);
+  })
+  .add('serializeEvent + JSON.stringify (emit before 7f2cefd)', () => {
+    const e = parsed[next()];
+    JSON.stringify(serializeEvent({ id: 1, created: e.created, modified: ctx.modified, job_id: 42, event: e.event, event_data: e.eventData,
+      failed: e.failed, changed: e.changed, uuid: e.uuid, parent_uuid: e.parentUuid, counter: e.counter, stdout: e.stdout,
+      verbosity: e.verbosity, start_line: e.startLine, end_line: e.endLine, host_id: null, host_name: e.hostName, playbook: e.playbook,
+      play: e.play, role: e.role, task: e.task }, jobKinds.job));
+  })
+  .add('eventMessageJson (emit now)', () => {
+    const e = parsed[next()];
+    eventMessageJson({ id: 1, created: e.created, modified: ctx.modified, jobId: 42, event: e.event, counter: e.counter,
+      eventDataText: e.eventDataText, eventData: e.eventData, failed: e.failed, changed: e.changed, uuid: e.uuid, parentUuid: e.parentUuid,
+      hostId: null, hostName: e.hostName, playbook: e.playbook, play: e.play, role: e.role, task: e.task, stdout: e.stdout,
+      startLine: e.startLine, endLine: e.endLine, verbosity: e.verbosity }, jobKinds.job);
   });
 await bench.run();
 const base = bench.tasks[0].result!;

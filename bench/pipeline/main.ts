@@ -80,11 +80,36 @@ async function lag(pool: Pool, jobId: number) {
   return { p50: Number(r.p50).toFixed(1), p99: Number(r.p99).toFixed(1), max: Number(r.max).toFixed(1) };
 }
 
-/** Producers push `n` events for the job (rate events/s in total, 0 = as fast as they can); resolves when all pushed. */
-async function produce(redisUrl: string, queue: string, jobId: number, n: number, rate: number): Promise<void> {
+/** CPU seconds the producer processes reported for their pushing (pre-building excluded). */
+let producerCpuSeconds = 0;
+/** Their whole processes' CPU (building included), to take out of the reaped-children figure. */
+let producerTotalCpuSeconds = 0;
+
+/**
+ * Producers push `n` events for the job (rate events/s in total, 0 = as fast as they can).
+ * Each producer process first builds its payloads (a runner's JSON encoding happens on the
+ * execution node, not on the receiver's cores), reports ready, and starts pushing on 'go',
+ * stamping `created` at push. Resolves with the moment 'go' was sent and the completion.
+ */
+async function startProducers(redisUrl: string, queue: string, jobId: number, n: number, rate: number): Promise<{ t0: number; done: Promise<void> }> {
   const per = Math.ceil(n / PRODUCERS);
-  await Promise.all(Array.from({ length: PRODUCERS }, (_, p) => spawnSelf(['producer', redisUrl, queue, String(jobId),
-    String(p * per + 1), String(Math.min(n, (p + 1) * per)), String(rate / PRODUCERS)])));
+  const children = Array.from({ length: PRODUCERS }, (_, p) => spawn(process.execPath, [self, 'producer', redisUrl, queue, String(jobId),
+    String(p * per + 1), String(Math.min(n, (p + 1) * per)), String(rate / PRODUCERS)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const done = Promise.all(children.map((child) => new Promise<void>((resolve, reject) => {
+    child.on('message', (m: { cpu?: number; total?: number }) => {
+      if (typeof m.cpu === 'number') producerCpuSeconds += m.cpu;
+      if (typeof m.total === 'number') producerTotalCpuSeconds += m.total;
+    });
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`producer exited ${code}`))));
+  }))).then(() => undefined);
+  await Promise.all(children.map((child) => new Promise<void>((resolve) => child.once('message', () => resolve()))));
+  const t0 = performance.now();
+  for (const child of children) child.send('go');
+  return { t0, done };
+}
+
+async function produce(redisUrl: string, queue: string, jobId: number, n: number, rate: number): Promise<void> {
+  await (await startProducers(redisUrl, queue, jobId, n, rate)).done;
 }
 
 function stageBreakdown(metrics: ReceiverHandle['metrics'], events: number): string {
@@ -141,7 +166,7 @@ async function main(): Promise<void> {
     const psql = postgresBinDirs().map((d) => path.join(d, 'psql')).find((p) => fs.existsSync(p)) ?? 'psql';
     const cols = 'created, modified, job_created, job_id, event, event_data, failed, changed, uuid, parent_uuid, counter, stdout, verbosity, start_line, end_line, host_id, host_name, playbook, play, role, task';
     const cpu = () => cpuMeter({ postgres: () => treeCpuSeconds(pg.pid), redis: () => treeCpuSeconds(redisServer.pid),
-      'receiver (node)': selfCpuSeconds, 'producers/psql': reapedChildrenCpuSeconds });
+      'receiver (node)': selfCpuSeconds, producers: () => producerCpuSeconds, 'psql/awx workers': () => reapedChildrenCpuSeconds() - producerTotalCpuSeconds });
     const ceilCpu = cpu();
     const t0 = performance.now();
     await Promise.all(files.map((f) => promisify(execFile)(psql, [pg.url, '-q', '-c', `\\copy job_events (${cols}) FROM '${f}'`])));
@@ -153,10 +178,11 @@ async function main(): Promise<void> {
     const receiver = await startReceiver({ config, pool, redis, workers: WORKERS });
     const inserted = () => receiver.metrics.inserted.get();
     const maxJob = await createJob(pool);
-    const maxCpu = cpu();
     const before = inserted();
-    const t1 = performance.now();
-    await produce(redisServer.url, queue, maxJob.id, N_MAX, 0);
+    const maxRun = await startProducers(redisServer.url, queue, maxJob.id, N_MAX, 0);
+    const maxCpu = cpu();
+    const t1 = maxRun.t0;
+    await maxRun.done;
     const t1end = await waitForRows(pool, maxJob.id, N_MAX, () => inserted() - before);
     const maxRate = N_MAX / ((t1end - t1) / 1000);
     const maxLag = await lag(pool, maxJob.id);
@@ -180,9 +206,10 @@ async function main(): Promise<void> {
     // AWX's algorithm on the same drivers: 4 processes, one BLPOP per event, ≤1000 or 1 s, multi-row INSERT.
     const awxJob = await createJob(pool);
     const awxWorkers = Array.from({ length: 4 }, () => spawnSelf(['awx-worker', redisServer.url, queue, pg.url, awxJob.createdIso, String(N_AWX)]));
+    const awxRun = await startProducers(redisServer.url, queue, awxJob.id, N_AWX, 0);
     const awxCpu = cpu();
-    const t2 = performance.now();
-    await produce(redisServer.url, queue, awxJob.id, N_AWX, 0);
+    const t2 = awxRun.t0;
+    await awxRun.done;
     const t2end = await waitForRows(pool, awxJob.id, N_AWX, async () => Number(await redis.get(`${queue}:awx-inserted`) ?? 0));
     const awxRate = N_AWX / ((t2end - t2) / 1000);
     await redis.rpush(`${queue}:awx-stop`, 'stop', 'stop', 'stop', 'stop');
@@ -190,7 +217,7 @@ async function main(): Promise<void> {
     const awxCpuPerEvent = awxCpu.perEvent(N_AWX);
     const awxLag = await lag(pool, awxJob.id);
     console.log(`awx algorithm: ${Math.round(awxRate)} events/s (${N_AWX} events); lag ms p50 ${awxLag.p50} p99 ${awxLag.p99} max ${awxLag.max}`);
-    console.log(`  CPU (AWX workers count as producers): ${formatCpu(awxCpuPerEvent)}`);
+    console.log(`  CPU: ${formatCpu(awxCpuPerEvent)}`);
 
     results.push(`RESULT playstream ${Math.round(maxRate)} ev/s | ceiling ${Math.round(ceiling)} rows/s | awx-algorithm ${Math.round(awxRate)} ev/s | `
       + `playstream/ceiling ${(maxRate / ceiling * 100).toFixed(0)}% | playstream/awx ${(maxRate / awxRate).toFixed(1)}x | `

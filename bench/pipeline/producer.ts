@@ -15,6 +15,14 @@ export function eventJson(fixtures: Record<string, unknown>[], jobId: number, co
   return JSON.stringify({ ...f, job_id: jobId, counter, uuid: crypto.randomUUID(), created: new Date().toISOString().slice(0, -1) });
 }
 
+/** `eventJson` without its `created`, which is appended at push time (see stampCreated). */
+function eventHead(fixtures: Record<string, unknown>[], jobId: number, counter: number): string {
+  const f = fixtures[counter % fixtures.length];
+  return JSON.stringify({ ...f, created: undefined, job_id: jobId, counter, uuid: crypto.randomUUID() }).slice(0, -1);
+}
+
+const stampCreated = (head: string, created: string) => `${head},"created":"${created}"}`;
+
 export async function runProducer(args: string[]): Promise<void> {
   const [url, queue, job, from, to, rate] = args;
   const redis = new Redis(url, { maxRetriesPerRequest: null });
@@ -22,12 +30,22 @@ export async function runProducer(args: string[]): Promise<void> {
   const jobId = Number(job);
   const perSec = Number(rate);
   const chunk = perSec > 0 ? Math.max(1, Math.round(perSec / 200)) : 500;
+  const heads: string[] = [];
+  for (let c = Number(from); c <= Number(to); c++) heads.push(eventHead(fixtures, jobId, c));
+  await redis.ping();
+  // Driven by the bench over IPC: ready once built, push on 'go'; alone, push at once.
+  if (process.send) {
+    const go = new Promise((r) => process.once('message', r));
+    process.send('ready');
+    await go;
+  }
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   let sent = 0;
   const pending: Promise<unknown>[] = [];
-  for (let c = Number(from); c <= Number(to); c += chunk) {
-    const items: string[] = [];
-    for (let i = c; i < Math.min(c + chunk, Number(to) + 1); i++) items.push(eventJson(fixtures, jobId, i));
+  for (let i = 0; i < heads.length; i += chunk) {
+    const created = new Date().toISOString().slice(0, -1);
+    const items = heads.slice(i, i + chunk).map((h) => stampCreated(h, created));
     pending.push(redis.rpush(queue, ...items));
     sent += items.length;
     if (perSec > 0) {
@@ -39,5 +57,9 @@ export async function runProducer(args: string[]): Promise<void> {
     }
   }
   await Promise.all(pending);
+  const cpu = process.cpuUsage(cpu0);
+  const total = process.cpuUsage();
+  if (process.send) await new Promise((r) => process.send!({ cpu: (cpu.user + cpu.system) / 1e6, total: (total.user + total.system) / 1e6 }, r));
   redis.disconnect();
+  process.disconnect?.();
 }
