@@ -29,7 +29,7 @@ describe('migrations', () => {
     const pools = [createPool(db.url, { max: 1 }), createPool(db.url, { max: 1 }), createPool(db.url, { max: 1 })];
     afterAll(async () => { await Promise.all(pools.map((p) => p.end())); await db.drop(); });
     const results = await Promise.all(pools.map((p) => migrate(p)));
-    expect(results.flat().sort()).toEqual(readMigrations().map((m) => m.version));
+    expect(results.flat().sort((a, b) => a - b)).toEqual(readMigrations().map((m) => m.version));
   });
 
   it('a failing migration rolls back and is not recorded', async () => {

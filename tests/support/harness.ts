@@ -27,6 +27,22 @@ export interface TestEnv {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * Cleanups run after the file's tests. vitest 3 ignores an afterAll registered inside a
+ * beforeAll (where useTestEnv is usually called), so the one hook is registered here, when
+ * the test file imports this module, and runs whatever was queued, newest first.
+ */
+const cleanups: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  for (const fn of cleanups.splice(0).reverse()) {
+    try { await fn(); } catch (err) { process.stderr.write(`test cleanup failed: ${(err as Error).message}\n`); }
+  }
+});
+
+export function onCleanup(fn: () => Promise<void> | void): void {
+  cleanups.push(fn);
+}
+
 export function adminUrl(): string {
   return inject('pgAdminUrl');
 }
@@ -79,7 +95,7 @@ export async function useTestEnv(overrides: NodeJS.ProcessEnv = {}): Promise<Tes
   const config = loadConfig(env);
   const pool = createPool(db.url, { max: 10, name: id });
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  afterAll(async () => {
+  onCleanup(async () => {
     const keys = await redis.keys(`${id}:*`);
     if (keys.length) await redis.del(...keys);
     redis.disconnect();
