@@ -50,6 +50,8 @@ export function capabilities(def: ResourceDef, grants: Grants, row: Row): Capabi
   if (def.access.mayDelete) caps.delete = caps.delete && def.access.mayDelete(grants, row);
   const start = START_PERM[def.type];
   if (start) { caps.start = perms.has(start); caps.schedule = perms.has(start); caps.copy = admin; }
+  // A job's `start` is relaunch: AWX grants it to those who may execute its template.
+  if (def.type === 'job') caps.start = grants.superuser || grants.perms('job_template', row.unified_job_template as number | null, row.organization as number | null).has('execute');
   if (def.type === 'inventory') { caps.adhoc = perms.has('adhoc'); caps.copy = admin; }
   if (def.type === 'credential') { caps.use = perms.has('use'); caps.copy = admin; }
   if (def.type === 'project' || def.type === 'notification_template') caps.copy = admin;

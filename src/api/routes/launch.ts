@@ -8,6 +8,7 @@ import { getObject, loadRow, requireObjectPerm, resolveId } from '../engine/crud
 import { resourceByKey, type Row } from '../engine/resource.js';
 import { badRequest, HttpError, jsonBody, type Router } from '../http.js';
 import { recordActivity } from '../activity.js';
+import { applySurvey, variablesNeeded } from '../survey.js';
 import { jobTemplates } from '../resources/job-templates.js';
 import { projects } from '../resources/projects.js';
 import { inventorySources } from '../resources/inventories.js';
@@ -37,6 +38,12 @@ const PROMPTS: Record<string, { ask: string; to: keyof JobOverrides }> = {
 };
 const NOT_APPLIED = new Set(['labels', 'instance_groups', 'execution_environment', 'job_slice_count']);
 
+/** The survey and variables prompt of a template (survey_spec is not part of its API object). */
+async function surveyOf(ctx: ApiContext, id: number): Promise<{ survey_enabled: boolean; survey_spec: unknown; ask_variables_on_launch: boolean }> {
+  const { rows } = await ctx.pool.query('SELECT survey_enabled, survey_spec, ask_variables_on_launch FROM job_templates WHERE id = $1', [id]);
+  return rows[0];
+}
+
 function launchError(err: unknown): never {
   if (err instanceof PlaystreamError) throw badRequest({ detail: err.message });
   throw err;
@@ -48,13 +55,15 @@ export function registerLaunch(router: Router<ApiContext>): void {
     const id = await resolveId(ctx, jobTemplates, req.params.id);
     const jt = await getObject(ctx, jobTemplates, caller, id);
     const body: Row = { can_start_without_user_input: !Object.keys(PROMPTS).some((k) => jt[PROMPTS[k].ask]) && !jt.survey_enabled,
-      passwords_needed_to_start: [], variables_needed_to_start: [], credential_needed_to_start: false,
+      passwords_needed_to_start: [], variables_needed_to_start: [] as string[], credential_needed_to_start: false,
       inventory_needed_to_start: !jt.inventory, survey_enabled: jt.survey_enabled, job_template_data: { name: jt.name, id: jt.id, description: jt.description },
       defaults: { extra_vars: jt.extra_vars, limit: jt.limit, job_tags: jt.job_tags, skip_tags: jt.skip_tags, job_type: jt.job_type,
         verbosity: jt.verbosity, diff_mode: jt.diff_mode, scm_branch: jt.scm_branch, forks: jt.forks, timeout: jt.timeout,
         inventory: (jt.summary_fields as Row).inventory ?? { id: null, name: null },
         credentials: (jt.summary_fields as Row).credentials } };
     for (const k of Object.keys(PROMPTS)) body[PROMPTS[k].ask] = jt[PROMPTS[k].ask];
+    const template = await surveyOf(ctx, id);
+    body.variables_needed_to_start = variablesNeeded(template.survey_enabled, template.survey_spec);
     return { status: 200, body };
   });
 
@@ -67,11 +76,24 @@ export function registerLaunch(router: Router<ApiContext>): void {
     const overrides: JobOverrides = {};
     const ignored: Row = {};
     for (const [k, v] of Object.entries(body)) {
+      if (k === 'extra_vars') continue;
       const p = PROMPTS[k];
       if (!p) { if (k !== 'credential_passwords' && k !== 'extra_data') ignored[k] = v; continue; }
       if (!row[p.ask]) { ignored[k] = v; continue; }
       if (NOT_APPLIED.has(k)) continue;
       (overrides as Row)[p.to] = v;
+    }
+    const template = await surveyOf(ctx, id);
+    if (body.extra_vars !== undefined || template.survey_enabled) {
+      let survey;
+      try {
+        survey = applySurvey(template, body.extra_vars);
+      } catch (err) {
+        throw badRequest({ extra_vars: [(err as Error).message] });
+      }
+      if (survey.errors.length) throw badRequest({ variables_needed_to_start: survey.errors });
+      if (Object.keys(survey.ignored).length) ignored.extra_vars = survey.ignored;
+      if (Object.keys(survey.accepted).length) overrides.extra_vars = survey.accepted;
     }
     if (!row.inventory && overrides.inventory_id == null) throw badRequest({ inventory: ['Job Template Inventory is missing or undefined.'] });
     const jobId = await launchJobTemplate(ctx.pool, id, { userId: caller.user.id, launchType: 'manual', overrides }).catch(launchError);

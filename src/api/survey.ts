@@ -1,0 +1,102 @@
+import { parseVars } from '../scheduler/launch.js';
+
+/**
+ * Survey answers at launch, as AWX takes them: with the survey enabled, the extra vars that
+ * name a survey question are accepted whatever `ask_variables_on_launch` says, after
+ * checking each answer against its question (type, length or range, choices); a required
+ * question without an answer or a default stops the launch. Other extra vars are accepted
+ * only when the template asks for variables, and are otherwise ignored.
+ */
+export interface SurveyQuestion {
+  variable: string;
+  type: 'text' | 'textarea' | 'password' | 'integer' | 'float' | 'multiplechoice' | 'multiselect';
+  required?: boolean;
+  default?: unknown;
+  min?: number | null;
+  max?: number | null;
+  choices?: string | string[];
+  question_name?: string;
+}
+
+export interface SurveyResult {
+  /** Vars to run with (survey answers and defaults, plus accepted free vars). */
+  accepted: Record<string, unknown>;
+  /** Vars the template did not allow. */
+  ignored: Record<string, unknown>;
+  /** Problems, AWX's `variables_needed_to_start` messages. */
+  errors: string[];
+}
+
+function choicesOf(q: SurveyQuestion): string[] {
+  if (Array.isArray(q.choices)) return q.choices.map(String);
+  return (q.choices ?? '').split('\n').map((c) => c.trim()).filter(Boolean);
+}
+
+function hasDefault(q: SurveyQuestion): boolean {
+  return q.default !== undefined && q.default !== null && q.default !== '';
+}
+
+function checkAnswer(q: SurveyQuestion, v: unknown): string | undefined {
+  const name = q.variable;
+  switch (q.type) {
+    case 'text': case 'textarea': case 'password': {
+      if (typeof v !== 'string') return `Value ${JSON.stringify(v)} for '${name}' expected to be a string.`;
+      if (q.min != null && v.length < q.min) return `'${name}' value ${JSON.stringify(v)} is too small (length is ${v.length} must be at least ${q.min}).`;
+      if (q.max != null && v.length > q.max) return `'${name}' value ${JSON.stringify(v)} is too large (must be no more than ${q.max}).`;
+      return undefined;
+    }
+    case 'integer': case 'float': {
+      const ok = q.type === 'integer' ? Number.isInteger(v) : typeof v === 'number' && Number.isFinite(v);
+      if (!ok) return `Value ${JSON.stringify(v)} for '${name}' expected to be ${q.type === 'integer' ? 'an integer' : 'a numeric type'}.`;
+      if (q.min != null && (v as number) < q.min) return `'${name}' value ${v} is too small (must be at least ${q.min}).`;
+      if (q.max != null && (v as number) > q.max) return `'${name}' value ${v} is too large (must be no more than ${q.max}).`;
+      return undefined;
+    }
+    case 'multiplechoice':
+      return choicesOf(q).includes(String(v)) ? undefined : `Value ${JSON.stringify(v)} for '${name}' expected to be one of ${JSON.stringify(choicesOf(q))}.`;
+    case 'multiselect': {
+      const values = Array.isArray(v) ? v : typeof v === 'string' ? v.split('\n') : null;
+      if (!values) return `'${name}' value ${JSON.stringify(v)} is not a list.`;
+      const bad = values.filter((x) => !choicesOf(q).includes(String(x)));
+      return bad.length ? `Value ${JSON.stringify(bad[0])} for '${name}' expected to be one of ${JSON.stringify(choicesOf(q))}.` : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+export function surveyQuestions(spec: unknown): SurveyQuestion[] {
+  const list = (spec as { spec?: unknown } | null)?.spec;
+  return Array.isArray(list) ? list.filter((q): q is SurveyQuestion => typeof q?.variable === 'string') : [];
+}
+
+/** Required questions without a default: AWX's `variables_needed_to_start` on launch GET. */
+export function variablesNeeded(surveyEnabled: boolean, spec: unknown): string[] {
+  if (!surveyEnabled) return [];
+  return surveyQuestions(spec).filter((q) => q.required && !hasDefault(q)).map((q) => q.variable);
+}
+
+export function applySurvey(template: { survey_enabled: boolean; survey_spec: unknown; ask_variables_on_launch: boolean },
+  extraVars: unknown): SurveyResult {
+  const given = parseVars(extraVars);
+  const questions = template.survey_enabled ? surveyQuestions(template.survey_spec) : [];
+  const result: SurveyResult = { accepted: {}, ignored: {}, errors: [] };
+  const asked = new Set(questions.map((q) => q.variable));
+  for (const [k, v] of Object.entries(given)) {
+    if (asked.has(k)) continue;
+    if (template.ask_variables_on_launch) result.accepted[k] = v;
+    else result.ignored[k] = v;
+  }
+  for (const q of questions) {
+    if (Object.hasOwn(given, q.variable) && !(q.type === 'password' && given[q.variable] === '$encrypted$')) {
+      const problem = checkAnswer(q, given[q.variable]);
+      if (problem) result.errors.push(problem);
+      else result.accepted[q.variable] = given[q.variable];
+    } else if (hasDefault(q)) {
+      result.accepted[q.variable] = q.default;
+    } else if (q.required) {
+      result.errors.push(`'${q.variable}' value missing`);
+    }
+  }
+  return result;
+}
