@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { type JobKindInfo, jobKinds } from '../db/job-kinds.js';
-import { deriveColumns } from './derive.js';
+import { type DerivedColumns, deriveColumns } from './derive.js';
 
 /**
  * Turns one raw Redis item (bytes) into a ParsedEvent ready to encode, or a BadEvent with a
@@ -18,7 +18,7 @@ export interface BadEvent {
   jobId: number | null;
 }
 
-export interface ParsedEvent {
+export interface ParsedEvent extends DerivedColumns {
   ok: true;
   raw: Buffer;
   kind: JobKindInfo;
@@ -39,13 +39,6 @@ export interface ParsedEvent {
   createdMs: number;
   eventData: Record<string, unknown>;
   eventDataText: string;
-  failed: boolean;
-  changed: boolean;
-  hostName: string;
-  playbook: string;
-  play: string;
-  role: string;
-  task: string;
 }
 
 export interface ParseStats { invalidUtf8: number; badCreated: number }
