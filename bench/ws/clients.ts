@@ -52,8 +52,15 @@ export async function runClients(spec: ClientSpec): Promise<void> {
   const report: ClientReport = { received: 0, statusChanges: 0, samples: [], fromCommit: [], outOfOrder: 0, arrivals: [] };
   const sockets: WebSocket[] = [];
   const opened: Promise<void>[] = [];
-  for (let i = 0; i < spec.count; i++) {
-    const job = spec.jobs[i % spec.jobs.length];
+  for (let i = 0; i < spec.count; i++) opened.push(connect(spec.jobs[i % spec.jobs.length], 1));
+
+  /**
+   * One client. A socket that closes or fails before its subscription is confirmed is
+   * opened again (up to 5 tries, each counted on stderr): one (b) run hung with 999 of
+   * 1,000 sockets established and the last one gone without an error, so the harness
+   * waited forever on it.
+   */
+  function connect(job: number, attempt: number): Promise<void> {
     const ws = new WebSocket(spec.url, { headers: spec.auth ? { authorization: spec.auth } : {}, perMessageDeflate: false,
       skipUTF8Validation: true });
     sockets.push(ws);
@@ -72,13 +79,23 @@ export async function runClients(spec: ClientSpec): Promise<void> {
         if (!Number.isNaN(modified)) report.fromCommit.push(now - modified);
       }
     };
-    opened.push(new Promise((resolve, reject) => {
+    return new Promise((resolve, reject) => {
+      const retry = (why: string) => {
+        if (subscribed) return;
+        subscribed = true;
+        clearTimeout(timer);
+        ws.terminate();
+        if (attempt >= 5) return reject(new Error(`client for job ${job} failed 5 times: ${why}`));
+        process.stderr.write(`client for job ${job}: ${why} before subscribing; reconnecting (attempt ${attempt + 1})\n`);
+        setTimeout(() => connect(job, attempt + 1).then(resolve, reject), 200 * attempt);
+      };
+      const timer = setTimeout(() => retry('no subscription in 60 s'), 60_000);
       ws.on('message', (data: Buffer) => {
         if (!subscribed) {
           const s = data.toString('utf8');
           if (s.startsWith('{"accept"')) {
             ws.send(JSON.stringify({ groups: { job_events: [job], ...(spec.statusChanged ? { jobs: ['status_changed'] } : {}) }, batch: spec.batch }));
-          } else if (s.startsWith('{"groups_current"')) { subscribed = true; resolve(); }
+          } else if (s.startsWith('{"groups_current"')) { subscribed = true; clearTimeout(timer); resolve(); }
           return;
         }
         const now = Date.now();
@@ -90,8 +107,9 @@ export async function runClients(spec: ClientSpec): Promise<void> {
         const at = data.indexOf(COUNTER);
         if (at >= 0) onEvent(data, 0, at, now);
       });
-      ws.once('error', reject);
-    }));
+      ws.on('error', (err) => retry(`error ${err.message}`));
+      ws.on('close', (code) => retry(`closed (${code})`));
+    });
   }
   await Promise.all(opened);
   process.send!({ type: 'ready' });
