@@ -195,6 +195,8 @@ describe('jobs through the real receiver', () => {
     const { rows: summaries } = await t.pool.query('SELECT host_name, ok, changed FROM job_host_summaries WHERE job_id = $1', [job.id]);
     expect(JSON.stringify(summaries)).not.toContain(secret);
     expect((await t.pool.query('SELECT count(*)::int AS n FROM dead_letters')).rows[0].n).toBe(0);
+    // The private data dir (with the injected credential files) is removed after the run.
+    expect(fs.existsSync(path.join(t.dataDir, 'jobs', String(job.id)))).toBe(false);
   }, 90_000);
 
   it('a successful job has all its events stored, event_processing_finished and host_status_counts', async () => {
