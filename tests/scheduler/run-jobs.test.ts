@@ -6,7 +6,7 @@ import { launchAdHocCommand, launchInventoryUpdate, launchJobTemplate, launchPro
 import { cancelUnifiedJob } from '../../src/scheduler/submit.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
 import { alive } from '../support/processes.js';
-import { createGitRepo, orgId, pushedEvents, runCli, startDispatcher, stopProcess, waitFor, waitForStatus } from './support.js';
+import { createGitRepo, orgId, pushedEvents, runCli, startDispatcher, stopProcess, waitFor, waitForStatus, createProjectAndInventory } from './support.js';
 
 const PLAYBOOKS = {
   'ok.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: msg="hello {{ who | default('world') }}"\n`,
@@ -34,13 +34,7 @@ async function template(name: string, playbook: string, extra: Record<string, un
 beforeAll(async () => {
   t = await useTestEnv({ PLAYSTREAM_DISPATCHER_WORKERS: '6' });
   org = await orgId(t.pool);
-  const repo = path.join(t.dataDir, 'repo');
-  createGitRepo(repo, PLAYBOOKS);
-  project = (await t.pool.query(`INSERT INTO projects (name, organization_id, scm_type, scm_url, local_path)
-    VALUES ('P', $1, 'git', $2, 'p') RETURNING id`, [org, `file://${repo}`])).rows[0].id;
-  inventory = (await t.pool.query(`INSERT INTO inventories (name, organization_id) VALUES ('I', $1) RETURNING id`, [org])).rows[0].id;
-  await t.pool.query(`INSERT INTO hosts (name, inventory_id, variables) VALUES ('localhost', $1, $2)`,
-    [inventory, 'ansible_connection: local\nansible_python_interpreter: "{{ ansible_playbook_python }}"']);
+  ({ project, inventory } = await createProjectAndInventory(t, org, PLAYBOOKS));
   dispatcher = startDispatcher(t.env);
   const update = await launchProjectUpdate(t.pool, project);
   const done = await waitForStatus(t.pool, update, ['successful', 'failed', 'error']);

@@ -9,7 +9,7 @@ import { type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.
 import { streamStdout } from '../../src/pipeline/stdout-stream.js';
 import { launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { createGitRepo, orgId, startDispatcher, stopProcess, waitFor, waitForStatus } from './support.js';
+import { createGitRepo, orgId, startDispatcher, stopProcess, waitFor, waitForStatus, createProjectAndInventory } from './support.js';
 
 /**
  * Jobs end to end through the real receiver: dispatcher (child process) → ansible-runner →
@@ -146,13 +146,7 @@ beforeAll(async () => {
   t = await useTestEnv({ PLAYSTREAM_DISPATCHER_WORKERS: '4' });
   await Promise.all([startHttpSink(), startSmtpSink()]);
   org = await orgId(t.pool);
-  const repo = path.join(t.dataDir, 'repo');
-  createGitRepo(repo, PLAYBOOKS);
-  project = (await t.pool.query(`INSERT INTO projects (name, organization_id, scm_type, scm_url, local_path)
-    VALUES ('P', $1, 'git', $2, 'p') RETURNING id`, [org, `file://${repo}`])).rows[0].id;
-  inventory = (await t.pool.query(`INSERT INTO inventories (name, organization_id) VALUES ('I', $1) RETURNING id`, [org])).rows[0].id;
-  await t.pool.query(`INSERT INTO hosts (name, inventory_id, variables) VALUES ('localhost', $1, $2)`,
-    [inventory, 'ansible_connection: local\nansible_python_interpreter: "{{ ansible_playbook_python }}"']);
+  ({ project, inventory } = await createProjectAndInventory(t, org, PLAYBOOKS));
   receiver = await startReceiver({ config: t.config, pool: t.pool, redis: t.redis, workers: 2 });
   dispatcher = startDispatcher({ ...t.env, PATH: `${crashingRunnerDir()}:${process.env.PATH}` });
   const update = await waitForStatus(t.pool, await launchProjectUpdate(t.pool, project), ['successful', 'failed', 'error']);

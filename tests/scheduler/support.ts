@@ -124,3 +124,18 @@ export async function runInProcess(t: TestEnv, jobId: number): Promise<Record<st
   await runUnifiedJob({ pool: t.pool, redis: t.redis, config: t.config, secrets: t.secrets, onCancel: () => () => {} }, jobId);
   return (await t.pool.query('SELECT * FROM unified_jobs WHERE id = $1', [jobId])).rows[0];
 }
+
+/**
+ * The fixture the job tests share: a local git repository holding `playbooks`, a project on
+ * it, and an inventory whose one host is localhost run with the playbook's own Python.
+ */
+export async function createProjectAndInventory(t: TestEnv, org: number, playbooks: Record<string, string>): Promise<{ project: number; inventory: number }> {
+  const repo = path.join(t.dataDir, 'repo');
+  createGitRepo(repo, playbooks);
+  const project = (await t.pool.query(`INSERT INTO projects (name, organization_id, scm_type, scm_url, local_path)
+    VALUES ('P', $1, 'git', $2, 'p') RETURNING id`, [org, `file://${repo}`])).rows[0].id;
+  const inventory = (await t.pool.query(`INSERT INTO inventories (name, organization_id) VALUES ('I', $1) RETURNING id`, [org])).rows[0].id;
+  await t.pool.query(`INSERT INTO hosts (name, inventory_id, variables) VALUES ('localhost', $1, $2)`,
+    [inventory, 'ansible_connection: local\nansible_python_interpreter: "{{ ansible_playbook_python }}"']);
+  return { project, inventory };
+}
