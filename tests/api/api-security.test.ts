@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seedFirstStart } from '../../src/db/seed.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { basicAuth, startTestWeb } from '../support/web.js';
+import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
 
 /**
  * The API's conventions and security against a real server: AWX pages and filters,
@@ -12,13 +12,8 @@ let env: TestEnv;
 let url: string;
 const admin = basicAuth('admin', 'admin-password');
 
-async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = admin) {
-  const res = await fetch(`${url}${path}`, { method, headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body !== undefined ? JSON.stringify(body) : undefined, redirect: 'manual' });
-  const text = await res.text();
-  let json: any;
-  try { json = text ? JSON.parse(text) : undefined; } catch { json = text; }
-  return { status: res.status, json, text, headers: res.headers };
+function api(method: string, path: string, body?: unknown, headers: Record<string, string> = admin) {
+  return apiRequest(url, method, path, body, headers);
 }
 
 beforeAll(async () => {

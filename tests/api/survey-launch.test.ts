@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/security/passwords.js';
 import { seedFirstStart } from '../../src/db/seed.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { basicAuth, startTestWeb } from '../support/web.js';
+import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
 
 /** Survey answers at launch (AWX: accepted with the survey on, whatever ask_variables says) and a job's `start` capability. */
 let env: TestEnv;
@@ -10,10 +10,8 @@ let url: string;
 let jt: number;
 const admin = basicAuth('admin', 'admin-password');
 
-async function api(method: string, path: string, body?: unknown, headers = admin) {
-  const res = await fetch(`${url}${path}`, { method, headers: { ...headers, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: res.status, json: await res.json().catch(() => undefined) };
+function api(method: string, path: string, body?: unknown, headers: Record<string, string> = admin) {
+  return apiRequest(url, method, path, body, headers);
 }
 
 beforeAll(async () => {
