@@ -90,7 +90,7 @@ export async function runSupervisor(): Promise<void> {
     const ready = ROLES.map((role) => {
       const s: Supervised = { role, startedAt: 0, backoffMs: 1000 };
       children.set(role, s);
-      return spawnRole(s, env, config, () => state, stopAll);
+      return spawnRole(s, env, () => state, stopAll);
     });
     const [webReady] = await Promise.all(ready);
     state = 'running';
@@ -104,7 +104,6 @@ export async function runSupervisor(): Promise<void> {
 function spawnRole(
   s: Supervised,
   env: NodeJS.ProcessEnv,
-  config: Config,
   getState: () => string,
   stopAll: (reason: string, code: number) => Promise<void>,
 ): Promise<{ port?: number }> {
@@ -126,7 +125,7 @@ function spawnRole(
         return;
       }
       s.restartTimer = setTimeout(() => {
-        void spawnRole(s, env, config, getState, stopAll).then(resolve);
+        void spawnRole(s, env, getState, stopAll).then(resolve);
       }, s.backoffMs);
       s.backoffMs = Math.min(s.backoffMs * 2, 30_000);
     });
