@@ -3,6 +3,7 @@ import { log } from '../log.js';
 import { verifyPassword } from '../security/passwords.js';
 import { prepared } from './engine/prepared.js';
 import { type Grants, loadGrants } from './access.js';
+import type { CredentialRow } from './cache/read-cache.js';
 import type { ApiContext } from './context.js';
 import { type ApiRequest, HttpError, unauthorized } from './http.js';
 
@@ -97,13 +98,32 @@ export function parseCookies(req: ApiRequest): Record<string, string> {
 async function sessionOf(ctx: ApiContext, req: ApiRequest): Promise<{ user: AuthenticatedUser; csrf: string } | undefined> {
   const key = parseCookies(req)[SESSION_COOKIE];
   if (!key) return undefined;
-  const { rows } = await ctx.pool.query(prepared(
-    `SELECT u.id, u.username, u.is_superuser, u.is_system_auditor, s.csrf_token
+  const hash = sha256(key);
+  const row = await cachedLookup(ctx, `session ${hash}`, async () => (await ctx.pool.query(prepared(
+    `SELECT u.id, u.username, u.is_superuser, u.is_system_auditor, s.csrf_token, s.expires
        FROM api_sessions s JOIN users u ON u.id = s.user_id
-      WHERE s.key_hash = $1 AND s.expires > now() AND u.is_active`, [sha256(key)]));
-  if (!rows[0]) return undefined;
-  const { csrf_token: csrf, ...user } = rows[0];
-  return { user, csrf };
+      WHERE s.key_hash = $1 AND s.expires > now() AND u.is_active`, [hash]))).rows[0]);
+  if (!row || !unexpired(row)) return undefined;
+  return { user: userOf(row), csrf: row.csrf_token as string };
+}
+
+/**
+ * Token and session lookups go through the read cache when there is one: emptied on any
+ * change to users, api_tokens or api_sessions (and on every unsafe request of this
+ * process), so a revoked token or deactivated user stops working as soon as the change is
+ * heard. Expiry is checked on every use.
+ */
+function cachedLookup(ctx: ApiContext, key: string, lookup: () => Promise<CredentialRow>): Promise<CredentialRow> {
+  return ctx.readCache ? ctx.readCache.auth.load(key, lookup) : lookup();
+}
+
+function unexpired(row: Record<string, unknown>): boolean {
+  return (row.expires as Date).getTime() > Date.now();
+}
+
+function userOf(row: Record<string, unknown>): AuthenticatedUser {
+  return { id: row.id as number, username: row.username as string, is_superuser: row.is_superuser as boolean,
+    is_system_auditor: row.is_system_auditor as boolean };
 }
 
 function timingSafeEqual(a: string, b: string): boolean {
@@ -124,22 +144,24 @@ export async function csrfTokenMatches(req: ApiRequest, ctx: ApiContext, token: 
  * the answer, because a write per GET was a WAL flush per request (commit with
  * synchronous_commit on) on the API's busiest path.
  */
-const LAST_USED_RESOLUTION_S = 60;
+const LAST_USED_RESOLUTION_MS = 60_000;
 
 async function tokenUser(ctx: ApiContext, header: string): Promise<Authentication | undefined> {
-  const token = header.slice(7).trim();
-  const { rows } = await ctx.pool.query(prepared(
-    `SELECT t.id AS token_id, t.scope, u.id, u.username, u.is_superuser, u.is_system_auditor,
-            (t.last_used IS NULL OR t.last_used < now() - make_interval(secs => ${LAST_USED_RESOLUTION_S})) AS stale
+  const hash = sha256(header.slice(7).trim());
+  const row = await cachedLookup(ctx, `token ${hash}`, async () => (await ctx.pool.query(prepared(
+    `SELECT t.id AS token_id, t.scope, t.expires, t.last_used, u.id, u.username, u.is_superuser, u.is_system_auditor
        FROM api_tokens t JOIN users u ON u.id = t.user_id
-      WHERE t.token_hash = $1 AND t.expires > now() AND u.is_active`, [sha256(token)]));
-  if (!rows[0]) return undefined;
-  const { token_id: tokenId, scope, stale, ...user } = rows[0];
-  if (stale) {
+      WHERE t.token_hash = $1 AND t.expires > now() AND u.is_active`, [hash]))).rows[0]);
+  if (!row || !unexpired(row)) return undefined;
+  const tokenId = row.token_id as number;
+  const lastUsed = row.last_used as Date | null;
+  if (!lastUsed || Date.now() - lastUsed.getTime() > LAST_USED_RESOLUTION_MS) {
+    // Marked on the (possibly cached) row first, so the requests until this update is heard do not repeat it.
+    row.last_used = new Date();
     ctx.pool.query('UPDATE api_tokens SET last_used = now() WHERE id = $1', [tokenId])
       .catch((err: Error) => log.warn('token last_used update failed', { error: err.message }));
   }
-  return { user, via: 'token', scope, tokenId };
+  return { user: userOf(row), via: 'token', scope: row.scope as 'read' | 'write', tokenId };
 }
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);

@@ -128,9 +128,12 @@ export function statusLine(status: number): string {
 
 /**
  * Adapts a Router to a uWS `any('/*')` handler. `decorate` adds headers every response
- * carries (AWX's X-API-* headers).
+ * carries (AWX's X-API-* headers); `afterUnsafe` runs when the handler of a request with an
+ * unsafe method settles, before its reply is written (the read cache forgets what the
+ * request may have changed, so the client's next read sees its write).
  */
-export function uwsHandler<C>(router: Router<C>, ctx: C, decorate: (headers: Record<string, string>, startedAt: number) => void) {
+export function uwsHandler<C>(router: Router<C>, ctx: C, decorate: (headers: Record<string, string>, startedAt: number) => void,
+  afterUnsafe?: () => void) {
   return (res: HttpResponse, req: HttpRequest): void => {
     const startedAt = performance.now();
     const method = req.getMethod().toUpperCase();
@@ -173,9 +176,13 @@ export function uwsHandler<C>(router: Router<C>, ctx: C, decorate: (headers: Rec
         return finish({ status: 405, headers: { allow: matched.allowed.join(', ') }, body: { detail: `Method "${method}" not allowed.` } });
       }
       const request: ApiRequest = { method, path, query, headers, params: matched.params, body, remoteAddress };
+      const unsafe = method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS';
       try {
-        finish(await matched.handler(request, ctx));
+        const reply = await matched.handler(request, ctx);
+        if (unsafe) afterUnsafe?.();
+        finish(reply);
       } catch (err) {
+        if (unsafe) afterUnsafe?.();
         if (err instanceof HttpError) return finish({ status: err.status, body: err.body });
         log.error('request failed', { method, path, err: (err as Error).stack ?? err });
         finish({ status: 500, body: { detail: 'A server error has occurred.' } });

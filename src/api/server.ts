@@ -16,6 +16,7 @@ import { registerObjectActions } from './routes/object-actions.js';
 import { registerResources } from './routes/resources.js';
 import { registerTokens } from './routes/tokens.js';
 import { attachWebsocket } from './ws/endpoint.js';
+import { cacheBytesFromEnv, ReadCache } from './cache/read-cache.js';
 
 /**
  * The web process's server: one uWS app carrying the REST API (and, as parts arrive, the
@@ -45,7 +46,11 @@ export function buildRouter(): Router<ApiContext> {
   return router;
 }
 
-export async function startWebServer(ctx: ApiContext, options: { host: string; port: number }): Promise<WebServer> {
+export async function startWebServer(runtime: ApiContext, options: { host: string; port: number }): Promise<WebServer> {
+  const cacheBytes = cacheBytesFromEnv();
+  const readCache = cacheBytes > 0 && runtime.config.databaseUrl ? new ReadCache(cacheBytes) : undefined;
+  await readCache?.start(runtime.config.databaseUrl!);
+  const ctx: ApiContext = { ...runtime, readCache };
   const app = uWS.App();
   const router = buildRouter();
   const node = ctx.config.nodeName;
@@ -55,7 +60,7 @@ export async function startWebServer(ctx: ApiContext, options: { host: string; p
     headers['x-api-product-version'] = version;
     headers['x-api-node'] = node;
     headers['x-api-time'] = `${((performance.now() - startedAt) / 1000).toFixed(3)}s`;
-  }));
+  }, () => readCache?.localWrite()));
   const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
     app.listen(options.host, options.port, (socket) => socket ? resolve(socket) : reject(
       new Error(`cannot listen on ${options.host}:${options.port} (in use?)`)));
@@ -63,6 +68,6 @@ export async function startWebServer(ctx: ApiContext, options: { host: string; p
   await websocket.ready;
   return {
     port: uWS.us_socket_local_port(listenSocket),
-    close: () => { websocket.close(); uWS.us_listen_socket_close(listenSocket); },
+    close: () => { websocket.close(); uWS.us_listen_socket_close(listenSocket); void readCache?.close(); },
   };
 }

@@ -111,6 +111,8 @@ export interface ResourceDef {
   beforeDelete?: (ctx: ApiContext, db: Queryable, row: Row) => Promise<void>;
   /** No POST on the collection. */
   readOnly?: boolean;
+  /** Never served from the read cache: changes to its table do not empty it (cache/read-cache.ts). */
+  uncached?: boolean;
   noDelete?: boolean;
 }
 

@@ -1,4 +1,5 @@
 import { requireCaller } from '../auth.js';
+import { cachedRead } from '../cache/cached-read.js';
 import { withTransaction } from '../../db/pool.js';
 import { recordActivity } from '../activity.js';
 import type { ApiContext } from '../context.js';
@@ -16,17 +17,14 @@ import type { Caller, Queryable, ResourceDef, Row } from './resource.js';
  */
 export function registerResource(router: Router<ApiContext>, def: ResourceDef): void {
   const base = `/api/v2/${def.key}/`;
-  router.get(base, async (req, ctx) => ({ status: 200, body: await listPage(ctx, def, await requireCaller(req, ctx), req) }));
+  router.get(base, cachedRead([def], (req, ctx, caller) => listPage(ctx, def, caller, req)));
   if (!def.readOnly) {
     router.post(base, async (req, ctx) => {
       const caller = await requireCaller(req, ctx);
       return { status: 201, body: await createObject(ctx, def, caller, jsonBody(req)) };
     });
   }
-  router.get(`${base}:id/`, async (req, ctx) => {
-    const caller = await requireCaller(req, ctx);
-    return { status: 200, body: await getObject(ctx, def, caller, await resolveId(ctx, def, req.params.id)) };
-  });
+  router.get(`${base}:id/`, cachedRead([def], async (req, ctx, caller) => getObject(ctx, def, caller, await resolveId(ctx, def, req.params.id))));
   if (!def.readOnly) {
     const update = async (req: Parameters<Parameters<Router<ApiContext>['get']>[1]>[0], ctx: ApiContext) => {
       const caller = await requireCaller(req, ctx);
@@ -71,14 +69,13 @@ export interface SubListOptions {
 
 export function registerSubList(router: Router<ApiContext>, parent: ResourceDef, name: string, child: ResourceDef, opts: SubListOptions): void {
   const path = `/api/v2/${parent.key}/:id/${name}/`;
-  router.get(path, async (req, ctx) => {
-    const caller = await requireCaller(req, ctx);
+  router.get(path, cachedRead([parent, child], async (req, ctx, caller) => {
     const parentId = await resolveId(ctx, parent, req.params.id);
     await loadRow(ctx, parent, caller, parentId);
     const params = new Params();
     const cond = opts.condition(params.push(parentId));
-    return { status: 200, body: await listPage(ctx, child, caller, req, { where: [cond], params }) };
-  });
+    return listPage(ctx, child, caller, req, { where: [cond], params });
+  }));
   if (!opts.associate && !opts.createWith) return;
   router.post(path, async (req, ctx) => {
     const caller = await requireCaller(req, ctx);

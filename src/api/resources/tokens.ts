@@ -15,6 +15,8 @@ export const tokens = defineResource({
     user: ro('int', { fk: 'users' }), application: ro('int', { col: 'NULL::bigint' }), last_used: ro('time'),
   },
   search: ['description'],
+  // last_used changes once a minute per token in use: the read cache ignores this table's changes.
+  uncached: true,
   access: { roleType: 'token', orgExpr: null, readSql: (g, p) => `t.user_id = ${p.push(g.user.id)}`, canCreate: () => true },
   present: (_row, out) => {
     out.token = '************';
