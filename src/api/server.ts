@@ -46,10 +46,13 @@ export function buildRouter(): Router<ApiContext> {
   return router;
 }
 
-export async function startWebServer(runtime: ApiContext, options: { host: string; port: number }): Promise<WebServer> {
-  const cacheBytes = cacheBytesFromEnv();
-  const readCache = cacheBytes > 0 && runtime.config.databaseUrl ? new ReadCache(cacheBytes) : undefined;
-  await readCache?.start(runtime.config.databaseUrl!);
+/** `readCache`: one the caller made (tests drive one by hand); default one from PLAYSTREAM_API_CACHE_MB, started here. */
+export async function startWebServer(runtime: ApiContext, options: { host: string; port: number; readCache?: ReadCache }): Promise<WebServer> {
+  let readCache = options.readCache;
+  if (!readCache && runtime.config.databaseUrl && cacheBytesFromEnv() > 0) {
+    readCache = new ReadCache(cacheBytesFromEnv());
+    await readCache.start(runtime.config.databaseUrl);
+  }
   const ctx: ApiContext = { ...runtime, readCache };
   const app = uWS.App();
   const router = buildRouter();
