@@ -7,6 +7,7 @@ import { createPool } from './db/pool.js';
 import { seedFirstStart } from './db/seed.js';
 import { log, setLogLevel, setProcessName } from './log.js';
 import { cliEntry } from './paths.js';
+import roleNodeFlags from './role-node-flags.json' with { type: 'json' };
 import { resolveSecretKey } from './security/secrets.js';
 import { stopChild } from './services/child-process.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './services/postgres.js';
@@ -108,7 +109,8 @@ function spawnRole(
   stopAll: (reason: string, code: number) => Promise<void>,
 ): Promise<{ port?: number }> {
   return new Promise((resolve) => {
-    const child = fork(cliEntry, [s.role], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
+    const execArgv = [...process.execArgv, ...roleNodeFlags[s.role]];
+    const child = fork(cliEntry, [s.role], { env, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
     s.child = child;
     s.startedAt = Date.now();
     child.on('message', (msg: { type?: string; port?: number }) => {

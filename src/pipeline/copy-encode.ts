@@ -1,3 +1,4 @@
+import { ByteWriter } from './byte-writer.js';
 import type { ParsedEvent } from './parse-event.js';
 
 /**
@@ -19,15 +20,25 @@ export const COPY_COLUMN_LIST = COPY_COLUMNS.join(', ');
 export interface EncodeStats { nulStripped: number }
 
 const NEEDS_ESCAPE = /[\\\t\n\r\0]/;
-const ESCAPE_ALL = /[\\\t\n\r\0]/g;
-const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '' };
 
 export function escapeCopyText(s: string, stats: EncodeStats): string {
   if (!NEEDS_ESCAPE.test(s)) return s;
-  return s.replace(ESCAPE_ALL, (c) => {
-    if (c === '\0') stats.nulStripped++;
-    return ESCAPES[c];
-  });
+  if (s.includes('\0')) {
+    const stripped = s.replaceAll('\0', '');
+    stats.nulStripped += s.length - stripped.length;
+    s = stripped;
+  }
+  // Backslash first, so the escapes added after it are not doubled.
+  return s.replaceAll('\\', '\\\\').replaceAll('\t', '\\t').replaceAll('\n', '\\n').replaceAll('\r', '\\r');
+}
+
+/**
+ * escapeCopyText for JSON text written by JSON.stringify, which never holds a raw tab,
+ * newline, carriage return or NUL (it writes them as \t, \n, \r, \u0000): only its
+ * backslashes need doubling.
+ */
+export function escapeCopyJson(json: string): string {
+  return json.includes('\\') ? json.replaceAll('\\', '\\\\') : json;
 }
 
 export interface RowContext {
@@ -45,7 +56,7 @@ export interface RowContext {
  */
 export function encodeCopyRowBody(e: ParsedEvent, jobCreated: string, hostId: number | null, stats: EncodeStats): string {
   return jobCreated + '\t' + e.jobId + '\t'
-    + escapeCopyText(e.event, stats) + '\t' + escapeCopyText(e.eventDataText, stats) + '\t' + (e.failed ? 't' : 'f') + '\t'
+    + escapeCopyText(e.event, stats) + '\t' + escapeCopyJson(e.eventDataText) + '\t' + (e.failed ? 't' : 'f') + '\t'
     + (e.changed ? 't' : 'f') + '\t' + escapeCopyText(e.uuid, stats) + '\t' + escapeCopyText(e.parentUuid, stats) + '\t'
     + e.counter + '\t' + escapeCopyText(e.stdout, stats) + '\t' + e.verbosity + '\t' + e.startLine + '\t' + e.endLine + '\t'
     + (hostId === null ? '\\N' : hostId) + '\t' + escapeCopyText(e.hostName, stats) + '\t'
@@ -56,6 +67,18 @@ export function encodeCopyRowBody(e: ParsedEvent, jobCreated: string, hostId: nu
 /** The flush-time columns: id, created (the flush time when the runner's did not parse), modified. */
 export function copyRowPrefix(id: number, created: string, modified: string): string {
   return id + '\t' + (created || modified) + '\t' + modified + '\t';
+}
+
+/**
+ * A batch's COPY payload: each row's flush-time prefix (ASCII) and its prepared body,
+ * encoded once, straight into one buffer (byte-writer.ts says why).
+ */
+export function copyPayload(rows: readonly { id: number; created: string; body: string }[], modified: string): Buffer {
+  let estimate = 0;
+  for (const r of rows) estimate += r.body.length + 64;
+  const out = new ByteWriter(Math.ceil(estimate * 1.1));
+  for (const r of rows) out.ascii(copyRowPrefix(r.id, r.created, modified)).write(r.body);
+  return out.bytes();
 }
 
 /** One COPY text row (with its trailing newline) for a parsed, non-EOF event. */

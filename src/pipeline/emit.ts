@@ -1,4 +1,5 @@
 import type { BroadcastMessage } from './broadcast.js';
+import { ByteWriter } from './byte-writer.js';
 import { eventMessageJson } from './event-message-json.js';
 import type { StoreOutcome } from './store-batch.js';
 
@@ -8,10 +9,11 @@ import type { StoreOutcome } from './store-batch.js';
  * to `${eventGroup}-${jobId}` with the stored events in AWX's websocket shape, then a
  * `jobs-summary` per job whose EOF was in the batch or whose processing finished in it.
  *
- * Returned as the JSON text of each BroadcastMessage, ready to PUBLISH: the event messages
- * are written by event-message-json.ts, not stringified from objects.
+ * Returned as the JSON of each BroadcastMessage, ready to PUBLISH: the event messages are
+ * written by event-message-json.ts, not stringified from objects, and each group's message
+ * is encoded straight into one buffer (byte-writer.ts).
  */
-export function batchMessages(outcome: StoreOutcome): string[] {
+export function batchMessages(outcome: StoreOutcome): (Buffer | string)[] {
   const groups = new Map<string, { messages: { counter: number; json: string }[]; lo: number; hi: number; sorted: boolean }>();
   for (const s of outcome.stored) {
     const group = `${s.job.kind.eventGroup}-${s.job.id}`;
@@ -29,12 +31,17 @@ export function batchMessages(outcome: StoreOutcome): string[] {
     if (e.counter < g.lo) g.lo = e.counter;
     if (e.counter > g.hi) g.hi = e.counter;
   }
-  const out: string[] = [];
+  const out: (Buffer | string)[] = [];
   for (const [group, g] of groups) {
     if (!g.sorted) g.messages.sort((a, b) => a.counter - b.counter);
-    let body = '';
-    for (let i = 0; i < g.messages.length; i++) body += (i ? ',' : '') + g.messages[i].json;
-    out.push(`{"group":${JSON.stringify(group)},"messages":[${body}],"counterRange":[${g.lo},${g.hi}]}`);
+    let estimate = 64;
+    for (const m of g.messages) estimate += m.json.length + 1;
+    const w = new ByteWriter(Math.ceil(estimate * 1.1)).write(`{"group":${JSON.stringify(group)},"messages":[`);
+    for (let i = 0; i < g.messages.length; i++) {
+      if (i) w.ascii(',');
+      w.write(g.messages[i].json);
+    }
+    out.push(w.ascii(`],"counterRange":[${g.lo},${g.hi}]}`).bytes());
   }
   for (const j of outcome.jobs) {
     if (!j.eofInBatch && !j.finishedNow) continue;

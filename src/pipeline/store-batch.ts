@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import pgCopy from 'pg-copy-streams';
-import { COPY_COLUMN_LIST, COPY_COLUMNS, copyRowPrefix } from './copy-encode.js';
+import { COPY_COLUMN_LIST, COPY_COLUMNS, copyPayload, copyRowPrefix } from './copy-encode.js';
 import { insertDeadLetters } from './dead-letters.js';
 import type { JobInfo } from './job-cache.js';
 import type { BadEvent, ParsedEvent } from './parse-event.js';
@@ -86,8 +86,7 @@ export async function storeBatch(ctx: StoreContext, batch: PreparedBatch, mode: 
         }
         continue;
       }
-      let text = '';
-      for (let i = 0; i < rows.length; i++) text += copyRowPrefix(rows[i].id, rows[i].e.created, modified) + list[i].body;
+      const text = copyPayload(rows.map((r, i) => ({ id: r.id, created: r.e.created, body: list[i].body })), modified);
       if (mode === 'fast') {
         await copyIn(client, `COPY ${table} (${COPY_COLUMN_LIST}) FROM STDIN`, text);
         for (const r of rows) stored.push(r);
@@ -130,12 +129,12 @@ export async function storeBatch(ctx: StoreContext, batch: PreparedBatch, mode: 
   }
 }
 
-function copyIn(client: pg.PoolClient, sql: string, text: string): Promise<void> {
+function copyIn(client: pg.PoolClient, sql: string, data: Buffer | string): Promise<void> {
   return new Promise((resolve, reject) => {
     const stream = client.query(pgCopy.from(sql));
     stream.on('error', reject);
     stream.on('finish', () => resolve());
-    stream.end(Buffer.from(text, 'utf8'));
+    stream.end(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
   });
 }
 

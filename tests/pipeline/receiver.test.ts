@@ -133,4 +133,20 @@ describe('callback receiver', () => {
     expect(receiver.metrics.nulStripped.get() - nulBefore).toBe(nuls);
     expect(receiver.metrics.invalidUtf8.get() - utfBefore).toBe(1);
   });
+
+  it('keeps ISO 8601 `created` as sent and stamps anything else with the flush time, counted', async () => {
+    const job = await createJob(env.pool);
+    const sent = ['2026-01-01T00:00:00.123456', '2026-01-01 10:00:00+02:00', 'yesterday', '2026-01-01\t00:00:00', 'Jan 1 2026 10:00'];
+    const before = receiver.metrics.badCreated.get();
+    await push(env.redis, redisKeys(env.config).callbackQueue,
+      sent.map((created, i) => ({ job_id: job.id, event: 'verbose', counter: i + 1, stdout: `line ${i}`, created })));
+    const rows = await waitFor(async () => {
+      const r = await env.pool.query(`SELECT counter, to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS created,
+        created = modified AS flush_time FROM job_events WHERE job_id = $1 ORDER BY counter`, [job.id]);
+      return r.rows.length === sent.length && r.rows;
+    }, 10_000, 'rows');
+    expect(rows.slice(0, 2).map((r) => r.created)).toEqual(['2026-01-01T00:00:00.123456', '2026-01-01T08:00:00.000000']);
+    expect(rows.map((r) => r.flush_time)).toEqual([false, false, true, true, true]);
+    expect(receiver.metrics.badCreated.get() - before).toBe(3);
+  });
 });
