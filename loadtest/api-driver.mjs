@@ -8,6 +8,12 @@
 // (rows the receiver stored during the window). Everything runs on this machine, so the
 // load generator shares its cores with the server.
 //
+// Meanwhile a probe plays another process writing: every PROBE_EVERY_MS it UPDATEs the
+// job_explanation of the page's newest job straight in SQL, then GETs the page (on its own
+// connection, not counted above) until the change shows. It reports how late after the
+// commit a GET could still get the old page (the read cache's staleness window for writes
+// it hears of by NOTIFY) and when the new page arrived.
+//
 // `node loadtest/api-driver.mjs producer <redisUrl> <queue> <jobId> <rate> <seconds> <firstCounter>`
 // is the producer child.
 import { spawn } from 'node:child_process';
@@ -30,6 +36,7 @@ const EVENT_RATE = Number(process.env.EVENT_RATE ?? 5000);
 const PRODUCERS = Number(process.env.PRODUCERS ?? 2);
 const JOBS = Number(process.env.JOBS ?? 30);
 const LIST_PATH = '/api/v2/jobs/?page_size=25&order_by=-id';
+const PROBE_EVERY_MS = Number(process.env.PROBE_EVERY_MS ?? 1000);
 const FIRST_COUNTER = 10_000_000;
 
 /** One ~1 KB runner_on_ok event, as ansible-runner prints it, with the job reference added. */
@@ -148,6 +155,40 @@ function percentile(sorted, p) {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] : NaN;
 }
 
+/**
+ * Writes as another process would, until `end`: each probe UPDATEs a job on the page and
+ * reads the page back-to-back until it shows. `stale_after_ms` is the latest a GET was
+ * issued after the commit and still answered with the old page (null: none was).
+ */
+async function probeStaleness({ db, http, auth, jobId, end }) {
+  const probes = [];
+  for (let n = 1; performance.now() + PROBE_EVERY_MS + 1000 < end; n++) {
+    await new Promise((r) => setTimeout(r, PROBE_EVERY_MS));
+    const marker = `loadtest probe ${n} ${crypto.randomUUID()}`;
+    await db.query('UPDATE unified_jobs SET job_explanation = $2 WHERE id = $1', [jobId, marker]);
+    const committed = performance.now();
+    let staleAfter = null;
+    let staleReads = 0;
+    for (;;) {
+      const issued = performance.now() - committed;
+      if (issued > 10_000) throw new Error(`probe ${n}: the change is not on the page 10 s after its commit`);
+      const res = await http.request({ method: 'GET', path: LIST_PATH, headers: { authorization: auth } });
+      if ((await res.body.text()).includes(marker)) {
+        probes.push({ stale_after_ms: staleAfter, stale_reads: staleReads, visible_after_ms: performance.now() - committed });
+        break;
+      }
+      staleAfter = issued;
+      staleReads++;
+    }
+  }
+  const stale = probes.map((p) => p.stale_after_ms).filter((x) => x !== null).sort((a, b) => a - b);
+  const visible = probes.map((p) => p.visible_after_ms).sort((a, b) => a - b);
+  const ms = (x) => (Number.isFinite(x) ? Number(x.toFixed(2)) : null);
+  return { probes: probes.length, stale_reads_in: stale.length, stale_reads_max: Math.max(0, ...probes.map((p) => p.stale_reads)),
+    stale_after_ms_max: ms(stale.at(-1)),
+    visible_after_ms_p50: ms(percentile(visible, 0.5)), visible_after_ms_max: ms(visible.at(-1)) };
+}
+
 async function main() {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'playstream-loadtest-'));
   const port = await freePort();
@@ -155,6 +196,7 @@ async function main() {
   console.error(`starting playstream (data dir ${dataDir}, port ${port})`);
   const stack = await startStack(dataDir, port, password);
   const http = new Pool(`http://127.0.0.1:${port}`, { connections: CONCURRENCY, pipelining: 1 });
+  const probeHttp = new Pool(`http://127.0.0.1:${port}`, { connections: 1, pipelining: 1 });
   const db = new pg.Client({ connectionString: stack.databaseUrl });
   try {
     await db.connect();
@@ -226,6 +268,7 @@ async function main() {
     let errors = 0;
     const started = performance.now();
     const end = started + DURATION * 1000;
+    const probe = probeStaleness({ db, http: probeHttp, auth, jobId: page.json.results[0].id, end });
     await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
       while (performance.now() < end) {
         const t = performance.now();
@@ -235,6 +278,7 @@ async function main() {
       }
     }));
     const elapsed = (performance.now() - started) / 1000;
+    const staleness = await probe;
     const own = process.cpuUsage(cpu0.self);
     const machine = machineCpu();
     const cpu = {
@@ -257,17 +301,19 @@ async function main() {
       p50_ms: Number(percentile(latencies, 0.5).toFixed(1)), p95_ms: Number(percentile(latencies, 0.95).toFixed(1)),
       p99_ms: Number(percentile(latencies, 0.99).toFixed(1)), max_ms: Number(latencies.at(-1).toFixed(1)),
       web_cpu_ms_per_request: Number(((cpu.web_s * 1000) / Math.max(1, latencies.length)).toFixed(2)), cpu_seconds_in_window: cpu,
-      page_bytes: pageBytes, page_statuses: statuses,
+      page_bytes: pageBytes, page_statuses: statuses, staleness,
       events_offered_per_s: EVENT_RATE, events_sent: sent, events_stored_in_window_per_s: Math.round((after - before) / elapsed),
       events_stored_total: total, drain_after_window_s: Number(((performance.now() - drainStart) / 1000).toFixed(1)),
       cpus: os.cpus().length, loadavg: os.loadavg().map((l) => Number(l.toFixed(1))),
     };
     console.log(JSON.stringify(result));
     console.error(`GET ${LIST_PATH} x${CONCURRENCY} clients: ${result.rps} req/s, p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms, ${errors} errors`);
+    console.error(`another process's write (every ${PROBE_EVERY_MS} ms, ${staleness.probes} probes): a GET issued up to ${staleness.stale_after_ms_max ?? 0} ms after its commit got the old page (${staleness.stale_reads_in} probes, at most ${staleness.stale_reads_max} stale GETs each); new page received after ${staleness.visible_after_ms_p50} ms p50, ${staleness.visible_after_ms_max} ms max`);
     console.error(`events: offered ${EVENT_RATE}/s, stored ${result.events_stored_in_window_per_s}/s during the window; ${total}/${sent} stored ${result.drain_after_window_s} s after it`);
   } finally {
     await db.end().catch(() => {});
     await http.close();
+    await probeHttp.close();
     await stack.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
