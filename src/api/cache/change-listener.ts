@@ -53,7 +53,7 @@ export function listenForChanges(databaseUrl: string, handlers: ChangeHandlers):
       if (closed) { await c.end(); return; }
       client = c;
       failures = 0;
-      pingTimer = setInterval(() => ping(c), PING_EVERY_MS);
+      pingTimer = setInterval(() => ping(c), PING_EVERY_MS).unref();
       await handlers.live(c);
     } catch (err) {
       if (client === c) return drop(c, err);
