@@ -3,26 +3,41 @@ import { log } from '../log.js';
 import { batchMessages } from './emit.js';
 import { type BadEvent, type ParsedEvent, parseEvent, type ParseStats } from './parse-event.js';
 import type { ReceiverMetrics } from './pipeline-metrics.js';
-import { POP_BATCH_MAX } from './pop-batch-script.js';
+import { ACK_LUA, CLAIM_LUA, READ_MAX } from './claim-scripts.js';
 import { prepareBatch, type PreparedBatch } from './prepare-batch.js';
 import { classifyStoreError, type StoreContext, type StoreMode, storeBatch, type StoreOutcome } from './store-batch.js';
 
 /**
- * One consume → store → ack → emit loop, pipelined one batch deep, with two processing
- * lists (slots) of its own (see receiver.ts for the state machine). The batch being
- * stored lives in one slot, the batch being filled in the other; each slot is acked whole
- * with DEL, which stays idempotent when Redis replays a command after a reconnect. The
- * processing lists are the truth: after any Redis trouble both are re-read from Redis.
+ * One consume → store → ack → emit loop over two processing lists (slots) of its own,
+ * pipelined one batch deep (see receiver.ts for the state machine). A slot is filled by
+ * claiming the whole intake list (claim-scripts.ts), read in batches with LRANGE and
+ * acknowledged from its head as each batch commits. Batches never span slots, and a
+ * worker's stores (so its acks) run one at a time, in order. The slots in Redis are the
+ * truth: after any Redis trouble the worker forgets its view of them and replays them.
  */
-type BatchRedis = Redis & {
-  psPopBatchBuffer(queue: string, processing: string, count: number, have: number): Promise<Buffer[]>;
-};
+
+/** A slot as this worker last left it in Redis: indexes count items since the slot was filled. */
+interface Slot {
+  key: string;
+  epochKey: string;
+  /** The fill (claim) the slot holds: acks name it, so an ack never lands on a later fill. */
+  epoch: number;
+  /** Index of the slot's first item in Redis (everything before it is acknowledged). */
+  head: number;
+  /** Items in the slot in Redis. */
+  len: number;
+  /** Index of the next item not yet read. */
+  read: number;
+}
+
+const emptySlot = (key: string): Slot => ({ key, epochKey: `${key}:epoch`, epoch: 0, head: 0, len: 0, read: 0 });
+const unread = (s: Slot) => s.head + s.len - s.read;
 
 export interface WorkerOptions {
   index: number;
   redis: Redis;
   queue: string;
-  /** The worker's two processing lists; batches alternate between them. */
+  /** The worker's two processing lists (slots). */
   processingKeys: readonly [string, string];
   broadcastChannel: string;
   batchSize: number;
@@ -39,9 +54,10 @@ export function backoffMs(attempt: number): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A batch being filled: raw items mirror its processing list; parsed as they arrive. */
+/** A batch being filled from one slot: raw items in slot order from `first`, parsed as they arrive. */
 interface OpenBatch {
   slot: 0 | 1;
+  first: number;
   raw: Buffer[];
   items: (ParsedEvent | BadEvent)[];
   since: number;
@@ -50,10 +66,12 @@ interface OpenBatch {
 /** A store in flight: resolves once committed, acked and emitted, or to the Redis error that stopped the ack. */
 type InFlight = Promise<Error | null>;
 
+class StaleSlot extends Error {}
+
 export class ReceiverWorker {
   readonly #o: WorkerOptions;
-  readonly #redis: BatchRedis;
-  #open: OpenBatch = { slot: 0, raw: [], items: [], since: 0 };
+  readonly #slots: [Slot, Slot];
+  #open: OpenBatch = { slot: 0, first: 0, raw: [], items: [], since: 0 };
   #inFlight: InFlight | null = null;
   #replay = true;
   #closing = false;
@@ -63,7 +81,7 @@ export class ReceiverWorker {
 
   constructor(options: WorkerOptions) {
     this.#o = options;
-    this.#redis = options.redis as BatchRedis;
+    this.#slots = [emptySlot(options.processingKeys[0]), emptySlot(options.processingKeys[1])];
   }
 
   start(): Promise<void> {
@@ -71,7 +89,7 @@ export class ReceiverWorker {
     return this.#done;
   }
 
-  /** Graceful: finishes the batches in hand (stored and acked), then stops. */
+  /** Graceful: stores what it has claimed (in flight, open, and unread in its slots), then stops. */
   async close(): Promise<void> {
     this.#closing = true;
     await this.#done;
@@ -92,75 +110,77 @@ export class ReceiverWorker {
     while (!this.#destroyed) {
       try {
         if (this.#replay) await this.#replayHeld();
-        if (this.#closing) {
-          await this.#closeOpen();
-          break;
-        }
-        await this.#fill();
+        const stop = await this.#fill();
+        if (stop) break;
         redisAttempt = 0;
       } catch (err) {
         if (this.#destroyed) break;
         this.#o.metrics.retries.inc(1, { cause: 'redis' });
         log.warn('receiver worker Redis trouble; re-reading its processing lists', { worker: this.#o.index, err: (err as Error).message });
         this.#replay = true;
-        await sleep(backoffMs(redisAttempt++));
+        if (!(err instanceof StaleSlot)) await sleep(backoffMs(redisAttempt++));
       }
     }
     // destroy(): a store in flight finishes or fails on its own; its slot is replayed next start.
   }
 
   /**
-   * REPLAY: whatever a previous run (or the attempt before a Redis error) left un-acked in
-   * either slot is stored in dedup mode and acked, before anything new is taken.
+   * REPLAY: whatever a previous run (or the attempt before a Redis error) left in either
+   * slot is stored in dedup mode and acked, a batch at a time, before anything new is taken.
    */
   async #replayHeld(): Promise<void> {
     const failed = await this.#awaitInFlight(false);
     if (failed) log.debug('ack of the batch in flight failed; its slot is replayed', { worker: this.#o.index });
-    for (const slot of [0, 1] as const) {
-      const raw = await this.#o.redis.lrangeBuffer(this.#o.processingKeys[slot], 0, -1);
-      if (!raw.length) continue;
-      log.info('replaying un-acknowledged events', { worker: this.#o.index, events: raw.length });
-      const err = await this.#commit({ slot, raw, items: this.#parse(raw), since: Date.now() }, 'dedup');
-      if (err) throw err;
+    const redis = this.#o.redis;
+    for (const index of [0, 1] as const) {
+      const slot = emptySlot(this.#slots[index].key);
+      this.#slots[index] = slot;
+      const [epoch, len] = await redis.pipeline().get(slot.epochKey).llen(slot.key).exec()
+        .then((r) => (r ?? []).map(([err, v]) => { if (err) throw err; return Number(v) || 0; }));
+      Object.assign(slot, { epoch, len });
+      if (len) log.info('replaying un-acknowledged events', { worker: this.#o.index, events: len });
+      while (slot.len > 0) {
+        const raw = await redis.lrangeBuffer(slot.key, 0, READ_MAX - 1);
+        slot.read += raw.length;
+        const err = await this.#commit({ slot: index, first: slot.head, raw, items: this.#parse(raw), since: Date.now() }, 'dedup');
+        if (err) throw err;
+      }
     }
-    this.#open = { slot: 0, raw: [], items: [], since: 0 };
+    this.#open = { slot: 0, first: 0, raw: [], items: [], since: 0 };
     this.#replay = false;
   }
 
-  /** CLOSED: the open batch (and anything BLMOVE moved into its slot meanwhile) is stored before the loop ends. */
-  async #closeOpen(): Promise<void> {
-    const err = await this.#awaitInFlight(true);
-    if (err) throw err;
-    const open = this.#open;
-    const late = await this.#o.redis.lrangeBuffer(this.#o.processingKeys[open.slot], open.raw.length, -1);
-    if (late.length) this.#take(late);
-    if (open.raw.length) {
-      const failed = await this.#commit(open, 'fast');
-      if (failed) throw failed;
-    }
-  }
-
   /**
-   * FILL / IDLE. Pops into the open batch; while a store is in flight, keeps popping (and
-   * parsing, and preparing) until the open batch is full or the list runs dry, so under
-   * load batches grow to what arrived during the COPY, and when idle each flushes at once.
+   * FILL / IDLE / CLOSED. Reads into the open batch; while a store is in flight, keeps
+   * reading (and parsing, and preparing) until the open batch is full or nothing more is at
+   * hand, so under load batches grow to what arrived during the COPY, and when idle each
+   * flushes at once. Returns true when closing and everything claimed is stored.
    */
-  async #fill(): Promise<void> {
+  async #fill(): Promise<boolean> {
     const o = this.#o;
     const open = this.#open;
-    const want = Math.min(POP_BATCH_MAX, o.batchSize - open.raw.length);
+    const want = Math.min(READ_MAX, o.batchSize - open.raw.length);
     let drained = false;
     if (want > 0) {
       const t0 = performance.now();
-      const got = await this.#redis.psPopBatchBuffer(o.queue, o.processingKeys[open.slot], want, open.raw.length);
+      const source = await this.#source();
+      if (source < 0) drained = true;
+      else {
+        const slot = this.#slots[source];
+        const n = Math.min(want, unread(slot));
+        const from = slot.read - slot.head;
+        if (!open.raw.length) Object.assign(open, { slot: source, first: slot.read });
+        slot.read += n;
+        const got = await o.redis.lrangeBuffer(slot.key, from, from + n - 1);
+        if (got.length !== n) throw new StaleSlot(`slot ${slot.key} holds fewer items than expected`);
+        this.#take(got);
+      }
       this.#stage('pop', performance.now() - t0);
-      if (got.length) this.#take(got);
-      drained = got.length < want;
     }
     const full = open.raw.length >= o.batchSize;
     let prepared: PreparedBatch | undefined;
     if (this.#inFlight) {
-      if (!full && !drained) return;
+      if (!full && !drained) return false;
       // One batch ahead, no further: prepare it while the COPY in flight runs, then wait.
       if (open.raw.length) prepared = await this.#prepare(open);
       const t0 = performance.now();
@@ -169,18 +189,40 @@ export class ReceiverWorker {
       if (err) throw err;
     }
     if (open.raw.length && (full || drained || Date.now() - open.since >= o.batchMs)) {
-      this.#open = { slot: open.slot === 0 ? 1 : 0, raw: [], items: [], since: 0 };
+      this.#open = { slot: 0, first: 0, raw: [], items: [], since: 0 };
       this.#inFlight = this.#commit(open, 'fast', prepared);
-      return;
+      return false;
     }
-    if (drained && !open.raw.length && !this.#closing) {
-      // IDLE: block until an item arrives (moved into the open slot by BLMOVE; the next
-      // psPopBatch call returns it with any that followed). Nothing is in flight here, so
-      // the connection is not needed for an ack meanwhile.
+    if (drained && !open.raw.length) {
+      if (this.#closing) return true;
+      // IDLE: block until the intake list has an item. BLMOVE of the list onto itself
+      // takes nothing (it moves one item from head to tail: order within a job does not
+      // matter downstream), so the claim that follows takes whatever arrived.
       const t0 = performance.now();
-      await o.redis.blmove(o.queue, o.processingKeys[open.slot], 'LEFT', 'RIGHT', IDLE_BLOCK_SECONDS);
+      await o.redis.blmove(o.queue, o.queue, 'LEFT', 'RIGHT', IDLE_BLOCK_SECONDS);
       this.#stage('idle', performance.now() - t0);
     }
+    return false;
+  }
+
+  /**
+   * The slot the open batch reads from next, or -1 when nothing is at hand. A batch never
+   * spans slots: an open batch whose slot is used up is flushed first. With no unread item
+   * in either slot, the intake list is claimed into an empty slot (not when closing).
+   */
+  async #source(): Promise<number> {
+    const open = this.#open;
+    if (open.raw.length) return unread(this.#slots[open.slot]) > 0 ? open.slot : -1;
+    for (const i of [0, 1] as const) if (unread(this.#slots[i]) > 0) return i;
+    if (this.#closing) return -1;
+    const free = this.#slots.findIndex((s) => s.len === 0);
+    if (free < 0) return -1;
+    const slot = this.#slots[free];
+    const [n, epoch] = await this.#o.redis.eval(CLAIM_LUA, 3, this.#o.queue, slot.key, slot.epochKey) as [number, number];
+    if (n < 0) throw new StaleSlot(`slot ${slot.key} is not empty`);
+    if (n === 0) return -1;
+    Object.assign(slot, { epoch, head: 0, len: n, read: 0 });
+    return free;
   }
 
   #take(got: Buffer[]): void {
@@ -227,9 +269,9 @@ export class ReceiverWorker {
   }
 
   /**
-   * FLUSH: prepare, store (retrying until it commits), then ack the slot and emit the
-   * committed rows in one Redis round trip (DEL first: MULTI-less pipelines still run in
-   * order on one connection). Never rejects: a Redis error is returned for the loop to replay.
+   * FLUSH: prepare, store (retrying until it commits), then ack the batch and emit the
+   * committed rows in one Redis round trip (ack first: pipelines run in order on one
+   * connection). Never rejects: a Redis error is returned for the loop to replay.
    */
   async #commit(batch: OpenBatch, firstMode: StoreMode, ready?: PreparedBatch): Promise<Error | null> {
     const o = this.#o;
@@ -265,12 +307,19 @@ export class ReceiverWorker {
     this.#stage('wrapup', s.wrapup);
     this.#stage('commit', s.commit);
     // Ack: the batch leaves Redis for good only now that it is committed; emit after it.
+    // The slot's view moves on as the ack is sent: commands on one connection run in the
+    // order sent, so every LRANGE sent after this one already sees the slot trimmed.
     const t1 = performance.now();
+    const slot = this.#slots[batch.slot];
     try {
-      const pipe = o.redis.pipeline().del(o.processingKeys[batch.slot]);
+      if (slot.head !== batch.first) throw new StaleSlot(`batch at ${batch.first} is not at the head (${slot.head}) of ${slot.key}`);
+      const pipe = o.redis.pipeline().eval(ACK_LUA, 2, slot.key, slot.epochKey, batch.raw.length, slot.len, slot.epoch);
+      slot.head += batch.raw.length;
+      slot.len -= batch.raw.length;
       for (const m of batchMessages(outcome)) pipe.publish(o.broadcastChannel, m);
       const replies = (await pipe.exec()) ?? [];
       if (replies[0]?.[0]) throw replies[0][0];
+      if (replies[0]?.[1] !== 1) throw new StaleSlot(`ack of ${slot.key} found it changed`);
       for (let i = 1; i < replies.length; i++) {
         if (replies[i][0]) {
           o.metrics.broadcastFailures.inc();

@@ -7,7 +7,6 @@ import { redisKeys } from '../redis-keys.js';
 import { createRedis } from '../runtime.js';
 import { JobCache, PartitionCache } from './job-cache.js';
 import { receiverRegistry, startSnapshotLoop, type ReceiverMetrics } from './pipeline-metrics.js';
-import { POP_BATCH_LUA } from './pop-batch-script.js';
 import { ReceiverWorker } from './receiver-worker.js';
 
 /**
@@ -17,38 +16,45 @@ import { ReceiverWorker } from './receiver-worker.js';
  * and two processing lists (slots) `${ns}receiver:processing:<node>:<index>` and
  * `…:<index>:1`, stable across restarts so a restarted receiver finds what it left. Node
  * names are unique per cluster (they are instance names), so two receivers never share a
- * processing list. A worker is pipelined one batch deep: while batch n (in one slot) is
- * being stored, batch n+1 fills the other slot and is parsed and encoded, so Node's work
- * and Postgres' COPY overlap instead of taking turns.
+ * processing list. A slot is filled by claiming the whole intake list with RENAME
+ * (claim-scripts.ts: O(1), where moving events one by one cost Redis more CPU than
+ * anything else it does for them), read in batches with LRANGE and trimmed from its head
+ * as each batch commits. A worker is pipelined one batch deep: while batch n is being
+ * stored, batch n+1 is read, parsed and encoded, so Node's work and Postgres' COPY
+ * overlap instead of taking turns.
  *
  * A worker's states:
  *
- *   REPLAY  Wait for the store in flight (if any). For each slot: held := LRANGE; non-empty
- *           → store in dedup mode, ack. → FILL. Entered at start and after any Redis error
- *           (the lists, not memory, are the truth).
- *   FILL    psPopBatch moves up to min(1000, batchSize - open) items intake → the open
- *           slot and returns them; they are parsed at once. No store in flight: full, or
- *           older than batchMs, or the intake ran dry with something open → FLUSH (an
- *           idle system flushes every event at once: ms latency). A store in flight: keep
- *           filling until full or dry (under load batches grow to what arrived during the
- *           COPY), then prepare the open batch (jobs, partitions, COPY rows), wait for the
- *           store in flight, → FLUSH. Dry with nothing open or in flight → IDLE.
- *   IDLE    BLMOVE intake → open slot, blocking ≤ 1 s (no busy polling). → FILL.
- *   FLUSH   The open batch becomes the batch in flight; the other slot opens (its ack was
- *           done before). In flight: storeBatch (one transaction; fast COPY; dedup after
- *           a unique violation or any failed attempt; isolate after a data error) retried
- *           with backoff + jitter until it commits: a Postgres outage is waited out with
- *           the batch held. Then, in one Redis round trip on the worker's connection, ack
- *           (DEL the slot; idempotent if Redis replays it) and publish the committed rows.
- *           → FILL at once (it does not wait for the store).
- *   CLOSED  close(): the store in flight and the open batch are stored and acked, then the
- *           loop ends. destroy(): ends now; held events stay in the processing lists for
- *           the next REPLAY.
+ *   REPLAY  Wait for the store in flight (if any). For each slot: while it holds items,
+ *           LRANGE up to 1000 → store in dedup mode → ack. → FILL. Entered at start and
+ *           after any Redis error (the slots, not memory, are the truth).
+ *   FILL    Read up to min(1000, batchSize - open) unread items of a slot into the open
+ *           batch; they are parsed at once. With no unread item in either slot, claim the
+ *           intake list into an empty slot first. A batch never spans slots. No store in
+ *           flight: full, or older than batchMs, or nothing more at hand with something
+ *           open → FLUSH (an idle system flushes every event at once: ms latency). A store
+ *           in flight: keep reading until full or nothing is at hand (under load batches
+ *           grow to what arrived during the COPY), then prepare the open batch (jobs,
+ *           partitions, COPY rows), wait for the store in flight, → FLUSH. Nothing at hand,
+ *           nothing open or in flight → IDLE.
+ *   IDLE    BLMOVE of the intake list onto itself, blocking ≤ 1 s (no busy polling; it
+ *           takes nothing, only wakes the worker). → FILL.
+ *   FLUSH   The open batch becomes the batch in flight. In flight: storeBatch (one
+ *           transaction; fast COPY; dedup after a unique violation or any failed attempt;
+ *           isolate after a data error) retried with backoff + jitter until it commits: a
+ *           Postgres outage is waited out with the batch held. Then, in one Redis round
+ *           trip on the worker's connection, ack (LTRIM of the batch from the slot's head,
+ *           guarded so a resent ack is a no-op) and publish the committed rows. → FILL at
+ *           once (it does not wait for the store).
+ *   CLOSED  close(): no more claims; what the worker holds (in flight, open, unread in its
+ *           slots) is stored and acked, then the loop ends. destroy(): ends now; held
+ *           events stay in the processing lists for the next REPLAY.
  *
  * A crash at any instant leaves each event in exactly one of: the intake list, a
  * processing list (replayed, de-duplicated), or committed-and-acked. Events of one job may
  * go to different workers; uniqueness of (job_id, job_created, counter) and the row lock
- * in wrapup.ts keep that correct.
+ * in wrapup.ts keep that correct. A claim takes the whole backlog: under a deep one, one
+ * worker may hold most of it while the other takes what arrives next.
  *
  * Processing lists of worker indexes this run does not have (the worker count went down)
  * are moved back onto the intake list at start, item by item with LMOVE (atomic each).
@@ -89,7 +95,6 @@ export async function startReceiver(options: { config: Config; pool: Pool; redis
   const processingKeys: string[] = [];
   for (let i = 0; i < workerCount; i++) {
     const redis = connect(`receiver-${i}`);
-    redis.defineCommand('psPopBatch', { numberOfKeys: 2, lua: POP_BATCH_LUA });
     connections.push(redis);
     const slots = [processingKey(keys.ns, node, i, 0), processingKey(keys.ns, node, i, 1)] as const;
     processingKeys.push(...slots);
