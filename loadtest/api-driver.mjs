@@ -156,6 +156,29 @@ function percentile(sorted, p) {
 }
 
 /**
+ * The web process's read cache figures from /api/v2/metrics/: request and build counters,
+ * and the change-delay histogram's cumulative bucket counts (le → count).
+ */
+async function cacheFigures(call, auth) {
+  const res = await call('GET', '/api/v2/metrics/', undefined, auth, true);
+  const value = (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(res.text)?.[1] ?? NaN);
+  const buckets = new Map();
+  for (const m of res.text.matchAll(/^api_read_cache_change_delay_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)$/gm)) buckets.set(m[1], Number(m[2]));
+  return { requests: value('api_read_cache_requests_total'), builds: value('api_read_cache_builds_total'),
+    changes: value('api_read_cache_changes_total'), delaySum: value('api_read_cache_change_delay_seconds_sum'),
+    delayCount: value('api_read_cache_change_delay_seconds_count'), buckets };
+}
+
+/** What the cache did between two cacheFigures snapshots. */
+function cacheDelta(a, b) {
+  const heard = b.delayCount - a.delayCount;
+  const within = {};
+  for (const [le, n] of b.buckets) within[`le_${le === '+Inf' ? 'inf' : `${Number(le) * 1000}ms`}`] = n - (a.buckets.get(le) ?? 0);
+  return { requests: b.requests - a.requests, builds: b.builds - a.builds, changes_heard: b.changes - a.changes,
+    change_delay_ms_mean: heard ? Number((((b.delaySum - a.delaySum) / heard) * 1000).toFixed(2)) : null, change_delay_cumulative: within };
+}
+
+/**
  * Writes as another process would, until `end`: each probe UPDATEs a job on the page and
  * reads the page back-to-back until it shows. `stale_after_ms` is the latest a GET was
  * issued after the commit and still answered with the old page (null: none was).
@@ -201,11 +224,11 @@ async function main() {
   try {
     await db.connect();
     const basic = `Basic ${Buffer.from(`admin:${password}`).toString('base64')}`;
-    const call = async (method, p, body, auth) => {
+    const call = async (method, p, body, auth, raw = false) => {
       const res = await http.request({ method, path: p, headers: { authorization: auth, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body) });
       const text = await res.body.text();
-      return { status: res.statusCode, json: text ? JSON.parse(text) : undefined };
+      return { status: res.statusCode, json: !raw && text ? JSON.parse(text) : undefined, text };
     };
     // The measured loop reads each body whole but does not parse it: the generator shares the
     // server's cores, and parsing a 57 KB page per request would be load the server never sees.
@@ -261,6 +284,7 @@ async function main() {
     await new Promise((r) => setTimeout(r, 1000));
 
     const before = await stored();
+    const cache0 = await cacheFigures(call, auth);
     const webPid = childPid(stack.child.pid, 'web');
     const receiverPid = childPid(stack.child.pid, 'receiver');
     const cpu0 = { web: cpuSeconds(webPid), receiver: cpuSeconds(receiverPid), self: process.cpuUsage(), machine: machineCpu() };
@@ -279,6 +303,7 @@ async function main() {
     }));
     const elapsed = (performance.now() - started) / 1000;
     const staleness = await probe;
+    const cache = cacheDelta(cache0, await cacheFigures(call, auth));
     const own = process.cpuUsage(cpu0.self);
     const machine = machineCpu();
     const cpu = {
@@ -301,7 +326,7 @@ async function main() {
       p50_ms: Number(percentile(latencies, 0.5).toFixed(1)), p95_ms: Number(percentile(latencies, 0.95).toFixed(1)),
       p99_ms: Number(percentile(latencies, 0.99).toFixed(1)), max_ms: Number(latencies.at(-1).toFixed(1)),
       web_cpu_ms_per_request: Number(((cpu.web_s * 1000) / Math.max(1, latencies.length)).toFixed(2)), cpu_seconds_in_window: cpu,
-      page_bytes: pageBytes, page_statuses: statuses, staleness,
+      page_bytes: pageBytes, page_statuses: statuses, staleness, cache,
       events_offered_per_s: EVENT_RATE, events_sent: sent, events_stored_in_window_per_s: Math.round((after - before) / elapsed),
       events_stored_total: total, drain_after_window_s: Number(((performance.now() - drainStart) / 1000).toFixed(1)),
       cpus: os.cpus().length, loadavg: os.loadavg().map((l) => Number(l.toFixed(1))),

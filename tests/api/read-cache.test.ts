@@ -84,6 +84,8 @@ describe('API read cache', () => {
     expect(await description(path)).toBe('v1'); // served from the cache
     await sql.query('UPDATE organizations SET description = $2 WHERE id = $1', [org.id, 'v2']);
     expect(await within(1000, () => description(path), (d) => d === 'v2')).toBeLessThan(1000);
+    const heard = (await api('GET', '/api/v2/metrics/')).text;
+    expect(Number(/^api_read_cache_change_delay_seconds_count\{[^}]*\} (\d+)$/m.exec(heard)?.[1])).toBeGreaterThan(0);
     // Rows a page shows through other tables: the summary of a job template's organization.
     const jt = (await api('GET', '/api/v2/job_templates/?name=Demo%20Job%20Template')).json.results[0];
     const orgName = async () => (await api('GET', `/api/v2/job_templates/${jt.id}/`)).json.summary_fields.organization.name;

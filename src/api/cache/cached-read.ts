@@ -3,6 +3,10 @@ import { authenticateRequest } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import type { Caller, ResourceDef, Row } from '../engine/resource.js';
 import { unauthorized, type ApiRequest, type Handler } from '../http.js';
+import { metrics } from '../../metrics.js';
+
+const reads = metrics.counter('api_read_cache_requests_total', 'Resource GETs that may be served from the read cache.');
+const builds = metrics.counter('api_read_cache_builds_total', 'Of those, the answers built (misses; concurrent misses of one key build once).');
 
 /**
  * A GET of resource pages or details served from the read cache (read-cache.ts) as the
@@ -20,9 +24,12 @@ export function cachedRead(defs: ResourceDef[], build: (req: ApiRequest, ctx: Ap
     const auth = await authenticateRequest(req, ctx);
     if (!auth) throw unauthorized();
     const compute = async () => Buffer.from(JSON.stringify(await build(req, ctx, { ...auth, grants: await loadGrants(ctx, auth.user) })));
-    const body = cacheable && ctx.readCache
-      ? await ctx.readCache.pages.load(`${auth.user.id} ${req.path}?${req.query.toString()}`, compute)
-      : await compute();
+    if (!cacheable || !ctx.readCache) return { status: 200, headers: { 'content-type': 'application/json' }, body: await compute() };
+    reads.inc();
+    const body = await ctx.readCache.pages.load(`${auth.user.id} ${req.path}?${req.query.toString()}`, () => {
+      builds.inc();
+      return compute();
+    });
     return { status: 200, headers: { 'content-type': 'application/json' }, body };
   };
 }

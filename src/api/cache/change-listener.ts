@@ -3,7 +3,8 @@ import { log } from '../../log.js';
 
 /**
  * The LISTEN connection behind the web process's caches: one pg client LISTENing on
- * `playstream_api_changes` (migration 0400), reporting each changed table. A cache may
+ * `playstream_api_changes` (migrations 0400, 0401: payload `<table> <statement start, epoch
+ * seconds>`), reporting each changed table. A cache may
  * trust what it holds only while this connection is live, so the listener says when it
  * goes live (after LISTEN: changes committed before then were never heard) and when it is
  * lost (error, end, or a ping unanswered for PING_TIMEOUT_MS: a half-open socket hears
@@ -16,8 +17,8 @@ const PING_EVERY_MS = 5_000;
 const PING_TIMEOUT_MS = 2_000;
 
 export interface ChangeHandlers {
-  /** A table changed (committed). */
-  change(table: string): void;
+  /** A table changed (committed); `statementStartMs`: when the changing statement started (epoch ms), if told. */
+  change(table: string, statementStartMs: number | undefined): void;
   /** LISTEN is in place: changes committed from now on will be heard (the client is free for a check). */
   live(client: pg.Client): Promise<void>;
   /** Changes may go unheard from now until the next live(). */
@@ -44,7 +45,10 @@ export function listenForChanges(databaseUrl: string, handlers: ChangeHandlers):
   const connect = async () => {
     if (closed) return;
     const c = new pg.Client({ connectionString: databaseUrl, application_name: 'web-api-changes' });
-    c.on('notification', (m) => handlers.change(m.payload ?? ''));
+    c.on('notification', (m) => {
+      const [table, epochSeconds] = (m.payload ?? '').split(' ');
+      handlers.change(table, epochSeconds ? Number(epochSeconds) * 1000 : undefined);
+    });
     c.on('error', (err) => drop(c, err));
     c.on('end', () => drop(c, 'connection ended'));
     try {

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { ConfigError } from '../../errors.js';
 import { log } from '../../log.js';
+import { metrics } from '../../metrics.js';
 import { listenForChanges } from './change-listener.js';
 import { GenerationStore } from './generation-store.js';
 
@@ -12,9 +13,9 @@ import { GenerationStore } from './generation-store.js';
  *
  * What it may serve: never older than a change this process made (every unsafe request
  * empties both stores when it ends, before its reply is written) nor than a change made
- * elsewhere once its NOTIFY has arrived (migration 0400; typically well under a
- * millisecond after commit, see docs/benchmarks.md ## API). In between is the staleness
- * window for other processes' writes. While the LISTEN connection is down, or when a
+ * elsewhere once its NOTIFY has arrived (migration 0400). In between is the staleness
+ * window for other processes' writes, measured as api_read_cache_change_delay_seconds
+ * (figures in docs/benchmarks.md ## API). While the LISTEN connection is down, or when a
  * table lacks the trigger, nothing is kept.
  *
  * PLAYSTREAM_API_CACHE_MB (default 64) bounds the pages store; 0 turns both stores off.
@@ -40,6 +41,11 @@ const AUTH_ENTRY_BYTES = 512;
 
 export type CredentialRow = Record<string, unknown> | undefined;
 
+const changeDelay = metrics.histogram('api_read_cache_change_delay_seconds',
+  'From the start of a statement that changed a table the API reads to this web process hearing of it (an upper bound of the read cache staleness window).',
+  [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
+const changesHeard = metrics.counter('api_read_cache_changes_total', 'Changes to tables the API reads heard by this web process (each empties the read cache).');
+
 export class ReadCache {
   readonly pages: GenerationStore<Buffer>;
   readonly auth: GenerationStore<CredentialRow>;
@@ -55,7 +61,9 @@ export class ReadCache {
   get live(): boolean { return this.pages.enabled; }
 
   /** A change committed elsewhere (or here, outside a request) to `table`. */
-  tableChanged(table: string): void {
+  tableChanged(table: string, statementStartMs?: number): void {
+    changesHeard.inc();
+    if (statementStartMs !== undefined) changeDelay.observe(Math.max(0, performance.timeOrigin + performance.now() - statementStartMs) / 1000);
     if (!AUTH_ONLY_TABLES.has(table)) this.pages.invalidate();
     if (AUTH_TABLES.has(table)) this.auth.invalidate();
   }
@@ -70,7 +78,7 @@ export class ReadCache {
   start(databaseUrl: string): Promise<void> {
     return new Promise((resolve) => {
       this.#listener = listenForChanges(databaseUrl, {
-        change: (table) => this.tableChanged(table),
+        change: (table, statementStartMs) => this.tableChanged(table, statementStartMs),
         live: async (client) => {
           this.unwatched = await tablesWithoutTrigger(client);
           if (this.unwatched.length) {
