@@ -9,11 +9,11 @@ import { GenerationStore } from './generation-store.js';
  * The web process's read cache: serialized resource pages and details (`pages`, keyed by
  * user and URL, see cached-read.ts) and credential lookups (`auth`, keyed by token or
  * session hash, see auth.ts). A 25-job page costs ~2 ms of web CPU and three queries to
- * build, and ~0.2 ms to send from here.
+ * build, and 0.05-0.08 ms of web CPU to send from here (loadtest:api, 57 KB page).
  *
  * What it may serve: never older than a change this process made (every unsafe request
  * empties both stores when it ends, before its reply is written) nor than a change made
- * elsewhere once its NOTIFY has arrived (migration 0400). In between is the staleness
+ * elsewhere once its NOTIFY has arrived (migrations 0400, 0401). In between is the staleness
  * window for other processes' writes, measured as api_read_cache_change_delay_seconds
  * (figures in docs/benchmarks.md ## API). While the LISTEN connection is down, or when a
  * table lacks the trigger, nothing is kept.
