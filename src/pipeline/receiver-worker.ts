@@ -66,13 +66,20 @@ interface OpenBatch {
 /** A store in flight: resolves once committed, acked and emitted, or to the Redis error that stopped the ack. */
 type InFlight = Promise<Error | null>;
 
+/**
+ * Stores a worker runs at once (each its own transaction on its own Postgres connection;
+ * their acks still go in slot order). Two keep Postgres busy while the other commits and
+ * let one worker use the whole of a large claim.
+ */
+const STORES_IN_FLIGHT = 2;
+
 class StaleSlot extends Error {}
 
 export class ReceiverWorker {
   readonly #o: WorkerOptions;
   readonly #slots: [Slot, Slot];
   #open: OpenBatch = { slot: 0, first: 0, raw: [], items: [], since: 0 };
-  #inFlight: InFlight | null = null;
+  #inFlight: InFlight[] = [];
   #replay = true;
   #closing = false;
   #destroyed = false;
@@ -179,21 +186,29 @@ export class ReceiverWorker {
     }
     const full = open.raw.length >= o.batchSize;
     let prepared: PreparedBatch | undefined;
-    if (this.#inFlight) {
+    if (this.#inFlight.length >= STORES_IN_FLIGHT) {
       if (!full && !drained) return false;
-      // One batch ahead, no further: prepare it while the COPY in flight runs, then wait.
+      // One batch ahead, no further: prepare it while the COPYs in flight run, then wait
+      // for the oldest.
       if (open.raw.length) prepared = await this.#prepare(open);
       const t0 = performance.now();
-      const err = await this.#awaitInFlight(true);
+      const err = await this.#inFlight.shift();
       this.#stage('wait', performance.now() - t0);
       if (err) throw err;
     }
     if (open.raw.length && (full || drained || Date.now() - open.since >= o.batchMs)) {
       this.#open = { slot: 0, first: 0, raw: [], items: [], since: 0 };
-      this.#inFlight = this.#commit(open, 'fast', prepared);
+      this.#inFlight.push(this.#commit(open, 'fast', prepared, this.#inFlight.at(-1)));
       return false;
     }
     if (drained && !open.raw.length) {
+      // Nothing at hand: let the stores in flight finish first (their acks need this
+      // connection, which the idle BLMOVE would hold for up to a second).
+      if (this.#inFlight.length) {
+        const err = await this.#awaitInFlight(true);
+        if (err) throw err;
+        return false;
+      }
       if (this.#closing) return true;
       // IDLE: block until the intake list has an item. BLMOVE of the list onto itself
       // takes nothing (it moves one item from head to tail: order within a job does not
@@ -259,13 +274,11 @@ export class ReceiverWorker {
     }
   }
 
-  /** Waits for the store in flight, if any; `rethrow` false swallows its ack error (a replay follows). */
+  /** Waits for every store in flight; `rethrow` false swallows their ack errors (a replay follows). */
   async #awaitInFlight(rethrow: boolean): Promise<Error | null> {
-    const f = this.#inFlight;
-    if (!f) return null;
-    this.#inFlight = null;
-    const err = await f;
-    return rethrow ? err : null;
+    let first: Error | null = null;
+    for (const f of this.#inFlight.splice(0)) first ??= await f;
+    return rethrow ? first : null;
   }
 
   /**
@@ -273,7 +286,7 @@ export class ReceiverWorker {
    * committed rows in one Redis round trip (ack first: pipelines run in order on one
    * connection). Never rejects: a Redis error is returned for the loop to replay.
    */
-  async #commit(batch: OpenBatch, firstMode: StoreMode, ready?: PreparedBatch): Promise<Error | null> {
+  async #commit(batch: OpenBatch, firstMode: StoreMode, ready?: PreparedBatch, previous?: InFlight): Promise<Error | null> {
     const o = this.#o;
     let prepared: PreparedBatch;
     try {
@@ -312,6 +325,8 @@ export class ReceiverWorker {
     const t1 = performance.now();
     const slot = this.#slots[batch.slot];
     try {
+      // Acks go in the order the batches were read: after the previous store's.
+      if (previous && await previous) throw new StaleSlot('the batch before this one was not acknowledged');
       if (slot.head !== batch.first) throw new StaleSlot(`batch at ${batch.first} is not at the head (${slot.head}) of ${slot.key}`);
       const pipe = o.redis.pipeline().eval(ACK_LUA, 2, slot.key, slot.epochKey, batch.raw.length, slot.len, slot.epoch);
       slot.head += batch.raw.length;

@@ -19,13 +19,13 @@ import { ReceiverWorker } from './receiver-worker.js';
  * processing list. A slot is filled by claiming the whole intake list with RENAME
  * (claim-scripts.ts: O(1), where moving events one by one cost Redis more CPU than
  * anything else it does for them), read in batches with LRANGE and trimmed from its head
- * as each batch commits. A worker is pipelined one batch deep: while batch n is being
- * stored, batch n+1 is read, parsed and encoded, so Node's work and Postgres' COPY
- * overlap instead of taking turns.
+ * as each batch commits. A worker runs up to two stores at once (their acks in slot
+ * order) and reads, parses and encodes the next batch meanwhile, so Node's work and
+ * Postgres' COPYs overlap instead of taking turns.
  *
  * A worker's states:
  *
- *   REPLAY  Wait for the store in flight (if any). For each slot: while it holds items,
+ *   REPLAY  Wait for the stores in flight (if any). For each slot: while it holds items,
  *           LRANGE up to 1000 → store in dedup mode → ack. → FILL. Entered at start and
  *           after any Redis error (the slots, not memory, are the truth).
  *   FILL    Read up to min(1000, batchSize - open) unread items of a slot into the open

@@ -98,7 +98,8 @@ describe('callback receiver', () => {
     expect(dead.find((d) => d.payload.includes('"stdout":42')).reason).toContain('stdout');
     const { rows } = await env.pool.query('SELECT counter FROM job_events WHERE job_id = $1 ORDER BY counter', [job.id]);
     expect(rows.map((r) => r.counter)).toEqual([1, 8]);
-    expect(receiver.metrics.deadLettered.get({ reason: 'wrong_type' })).toBeGreaterThanOrEqual(3);
+    // Metrics are recorded once the batch is acknowledged, just after its commit.
+    await waitFor(async () => receiver.metrics.deadLettered.get({ reason: 'wrong_type' }) >= 3, 5000, 'dead letter metrics');
   });
 
   it('round-trips arbitrary text through COPY escaping (NUL stripped and counted, invalid UTF-8 replaced)', async () => {
@@ -130,8 +131,8 @@ describe('callback receiver', () => {
     }
     expect(rows[samples.length].stdout).toBe('bad \ufffd\ufffd\ufffd bytes');
     const nuls = samples.reduce((n, s) => n + (s.match(/\u0000/g)?.length ?? 0), 0);
+    await waitFor(async () => receiver.metrics.invalidUtf8.get() - utfBefore === 1, 5000, 'invalid UTF-8 counted');
     expect(receiver.metrics.nulStripped.get() - nulBefore).toBe(nuls);
-    expect(receiver.metrics.invalidUtf8.get() - utfBefore).toBe(1);
   });
 
   it('keeps ISO 8601 `created` as sent and stamps anything else with the flush time, counted', async () => {
@@ -147,6 +148,6 @@ describe('callback receiver', () => {
     }, 10_000, 'rows');
     expect(rows.slice(0, 2).map((r) => r.created)).toEqual(['2026-01-01T00:00:00.123456', '2026-01-01T08:00:00.000000']);
     expect(rows.map((r) => r.flush_time)).toEqual([false, false, true, true, true]);
-    expect(receiver.metrics.badCreated.get() - before).toBe(3);
+    await waitFor(async () => receiver.metrics.badCreated.get() - before === 3, 5000, 'bad created counted');
   });
 });
