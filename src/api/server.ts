@@ -16,7 +16,7 @@ import { registerObjectActions } from './routes/object-actions.js';
 import { registerResources } from './routes/resources.js';
 import { registerTokens } from './routes/tokens.js';
 import { attachWebsocket } from './ws/endpoint.js';
-import { cacheBytesFromEnv, ReadCache } from './cache/read-cache.js';
+import { ReadCache } from './cache/read-cache.js';
 
 /**
  * The web process's server: one uWS app carrying the REST API (and, as parts arrive, the
@@ -49,8 +49,8 @@ export function buildRouter(): Router<ApiContext> {
 /** `readCache`: one the caller made (tests drive one by hand); default one from PLAYSTREAM_API_CACHE_MB, started here. */
 export async function startWebServer(runtime: ApiContext, options: { host: string; port: number; readCache?: ReadCache }): Promise<WebServer> {
   let readCache = options.readCache;
-  if (!readCache && runtime.config.databaseUrl && cacheBytesFromEnv() > 0) {
-    readCache = new ReadCache(cacheBytesFromEnv());
+  if (!readCache && runtime.config.databaseUrl && runtime.config.apiCacheMb > 0) {
+    readCache = new ReadCache(runtime.config.apiCacheMb * 1024 * 1024);
     await readCache.start(runtime.config.databaseUrl);
   }
   const ctx: ApiContext = { ...runtime, readCache };

@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import { ConfigError } from '../../errors.js';
 import { log } from '../../log.js';
 import { metrics } from '../../metrics.js';
 import { listenForChanges } from './change-listener.js';
@@ -18,10 +17,8 @@ import { GenerationStore } from './generation-store.js';
  * (figures in docs/benchmarks.md ## API). While the LISTEN connection is down, or when a
  * table lacks the trigger, nothing is kept.
  *
- * PLAYSTREAM_API_CACHE_MB (default 64) bounds the pages store; 0 turns both stores off.
+ * PLAYSTREAM_API_CACHE_MB (config.apiCacheMb, default 64) bounds the pages store; 0 turns both stores off.
  */
-export const CACHE_MB_VARIABLE = 'PLAYSTREAM_API_CACHE_MB';
-
 /** Tables migration 0400 leaves unwatched: no cached page or lookup reads them. */
 export const UNWATCHED_TABLES = ['schema_migrations', 'dispatcher_tasks', 'dead_letters', 'job_events',
   'project_update_events', 'inventory_update_events', 'ad_hoc_command_events', 'system_job_events'];
@@ -114,12 +111,4 @@ async function tablesWithoutTrigger(client: pg.Client): Promise<string[]> {
         AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = 'api_cache_changes')
       ORDER BY 1`, [UNWATCHED_TABLES]);
   return rows.map((r) => r.relname);
-}
-
-/** The page budget from PLAYSTREAM_API_CACHE_MB; a bad value fails the start. */
-export function cacheBytesFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env[CACHE_MB_VARIABLE];
-  if (raw === undefined || raw === '') return 64 * 1024 * 1024;
-  if (!/^\d{1,5}$/.test(raw)) throw new ConfigError(CACHE_MB_VARIABLE, `expected a whole number of megabytes (0 turns the cache off), got ${JSON.stringify(raw)}`);
-  return Number(raw) * 1024 * 1024;
 }
