@@ -5,7 +5,8 @@ import type { StoreOutcome } from './store-batch.js';
 
 /**
  * What a committed batch announces on the broadcast bus, built only from StoreOutcome (the
- * rows that committed, never the rows that were attempted): one message per (batch, job)
+ * rows that committed, never the rows that were attempted, and the rows found committed
+ * by an earlier attempt that did not announce them): one message per (batch, job)
  * to `${eventGroup}-${jobId}` with the stored events in AWX's websocket shape, then a
  * `jobs-summary` per job whose EOF was in the batch or whose processing finished in it.
  *
@@ -15,13 +16,13 @@ import type { StoreOutcome } from './store-batch.js';
  */
 export function batchMessages(outcome: StoreOutcome): (Buffer | string)[] {
   const groups = new Map<string, { messages: { counter: number; json: string }[]; lo: number; hi: number; sorted: boolean }>();
-  for (const s of outcome.stored) {
+  for (const s of [...outcome.restored, ...outcome.stored]) {
     const group = `${s.job.kind.eventGroup}-${s.job.id}`;
     let g = groups.get(group);
     if (!g) groups.set(group, g = { messages: [], lo: Infinity, hi: -Infinity, sorted: true });
     const e = s.e;
     const json = eventMessageJson({
-      id: s.id, created: e.created || outcome.modified, modified: outcome.modified, jobId: s.job.id, event: e.event, counter: e.counter,
+      id: s.id, created: s.stored?.created ?? (e.created || outcome.modified), modified: s.stored?.modified ?? outcome.modified, jobId: s.job.id, event: e.event, counter: e.counter,
       eventDataText: e.eventDataText, eventData: e.eventData, failed: e.failed, changed: e.changed, uuid: e.uuid, parentUuid: e.parentUuid,
       hostId: s.hostId, hostName: e.hostName, playbook: e.playbook, play: e.play, role: e.role, task: e.task, stdout: e.stdout,
       startLine: e.startLine, endLine: e.endLine, verbosity: e.verbosity,

@@ -32,12 +32,21 @@ export interface StoredEvent {
   job: JobInfo;
   id: number;
   hostId: number | null;
+  /** Rows found already stored (StoreOutcome.restored): their own created and modified. */
+  stored?: { created: string; modified: string };
 }
 
 export interface StoreOutcome {
   stored: StoredEvent[];
   /** Events skipped because their (job, counter) was already stored. */
   duplicates: number;
+  /**
+   * Those rows as stored, to announce again: a row found stored on the dedup path was
+   * committed by an attempt that never got to its broadcast (the receiver stopped, or the
+   * attempt's reply was lost, between COMMIT and the ack). Live clients may so see an
+   * event twice (a producer that pushed it twice), never miss one.
+   */
+  restored: StoredEvent[];
   dead: BadEvent[];
   jobs: JobWrapupResult[];
   modified: string;
@@ -69,6 +78,7 @@ export async function storeBatch(ctx: StoreContext, batch: PreparedBatch, mode: 
     const began = await client.query(['BEGIN', ...reserve].join('; ')) as unknown as pg.QueryResult<{ id: number }>[] | pg.QueryResult;
     const results = Array.isArray(began) ? began : [began];
     const stored: StoredEvent[] = [];
+    const restored: StoredEvent[] = [];
     let duplicates = 0;
     const modified = new Date().toISOString();
     const t1 = performance.now();
@@ -97,7 +107,10 @@ export async function storeBatch(ctx: StoreContext, batch: PreparedBatch, mode: 
           `INSERT INTO ${table} (${COPY_COLUMN_LIST}) SELECT ${COPY_COLUMN_LIST} FROM replay_${table}
            ON CONFLICT (job_id, job_created, counter) DO NOTHING RETURNING id`);
         const got = new Set(inserted.map((r) => r.id));
-        for (const r of rows) if (got.has(r.id)) stored.push(r); else duplicates++;
+        const already: StoredEvent[] = [];
+        for (const r of rows) if (got.has(r.id)) stored.push(r); else already.push(r);
+        duplicates += already.length;
+        if (already.length) restored.push(...await readStored(client, table, already));
       }
     }
     const t2 = performance.now();
@@ -112,7 +125,7 @@ export async function storeBatch(ctx: StoreContext, batch: PreparedBatch, mode: 
     const t3 = performance.now();
     await client.query('COMMIT');
     const t4 = performance.now();
-    return { stored, duplicates, dead, jobs, modified, copyMs: t2 - t1,
+    return { stored, duplicates, restored, dead, jobs, modified, copyMs: t2 - t1,
       stageMs: { begin: t1 - t0, copy: t2 - t1, wrapup: t3 - t2, commit: t4 - t3 } };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
@@ -127,6 +140,23 @@ export async function storeBatch(ctx: StoreContext, batch: PreparedBatch, mode: 
       client.release();
     }
   }
+}
+
+/** The stored id, created and modified of rows found already stored, by (job, counter). */
+async function readStored(client: pg.PoolClient, table: string, rows: StoredEvent[]): Promise<StoredEvent[]> {
+  const iso = `to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+  const { rows: found } = await client.query<{ job_id: number; counter: number; id: number; created: string; modified: string }>(
+    `SELECT job_id, counter, id, ${iso.replace('%s', 'created')} AS created, ${iso.replace('%s', 'modified')} AS modified
+       FROM ${table} t JOIN unnest($1::bigint[], $2::timestamptz[], $3::int[]) AS k(job_id, job_created, counter)
+         USING (job_id, job_created, counter)`,
+    [rows.map((r) => r.job.id), rows.map((r) => r.job.createdIso), rows.map((r) => r.e.counter)]);
+  const byKey = new Map(found.map((f) => [`${f.job_id} ${f.counter}`, f]));
+  const out: StoredEvent[] = [];
+  for (const r of rows) {
+    const f = byKey.get(`${r.job.id} ${r.e.counter}`);
+    if (f) out.push({ ...r, id: Number(f.id), stored: { created: f.created, modified: f.modified } });
+  }
+  return out;
 }
 
 function copyIn(client: pg.PoolClient, sql: string, data: Buffer | string): Promise<void> {

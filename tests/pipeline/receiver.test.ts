@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BroadcastMessage } from '../../src/pipeline/broadcast.js';
-import { type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.js';
+import { processingKey, type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.js';
 import { redisKeys } from '../../src/redis-keys.js';
 import { type TestEnv, useTestEnv } from '../support/harness.js';
 import { createJob, fixtureEvents, jobStream, push, waitFor } from './support.js';
@@ -149,5 +149,33 @@ describe('callback receiver', () => {
     expect(rows.slice(0, 2).map((r) => r.created)).toEqual(['2026-01-01T00:00:00.123456', '2026-01-01T08:00:00.000000']);
     expect(rows.map((r) => r.flush_time)).toEqual([false, false, true, true, true]);
     await waitFor(async () => receiver.metrics.badCreated.get() - before === 3, 5000, 'bad created counted');
+  });
+
+  it('announces again, with their stored ids, replayed events that an earlier attempt committed but never announced', async () => {
+    const job = await createJob(env.pool);
+    const events = Array.from({ length: 5 }, (_, i) => ({ job_id: job.id, event: 'verbose', counter: i + 1, stdout: `line ${i + 1}` }));
+    await push(env.redis, redisKeys(env.config).callbackQueue, events);
+    const stored = await waitFor(async () => {
+      const r = await env.pool.query('SELECT id, counter FROM job_events WHERE job_id = $1 ORDER BY counter', [job.id]);
+      return r.rows.length === 5 && r.rows;
+    }, 10_000, 'rows');
+    // A receiver on another node finds the same events in its processing list at start, as
+    // after a crash between COMMIT and ack: stored once, announced again.
+    const config = { ...env.config, nodeName: `replay-${job.id}` };
+    await env.redis.rpush(processingKey(redisKeys(config).ns, config.nodeName, 0), ...events.map((e) => JSON.stringify(e)));
+    const before = received.filter((m) => m.group === `job_events-${job.id}`).flatMap((m) => m.messages).length;
+    const second = await startReceiver({ config, pool: env.pool, redis: env.redis, workers: 1 });
+    try {
+      const again = await waitFor(async () => {
+        const all = received.filter((m) => m.group === `job_events-${job.id}`).flatMap((m) => m.messages);
+        return all.length >= before + 5 && all.slice(before);
+      }, 10_000, 'announced again');
+      expect(again.map((m) => [m.counter, m.id])).toEqual(stored.map((r) => [r.counter, r.id]));
+      const { rows } = await env.pool.query('SELECT count(*)::int AS n FROM job_events WHERE job_id = $1', [job.id]);
+      expect(rows[0].n).toBe(5);
+      expect(second.metrics.duplicates.get()).toBe(5);
+    } finally {
+      await second.close();
+    }
   });
 });
