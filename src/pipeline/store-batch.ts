@@ -74,8 +74,11 @@ export async function storeBatch(ctx: StoreContext, batch: PreparedBatch, mode: 
   try {
     // BEGIN and the id reservation in one round trip (simple protocol, several statements).
     const tables = [...batch.tables];
-    const reserve = tables.map(([table, list]) => `SELECT nextval('${table}_id_seq') AS id FROM generate_series(1, ${list.length})`);
-    const began = await client.query(['BEGIN', ...reserve].join('; ')) as unknown as pg.QueryResult<{ id: number }>[] | pg.QueryResult;
+    // One text value per table, not a row per id: parsing 1,000 result rows cost the
+    // receiver's thread ~1 µs per event, splitting one string ~0.02.
+    const reserve = tables.map(([table, list]) =>
+      `SELECT string_agg(nextval('${table}_id_seq')::text, ',') AS ids FROM generate_series(1, ${list.length})`);
+    const began = await client.query(['BEGIN', ...reserve].join('; ')) as unknown as pg.QueryResult<{ ids: string }>[] | pg.QueryResult;
     const results = Array.isArray(began) ? began : [began];
     const stored: StoredEvent[] = [];
     const restored: StoredEvent[] = [];
@@ -84,8 +87,8 @@ export async function storeBatch(ctx: StoreContext, batch: PreparedBatch, mode: 
     const t1 = performance.now();
     for (let t = 0; t < tables.length; t++) {
       const [table, list] = tables[t];
-      const idRows = results[t + 1].rows as { id: number }[];
-      const rows: StoredEvent[] = list.map((r, i) => ({ job: r.job, e: r.e, id: idRows[i].id, hostId: r.hostId }));
+      const ids = (results[t + 1].rows[0] as { ids: string }).ids.split(',');
+      const rows: StoredEvent[] = list.map((r, i) => ({ job: r.job, e: r.e, id: Number(ids[i]), hostId: r.hostId }));
       if (mode === 'isolate') {
         for (let i = 0; i < rows.length; i++) {
           const r = rows[i];
