@@ -15,20 +15,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
-import { loadConfig } from '../../src/config.js';
-import { migrate } from '../../src/db/migrate.js';
-import { createPool, type Pool } from '../../src/db/pool.js';
+import type { Pool } from '../../src/db/pool.js';
 import { encodeCopyRow } from '../../src/pipeline/copy-encode.js';
 import { parseEvent } from '../../src/pipeline/parse-event.js';
 import { type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.js';
-import { redisKeys } from '../../src/redis-keys.js';
-import { startEmbeddedPostgres } from '../../src/services/postgres.js';
-import { startEmbeddedRedis } from '../../src/services/redis.js';
 import { postgresBinDirs } from '../../src/services/system-packages.js';
 import { runAwxWorker } from './awx-worker.js';
 import { cpuMeter, formatCpu, selfCpuSeconds, treeCpuSeconds } from './cpu-accounting.js';
 import { runProducer } from './producer.js';
+import { createBenchJob, startBenchStack } from './stack.js';
 
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
 const N_MAX = Number(process.env.BENCH_EVENTS ?? 200_000);
@@ -37,13 +32,6 @@ const FIXED_RATE = Number(process.env.BENCH_RATE ?? 5000);
 const FIXED_SECONDS = Number(process.env.BENCH_FIXED_SECONDS ?? 10);
 const PRODUCERS = 2;
 const self = process.argv[1];
-
-async function createJob(pool: Pool): Promise<{ id: number; createdIso: string }> {
-  const { rows } = await pool.query(`INSERT INTO unified_jobs (kind, name, status) VALUES ('job', 'bench', 'running')
-    RETURNING id, to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_iso`);
-  await pool.query('SELECT ensure_event_partitions($1)', [rows[0].created_iso]);
-  return { id: rows[0].id, createdIso: rows[0].created_iso };
-}
 
 function spawnSelf(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -128,25 +116,15 @@ const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
 async function main(): Promise<void> {
   if (process.argv[2] === 'producer') return runProducer(process.argv.slice(3));
   if (process.argv[2] === 'awx-worker') return runAwxWorker(process.argv.slice(3));
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'playstream-bench-'));
-  fs.chmodSync(root, 0o755);
-  const [pg, redisServer] = await Promise.all([
-    startEmbeddedPostgres({ dir: path.join(root, 'pg'), autoInstall: false, settings: { max_wal_size: '4GB' } }),
-    startEmbeddedRedis({ dir: path.join(root, 'redis'), autoInstall: false, appendfsync: 'everysec' }),
-  ]);
-  const pool = createPool(pg.url, { max: WORKERS + 4, name: 'bench' });
-  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+  const stack = await startBenchStack('bench', WORKERS);
+  const { pg, redisServer, pool, redis, config, queue } = stack;
   const results: string[] = [];
   try {
-    await migrate(pool);
-    const config = loadConfig({ ...process.env, DATABASE_URL: pg.url, REDIS_URL: redisServer.url, PLAYSTREAM_REDIS_PREFIX: 'bench:',
-      PLAYSTREAM_NODE_NAME: 'bench', PLAYSTREAM_RECEIVER_WORKERS: String(WORKERS), PLAYSTREAM_LOG_LEVEL: 'warn' });
-    const queue = redisKeys(config).callbackQueue;
     console.log(`load average at start: ${load()}`);
     console.log(`machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; receiver workers ${WORKERS}, batch ${config.receiverBatchSize}`);
 
     // Ceiling: psql \copy of the same rows, WORKERS connections in parallel.
-    const ceilJob = await createJob(pool);
+    const ceilJob = await createBenchJob(pool);
     const stats = { nulStripped: 0, invalidUtf8: 0, badCreated: 0 };
     const fixtures = (await import('./producer.js')).fixtureLines();
     const per = Math.ceil(N_MAX / WORKERS);
@@ -159,7 +137,7 @@ async function main(): Promise<void> {
         text += encodeCopyRow(e, { id: 0, modified: new Date().toISOString(), jobCreated: ceilJob.createdIso, hostId: null }, stats)
           .replace(/^0\t/, '');
       }
-      const f = path.join(root, `copy-${w}.txt`);
+      const f = path.join(stack.dir, `copy-${w}.txt`);
       fs.writeFileSync(f, text);
       files.push(f);
     }
@@ -177,7 +155,7 @@ async function main(): Promise<void> {
     // Playstream at maximum rate: producers push as fast as they can while the receiver drains.
     const receiver = await startReceiver({ config, pool, redis, workers: WORKERS });
     const inserted = () => receiver.metrics.inserted.get();
-    const maxJob = await createJob(pool);
+    const maxJob = await createBenchJob(pool);
     const before = inserted();
     const maxRun = await startProducers(redisServer.url, queue, maxJob.id, N_MAX, 0);
     const maxCpu = cpu();
@@ -193,7 +171,7 @@ async function main(): Promise<void> {
     console.log(`  batch size p50 ${bs.p50} p99 ${bs.p99} max ${bs.max}; batches ${receiver.metrics.batches.get()}`);
 
     // Playstream at a fixed offered rate.
-    const fixedJob = await createJob(pool);
+    const fixedJob = await createBenchJob(pool);
     const nFixed = FIXED_RATE * FIXED_SECONDS;
     const beforeFixed = inserted();
     await produce(redisServer.url, queue, fixedJob.id, nFixed, FIXED_RATE);
@@ -204,7 +182,7 @@ async function main(): Promise<void> {
     await receiver.close();
 
     // AWX's algorithm on the same drivers: 4 processes, one BLPOP per event, ≤1000 or 1 s, multi-row INSERT.
-    const awxJob = await createJob(pool);
+    const awxJob = await createBenchJob(pool);
     const awxWorkers = Array.from({ length: 4 }, () => spawnSelf(['awx-worker', redisServer.url, queue, pg.url, awxJob.createdIso, String(N_AWX)]));
     const awxRun = await startProducers(redisServer.url, queue, awxJob.id, N_AWX, 0);
     const awxCpu = cpu();
@@ -220,13 +198,10 @@ async function main(): Promise<void> {
     console.log(`  CPU: ${formatCpu(awxCpuPerEvent)}`);
 
     results.push(`RESULT playstream ${Math.round(maxRate)} ev/s | ceiling ${Math.round(ceiling)} rows/s | awx-algorithm ${Math.round(awxRate)} ev/s | `
-      + `playstream/ceiling ${(maxRate / ceiling * 100).toFixed(0)}% | playstream/awx ${(maxRate / awxRate).toFixed(1)}x | `
+      + `playstream/ceiling ${(maxRate / ceiling * 100).toFixed(0)}% | playstream/awx ${(maxRate / awxRate).toFixed(2)}x | `
       + `p99 lag @${FIXED_RATE}/s ${fixedLag.p99} ms | workers ${WORKERS} | load avg at end ${load()}`);
   } finally {
-    redis.disconnect();
-    await pool.end();
-    await Promise.all([pg.stop(), redisServer.stop()]);
-    fs.rmSync(root, { recursive: true, force: true });
+    await stack.stop();
   }
   console.log(results.join('\n'));
 }

@@ -15,7 +15,7 @@ export async function printReceiverStatus(): Promise<void> {
     if (!snapshots.length) out.push('no live receiver (no snapshot in the last 3 s)');
     for (const { live: l } of snapshots) {
       out.push(`receiver ${l.node} (${l.instance}), ${((Date.now() - l.at) / 1000).toFixed(1)} s ago:`,
-        `  events/s in ${l.events_in_per_s}, out ${l.events_out_per_s}; held in processing lists ${l.processing_length}`,
+        `  events/s in ${l.events_in_per_s}, out ${l.events_out_per_s}; claimed, not yet stored ${l.processing_length}`,
         `  popped ${l.popped_total}, inserted ${l.inserted_total}, dead-lettered ${l.dead_lettered_total}, duplicates skipped ${l.duplicates_total}`,
         `  batch size p50 ${l.batch_size.p50} p99 ${l.batch_size.p99} max ${l.batch_size.max}; COPY ms p50 ${l.copy_ms.p50.toFixed(1)} p99 ${l.copy_ms.p99.toFixed(1)}`,
         `  lag (modified - created) ms p50 ${l.lag_ms.p50.toFixed(1)} p90 ${l.lag_ms.p90.toFixed(1)} p99 ${l.lag_ms.p99.toFixed(1)} max ${l.lag_ms.max.toFixed(1)}`);
