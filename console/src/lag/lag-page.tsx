@@ -12,7 +12,7 @@ import { parsePrometheus, type Sample, sum } from './prometheus.js';
  * - events of every running job, over the websocket: this browser measures
  *   `delivered - created` itself and reads `modified - created` off each event;
  * - the `metrics` group: each receiver's live figures four times a second (events/s in and
- *   out, Redis list length, batch sizes, its own `modified - created`);
+ *   out, events waiting in Redis, batch sizes, its own `modified - created`);
  * - `/api/v2/metrics/` every 2 s: websocket queue depth, per-group overflow, dead letters.
  * Selecting a job narrows the browser's figures to that job.
  */
@@ -193,7 +193,7 @@ export function LagPage() {
         <Tile label="events/s in" value={formatCount(lastOf(hist.in))} testId="events-in" />
         <Tile label="events/s stored" value={formatCount(lastOf(hist.out))} testId="events-out" />
         <Tile label="events received here" value={meter.total.toLocaleString()} testId="events-here" />
-        <Tile label="Redis list length" value={formatCount(lastOf(hist.list))} testId="list-length" />
+        <Tile label="waiting in Redis" value={formatCount(backlog(lastOf(hist.list), lastOf(hist.processing)))} testId="list-length" />
         <Tile label="dead letters" value={formatCount(lastOf(hist.dead))} testId="dead-letters" />
       </div>
       <div class="charts">
@@ -219,7 +219,7 @@ export function LagPage() {
         ]} />
         <Chart title="Redis intake list" format={n} series={[
           { label: 'list length', color: '#0066cc', data: hist.list },
-          { label: 'in processing', color: '#f0ab00', data: hist.processing },
+          { label: 'claimed, not yet stored', color: '#f0ab00', data: hist.processing },
         ]} />
         <Chart title="Batch size (events per COPY)" format={n} series={[
           { label: 'p50', color: '#3e8635', data: hist.bP50 },
@@ -248,4 +248,9 @@ export function LagPage() {
 
 function Tile(props: { label: string; value: string; testId: string }) {
   return <div class="tile card" data-testid={props.testId}><div class="tile-value">{props.value}</div><div class="tile-label">{props.label}</div></div>;
+}
+
+/** Events not yet stored: the intake list plus what receivers have claimed from it (a claim empties the list at once). */
+function backlog(list: number | undefined, claimed: number | undefined): number | undefined {
+  return list === undefined && claimed === undefined ? undefined : (list ?? 0) + (claimed ?? 0);
 }
