@@ -8,12 +8,12 @@ import { prepareBatch, type PreparedBatch } from './prepare-batch.js';
 import { classifyStoreError, type StoreContext, type StoreMode, storeBatch, type StoreOutcome } from './store-batch.js';
 
 /**
- * One consume → store → ack → emit loop over two processing lists (slots) of its own,
- * pipelined one batch deep (see receiver.ts for the state machine). A slot is filled by
- * claiming the whole intake list (claim-scripts.ts), read in batches with LRANGE and
- * acknowledged from its head as each batch commits. Batches never span slots, and a
- * worker's stores (so its acks) run one at a time, in order. The slots in Redis are the
- * truth: after any Redis trouble the worker forgets its view of them and replays them.
+ * One consume → store → ack → emit loop over two processing lists (slots) of its own (see
+ * receiver.ts for the state machine). A slot is filled by claiming the whole intake list
+ * (claim-scripts.ts), read in batches with LRANGE and acknowledged from its head as each
+ * batch commits. Batches never span slots; up to two stores run at once and their acks go
+ * in the order the batches were read. The slots in Redis are the truth: after any Redis
+ * trouble the worker forgets its view of them and replays them.
  */
 
 /** A slot as this worker last left it in Redis: indexes count items since the slot was filled. */
@@ -136,8 +136,8 @@ export class ReceiverWorker {
    * slot is stored in dedup mode and acked, a batch at a time, before anything new is taken.
    */
   async #replayHeld(): Promise<void> {
-    const failed = await this.#awaitInFlight(false);
-    if (failed) log.debug('ack of the batch in flight failed; its slot is replayed', { worker: this.#o.index });
+    const failed = await this.#awaitInFlight();
+    if (failed) log.debug('ack of a batch in flight failed; its slot is replayed', { worker: this.#o.index, err: failed.message });
     const redis = this.#o.redis;
     for (const index of [0, 1] as const) {
       const slot = emptySlot(this.#slots[index].key);
@@ -148,6 +148,7 @@ export class ReceiverWorker {
       if (len) log.info('replaying un-acknowledged events', { worker: this.#o.index, events: len });
       while (slot.len > 0) {
         const raw = await redis.lrangeBuffer(slot.key, 0, READ_MAX - 1);
+        if (!raw.length) throw new Error(`processing list ${slot.key} emptied under the worker`);
         slot.read += raw.length;
         const err = await this.#commit({ slot: index, first: slot.head, raw, items: this.#parse(raw), since: Date.now() }, 'dedup');
         if (err) throw err;
@@ -205,7 +206,7 @@ export class ReceiverWorker {
       // Nothing at hand: let the stores in flight finish first (their acks need this
       // connection, which the idle BLMOVE would hold for up to a second).
       if (this.#inFlight.length) {
-        const err = await this.#awaitInFlight(true);
+        const err = await this.#awaitInFlight();
         if (err) throw err;
         return false;
       }
@@ -274,11 +275,11 @@ export class ReceiverWorker {
     }
   }
 
-  /** Waits for every store in flight; `rethrow` false swallows their ack errors (a replay follows). */
-  async #awaitInFlight(rethrow: boolean): Promise<Error | null> {
+  /** Waits for every store in flight; resolves to the first ack error among them, if any. */
+  async #awaitInFlight(): Promise<Error | null> {
     let first: Error | null = null;
     for (const f of this.#inFlight.splice(0)) first ??= await f;
-    return rethrow ? first : null;
+    return first;
   }
 
   /**
