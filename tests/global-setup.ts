@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
-import { createDatabaseIfMissing, type EmbeddedPostgres, startEmbeddedPostgres } from '../src/services/postgres.js';
+import { createDatabaseIfMissing, type EmbeddedPostgres, startEmbeddedPostgres, withDatabase } from '../src/services/postgres.js';
 import { type EmbeddedRedis, startEmbeddedRedis } from '../src/services/redis.js';
 import { packageRoot } from '../src/paths.js';
 import { TEMPLATE_DB } from './support/names.js';
@@ -42,7 +42,7 @@ export async function setup(project: TestProject): Promise<void> {
   ]);
   const adminUrl = postgres.url;
   await createDatabaseIfMissing(adminUrl, TEMPLATE_DB);
-  const pool = createPool(adminUrl.replace(/\/postgres$/, `/${TEMPLATE_DB}`), { max: 1 });
+  const pool = createPool(withDatabase(adminUrl, TEMPLATE_DB), { max: 1 });
   await migrate(pool);
   await pool.end();
   project.provide('pgAdminUrl', adminUrl);

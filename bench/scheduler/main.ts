@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createPool } from '../../src/db/pool.js';
 import { migrate } from '../../src/db/migrate.js';
-import { createDatabaseIfMissing, startEmbeddedPostgres } from '../../src/services/postgres.js';
+import { createDatabaseIfMissing, startEmbeddedPostgres, withDatabase } from '../../src/services/postgres.js';
 import { startEmbeddedRedis } from '../../src/services/redis.js';
 import { launchJobTemplate } from '../../src/scheduler/launch.js';
 import { runTaskManagerPass } from '../../src/scheduler/task-manager.js';
@@ -33,7 +33,7 @@ try {
   if (only !== 'latency') await benchPass();
   if (only !== 'pass') {
     await createDatabaseIfMissing(pg.url, 'latency');
-    const latencyUrl = pg.url.replace(/\/postgres$/, '/latency');
+    const latencyUrl = withDatabase(pg.url, 'latency');
     const latencyPool = createPool(latencyUrl, { max: 4, name: 'bench-latency' });
     try {
       await migrate(latencyPool);

@@ -12,7 +12,7 @@ import { runReceiver } from '../../src/pipeline/receiver-main.js';
 import { redisKeys } from '../../src/redis-keys.js';
 import { hashPassword } from '../../src/security/passwords.js';
 import { freePort } from '../../src/services/free-port.js';
-import { createDatabaseIfMissing, startEmbeddedPostgres } from '../../src/services/postgres.js';
+import { createDatabaseIfMissing, startEmbeddedPostgres, withDatabase } from '../../src/services/postgres.js';
 import { startEmbeddedRedis } from '../../src/services/redis.js';
 import { runBaselineServer } from './baseline-server.js';
 import { type ClientReport, type ClientSpec, runClients, SAMPLE_EVERY } from './clients.js';
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
       settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' } }),
     startEmbeddedRedis({ dir: path.join(root, 'redis'), autoInstall: true, appendfsync: 'no', persistence: false }),
   ]);
-  const dbUrl = pg.url.replace(/\/postgres$/, '/bench_ws');
+  const dbUrl = withDatabase(pg.url, 'bench_ws');
   await createDatabaseIfMissing(pg.url, 'bench_ws');
   const pool = createPool(dbUrl, { max: 4 });
   await migrate(pool);

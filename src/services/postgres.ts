@@ -114,7 +114,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await createDatabaseIfMissing(`${base}/postgres`, database);
 
   return {
-    url: `${base}/${database}`,
+    // Clients on this host connect over the Unix socket in the cluster dir (the `host`
+    // parameter, honoured by node-postgres and libpq alike): the receiver's drain probe
+    // spent ~10% less CPU per event than over loopback TCP (docs/benchmarks.md). TCP on
+    // 127.0.0.1 stays open for tools that take only host and port.
+    url: `${base}/${database}?host=${encodeURIComponent(clusterDir)}`,
     port,
     pid: child.pid!,
     child,
@@ -138,6 +142,13 @@ async function waitUntilReady(url: string, timeoutMs = 60_000): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/** `url` with its database replaced by `database` (the rest, query included, kept). */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${encodeURIComponent(database)}`;
+  return u.toString();
 }
 
 export async function createDatabaseIfMissing(adminUrl: string, database: string, template?: string): Promise<void> {

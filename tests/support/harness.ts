@@ -7,6 +7,7 @@ import { afterAll, inject } from 'vitest';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { SecretBox } from '../../src/security/secrets.js';
+import { withDatabase } from '../../src/services/postgres.js';
 import { TEMPLATE_DB } from './names.js';
 
 /**
@@ -48,7 +49,7 @@ export function adminUrl(): string {
 }
 
 export function urlForDatabase(name: string): string {
-  return adminUrl().replace(/\/postgres$/, `/${name}`);
+  return withDatabase(adminUrl(), name);
 }
 
 /** Creates a database cloned from the template (or empty) and returns its URL. */
