@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { type Config, loadConfig } from '../../src/config.js';
+import { isoUtcSql } from '../../src/db/iso-timestamp.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { redisKeys } from '../../src/redis-keys.js';
@@ -53,7 +54,7 @@ export async function startBenchStack(name: string, workers: number): Promise<Be
 /** A running job with its event partitions in place. */
 export async function createBenchJob(pool: Pool): Promise<{ id: number; createdIso: string }> {
   const { rows } = await pool.query(`INSERT INTO unified_jobs (kind, name, status) VALUES ('job', 'bench', 'running')
-    RETURNING id, to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_iso`);
+    RETURNING id, ${isoUtcSql('created')} AS created_iso`);
   await pool.query('SELECT ensure_event_partitions($1)', [rows[0].created_iso]);
   return { id: rows[0].id, createdIso: rows[0].created_iso };
 }

@@ -27,10 +27,6 @@ export class ByteWriter {
     return this;
   }
 
-  get length(): number {
-    return this.#off;
-  }
-
   /** The bytes written so far (a view: the writer must not be reused after this). */
   bytes(): Buffer {
     return this.#buf.subarray(0, this.#off);

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { isoUtcSql } from '../db/iso-timestamp.js';
 import { type JobKindInfo, jobKinds, type JobKind } from '../db/job-kinds.js';
 
 /**
@@ -34,7 +35,7 @@ export class JobCache {
     if (!missing.length) return out;
     const { rows } = await db.query<{ id: number; kind: JobKind; created_iso: string; inventory_id: number | null }>(
       `SELECT id, kind, inventory_id,
-              to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_iso
+              ${isoUtcSql('created')} AS created_iso
          FROM unified_jobs WHERE id = ANY($1::bigint[])`, [missing]);
     const inventories = [...new Set(rows.map((r) => r.inventory_id).filter((v): v is number => v !== null))];
     const hostsByInventory = new Map<number, Map<string, number>>();

@@ -48,8 +48,8 @@ const REF_FIELDS: [string, JobKindInfo][] = Object.values(jobKinds).map((k) => [
 const INT32_MAX = 2_147_483_647;
 // ISO 8601 as runners write it (Python's isoformat(): no zone means UTC). Anything else
 // counts as a bad `created`: the COPY row writes this text unescaped, as ASCII.
+// Group 2 is the zone.
 const ISO_CREATED = /^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d(:?\d\d)?)?$/;
-const ZONED = /(Z|[+-]\d\d(:?\d\d)?)$/;
 
 function bad(code: BadEventCode, reason: string, raw: Buffer, jobId: number | null = null): BadEvent {
   return { ok: false, code, reason, raw, jobId };
@@ -109,8 +109,9 @@ export function parseEvent(raw: Buffer, stats: ParseStats): ParsedEvent | BadEve
 
   let created = (e.created as string | undefined) ?? '';
   let createdMs = NaN;
-  if (created && ISO_CREATED.test(created)) {
-    if (!ZONED.test(created)) created += 'Z';
+  const iso = created ? ISO_CREATED.exec(created) : null;
+  if (iso) {
+    if (!iso[2]) created += 'Z';
     createdMs = Date.parse(created);
   }
   if (Number.isNaN(createdMs)) {

@@ -63,6 +63,8 @@ interface OpenBatch {
   since: number;
 }
 
+const emptyBatch = (): OpenBatch => ({ slot: 0, first: 0, raw: [], items: [], since: 0 });
+
 /** A store in flight: resolves once committed, acked and emitted, or to the Redis error that stopped the ack. */
 type InFlight = Promise<Error | null>;
 
@@ -78,7 +80,7 @@ class StaleSlot extends Error {}
 export class ReceiverWorker {
   readonly #o: WorkerOptions;
   readonly #slots: [Slot, Slot];
-  #open: OpenBatch = { slot: 0, first: 0, raw: [], items: [], since: 0 };
+  #open = emptyBatch();
   #inFlight: InFlight[] = [];
   #replay = true;
   #closing = false;
@@ -154,7 +156,7 @@ export class ReceiverWorker {
         if (err) throw err;
       }
     }
-    this.#open = { slot: 0, first: 0, raw: [], items: [], since: 0 };
+    this.#open = emptyBatch();
     this.#replay = false;
   }
 
@@ -198,7 +200,7 @@ export class ReceiverWorker {
       if (err) throw err;
     }
     if (open.raw.length && (full || drained || Date.now() - open.since >= o.batchMs)) {
-      this.#open = { slot: 0, first: 0, raw: [], items: [], since: 0 };
+      this.#open = emptyBatch();
       this.#inFlight.push(this.#commit(open, 'fast', prepared, this.#inFlight.at(-1)));
       return false;
     }

@@ -30,20 +30,21 @@ import { ReceiverWorker } from './receiver-worker.js';
  *           after any Redis error (the slots, not memory, are the truth).
  *   FILL    Read up to min(1000, batchSize - open) unread items of a slot into the open
  *           batch; they are parsed at once. With no unread item in either slot, claim the
- *           intake list into an empty slot first. A batch never spans slots. No store in
- *           flight: full, or older than batchMs, or nothing more at hand with something
- *           open → FLUSH (an idle system flushes every event at once: ms latency). A store
- *           in flight: keep reading until full or nothing is at hand (under load batches
- *           grow to what arrived during the COPY), then prepare the open batch (jobs,
- *           partitions, COPY rows), wait for the store in flight, → FLUSH. Nothing at hand,
- *           nothing open or in flight → IDLE.
+ *           intake list into an empty slot first. A batch never spans slots. Fewer than two
+ *           stores in flight: full, or older than batchMs, or nothing more at hand with
+ *           something open → FLUSH (an idle system flushes every event at once: ms
+ *           latency). Two in flight: keep reading until full or nothing is at hand (under
+ *           load batches grow to what arrived during the COPYs), then prepare the open
+ *           batch (jobs, partitions, COPY rows), wait for the oldest store, → FLUSH.
+ *           Nothing at hand and nothing open: wait for the stores in flight (their acks
+ *           need the connection IDLE would block), then, if none, → IDLE.
  *   IDLE    BLMOVE of the intake list onto itself, blocking ≤ 1 s (no busy polling; it
  *           takes nothing, only wakes the worker). → FILL.
  *   FLUSH   The open batch becomes the batch in flight. In flight: storeBatch (one
  *           transaction; fast COPY; dedup after a unique violation or any failed attempt;
  *           isolate after a data error) retried with backoff + jitter until it commits: a
- *           Postgres outage is waited out with the batch held. Then, in one Redis round
- *           trip on the worker's connection, ack (LTRIM of the batch from the slot's head,
+ *           Postgres outage is waited out with the batch held. Then, after the previous
+ *           store's ack, in one Redis round trip on the worker's connection, ack (LTRIM of the batch from the slot's head,
  *           guarded so a resent ack is a no-op) and publish the committed rows. → FILL at
  *           once (it does not wait for the store).
  *   CLOSED  close(): no more claims; what the worker holds (in flight, open, unread in its

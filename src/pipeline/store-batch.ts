@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import pgCopy from 'pg-copy-streams';
+import { isoUtcSql } from '../db/iso-timestamp.js';
 import { COPY_COLUMN_LIST, COPY_COLUMNS, copyPayload, copyRowPrefix } from './copy-encode.js';
 import { insertDeadLetters } from './dead-letters.js';
 import type { JobInfo } from './job-cache.js';
@@ -147,9 +148,8 @@ export async function storeBatch(ctx: StoreContext, batch: PreparedBatch, mode: 
 
 /** The stored id, created and modified of rows found already stored, by (job, counter). */
 async function readStored(client: pg.PoolClient, table: string, rows: StoredEvent[]): Promise<StoredEvent[]> {
-  const iso = `to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
   const { rows: found } = await client.query<{ job_id: number; counter: number; id: number; created: string; modified: string }>(
-    `SELECT job_id, counter, id, ${iso.replace('%s', 'created')} AS created, ${iso.replace('%s', 'modified')} AS modified
+    `SELECT job_id, counter, id, ${isoUtcSql('created')} AS created, ${isoUtcSql('modified')} AS modified
        FROM ${table} t JOIN unnest($1::bigint[], $2::timestamptz[], $3::int[]) AS k(job_id, job_created, counter)
          USING (job_id, job_created, counter)`,
     [rows.map((r) => r.job.id), rows.map((r) => r.job.createdIso), rows.map((r) => r.e.counter)]);

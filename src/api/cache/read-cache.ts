@@ -4,21 +4,6 @@ import { metrics } from '../../metrics.js';
 import { listenForChanges } from './change-listener.js';
 import { GenerationStore } from './generation-store.js';
 
-/**
- * The web process's read cache: serialized resource pages and details (`pages`, keyed by
- * user and URL, see cached-read.ts) and credential lookups (`auth`, keyed by token or
- * session hash, see auth.ts). A 25-job page costs ~2 ms of web CPU and three queries to
- * build, and 0.05-0.08 ms of web CPU to send from here (loadtest:api, 57 KB page).
- *
- * What it may serve: never older than a change this process made (every unsafe request
- * empties both stores when it ends, before its reply is written) nor than a change made
- * elsewhere once its NOTIFY has arrived (migrations 0400, 0401). In between is the staleness
- * window for other processes' writes, measured as api_read_cache_change_delay_seconds
- * (figures in docs/benchmarks.md ## API). While the LISTEN connection is down, or when a
- * table lacks the trigger, nothing is kept.
- *
- * PLAYSTREAM_API_CACHE_MB (config.apiCacheMb, default 64) bounds the pages store; 0 turns both stores off.
- */
 /** Tables migration 0400 leaves unwatched: no cached page or lookup reads them. */
 export const UNWATCHED_TABLES = ['schema_migrations', 'dispatcher_tasks', 'dead_letters', 'job_events',
   'project_update_events', 'inventory_update_events', 'ad_hoc_command_events', 'system_job_events'];
@@ -43,6 +28,21 @@ const changeDelay = metrics.histogram('api_read_cache_change_delay_seconds',
   [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
 const changesHeard = metrics.counter('api_read_cache_changes_total', 'Changes to tables the API reads heard by this web process (each empties the read cache).');
 
+/**
+ * The web process's read cache: serialized resource pages and details (`pages`, keyed by
+ * user and URL, see cached-read.ts) and credential lookups (`auth`, keyed by token or
+ * session hash, see auth.ts). A 25-job page costs ~2 ms of web CPU and three queries to
+ * build, and 0.05-0.08 ms of web CPU to send from here (loadtest:api, 57 KB page).
+ *
+ * What it may serve: never older than a change this process made (every unsafe request
+ * empties both stores when it ends, before its reply is written) nor than a change made
+ * elsewhere once its NOTIFY has arrived (migrations 0400, 0401). In between is the staleness
+ * window for other processes' writes, measured as api_read_cache_change_delay_seconds
+ * (figures in docs/benchmarks.md ## API). While the LISTEN connection is down, or when a
+ * table lacks the trigger, nothing is kept.
+ *
+ * PLAYSTREAM_API_CACHE_MB (config.apiCacheMb, default 64) bounds the pages store; 0 turns both stores off.
+ */
 export class ReadCache {
   readonly pages: GenerationStore<Buffer>;
   readonly auth: GenerationStore<CredentialRow>;

@@ -1,3 +1,4 @@
+import { isoUtcSql } from '../../db/iso-timestamp.js';
 import { type JobKindInfo, jobKinds } from '../../db/job-kinds.js';
 import { serializeEvent } from '../../pipeline/event-serializer.js';
 import { canReadUnifiedJob } from '../access.js';
@@ -16,7 +17,7 @@ export async function loadReadableJob(req: ApiRequest, ctx: ApiContext, kind: Jo
   const id = Number(req.params.id);
   if (!Number.isSafeInteger(id) || id < 1) throw notFound();
   const { rows } = await ctx.pool.query<{ created_iso: string }>(
-    `SELECT to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_iso
+    `SELECT ${isoUtcSql('created')} AS created_iso
        FROM unified_jobs WHERE id = $1 AND kind = $2`, [id, kind.kind]);
   if (!rows.length || !(await canReadUnifiedJob(ctx, user, id))) throw notFound();
   return { id, createdIso: rows[0].created_iso };
