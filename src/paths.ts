@@ -21,3 +21,12 @@ export const migrationsDir = path.join(packageRoot, 'src', 'db', 'migrations');
 export const consoleDistDir = path.join(packageRoot, 'dist', 'console');
 export const cliEntry = path.join(packageRoot, 'dist', 'cli.js');
 export const version: string = JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')).version;
+
+/**
+ * A file of the fixtures shared by every checkout of the project (recorded runner streams,
+ * ../shared/fixtures/README.md): a sibling of the repository, found from its root, so tests,
+ * benches and docs work wherever the checkout lives.
+ */
+export function sharedFixture(name: string): string {
+  return path.join(packageRoot, '..', 'shared', 'fixtures', name);
+}

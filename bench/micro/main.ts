@@ -6,13 +6,14 @@
 import fs from 'node:fs';
 import { Bench } from 'tinybench';
 import { jobKinds } from '../../src/db/job-kinds.js';
+import { sharedFixture } from '../../src/paths.js';
 import { encodeCopyRow } from '../../src/pipeline/copy-encode.js';
 import { deriveColumns } from '../../src/pipeline/derive.js';
 import { eventMessageJson } from '../../src/pipeline/event-message-json.js';
 import { serializeEvent } from '../../src/pipeline/event-serializer.js';
 import { type ParsedEvent, parseEvent } from '../../src/pipeline/parse-event.js';
 
-const lines = fs.readFileSync(process.env.BENCH_FIXTURE ?? '/work/shared/fixtures/runner-events.jsonl', 'utf8').trim().split('\n');
+const lines = fs.readFileSync(process.env.BENCH_FIXTURE ?? sharedFixture('runner-events.jsonl'), 'utf8').trim().split('\n');
 const raws = lines.map((l) => Buffer.from(JSON.stringify({ ...JSON.parse(l), job_id: 42 })));
 const stats = { invalidUtf8: 0, badCreated: 0, nulStripped: 0 };
 const parsed = raws.map((r) => parseEvent(r, stats) as ParsedEvent);

@@ -1,9 +1,10 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { Redis } from 'ioredis';
+import { sharedFixture } from '../../src/paths.js';
 
 /** A bench producer process: pushes events [from, to] for one job at `rate` events/s (0 = flat out). */
-const FIXTURE = process.env.BENCH_FIXTURE ?? '/work/shared/fixtures/runner-events.jsonl';
+const FIXTURE = process.env.BENCH_FIXTURE ?? sharedFixture('runner-events.jsonl');
 
 export function fixtureLines(): Record<string, unknown>[] {
   // playbook_on_stats would run wrapup for every cycle of the fixture: leave it out.

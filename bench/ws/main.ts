@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { runWeb } from '../../src/api/web-main.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createPool } from '../../src/db/pool.js';
+import { sharedFixture } from '../../src/paths.js';
 import { runReceiver } from '../../src/pipeline/receiver-main.js';
 import { redisKeys } from '../../src/redis-keys.js';
 import { hashPassword } from '../../src/security/passwords.js';
@@ -25,7 +26,7 @@ import { type ClientReport, type ClientSpec, runClients, SAMPLE_EVERY } from './
  */
 const self = fileURLToPath(import.meta.url);
 const role = process.argv[2];
-const FIXTURE = '/work/shared/fixtures/runner-events.jsonl';
+const FIXTURE = sharedFixture('runner-events.jsonl');
 const CLIENT_PROCESSES = 2;
 
 

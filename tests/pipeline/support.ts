@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { Pool } from '../../src/db/pool.js';
 import { type JobKind, jobKinds } from '../../src/db/job-kinds.js';
+import { sharedFixture } from '../../src/paths.js';
 import { submitUnifiedJob } from '../../src/scheduler/submit.js';
 
-export const FIXTURE = '/work/shared/fixtures/runner-events.jsonl';
+export const FIXTURE = sharedFixture('runner-events.jsonl');
 
 export function fixtureEvents(): Record<string, unknown>[] {
   return fs.readFileSync(FIXTURE, 'utf8').trim().split('\n').map((l) => JSON.parse(l));

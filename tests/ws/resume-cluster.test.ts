@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { sharedFixture } from '../../src/paths.js';
 import { startReceiver } from '../../src/pipeline/receiver.js';
 import { publishBroadcast, statusChangedMessage } from '../../src/pipeline/broadcast.js';
 import { redisKeys } from '../../src/redis-keys.js';
@@ -64,7 +65,7 @@ describe('cluster', () => {
       const ca = await TestClient.connect(a.url, auth);
       const cb = await TestClient.connect(b.url, auth);
       for (const c of [ca, cb]) await c.subscribe({ groups: { job_events: [job.id], jobs: ['summary'] } });
-      const events = fs.readFileSync('/work/shared/fixtures/runner-events.jsonl', 'utf8').trim().split('\n')
+      const events = fs.readFileSync(sharedFixture('runner-events.jsonl'), 'utf8').trim().split('\n')
         .map((l) => JSON.stringify({ ...JSON.parse(l), job_id: job.id }));
       events.push(JSON.stringify({ event: 'EOF', final_counter: events.length, job_id: job.id }));
       await env.redis.rpush(redisKeys(env.config).callbackQueue, ...events);
