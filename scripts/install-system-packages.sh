@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Playstream runs (as root), skipping those already present.
-# `npm start` and `npm test` do the same on demand; this does it ahead of time.
+# `npm start` and `npm test` do the same on demand; this does it ahead of time. The list is
+# src/services/system-packages.ts's `binaries` (tests/foundation/system-packages.test.ts
+# checks the two agree), plus `ansible` for the awx.awx collection the API tests use.
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v git >/dev/null || need+=(git)
 command -v ansible-playbook >/dev/null || need+=(ansible-core)
 command -v ansible-runner >/dev/null || need+=(python3-ansible-runner)
+command -v bwrap >/dev/null || need+=(bubblewrap)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v postgres >/dev/null || need+=(postgresql)
 command -v chromium >/dev/null || need+=(chromium)
 [ -d /usr/lib/python3/dist-packages/ansible_collections/awx ] || need+=(ansible)

@@ -3,6 +3,7 @@ import { loadConfig } from './config.js';
 import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { PlaystreamError } from './errors.js';
+import { answerHealthPings } from './health.js';
 import { log, setProcessName } from './log.js';
 import { version } from './paths.js';
 import { runReceiver } from './pipeline/receiver-main.js';
@@ -26,6 +27,9 @@ const USAGE = `usage: playstream <command>
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  // The three roles `start` supervises answer its health pings (a one-off command or a
+  // dispatcher worker, with its own IPC protocol, does not).
+  if ((command === 'web' || command === 'receiver' || command === 'dispatcher') && rest.length === 0) answerHealthPings();
   switch (command) {
     case 'start': return runSupervisor();
     case 'web': return runWeb();

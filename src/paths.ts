@@ -20,6 +20,16 @@ export const packageRoot = findPackageRoot();
 export const migrationsDir = path.join(packageRoot, 'src', 'db', 'migrations');
 export const consoleDistDir = path.join(packageRoot, 'dist', 'console');
 export const cliEntry = path.join(packageRoot, 'dist', 'cli.js');
+
+/**
+ * The CLI bundle this code runs from (dist/cli.js or a test's copy of it), else dist/cli.js
+ * (unbundled, under vitest): what `start` forks its roles from, so a rebuild of dist/ while
+ * it runs (an upgrade, another test run in this tree) cannot mix two versions in one node.
+ */
+export function runningCliEntry(): string {
+  const self = fileURLToPath(import.meta.url);
+  return path.basename(self) === 'cli.js' ? self : cliEntry;
+}
 export const version: string = JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')).version;
 
 /**

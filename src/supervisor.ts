@@ -5,22 +5,30 @@ import { type Config, loadConfig, redactUrl } from './config.js';
 import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { seedFirstStart } from './db/seed.js';
+import { watchHealth } from './health.js';
 import { log, setLogLevel, setProcessName } from './log.js';
-import { cliEntry } from './paths.js';
+import { runningCliEntry } from './paths.js';
 import roleNodeFlags from './role-node-flags.json' with { type: 'json' };
 import { resolveSecretKey } from './security/secrets.js';
 import { stopChild } from './services/child-process.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './services/postgres.js';
 import { type EmbeddedRedis, startEmbeddedRedis } from './services/redis.js';
+import { binaries, executionBinaries, installMissing } from './services/system-packages.js';
 
 /**
- * `playstream start`: runs the embedded services where no URL is configured, applies
- * migrations, seeds the first start, then supervises `web`, `receiver` and `dispatcher`
- * as separate processes.
+ * `playstream start`: runs the embedded services where no URL is configured, installs the
+ * programs jobs run (where it may: root on Debian, auto-install on), applies migrations,
+ * seeds the first start, then supervises `web`, `receiver` and `dispatcher` as separate
+ * processes. Programs it could not install do not stop it: the dispatcher says which are
+ * missing and registers the node with capacity 0 (dispatcher-main.ts). The children get
+ * PLAYSTREAM_AUTO_INSTALL=false: installing is done here, once, and two apt-gets at a time
+ * would only contend for dpkg's lock.
  *
  * States: starting → running → stopping → stopped.
  * - running: a child that exits is restarted after a backoff (1 s doubling to 30 s; reset
- *   once it has stayed up for 60 s), so a crash loop cannot spin the CPU.
+ *   once it has stayed up for 60 s), so a crash loop cannot spin the CPU. A ready child
+ *   that stops answering health pings (a blocked event loop keeps its pid) is SIGKILLed
+ *   and restarted the same way (health.ts).
  * - stopping (SIGINT/SIGTERM): children get SIGTERM and 10 s, then SIGKILL; then Redis and
  *   Postgres are stopped; then we exit. Children are forked with an IPC channel and exit
  *   when it closes, so even a SIGKILLed supervisor leaves no node process behind; an
@@ -66,6 +74,12 @@ export async function runSupervisor(): Promise<void> {
   process.on('SIGTERM', () => void stopAll('SIGTERM', 0));
 
   try {
+    // One apt-get for all a fresh machine lacks; each service still checks its own below.
+    installMissing([
+      ...(config.databaseUrl ? [] : [binaries.postgres, binaries.initdb]),
+      ...(config.redisUrl ? [] : [binaries.redisServer]),
+      ...Object.values(executionBinaries),
+    ], { autoInstall: config.autoInstall });
     if (!config.databaseUrl) {
       postgres = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'postgres'), autoInstall: config.autoInstall });
       log.info('embedded Postgres running', { port: postgres.port, pid: postgres.pid });
@@ -87,15 +101,16 @@ export async function runSupervisor(): Promise<void> {
     const seeded = await seedFirstStart(pool, { dataDir: config.dataDir, adminPassword: config.adminPassword });
     await pool.end();
 
-    const env = { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, SECRET_KEY: secretKey };
+    const env = { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, SECRET_KEY: secretKey, PLAYSTREAM_AUTO_INSTALL: 'false' };
     const ready = ROLES.map((role) => {
       const s: Supervised = { role, startedAt: 0, backoffMs: 1000 };
       children.set(role, s);
       return spawnRole(s, env, () => state, stopAll);
     });
-    const [webReady] = await Promise.all(ready);
+    const [webReady, , dispatcherReady] = await Promise.all(ready);
     state = 'running';
-    printWelcome(config, webReady.port ?? config.port, seeded.generatedPassword, seeded.created, databaseUrl, redisUrl);
+    printWelcome(config, webReady.port ?? config.port, seeded.generatedPassword, seeded.created, databaseUrl, redisUrl,
+      dispatcherReady.errors);
   } catch (err) {
     log.error('start-up failed', { err: (err as Error).message });
     await stopAll('start-up failed', 1);
@@ -107,16 +122,23 @@ function spawnRole(
   env: NodeJS.ProcessEnv,
   getState: () => string,
   stopAll: (reason: string, code: number) => Promise<void>,
-): Promise<{ port?: number }> {
+): Promise<ReadyMessage> {
   return new Promise((resolve) => {
     const execArgv = [...process.execArgv, ...roleNodeFlags[s.role]];
-    const child = fork(cliEntry, [s.role], { env, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
+    const child = fork(runningCliEntry(), [s.role], { env, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
     s.child = child;
     s.startedAt = Date.now();
-    child.on('message', (msg: { type?: string; port?: number }) => {
-      if (msg?.type === 'ready') resolve({ port: msg.port });
+    let stopWatching: (() => void) | undefined;
+    child.on('message', (msg: ReadyMessage) => {
+      if (msg?.type !== 'ready' || stopWatching) return;
+      resolve(msg);
+      stopWatching = watchHealth(child, (silentMs) => {
+        log.warn('process not answering health pings; killing it', { role: s.role, pid: child.pid, silent_ms: silentMs });
+        child.kill('SIGKILL');
+      });
     });
     child.once('exit', (code, signal) => {
+      stopWatching?.();
       s.child = undefined;
       if (getState() === 'stopping') return;
       const upMs = Date.now() - s.startedAt;
@@ -134,8 +156,10 @@ function spawnRole(
   });
 }
 
+interface ReadyMessage { type: 'ready'; port?: number; errors?: string }
+
 function printWelcome(config: Config, port: number, generatedPassword: string | undefined, firstStart: boolean,
-  databaseUrl: string, redisUrl: string): void {
+  databaseUrl: string, redisUrl: string, jobErrors: string | undefined): void {
   const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
   const login = generatedPassword
     ? `admin / ${generatedPassword}   (generated on first start and shown only now: keep it)`
@@ -150,6 +174,7 @@ function printWelcome(config: Config, port: number, generatedPassword: string | 
     `  Postgres:  ${redactUrl(databaseUrl)}`,
     `  Redis:     ${redactUrl(redisUrl)}`,
     `  Data dir:  ${config.dataDir}`,
+    ...(jobErrors ? [`  Jobs:      stay pending: this node ${jobErrors}`] : []),
     `  Stop with Ctrl-C.`,
     '',
   ];

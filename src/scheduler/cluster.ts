@@ -11,18 +11,23 @@ import { REAPED_EXPLANATION, saveFinalStatus, type StatusBus } from './job-state
  * silent longer than the tolerance, marks them `unavailable` with capacity 0, and reaps their
  * waiting/running jobs as failed ("Job reaped due to instance shutdown"). A node starting
  * up reaps its own waiting/running jobs: whatever ran there died with its previous process.
+ *
+ * A node that cannot run jobs (programs missing) heartbeats with `errors` set, as AWX's
+ * health check does: capacity 0, so the task manager places nothing there and explains why.
+ * Each heartbeat states the node's current errors, so installing the programs gives the
+ * capacity back within one period, without a restart.
  */
-export async function heartbeat(pool: pg.Pool, node: string, opts: { capacityOverride?: number } = {}): Promise<void> {
+export async function heartbeat(pool: pg.Pool, node: string, opts: { errors?: string } = {}): Promise<void> {
   const cap = instanceCapacity(os.cpus().length, os.totalmem());
+  const errors = opts.errors ?? '';
   await pool.query(
-    `INSERT INTO instances (hostname, node_type, version, cpu, memory, cpu_capacity, mem_capacity, capacity, last_seen, node_state)
-     VALUES ($1, 'hybrid', $2, $3, $4, $5, $6, $7, now(), 'ready')
+    `INSERT INTO instances (hostname, node_type, version, cpu, memory, cpu_capacity, mem_capacity, capacity, last_seen, node_state, errors)
+     VALUES ($1, 'hybrid', $2, $3, $4, $5, $6, CASE WHEN $8::text = '' THEN $7 ELSE 0 END, now(), 'ready', $8::text)
      ON CONFLICT (hostname) DO UPDATE SET last_seen = now(), version = $2, cpu = $3, memory = $4, cpu_capacity = $5,
-       mem_capacity = $6, node_state = 'ready', errors = '', modified = now(),
-       capacity = CASE WHEN $8 THEN $7
+       mem_capacity = $6, node_state = 'ready', errors = $8::text, modified = now(),
+       capacity = CASE WHEN $8::text <> '' THEN 0
          ELSE floor(least($5, $6) + (greatest($5, $6) - least($5, $6)) * instances.capacity_adjustment)::int END`,
-    [node, version, os.cpus().length, os.totalmem(), cap.cpuCapacity, cap.memCapacity, opts.capacityOverride ?? cap.capacity,
-      opts.capacityOverride !== undefined]);
+    [node, version, os.cpus().length, os.totalmem(), cap.cpuCapacity, cap.memCapacity, cap.capacity, errors]);
 }
 
 export async function reapJobs(pool: pg.Pool, bus: StatusBus | undefined, node: string, why = REAPED_EXPLANATION): Promise<number[]> {

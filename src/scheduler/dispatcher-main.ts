@@ -4,6 +4,7 @@ import { loadConfig } from '../config.js';
 import { PlaystreamError } from '../errors.js';
 import { log } from '../log.js';
 import { createRuntime, reportReady } from '../runtime.js';
+import { describeMissingBinaries, executionBinaries, installMissing, missingExecutionBinaries } from '../services/system-packages.js';
 import { BackgroundLoop } from './background-loop.js';
 import { instanceCapacity } from './capacity.js';
 import { heartbeat, reapJobs, reapLostInstances } from './cluster.js';
@@ -25,6 +26,12 @@ import { runDispatcherWorker } from './worker-main.js';
  * NOTIFY, every TASK_MANAGER_MS otherwise), claims this node's tasks for its worker pool,
  * fires due schedules and sends due notifications. Every loop is a BackgroundLoop (backoff
  * with jitter); the LISTEN connection reconnects the same way; NOTIFY only shortens waits.
+ *
+ * Before its first heartbeat it installs the programs jobs run (executionBinaries) where it
+ * may; what is still missing is said once here and then carried by every heartbeat as the
+ * instance's `errors`, with capacity 0, until it is found (checked again at each heartbeat).
+ * Under `start` the supervisor has installed them already and its children never run
+ * apt-get (PLAYSTREAM_AUTO_INSTALL=false in their environment).
  */
 const TASK_MANAGER_MS = 5000;
 const CLAIM_POLL_MS = 2000;
@@ -39,7 +46,10 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
   const node = rt.config.nodeName;
   const bus: StatusBus = { redis: rt.redis, config: rt.config };
 
-  await heartbeat(rt.pool, node);
+  installMissing(Object.values(executionBinaries), { autoInstall: rt.config.autoInstall });
+  let errors = executionErrors();
+  if (errors) log.warn(`this node cannot run jobs until programs are installed; it registers with capacity 0`, { errors });
+  await heartbeat(rt.pool, node, { errors });
   const orphans = await reapJobs(rt.pool, bus, node, 'Job reaped due to instance shutdown');
   if (orphans.length) log.warn('reaped own orphaned jobs', { jobs: orphans });
 
@@ -56,7 +66,14 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
   const taskManager = new BackgroundLoop('task manager', TASK_MANAGER_MS,
     () => runTaskManagerPass(rt.pool, { bus, heartbeatTolerance: rt.config.heartbeatTolerance }));
   const cluster = new BackgroundLoop('heartbeat', rt.config.heartbeatSeconds * 1000, async () => {
-    await heartbeat(rt.pool, node);
+    const now = executionErrors();
+    if (now !== errors) {
+      if (now) log.warn('this node can no longer run jobs; capacity 0', { errors: now });
+      else log.info('the programs jobs need are found; capacity restored');
+      errors = now;
+      taskManager.wake();
+    }
+    await heartbeat(rt.pool, node, { errors });
     const lost = await reapLostInstances(rt.pool, bus, node, rt.config.heartbeatTolerance);
     if (lost.length) { log.warn('instances lost', { lost }); taskManager.wake(); }
   });
@@ -100,8 +117,14 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
     await listener.close();
     await pool.close();
   });
-  log.info('dispatcher ready', { node, maxWorkers, capacity: cap.capacity });
-  reportReady({ node });
+  log.info('dispatcher ready', { node, maxWorkers, capacity: errors ? 0 : cap.capacity });
+  reportReady({ node, errors });
+}
+
+/** The instance's `errors` for programs jobs need that cannot be found; '' when none is missing. */
+function executionErrors(): string {
+  const missing = missingExecutionBinaries();
+  return missing.length ? describeMissingBinaries(missing) : '';
 }
 
 /** A LISTEN connection that reconnects with backoff and jitter; `onReconnect` covers hints missed while down. */

@@ -7,6 +7,8 @@ import type pg from 'pg';
  * groups at all to every instance. Within a group, the instance with the most remaining
  * capacity that fits the job's impact wins. AWX's rule for an idle instance: one running
  * nothing takes a job even when the impact exceeds its capacity, so a big job never starves.
+ * An instance with capacity 0 takes nothing; when every candidate has 0 and some say why in
+ * `errors` (a node missing ansible-runner, say), `instanceErrors` gives the job that reason.
  */
 export interface InstanceSlot {
   id: number;
@@ -14,6 +16,7 @@ export interface InstanceSlot {
   capacity: number;
   consumed: number;
   jobs: number;
+  errors: string;
 }
 
 export interface PlacementState {
@@ -24,17 +27,19 @@ export interface PlacementState {
   templateGroups: Map<number, number[]>;
   inventoryGroups: Map<number, number[]>;
   organizationGroups: Map<number, number[]>;
+  /** Whether any instance reports errors: when none does, instanceErrors is not worth calling. */
+  anyErrors: boolean;
 }
 
 export interface Placement { hostname: string; instanceGroupId: number | null }
 
 export async function loadPlacementState(db: pg.PoolClient, heartbeatTolerance: number): Promise<PlacementState> {
-  const { rows: inst } = await db.query<{ id: number; hostname: string; capacity: number }>(
-    `SELECT id, hostname, capacity FROM instances
+  const { rows: inst } = await db.query<{ id: number; hostname: string; capacity: number; errors: string }>(
+    `SELECT id, hostname, capacity, errors FROM instances
       WHERE enabled AND node_state = 'ready' AND node_type <> 'hop'
         AND last_seen > now() - make_interval(secs => $1)`, [heartbeatTolerance]);
   const instances = new Map<string, InstanceSlot>(inst.map((i) => [i.hostname,
-    { id: i.id, hostname: i.hostname, capacity: i.capacity, consumed: 0, jobs: 0 }]));
+    { id: i.id, hostname: i.hostname, capacity: i.capacity, consumed: 0, jobs: 0, errors: i.errors }]));
   const { rows: used } = await db.query<{ execution_node: string; impact: number; jobs: number }>(
     `SELECT execution_node, sum(task_impact)::int AS impact, count(*)::int AS jobs FROM unified_jobs
       WHERE status IN ('waiting', 'running') GROUP BY execution_node`);
@@ -62,6 +67,7 @@ export async function loadPlacementState(db: pg.PoolClient, heartbeatTolerance: 
     templateGroups: await ordered('job_template_instance_groups', 'job_template_id'),
     inventoryGroups: await ordered('inventory_instance_groups', 'inventory_id'),
     organizationGroups: await ordered('organization_instance_groups', 'organization_id'),
+    anyErrors: inst.some((i) => i.errors !== ''),
   };
 }
 
@@ -82,10 +88,31 @@ export function candidateGroups(state: PlacementState, job: {
   return unique;
 }
 
+function membersOf(state: PlacementState, group: number | null): string[] {
+  return group === null ? [...state.instances.keys()] : state.groupMembers.get(group) ?? [];
+}
+
+/**
+ * Why no candidate instance can run anything, when that is what their `errors` say: each
+ * erring instance's hostname and errors. Null when some candidate has capacity (the job
+ * waits for room, not for a fix) or none says why.
+ */
+export function instanceErrors(state: PlacementState, groups: (number | null)[]): string | null {
+  const reasons = new Set<string>();
+  for (const group of groups) {
+    for (const name of membersOf(state, group)) {
+      const slot = state.instances.get(name)!;
+      if (slot.capacity > 0) return null;
+      if (slot.errors) reasons.add(`${slot.hostname} ${slot.errors}`);
+    }
+  }
+  return reasons.size ? [...reasons].join('; ') : null;
+}
+
 /** Picks an instance and reserves the impact on it; null when nothing fits. */
 export function placeJob(state: PlacementState, groups: (number | null)[], impact: number): Placement | null {
   for (const group of groups) {
-    const members = group === null ? [...state.instances.keys()] : state.groupMembers.get(group) ?? [];
+    const members = membersOf(state, group);
     let best: InstanceSlot | null = null;
     for (const name of members) {
       const slot = state.instances.get(name)!;

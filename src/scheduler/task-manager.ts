@@ -3,7 +3,7 @@ import { withTransaction } from '../db/pool.js';
 import { taskImpact } from './capacity.js';
 import { createDependencies, failedDependencyExplanation } from './dependency-manager.js';
 import { publishStatus, saveFinalStatus, type StatusBus } from './job-states.js';
-import { candidateGroups, loadPlacementState, placeJob } from './placement.js';
+import { candidateGroups, instanceErrors, loadPlacementState, placeJob } from './placement.js';
 import { dispatchChannel } from './task-queue.js';
 
 /**
@@ -21,6 +21,10 @@ import { dispatchChannel } from './task-queue.js';
  *   time per inventory source;
  * - a system job runs one at a time per system job template;
  * - a job waits for its dependencies (dependency-manager.ts) and fails if one failed.
+ *
+ * A job none of whose candidate instances can run anything, because they report `errors`
+ * (programs missing, cluster.ts), stays pending with those errors as its explanation, ahead
+ * of any other reason: waiting for a dependency or a turn would hide the one fix it needs.
  */
 export const TASK_MANAGER_LOCK = 7_204_001;
 export const MAX_PENDING_PER_PASS = 20_000;
@@ -85,12 +89,15 @@ export async function runTaskManagerPass(pool: pg.Pool, options: { bus?: StatusB
       const jobDeps = depsOf.get(job.id) ?? [];
       const failedDep = jobDeps.find((d) => ['failed', 'error', 'canceled'].includes(d.status));
       if (failedDep) { failures.push({ id: job.id, explanation: failedDependencyExplanation(failedDep) }); continue; }
+      const groups = candidateGroups(placement, job);
+      const unrunnable = placement.anyErrors ? instanceErrors(placement, groups) : null;
+      if (unrunnable) { explain(job, `waiting for an instance that can run it: ${unrunnable}`); continue; }
       const unfinished = jobDeps.find((d) => d.status !== 'successful');
       if (unfinished) { explain(job, `waiting for ${unfinished.kind} ${unfinished.id} to finish`); continue; }
       const blocker = blockedBy(job, busy);
       if (blocker) { explain(job, blocker); continue; }
       const impact = taskImpact(job.kind, hosts.get(job.inventory_id ?? -1) ?? 0, job.forks);
-      const where = placeJob(placement, candidateGroups(placement, job), impact);
+      const where = placeJob(placement, groups, impact);
       if (!where) { explain(job, 'waiting for capacity: no instance in its instance groups has room'); continue; }
       occupy(job);
       placed.push({ id: job.id, node: where.hostname, ig: where.instanceGroupId, impact });

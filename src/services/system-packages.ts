@@ -7,7 +7,9 @@ import { log } from '../log.js';
  * The system binaries Playstream runs, the Debian package that ships each, and where to
  * look besides PATH. `ensureBinaries` installs what is missing with apt-get when we are
  * root on Debian (and auto-install is on); otherwise it throws MissingBinaryError naming
- * the exact package.
+ * the exact package. The embedded services cannot do without theirs, so start-up stops;
+ * the execution path's (`executionBinaries`) only decide whether a node can run jobs, so
+ * a node missing them still starts, with capacity 0 and the reason in its `errors`.
  */
 export interface SystemBinary {
   name: string;
@@ -22,8 +24,28 @@ export const binaries = {
   git: { name: 'git', debianPackage: 'git' },
   ansiblePlaybook: { name: 'ansible-playbook', debianPackage: 'ansible-core' },
   ansibleRunner: { name: 'ansible-runner', debianPackage: 'python3-ansible-runner' },
+  bwrap: { name: 'bwrap', debianPackage: 'bubblewrap' },
   chromium: { name: 'chromium', debianPackage: 'chromium' },
 } satisfies Record<string, SystemBinary>;
+
+/**
+ * The one list of what a node runs to execute jobs: ansible-runner (which starts
+ * ansible-playbook), git for project updates, and bwrap for the job sandbox. `start`,
+ * `dispatcher`, `install-deps` and scripts/install-system-packages.sh install all of them.
+ */
+export const executionBinaries = {
+  ansibleRunner: binaries.ansibleRunner,
+  ansiblePlaybook: binaries.ansiblePlaybook,
+  git: binaries.git,
+  bwrap: binaries.bwrap,
+} satisfies Record<string, SystemBinary>;
+
+/**
+ * Installed with the rest but not yet needed to run a job: nothing spawns bwrap until the
+ * job sandbox lands, and a node without it must not lose its capacity before then. The
+ * sandbox's change empties this set.
+ */
+const NOT_YET_REQUIRED: ReadonlySet<SystemBinary> = new Set([binaries.bwrap]);
 
 /** Newest Postgres first: /usr/lib/postgresql/<major>/bin. */
 export function postgresBinDirs(): string[] {
@@ -67,18 +89,26 @@ function aptInstall(packages: string[]): void {
   execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { stdio: 'inherit', env });
 }
 
+/**
+ * Installs the packages of the binaries not found, where allowed (root on Debian, auto-install
+ * on); never throws: an apt-get that fails is logged, and the caller sees what is still missing.
+ */
+export function installMissing(wanted: SystemBinary[], options: { autoInstall: boolean }): void {
+  const missing = wanted.filter((b) => !findBinary(b));
+  if (!missing.length || !options.autoInstall || !canAptInstall()) return;
+  try {
+    aptInstall([...new Set(missing.map((b) => b.debianPackage))]);
+  } catch (err) {
+    log.error('apt-get install failed', { err });
+  }
+}
+
 /** Returns the absolute path of each binary, installing missing ones where allowed. */
 export function ensureBinaries<K extends string>(
   wanted: Record<K, SystemBinary>,
   options: { autoInstall: boolean },
 ): Record<K, string> {
-  const missing = (Object.values(wanted) as SystemBinary[]).filter((b) => !findBinary(b));
-  if (missing.length > 0) {
-    const packages = [...new Set(missing.map((b) => b.debianPackage))];
-    if (options.autoInstall && canAptInstall()) {
-      aptInstall(packages);
-    }
-  }
+  installMissing(Object.values(wanted) as SystemBinary[], options);
   const out = {} as Record<K, string>;
   for (const [key, bin] of Object.entries(wanted) as [K, SystemBinary][]) {
     const found = findBinary(bin);
@@ -89,4 +119,20 @@ export function ensureBinaries<K extends string>(
     out[key] = found;
   }
   return out;
+}
+
+/** The execution binaries a job needs that this process cannot find (a few stat calls: cheap enough for every heartbeat). */
+export function missingExecutionBinaries(): SystemBinary[] {
+  return Object.values(executionBinaries).filter((b) => !NOT_YET_REQUIRED.has(b) && !findBinary(b));
+}
+
+/**
+ * What a node missing programs writes into its instance's `errors` (AWX's field for why an
+ * instance has no capacity), which the task manager repeats in the explanation of the jobs
+ * it holds: each program and its Debian package, and the command that fixes it.
+ */
+export function describeMissingBinaries(missing: SystemBinary[]): string {
+  const packages = [...new Set(missing.map((b) => b.debianPackage))];
+  return `cannot run jobs: ${missing.map((b) => `${b.name} (Debian package ${b.debianPackage})`).join(', ')} not found`
+    + ` on PATH; install with \`apt-get install -y ${packages.join(' ')}\``;
 }

@@ -10,7 +10,8 @@ import { alive, descendants } from '../support/processes.js';
 /**
  * `playstream start` exactly as the README runs it (embedded Postgres and Redis, no URLs
  * configured): it prints the console URL and login, answers ping, and SIGTERM leaves no
- * Postgres, Redis or node process behind. A second start keeps the data of the first.
+ * Postgres, Redis or node process behind. A second start keeps the data of the first. A
+ * role that crashes, or hangs with its pid alive, is replaced.
  */
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'playstream-start-'));
 fs.chmodSync(dataDir, 0o755);
@@ -32,6 +33,16 @@ async function start(port: number): Promise<{ child: ChildProcess; output: () =>
     await new Promise((r) => setTimeout(r, 100));
   }
   return { child, output: () => out };
+}
+
+function isWeb(pid: number): boolean {
+  try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('\0web'); } catch { return false; }
+}
+
+function webPidOf(supervisor: number): number {
+  const pid = descendants(supervisor).find(isWeb);
+  if (!pid) throw new Error('no web process under the supervisor');
+  return pid;
 }
 
 async function stop(child: ChildProcess): Promise<number> {
@@ -72,12 +83,37 @@ describe('playstream start', () => {
     expect(secondPids.filter(alive)).toEqual([]);
   }, 180_000);
 
+  it('restarts a process that stops answering health pings (a blocked event loop keeps its pid)', async () => {
+    const port = await freePort();
+    const { child, output } = await start(port);
+    try {
+      const webPid = webPidOf(child.pid!);
+      // SIGSTOP freezes the web process as an endless loop would: its pid stays, nothing answers.
+      process.kill(webPid, 'SIGSTOP');
+      const stoppedAt = Date.now();
+      expect(await fetch(`http://127.0.0.1:${port}/api/v2/ping/`, { signal: AbortSignal.timeout(1000) }).then(() => 'answered', () => 'silent'))
+        .toBe('silent');
+      // 3 missed pings 5 s apart, the 1 s restart backoff, the new process's start-up.
+      let newPid: number | undefined;
+      while (Date.now() - stoppedAt < 40_000 && !newPid) {
+        await new Promise((r) => setTimeout(r, 250));
+        const pid = descendants(child.pid!).find((p) => isWeb(p) && p !== webPid);
+        if (pid && await fetch(`http://127.0.0.1:${port}/api/v2/ping/`, { signal: AbortSignal.timeout(1000) }).then((r) => r.status === 200, () => false)) newPid = pid;
+      }
+      expect(newPid).toBeDefined();
+      expect(alive(webPid)).toBe(false);
+      expect(output()).toMatch(/process not answering health pings; killing it role=web/);
+      expect(output()).toMatch(/process exited; restarting role=web code=null signal=SIGKILL/);
+    } finally {
+      expect(await stop(child)).toBe(0);
+    }
+  }, 120_000);
+
   it('restarts a crashed process', async () => {
     const port = await freePort();
     const { child, output } = await start(port);
     try {
-      const webPid = descendants(child.pid!).find((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('\0web'))!;
-      expect(webPid).toBeDefined();
+      const webPid = webPidOf(child.pid!);
       process.kill(webPid, 'SIGKILL');
       const deadline = Date.now() + 20_000;
       let ok = false;
