@@ -1,55 +1,54 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
-import rrulePackage from 'rrule';
 import { withTransaction } from '../db/pool.js';
-import { PlaystreamError } from '../errors.js';
 import { log } from '../log.js';
 import { publishBroadcast } from '../pipeline/broadcast.js';
 import { redisKeys } from '../redis-keys.js';
 import { launchUnifiedJobTemplate } from './launch.js';
-
-// rrule is CommonJS: its named exports are not visible to Node's ESM loader.
-const { rrulestr } = rrulePackage;
+import { RRULE_STEP_BUDGET, RruleError, nextOccurrence, parseRrule } from './rrule/index.js';
 
 /**
- * Schedules: an RRULE string in AWX's accepted subset, `next_run` kept current, and a
- * periodic pass that launches each due occurrence exactly once however many dispatcher nodes
- * run it: the due row is locked FOR UPDATE SKIP LOCKED, the job is submitted and next_run
- * advanced past now in the same transaction, so a second node either skips the locked row
- * or, after the commit, sees next_run in the future.
+ * Schedules: an RRULE string in AWX's accepted form (rrule/parse.ts), `next_run` kept current,
+ * and a periodic pass that launches each due occurrence exactly once however many dispatcher
+ * nodes run it: the due row is locked FOR UPDATE SKIP LOCKED, the job is submitted and
+ * next_run advanced past now in the same transaction, so a second node either skips the
+ * locked row or, after the commit, sees next_run in the future.
  *
- * AWX's subset: `DTSTART` required (UTC `Z` or `;TZID=`), one or more RRULE lines, no
- * SECONDLY, no BYSECOND/BYEASTER/BYWEEKNO, COUNT at most 999, and each rule's FREQ set.
+ * The API refuses rules it cannot evaluate, but a stored rule may predate that check or be
+ * written straight into the table. Each evaluation here spends at most
+ * SCHEDULER_RRULE_BUDGET steps (tens of milliseconds), and a rule that is refused or runs out is
+ * disabled with next_run NULL and a warning, so it costs the pass once, not every pass.
  */
-export function parseSchedule(text: string): { rule: ReturnType<typeof rrulestr> } {
-  const s = text.trim();
-  if (!/DTSTART[:;]/i.test(s)) throw new PlaystreamError('PS_ERR_RRULE', 'DTSTART is required');
-  if (!/RRULE:/i.test(s)) throw new PlaystreamError('PS_ERR_RRULE', 'an RRULE is required');
-  if (/FREQ=SECONDLY/i.test(s)) throw new PlaystreamError('PS_ERR_RRULE', 'SECONDLY is not supported');
-  for (const bad of ['BYSECOND', 'BYEASTER', 'BYWEEKNO']) {
-    if (new RegExp(`${bad}=`, 'i').test(s)) throw new PlaystreamError('PS_ERR_RRULE', `${bad} is not supported`);
-  }
-  for (const line of s.split(/\s+/).filter((l) => /^RRULE:/i.test(l))) {
-    if (!/FREQ=/i.test(line)) throw new PlaystreamError('PS_ERR_RRULE', 'every RRULE needs FREQ');
-    const count = /COUNT=(\d+)/i.exec(line);
-    if (count && Number(count[1]) > 999) throw new PlaystreamError('PS_ERR_RRULE', 'COUNT may not exceed 999');
-  }
-  try {
-    return { rule: rrulestr(s, { forceset: true }) };
-  } catch (err) {
-    throw new PlaystreamError('PS_ERR_RRULE', `not a valid rrule: ${(err as Error).message}`, { cause: err });
-  }
-}
 
+/**
+ * Twice the API's budget: a rule the API accepted at create time must not be disabled here
+ * because the search from "now" grew a little (a COUNT rule walks from its DTSTART).
+ */
+export const SCHEDULER_RRULE_BUDGET = 2 * RRULE_STEP_BUDGET;
+
+/** The next occurrence of a stored rule strictly after `after`; throws RruleError. */
 export function nextRun(rrule: string, after: Date): Date | null {
-  return parseSchedule(rrule).rule.after(after, false);
+  return nextOccurrence(parseRrule(rrule), after, SCHEDULER_RRULE_BUDGET);
 }
 
-/** Recomputes next_run for a schedule (after create/update). */
+/** Turns off a schedule whose rule cannot be evaluated, saying why. */
+async function disableSchedule(db: Pick<pg.Pool, 'query'>, scheduleId: number, err: RruleError): Promise<void> {
+  log.warn('schedule disabled: its rrule cannot be evaluated', { schedule: scheduleId, reason: err.problems.join(' ') });
+  await db.query('UPDATE schedules SET enabled = false, next_run = NULL, modified = now() WHERE id = $1', [scheduleId]);
+}
+
+/** Recomputes next_run for a schedule; a rule that cannot be evaluated disables it (null). */
 export async function refreshNextRun(db: Pick<pg.Pool, 'query'>, scheduleId: number, now = new Date()): Promise<Date | null> {
   const { rows: [s] } = await db.query<{ rrule: string }>('SELECT rrule FROM schedules WHERE id = $1', [scheduleId]);
   if (!s) return null;
-  const next = nextRun(s.rrule, now);
+  let next: Date | null;
+  try {
+    next = nextRun(s.rrule, now);
+  } catch (err) {
+    if (!(err instanceof RruleError)) throw err;
+    await disableSchedule(db, scheduleId, err);
+    return null;
+  }
   await db.query('UPDATE schedules SET next_run = $2, modified = now() WHERE id = $1', [scheduleId, next]);
   return next;
 }
@@ -65,13 +64,25 @@ export async function runDueSchedules(pool: pg.Pool, redis: Redis | undefined, c
         `SELECT id, rrule, unified_job_template_id, extra_data FROM schedules
           WHERE enabled AND next_run <= $1 ORDER BY next_run LIMIT 1 FOR UPDATE SKIP LOCKED`, [now]);
       if (!s) return true;
-      let next: Date | null = null;
+      let next: Date | null;
       try {
         next = nextRun(s.rrule, now);
+      } catch (err) {
+        if (!(err instanceof RruleError)) throw err;
+        await disableSchedule(db, s.id, err);
+        changed.push(s.id);
+        return false;
+      }
+      // A failed launch must not abort the transaction that advances next_run, or the same
+      // occurrence would be retried (and fail) on every pass.
+      await db.query('SAVEPOINT schedule_launch');
+      try {
         const extra = s.extra_data && Object.keys(s.extra_data).length ? { extra_vars: s.extra_data } : {};
         launched.push(await launchUnifiedJobTemplate(db, s.unified_job_template_id,
           { launchType: 'scheduled', scheduleId: s.id, overrides: extra }));
+        await db.query('RELEASE SAVEPOINT schedule_launch');
       } catch (err) {
+        await db.query('ROLLBACK TO SAVEPOINT schedule_launch');
         log.warn('schedule launch failed', { schedule: s.id, err });
       }
       await db.query('UPDATE schedules SET next_run = $2, modified = now() WHERE id = $1', [s.id, next]);

@@ -1,10 +1,9 @@
-import rrulePackage, { type RRule } from 'rrule';
+import { RRULE_MAX_LENGTH, RruleError, parseRrule, previewOccurrences, rruleTimezone, rruleUntil, scheduleTimes,
+  type RruleSet } from '../../scheduler/rrule/index.js';
+import { mayCreate } from '../engine/permissions.js';
 import { defineResource, type Row } from '../engine/resource.js';
-import { badRequest } from '../http.js';
+import { badRequest, forbidden } from '../http.js';
 import { bool, fk, int, named, ro, text, base } from './common.js';
-
-// rrule is CommonJS: Node's ESM loader exposes only its default export.
-const { rrulestr } = rrulePackage;
 
 /** Instances, instance groups, labels, schedules, notification templates and notifications. */
 export const instances = defineResource({
@@ -73,21 +72,42 @@ export const systemJobTemplates = defineResource({
     schedules: `/api/v2/system_job_templates/${r.id}/schedules/` }),
 });
 
-/** The next `count` occurrences of an rrule string (AWX's DTSTART;TZID=...:... RRULE:... form). */
-export function previewRrule(rrule: string, count = 10): string[] {
-  const rule = rrulestr(rrule.replace(/DTSTART;TZID=[^:]+:/, 'DTSTART:').replace(/(DTSTART:\d{8}T\d{6})(?!Z)/, '$1Z'), { forceset: false }) as RRule;
-  const out: string[] = [];
-  rule.all((d, i) => { if (i < count) out.push(d.toISOString().replace('.000Z', 'Z')); return i < count - 1; });
-  return out;
+/** An RruleError as AWX's 400: `{"rrule": [problems]}`; anything else is rethrown. */
+function rruleBadRequest(err: unknown): never {
+  if (err instanceof RruleError) throw badRequest({ rrule: err.problems });
+  throw err;
+}
+
+function parseRequestRrule(rrule: unknown): RruleSet {
+  try { return parseRrule(rrule); } catch (err) { return rruleBadRequest(err); }
+}
+
+/** `schedules/preview/`: the next ten occurrences after now, in DTSTART's zone and in UTC; a bad or too costly rule is a 400. */
+export function previewSchedule(rrule: unknown, now = new Date()): { local: string[]; utc: string[] } {
+  const set = parseRequestRrule(rrule);
+  try { return previewOccurrences(set, now); } catch (err) { return rruleBadRequest(err); }
+}
+
+/** dtstart, dtend and next_run of a rule (AWX's computed fields; next_run null while disabled). */
+function scheduleFields(rrule: unknown, enabled: boolean): Row {
+  const set = parseRequestRrule(rrule);
+  try {
+    const { dtstart, dtend, nextRun } = scheduleTimes(set, new Date());
+    return { dtstart, dtend, next_run: enabled ? nextRun : null };
+  } catch (err) {
+    return rruleBadRequest(err);
+  }
 }
 
 export const schedules = defineResource({
   key: 'schedules', type: 'schedule', table: 'schedules',
   fields: {
-    ...named, unified_job_template: fk('unified_job_templates', { required: true }), rrule: text({ required: true }), enabled: bool(),
+    ...named, unified_job_template: fk('unified_job_templates', { required: true }),
+    rrule: text({ required: true, maxLength: RRULE_MAX_LENGTH }), enabled: bool(),
     dtstart: ro('time'), dtend: ro('time'), next_run: ro('time'), extra_data: { type: 'json', writable: true },
     inventory: { type: 'int', writable: true, col: `NULLIF(t.launch_prompts->>'inventory', '')::bigint` },
-    timezone: ro('text', { col: `'UTC'` }), until: ro('text', { col: `''` }),
+    // Computed from the rrule in `present`; the columns only give filters something to read.
+    timezone: ro('text', { col: `''` }), until: ro('text', { col: `''` }),
   },
   search: ['name', 'description'],
   access: { roleType: 'job_template', idExpr: 't.unified_job_template_id',
@@ -99,14 +119,28 @@ export const schedules = defineResource({
     } },
   related: (r) => ({ unified_job_template: `/api/v2/unified_job_templates/${r.unified_job_template}/`, preview: `/api/v2/schedules/preview/`,
     credentials: `/api/v2/schedules/${r.id}/credentials/`, unified_jobs: `/api/v2/schedules/${r.id}/jobs/` }),
-  prepare: (_ctx, _db, data) => {
-    if (typeof data.rrule === 'string') {
-      let next: string[];
-      try { next = previewRrule(data.rrule, 1); } catch { throw badRequest({ rrule: ['Invalid rrule.'] }); }
-      data.next_run = next[0] ?? null;
-      const m = data.rrule.match(/DTSTART(?:;TZID=[^:]+)?:(\d{8}T\d{6}Z?)/);
-      if (!m) throw badRequest({ rrule: ['DTSTART required in rrule. Value should start with: DTSTART:YYYYMMDDTHHMMSSZ'] });
+  present: (row, out) => {
+    try {
+      const set = parseRrule(row.rrule);
+      out.timezone = rruleTimezone(set);
+      out.until = rruleUntil(set);
+    } catch {
+      out.timezone = '';
+      out.until = '';
     }
+  },
+  prepare: async (ctx, _db, data, existing, caller) => {
+    // The caller's right to schedule the template is checked before the rrule is evaluated
+    // (the engine checks create rights only after prepare): evaluating costs up to a step
+    // budget of CPU, and a hostile rule from a caller without rights is a 403, not a 400.
+    // Moving a schedule to another template needs the same right on the new one.
+    const retargeted = existing && data.unified_job_template !== undefined && data.unified_job_template !== existing.unified_job_template;
+    if ((!existing || retargeted) && !(await mayCreate(ctx, schedules, caller.grants, { ...existing, ...data }))) throw forbidden();
+    const enabled = (data.enabled ?? existing?.enabled ?? true) as boolean;
+    if (data.rrule !== undefined) Object.assign(data, scheduleFields(data.rrule, enabled));
+    // Disabling never evaluates, so a schedule whose stored rule is refused can still be turned off.
+    else if (data.enabled === false) data.next_run = null;
+    else if (data.enabled === true) data.next_run = scheduleFields(existing?.rrule, true).next_run;
     if (data.extra_data !== undefined && (typeof data.extra_data !== 'object' || Array.isArray(data.extra_data))) data.extra_data = {};
     if (data.inventory !== undefined) { data.launch_prompts = data.inventory == null ? {} : { inventory: data.inventory }; delete data.inventory; }
     return data;
