@@ -103,6 +103,12 @@ export const settings = {
     'Seconds without a heartbeat after which peers mark a node lost and reap its jobs.'),
   dispatcherWorkers: setting('PLAYSTREAM_DISPATCHER_WORKERS', int(0, 1024), 0,
     'Most dispatcher worker processes (each runs one job at a time); 0 sizes the pool from the node\'s capacity.'),
+  authFailuresPerUser: setting('PLAYSTREAM_AUTH_FAILURES_PER_USER', int(1, 1_000_000), 10,
+    'Failed password checks (login form, basic auth) for one username in a window; at the limit the username is locked (429) until the window ends.'),
+  authFailuresPerAddress: setting('PLAYSTREAM_AUTH_FAILURES_PER_ADDRESS', int(1, 1_000_000), 50,
+    'Failed password checks from one client address (IPv6: its /64) in a window, over all usernames.'),
+  authFailureWindowSeconds: setting('PLAYSTREAM_AUTH_FAILURE_WINDOW_SECONDS', int(1, 86400), 300,
+    'The failure counters\' window, from the first failure counted (docs/security.md).'),
   autoInstall: setting('PLAYSTREAM_AUTO_INSTALL', bool, true,
     'Install missing system packages with apt-get when running as root on Debian.'),
 } as const;

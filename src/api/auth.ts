@@ -1,18 +1,30 @@
 import crypto from 'node:crypto';
+import { withTransaction } from '../db/pool.js';
 import { log } from '../log.js';
-import { verifyPassword } from '../security/passwords.js';
+import { hashPassword, needsRehash, PasswordCheckBusy, verifyPassword } from '../security/passwords.js';
 import { prepared } from './engine/prepared.js';
 import { type Grants, loadGrants } from './access.js';
+import { attemptKeys, attemptSucceeded, refuseIfLocked, reserveAttempt } from './auth-throttle.js';
 import type { CredentialRow } from './cache/read-cache.js';
 import type { ApiContext } from './context.js';
 import { type ApiRequest, HttpError, unauthorized } from './http.js';
 
 /**
  * Who is calling: basic auth, a session cookie (`sessionid`, from POST /api/login/), or a
- * bearer token (/api/v2/tokens/). Basic auth checks scrypt, which costs ~50 ms by design;
- * a verified (username, password) pair is remembered for 60 s under a keyed hash so
- * scripted clients sending basic auth on every request do not pay it each time. Session
- * keys and tokens are stored as SHA-256 hashes: a database dump yields no usable credential.
+ * bearer token (/api/v2/tokens/). Session keys and tokens are stored as SHA-256 hashes: a
+ * database dump yields no usable credential.
+ *
+ * Passwords (basic auth and the login form) go through checkPassword: an attempt is
+ * reserved against the username's and the address's limits first (auth-throttle.ts, in
+ * Redis, shared by every web process), then one scrypt runs whether or not the user
+ * exists (passwords.ts), and a hash stored at an older cost is replaced after a success.
+ * A verified (username, password) pair is remembered for 60 s under a keyed hash with the
+ * stored hash it matched, so scripted clients sending basic auth on every request do not
+ * pay scrypt each time, and a changed password (a new stored hash, on any web process)
+ * ends the remembered pair at its next use.
+ *
+ * A password change or a deactivation deletes the user's sessions and tokens (migration
+ * 0500's trigger, whatever process or statement makes the change).
  *
  * CSRF as Django does it: a session-authenticated unsafe request must carry X-CSRFToken
  * equal to the session's token (set as the `csrftoken` cookie at login). Basic and bearer
@@ -35,7 +47,7 @@ export interface Authentication {
 const CACHE_TTL_MS = 60_000;
 const CACHE_MAX = 1024;
 const cacheKeySecret = crypto.randomBytes(32);
-const basicCache = new Map<string, { userId: number; expires: number }>();
+const basicCache = new Map<string, { userId: number; hash: string; expires: number }>();
 
 export const SESSION_COOKIE = 'sessionid';
 export const CSRF_COOKIE = 'csrftoken';
@@ -55,19 +67,56 @@ export async function loadUser(ctx: ApiContext, where: 'id' | 'username', value:
   return rows[0];
 }
 
-/** Verifies a username and password (the login form and basic auth). */
-export async function checkPassword(ctx: ApiContext, username: string, password: string): Promise<AuthenticatedUser | undefined> {
+/**
+ * Verifies a username and password (the login form and basic auth) from `remoteAddress`.
+ * Throws 429 while the username or the address is locked, 503 when the attempt limits
+ * cannot be checked or too many checks are queued.
+ */
+export async function checkPassword(ctx: ApiContext, username: string, password: string, remoteAddress: string): Promise<AuthenticatedUser | undefined> {
+  const keys = attemptKeys(ctx, username, remoteAddress);
   const key = cacheKey(username, password);
   const hit = basicCache.get(key);
   if (hit && hit.expires > Date.now()) {
+    await refuseIfLocked(ctx, keys);
     const user = await loadUser(ctx, 'id', hit.userId);
-    if (user && user.username === username) return strip(user);
+    if (user && user.username === username && user.password === hit.hash) return strip(user);
   }
+  basicCache.delete(key);
+  await reserveAttempt(ctx, keys);
   const user = await loadUser(ctx, 'username', username);
-  if (!user || !user.password || !(await verifyPassword(password, user.password))) return undefined;
+  let verified: boolean;
+  try {
+    verified = await verifyPassword(password, user?.password);
+  } catch (err) {
+    if (err instanceof PasswordCheckBusy) throw new HttpError(503, { detail: 'Too many logins in progress. Try again shortly.' }, { 'retry-after': '1' });
+    throw err;
+  }
+  if (!user || !verified) return undefined;
+  await attemptSucceeded(ctx, keys);
+  const hash = needsRehash(user.password) ? await rehash(ctx, user.id, user.password, password) : user.password;
   if (basicCache.size >= CACHE_MAX) basicCache.delete(basicCache.keys().next().value!);
-  basicCache.set(key, { userId: user.id, expires: Date.now() + CACHE_TTL_MS });
+  basicCache.set(key, { userId: user.id, hash, expires: Date.now() + CACHE_TTL_MS });
   return strip(user);
+}
+
+/**
+ * Stores the password at today's scrypt cost in place of a hash made at an older one, if
+ * the stored hash is still the one verified (a concurrent password change wins). The
+ * `playstream.password_rehash` setting, local to this transaction, tells migration 0500's
+ * trigger that the password itself did not change: sessions and tokens stay.
+ */
+async function rehash(ctx: ApiContext, userId: number, old: string, password: string): Promise<string> {
+  try {
+    const fresh = await hashPassword(password);
+    const stored = await withTransaction(ctx.pool, async (db) => {
+      await db.query(`SELECT set_config('playstream.password_rehash', 'on', true)`);
+      return (await db.query('UPDATE users SET password = $1 WHERE id = $2 AND password = $3', [fresh, userId, old])).rowCount;
+    });
+    return stored ? fresh : old;
+  } catch (err) {
+    log.warn('password rehash failed; the old hash stays', { user: userId, error: (err as Error).message });
+    return old;
+  }
 }
 
 /** Forgets cached basic-auth verifications of a user (password changed, user deleted). */
@@ -75,24 +124,43 @@ export function forgetUser(userId: number): void {
   for (const [k, v] of basicCache) if (v.userId === userId) basicCache.delete(k);
 }
 
-async function basicUser(ctx: ApiContext, header: string): Promise<AuthenticatedUser | undefined> {
+async function basicUser(ctx: ApiContext, req: ApiRequest, header: string): Promise<AuthenticatedUser | undefined> {
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
-  return checkPassword(ctx, decoded.slice(0, colon), decoded.slice(colon + 1));
+  return checkPassword(ctx, decoded.slice(0, colon), decoded.slice(colon + 1), req.remoteAddress);
 }
 
 function strip(u: AuthenticatedUser & { password: string }): AuthenticatedUser {
   return { id: u.id, username: u.username, is_superuser: u.is_superuser, is_system_auditor: u.is_system_auditor };
 }
 
-export function parseCookies(req: ApiRequest): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of (req.headers.cookie ?? '').split(';')) {
+/**
+ * The cookies of a Cookie header. A value that does not decode (`%E0%A4%A`) is skipped, so
+ * a broken cookie is no credential (401 where one is needed), never an error; of two
+ * cookies with one name the first counts (the browser sends the most specific path
+ * first). The result has no prototype: a cookie named `__proto__` is just a name.
+ */
+export function parseCookieHeader(header: string | undefined): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  for (const part of (header ?? '').split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0) out[part.slice(0, eq).trim()] = decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    let value = part.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    if (!name || name in out) continue;
+    try {
+      out[name] = decodeURIComponent(value);
+    } catch {
+      // Not percent-encoded text: not a cookie we set, and not one to act on.
+    }
   }
   return out;
+}
+
+export function parseCookies(req: ApiRequest): Record<string, string> {
+  return parseCookieHeader(req.headers.cookie);
 }
 
 async function sessionOf(ctx: ApiContext, req: ApiRequest): Promise<{ user: AuthenticatedUser; csrf: string } | undefined> {
@@ -166,11 +234,27 @@ async function tokenUser(ctx: ApiContext, header: string): Promise<Authenticatio
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/**
+ * Each request is authenticated once: the HTTP layer does it before reading a body
+ * (server.ts's admitBody), and the handler's own call gets the same answer, not a
+ * second password check counted against the limits.
+ */
+const authenticated = new WeakMap<ApiRequest, Promise<Authentication | undefined>>();
+
 /** The full authentication of a request, or undefined when it carries no valid credentials. */
-export async function authenticateRequest(req: ApiRequest, ctx: ApiContext): Promise<Authentication | undefined> {
+export function authenticateRequest(req: ApiRequest, ctx: ApiContext): Promise<Authentication | undefined> {
+  let auth = authenticated.get(req);
+  if (!auth) {
+    auth = authenticateOnce(req, ctx);
+    authenticated.set(req, auth);
+  }
+  return auth;
+}
+
+async function authenticateOnce(req: ApiRequest, ctx: ApiContext): Promise<Authentication | undefined> {
   const header = req.headers.authorization;
   if (header && /^basic /i.test(header)) {
-    const user = await basicUser(ctx, header);
+    const user = await basicUser(ctx, req, header);
     return user && { user, via: 'basic', scope: 'write' };
   }
   if (header && /^bearer /i.test(header)) return tokenUser(ctx, header);
@@ -196,12 +280,18 @@ export async function requireUser(req: ApiRequest, ctx: ApiContext): Promise<Aut
 
 export interface RequestCaller extends Authentication { grants: Grants }
 
-/** Authentication plus grants; a read-scoped token may not use unsafe methods. */
-export async function requireCaller(req: ApiRequest, ctx: ApiContext): Promise<RequestCaller> {
+/** The authentication of a request that may change something, or the 401/403 refusing it. */
+export async function requireWriter(req: ApiRequest, ctx: ApiContext): Promise<Authentication> {
   const auth = await authenticateRequest(req, ctx);
   if (!auth) throw unauthorized();
   if (auth.scope === 'read' && UNSAFE.has(req.method)) {
     throw new HttpError(403, { detail: 'You do not have permission to perform this action.' });
   }
+  return auth;
+}
+
+/** Authentication plus grants; a read-scoped token may not use unsafe methods. */
+export async function requireCaller(req: ApiRequest, ctx: ApiContext): Promise<RequestCaller> {
+  const auth = await requireWriter(req, ctx);
   return { ...auth, grants: await loadGrants(ctx, auth.user) };
 }

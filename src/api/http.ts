@@ -11,9 +11,31 @@ import { log } from '../log.js';
  *
  * Routes are patterns of path segments (`/api/v2/jobs/:id/stdout/`); `:name` captures one
  * segment. A path without its trailing slash matches too, as Django's APPEND_SLASH lets it.
+ *
+ * A request body costs memory only once the caller is known. In order: the route is
+ * matched (404/405 read nothing); a declared Content-Length over the route's cap is 413
+ * from the headers; the socket is paused and `admitBody` authenticates from the headers
+ * (401/403/429 answered without reading on, and the connection closed so the client
+ * cannot keep streaming); only then is the body read, and a chunked one that grows past
+ * the cap is cut off with 413. What arrives with the headers before the pause takes hold
+ * (one socket read: ~128 KB measured with a 4 MB POST) is held meanwhile and dropped on
+ * refusal. The cap is DEFAULT_MAX_BODY_BYTES unless the route sets `maxBody`; routes marked
+ * `anonymousBody` (the login form, whose credentials are in the body) skip `admitBody`
+ * and carry a small cap instead.
  */
 
-export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/**
+ * 1 MiB: the largest bodies AWX clients send are job template or inventory variables and
+ * survey specs, a few KB to a few hundred; Django's own default cap is 2.5 MB.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export interface RouteOptions {
+  /** Largest body accepted, bytes (default DEFAULT_MAX_BODY_BYTES). */
+  maxBody?: number;
+  /** The body is read without `admitBody` first: the route authenticates from the body itself. */
+  anonymousBody?: boolean;
+}
 
 export interface ApiRequest {
   method: string;
@@ -50,11 +72,14 @@ export type Handler<C> = (req: ApiRequest, ctx: C) => Promise<Reply> | Reply;
 export class HttpError extends PlaystreamError {
   readonly status: number;
   readonly body: unknown;
-  constructor(status: number, body: unknown) {
-    super(status === 401 ? 'PS_ERR_AUTH' : status === 403 ? 'PS_ERR_PERMISSION' : status === 404 ? 'PS_ERR_NOT_FOUND' : 'PS_ERR_VALIDATION',
+  /** Extra response headers (Retry-After on a 429). */
+  readonly headers?: Record<string, string>;
+  constructor(status: number, body: unknown, headers?: Record<string, string>) {
+    super(status === 401 || status === 429 ? 'PS_ERR_AUTH' : status === 403 ? 'PS_ERR_PERMISSION' : status === 404 ? 'PS_ERR_NOT_FOUND' : 'PS_ERR_VALIDATION',
       typeof body === 'object' && body && 'detail' in body ? String((body as { detail: unknown }).detail) : `HTTP ${status}`);
     this.status = status;
     this.body = body;
+    this.headers = headers;
   }
 }
 
@@ -63,30 +88,32 @@ export const unauthorized = () => new HttpError(401, { detail: 'Authentication c
 export const forbidden = () => new HttpError(403, { detail: 'You do not have permission to perform this action.' });
 export const badRequest = (body: unknown) => new HttpError(400, body);
 
-interface Route<C> { method: string; segments: string[]; handler: Handler<C> }
+interface Route<C> { method: string; segments: string[]; handler: Handler<C>; options: RouteOptions }
+
+export interface RouteMatch<C> { handler: Handler<C>; params: Record<string, string>; options: RouteOptions }
 
 export class Router<C> {
   #routes: Route<C>[] = [];
 
-  add(method: string, pattern: string, handler: Handler<C>): this {
-    this.#routes.push({ method: method.toUpperCase(), segments: split(pattern), handler });
+  add(method: string, pattern: string, handler: Handler<C>, options: RouteOptions = {}): this {
+    this.#routes.push({ method: method.toUpperCase(), segments: split(pattern), handler, options });
     return this;
   }
 
   get(pattern: string, handler: Handler<C>): this { return this.add('GET', pattern, handler); }
-  post(pattern: string, handler: Handler<C>): this { return this.add('POST', pattern, handler); }
-  put(pattern: string, handler: Handler<C>): this { return this.add('PUT', pattern, handler); }
-  patch(pattern: string, handler: Handler<C>): this { return this.add('PATCH', pattern, handler); }
-  delete(pattern: string, handler: Handler<C>): this { return this.add('DELETE', pattern, handler); }
+  post(pattern: string, handler: Handler<C>, options?: RouteOptions): this { return this.add('POST', pattern, handler, options); }
+  put(pattern: string, handler: Handler<C>, options?: RouteOptions): this { return this.add('PUT', pattern, handler, options); }
+  patch(pattern: string, handler: Handler<C>, options?: RouteOptions): this { return this.add('PATCH', pattern, handler, options); }
+  delete(pattern: string, handler: Handler<C>, options?: RouteOptions): this { return this.add('DELETE', pattern, handler, options); }
 
   /** The handler and captured params for method + path; `allowed` lists methods when only the method is wrong. */
-  match(method: string, path: string): { handler: Handler<C>; params: Record<string, string> } | { allowed: string[] } | undefined {
+  match(method: string, path: string): RouteMatch<C> | { allowed: string[] } | undefined {
     const segments = split(path);
     const allowed: string[] = [];
     for (const route of this.#routes) {
       const params = matchSegments(route.segments, segments);
       if (!params) continue;
-      if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { handler: route.handler, params };
+      if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { handler: route.handler, params, options: route.options };
       allowed.push(route.method);
     }
     return allowed.length ? { allowed } : undefined;
@@ -126,14 +153,23 @@ export function statusLine(status: number): string {
   return STATUS_TEXT[status] ?? String(status);
 }
 
-/**
- * Adapts a Router to a uWS `any('/*')` handler. `decorate` adds headers every response
- * carries (AWX's X-API-* headers); `afterUnsafe` runs when the handler of a request with an
- * unsafe method settles, before its reply is written (the read cache forgets what the
- * request may have changed, so the client's next read sees its write).
- */
-export function uwsHandler<C>(router: Router<C>, ctx: C, decorate: (headers: Record<string, string>, startedAt: number) => void,
-  afterUnsafe?: () => void) {
+export interface HandlerHooks<C> {
+  /** Adds headers every response carries (AWX's X-API-* headers). */
+  decorate: (headers: Record<string, string>, startedAt: number) => void;
+  /**
+   * Runs when the handler of a request with an unsafe method settles, before its reply is
+   * written (the read cache forgets what the request may have changed, so the client's
+   * next read sees its write).
+   */
+  afterUnsafe?: () => void;
+  /** Before a body is read: throws an HttpError (401, 403, 429) to answer without reading it. */
+  admitBody?: (req: ApiRequest, ctx: C) => Promise<void>;
+}
+
+const bodyTooLarge = (cap: number): Reply => ({ status: 413, body: { detail: `Request body larger than ${cap} bytes.` } });
+
+/** Adapts a Router to a uWS `any('/*')` handler. */
+export function uwsHandler<C>(router: Router<C>, ctx: C, hooks: HandlerHooks<C>) {
   return (res: HttpResponse, req: HttpRequest): void => {
     const startedAt = performance.now();
     const method = req.getMethod().toUpperCase();
@@ -141,7 +177,7 @@ export function uwsHandler<C>(router: Router<C>, ctx: C, decorate: (headers: Rec
     const headers: Record<string, string> = {};
     req.forEach((k, v) => { headers[k] = v; });
     const query = new URLSearchParams(req.getQuery() ?? '');
-    const state = { aborted: false, drainWaiters: [] as (() => void)[] };
+    const state = { aborted: false, answered: false, bodyPending: false, drainWaiters: [] as (() => void)[] };
     res.onAborted(() => {
       state.aborted = true;
       for (const w of state.drainWaiters.splice(0)) w();
@@ -149,9 +185,10 @@ export function uwsHandler<C>(router: Router<C>, ctx: C, decorate: (headers: Rec
     const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
 
     const finish = (reply: Reply) => {
-      if (state.aborted) return;
+      if (state.aborted || state.answered) return;
+      state.answered = true;
       const out = { ...reply.headers };
-      decorate(out, startedAt);
+      hooks.decorate(out, startedAt);
       if (reply.stream) return void streamReply(res, reply, out, state);
       let body: string | Buffer = '';
       if (reply.body !== undefined && reply.status !== 204) {
@@ -165,53 +202,68 @@ export function uwsHandler<C>(router: Router<C>, ctx: C, decorate: (headers: Rec
       res.cork(() => {
         res.writeStatus(statusLine(reply.status));
         writeHeaders(res, out);
-        res.end(method === 'HEAD' ? '' : body);
+        // Answered before its body was read: close, or the client keeps sending it.
+        res.end(method === 'HEAD' ? '' : body, state.bodyPending);
       });
     };
-
-    const run = async (body: Buffer) => {
-      const matched = router.match(method, path);
-      if (!matched) return finish({ status: 404, body: { detail: 'Not found.' } });
-      if ('allowed' in matched) {
-        return finish({ status: 405, headers: { allow: matched.allowed.join(', ') }, body: { detail: `Method "${method}" not allowed.` } });
-      }
-      const request: ApiRequest = { method, path, query, headers, params: matched.params, body, remoteAddress };
-      const unsafe = method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS';
-      try {
-        const reply = await matched.handler(request, ctx);
-        if (unsafe) afterUnsafe?.();
-        finish(reply);
-      } catch (err) {
-        if (unsafe) afterUnsafe?.();
-        if (err instanceof HttpError) return finish({ status: err.status, body: err.body });
-        log.error('request failed', { method, path, err: (err as Error).stack ?? err });
-        finish({ status: 500, body: { detail: 'A server error has occurred.' } });
-      }
+    const fail = (err: unknown) => {
+      if (err instanceof HttpError) return finish({ status: err.status, headers: err.headers, body: err.body });
+      log.error('request failed', { method, path, err: (err as Error).stack ?? err });
+      finish({ status: 500, body: { detail: 'A server error has occurred.' } });
     };
 
-    if (method === 'GET' || method === 'HEAD' || method === 'DELETE' && !headers['content-length']) {
-      void run(Buffer.alloc(0));
-      return;
-    }
+    const matched = router.match(method, path);
     const declared = Number(headers['content-length'] ?? 0);
-    if (declared > MAX_BODY_BYTES) {
-      finish({ status: 413, body: { detail: `Request body larger than ${MAX_BODY_BYTES} bytes.` } });
-      return;
+    state.bodyPending = method !== 'GET' && method !== 'HEAD' && (declared > 0 || headers['transfer-encoding'] !== undefined);
+    if (!matched) return finish({ status: 404, body: { detail: 'Not found.' } });
+    if ('allowed' in matched) {
+      return finish({ status: 405, headers: { allow: matched.allowed.join(', ') }, body: { detail: `Method "${method}" not allowed.` } });
     }
+    const request: ApiRequest = { method, path, query, headers, params: matched.params, body: Buffer.alloc(0), remoteAddress };
+    const unsafe = method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS';
+    const run = async () => {
+      try {
+        const reply = await matched.handler(request, ctx);
+        if (unsafe) hooks.afterUnsafe?.();
+        finish(reply);
+      } catch (err) {
+        if (unsafe) hooks.afterUnsafe?.();
+        fail(err);
+      }
+    };
+    if (!state.bodyPending) return void run();
+
+    const cap = matched.options.maxBody ?? DEFAULT_MAX_BODY_BYTES;
+    if (!Number.isSafeInteger(declared) || declared > cap) return finish(bodyTooLarge(cap));
     const chunks: Buffer[] = [];
     let size = 0;
-    let tooLarge = false;
+    let complete = false;
+    let admitted = false;
+    // uWS drops body data that arrives with no handler attached: attach it now, then pause.
     res.onData((chunk, isLast) => {
-      if (tooLarge) return;
+      if (state.answered || state.aborted) return;
       size += chunk.byteLength;
-      if (size > MAX_BODY_BYTES) {
-        tooLarge = true;
-        finish({ status: 413, body: { detail: `Request body larger than ${MAX_BODY_BYTES} bytes.` } });
-        return;
-      }
+      if (size > cap) return finish(bodyTooLarge(cap));
       // uWS reuses the chunk's memory after this callback returns: copy it.
       chunks.push(Buffer.from(Buffer.from(chunk)));
-      if (isLast) void run(Buffer.concat(chunks));
+      if (!isLast) return;
+      complete = true;
+      state.bodyPending = false;
+      if (admitted) { request.body = Buffer.concat(chunks); void run(); }
+    });
+    const admit = matched.options.anonymousBody || !hooks.admitBody ? Promise.resolve() : hooks.admitBody(request, ctx);
+    res.pause();
+    // Resumed whatever the outcome: a paused socket would not read the connection's next request.
+    const resume = () => { if (!state.aborted && !state.answered) res.resume(); };
+    admit.then(() => {
+      resume();
+      if (state.answered || state.aborted) return;
+      admitted = true;
+      if (complete) { request.body = Buffer.concat(chunks); void run(); }
+    }, (err) => {
+      resume();
+      chunks.length = 0;
+      fail(err);
     });
   };
 }

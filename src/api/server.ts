@@ -1,6 +1,7 @@
 import uWS from '@trufflesuite/uws-js-unofficial';
 import { version } from '../paths.js';
 import type { ApiContext } from './context.js';
+import { requireWriter } from './auth.js';
 import { Router, uwsHandler } from './http.js';
 import { registerConsole } from './routes/console.js';
 import { registerMe } from './routes/me.js';
@@ -58,12 +59,17 @@ export async function startWebServer(runtime: ApiContext, options: { host: strin
   const router = buildRouter();
   const node = ctx.config.nodeName;
   const websocket = attachWebsocket(app, ctx);
-  app.any('/*', uwsHandler(router, ctx, (headers, startedAt) => {
-    headers['x-api-product-name'] = 'Playstream';
-    headers['x-api-product-version'] = version;
-    headers['x-api-node'] = node;
-    headers['x-api-time'] = `${((performance.now() - startedAt) / 1000).toFixed(3)}s`;
-  }, () => readCache?.localWrite()));
+  app.any('/*', uwsHandler(router, ctx, {
+    decorate: (headers, startedAt) => {
+      headers['x-api-product-name'] = 'Playstream';
+      headers['x-api-product-version'] = version;
+      headers['x-api-node'] = node;
+      headers['x-api-time'] = `${((performance.now() - startedAt) / 1000).toFixed(3)}s`;
+    },
+    afterUnsafe: () => readCache?.localWrite(),
+    // Every route with a body needs a caller who may write, except those marked anonymousBody (login, logout).
+    admitBody: async (req, c) => { await requireWriter(req, c); },
+  }));
   const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
     app.listen(options.host, options.port, (socket) => socket ? resolve(socket) : reject(
       new Error(`cannot listen on ${options.host}:${options.port} (in use?)`)));

@@ -1,27 +1,113 @@
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
+import { metrics } from '../metrics.js';
 
 /**
- * Password hashes: scrypt, stored as "scrypt$N$r$p$salt$hash" (base64url) so the cost can
- * rise later without invalidating old hashes. N=2^15, r=8 costs ~50 ms and 32 MiB a check
- * on this class of machine: slow for an attacker, tolerable for a login.
+ * Password hashes: scrypt at OWASP's current guidance (N=2^17, r=8, p=1: 128 MiB and
+ * ~0.6 s of one core per hash on the 2-core test machine), stored as
+ * "scrypt$N$r$p$salt$hash" (salt 16 bytes, hash 32, both base64url). Each hash records its
+ * own parameters, so hashes written at an older, lower cost (N=2^15 before this release)
+ * keep verifying, and `needsRehash` tells the login path to store a new one.
+ *
+ * Every check costs one scrypt at the current parameters, whether or not there is a hash
+ * to check against: a missing user, or one without a local password, is verified against
+ * DUMMY_HASH (random salt, random expected value: it never matches), so the answer's
+ * timing does not tell which usernames exist.
+ *
+ * At 128 MiB each, hashes are gated to MAX_CONCURRENT at a time per process (2: the
+ * machine's cores; libuv's 4 threads would otherwise hold 512 MiB), with at most
+ * MAX_WAITING queued behind them; past that a check fails with PasswordCheckBusy at once
+ * rather than queue without bound (the API answers 503).
  */
 const scrypt = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
-const N = 1 << 15, R = 8, P = 1, KEYLEN = 32;
-const MAXMEM = 64 * 1024 * 1024;
 
-export async function hashPassword(password: string): Promise<string> {
-  const salt = crypto.randomBytes(16);
-  const hash = await scrypt(password, salt, KEYLEN, { N, r: R, p: P, maxmem: MAXMEM });
-  return `scrypt$${N}$${R}$${P}$${salt.toString('base64url')}$${hash.toString('base64url')}`;
+export const SCRYPT_PARAMS = { N: 2 ** 17, r: 8, p: 1 } as const;
+const KEYLEN = 32;
+const SALT_BYTES = 16;
+/** scrypt needs 128·N·r bytes; room for that at the current cost plus Node's own overhead. */
+const MAXMEM = 256 * 1024 * 1024;
+/** Stored hashes beyond this cost are refused rather than allowed to claim gigabytes. */
+const MAX_STORED_N = 2 ** 20;
+
+const MAX_CONCURRENT = 2;
+const MAX_WAITING = 64;
+
+const verifications = metrics.counter('auth_password_verifications_total',
+  'scrypt password verifications, labelled by the N they ran at (unknown users included: they are checked against a dummy hash).');
+const busy = metrics.counter('auth_password_checks_refused_total',
+  'Password checks refused because MAX_WAITING were already queued for the scrypt gate.');
+
+interface Params { N: number; r: number; p: number }
+interface Parsed extends Params { salt: Buffer; hash: Buffer }
+
+export class PasswordCheckBusy extends Error {
+  readonly code = 'PS_ERR_PASSWORD_BUSY';
 }
 
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+function format(params: Params, salt: Buffer, hash: Buffer): string {
+  return `scrypt$${params.N}$${params.r}$${params.p}$${salt.toString('base64url')}$${hash.toString('base64url')}`;
+}
+
+function parse(stored: string): Parsed | undefined {
   const parts = stored.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
-  const [, n, r, p, salt, hash] = parts;
-  const expected = Buffer.from(hash, 'base64url');
-  const actual = await scrypt(password, Buffer.from(salt, 'base64url'), expected.length,
-    { N: Number(n), r: Number(r), p: Number(p), maxmem: MAXMEM });
-  return crypto.timingSafeEqual(actual, expected);
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return undefined;
+  const [N, r, p] = parts.slice(1, 4).map(Number);
+  if (![N, r, p].every(Number.isSafeInteger) || N < 2 || N > MAX_STORED_N || (N & (N - 1)) !== 0 || r < 1 || r > 32 || p < 1 || p > 16) return undefined;
+  const salt = Buffer.from(parts[4], 'base64url');
+  const hash = Buffer.from(parts[5], 'base64url');
+  if (salt.length === 0 || hash.length < 16) return undefined;
+  return { N, r, p, salt, hash };
+}
+
+const DUMMY_HASH = format(SCRYPT_PARAMS, crypto.randomBytes(SALT_BYTES), crypto.randomBytes(KEYLEN));
+
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function gated<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= MAX_CONCURRENT) {
+    if (waiting.length >= MAX_WAITING) {
+      busy.inc();
+      throw new PasswordCheckBusy('too many password checks in progress');
+    }
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  } else {
+    running++;
+  }
+  try {
+    return await work();
+  } finally {
+    // A waiter inherits this slot (running stays as it is); with none, the slot frees.
+    const next = waiting.shift();
+    if (next) next(); else running--;
+  }
+}
+
+async function derive(password: string, params: Params, salt: Buffer, length: number): Promise<Buffer> {
+  return gated(() => scrypt(password, salt, length, { N: params.N, r: params.r, p: params.p, maxmem: MAXMEM }));
+}
+
+export async function hashPassword(password: string): Promise<string> {
+  const salt = crypto.randomBytes(SALT_BYTES);
+  return format(SCRYPT_PARAMS, salt, await derive(password, SCRYPT_PARAMS, salt, KEYLEN));
+}
+
+/**
+ * Whether `password` matches `stored`. With no usable stored hash (no such user, no local
+ * password, an unreadable value) the same work is done against DUMMY_HASH and the answer
+ * is false.
+ */
+export async function verifyPassword(password: string, stored: string | undefined): Promise<boolean> {
+  const real = stored ? parse(stored) : undefined;
+  const target = real ?? parse(DUMMY_HASH)!;
+  const actual = await derive(password, target, target.salt, target.hash.length);
+  verifications.inc(1, { n: String(target.N) });
+  return crypto.timingSafeEqual(actual, target.hash) && real !== undefined;
+}
+
+/** Whether a stored hash was made at other parameters than today's (checked after a successful verification). */
+export function needsRehash(stored: string): boolean {
+  const parsed = parse(stored);
+  return !parsed || parsed.N !== SCRYPT_PARAMS.N || parsed.r !== SCRYPT_PARAMS.r || parsed.p !== SCRYPT_PARAMS.p
+    || parsed.hash.length !== KEYLEN;
 }

@@ -37,10 +37,11 @@ export async function listPage(ctx: ApiContext, def: ResourceDef, caller: Caller
   if (def.where) where.push(def.where);
   const access = permCondition(def, caller.grants, 'read', params);
   if (access) where.push(access);
-  where.push(...compileFilters(def, req.query, params));
+  where.push(...compileFilters(def, req.query, params, caller.grants));
+  const whereParams = params.values.length;
   const pageSize = Math.min(positiveInt(req.query.get('page_size'), 'page_size', DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE);
   const page = positiveInt(req.query.get('page'), 'page', 1);
-  const order = compileOrder(def, req.query);
+  const order = compileOrder(def, req.query, params, caller.grants);
   const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const limit = params.push(pageSize);
   const offset = params.push((page - 1) * pageSize);
@@ -49,7 +50,7 @@ export async function listPage(ctx: ApiContext, def: ResourceDef, caller: Caller
       ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`, params.values));
   let count = rows.length ? Number(rows[0]._count) : 0;
   if (!rows.length && page > 1) {
-    count = Number((await ctx.pool.query(`SELECT count(*) AS c FROM ${def.table} t ${whereSql}`, params.values.slice(0, -2))).rows[0].c);
+    count = Number((await ctx.pool.query(`SELECT count(*) AS c FROM ${def.table} t ${whereSql}`, params.values.slice(0, whereParams))).rows[0].c);
     if (count > 0) throw notFound();
   }
   const results = await serializeRows(ctx, def, rows, caller);

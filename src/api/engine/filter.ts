@@ -1,4 +1,6 @@
+import type { Grants } from '../access.js';
 import { badRequest } from '../http.js';
+import { permCondition } from './permissions.js';
 import { colOf, type FieldDef, resourceByKey, type ResourceDef } from './resource.js';
 
 /**
@@ -7,7 +9,18 @@ import { colOf, type FieldDef, resourceByKey, type ResourceDef } from './resourc
  * fields walk foreign keys (`organization__name`) through subqueries on the target
  * resource, lookups are Django's (`exact iexact contains icontains startswith istartswith
  * endswith iendswith gt gte lt lte in isnull regex` excluded: user regexes can be costly).
- * Values are always bound parameters; an unknown field or lookup is a 400.
+ * Values are always bound parameters; an unknown field or lookup is a 400 naming it. Field
+ * names are looked up as own properties only: `constructor` or `toString` is an unknown
+ * field, not Object.prototype's.
+ *
+ * A walk through a foreign key sees only the related objects the caller may read: the
+ * subquery on the target carries the target's read condition (permissions.ts), so
+ * `?inventory__name=X` on job templates matches nothing for a caller who cannot read
+ * inventory X, as if it had another name; `not__` then matches every row. Ordering by a
+ * related field (`order_by=inventory__name`) sorts a related object the caller cannot
+ * read as NULL (last), so the order reveals nothing about it either. AWX itself applies
+ * no RBAC to related-field lookups; it refuses filtering on secrets only. Superusers and
+ * system auditors, who read everything, see no difference.
  */
 export class Params {
   readonly values: unknown[] = [];
@@ -89,18 +102,29 @@ function compare(expr: string, field: string, f: FieldDef, lookup: string, raw: 
   }
 }
 
-/** One `field__...__lookup=value` against resource `def` (alias t). */
-export function compileLookup(def: ResourceDef, parts: string[], raw: string, params: Params, depth = 0): string {
+/** A declared field of `def`, never an inherited property of its fields object. */
+function fieldOf(def: ResourceDef, name: string): FieldDef | undefined {
+  return Object.hasOwn(def.fields, name) ? def.fields[name] : undefined;
+}
+
+/** The read condition on `target` (alias t) for the caller; undefined when they read it all. */
+function visibleTo(target: ResourceDef, grants: Grants | undefined, params: Params): string | undefined {
+  return grants ? permCondition(target, grants, 'read', params) : undefined;
+}
+
+/** One `field__...__lookup=value` against resource `def` (alias t), seen by the holder of `grants`. */
+export function compileLookup(def: ResourceDef, parts: string[], raw: string, params: Params, grants: Grants | undefined, depth = 0): string {
   if (depth > MAX_DEPTH) invalidFilter('Filter path too deep.');
   const name = parts[0];
-  const f = def.fields[name];
+  const f = fieldOf(def, name);
   if (!f || f.writeOnly) invalidFilter(`Invalid field name: ${name}`);
   const rest = parts.slice(1);
   if (f.fk && rest.length && !(rest.length === 1 && LOOKUPS.has(rest[0]))) {
     const target = resourceByKey(f.fk);
     if (!target) invalidFilter(`Invalid field name: ${name}`);
-    const inner = compileLookup(target, rest, raw, params, depth + 1);
-    return `${colOf(name, f)} IN (SELECT t.id FROM ${target.table} t WHERE ${target.where ? `${target.where} AND ` : ''}${inner})`;
+    const inner = compileLookup(target, rest, raw, params, grants, depth + 1);
+    const conds = [target.where, inner, visibleTo(target, grants, params)].filter(Boolean);
+    return `${colOf(name, f)} IN (SELECT t.id FROM ${target.table} t WHERE ${conds.join(' AND ')})`;
   }
   if (rest.length > 1) invalidFilter(`Invalid field name: ${parts.join('__')}`);
   const lookup = rest[0] ?? 'exact';
@@ -109,7 +133,7 @@ export function compileLookup(def: ResourceDef, parts: string[], raw: string, pa
 }
 
 /** All filters of a query string: AND of plain ones, then OR-group, `not__` negated. */
-export function compileFilters(def: ResourceDef, query: URLSearchParams, params: Params): string[] {
+export function compileFilters(def: ResourceDef, query: URLSearchParams, params: Params, grants?: Grants): string[] {
   const and: string[] = [];
   const or: string[] = [];
   let count = 0;
@@ -123,7 +147,7 @@ export function compileFilters(def: ResourceDef, query: URLSearchParams, params:
     if (parts[0] === 'or') { isOr = true; parts = parts.slice(1); }
     if (parts[0] === 'not') { negate = true; parts = parts.slice(1); }
     if (!parts.length || parts.some((p) => p === '')) invalidFilter(`Invalid filter: ${key}`);
-    const cond = compileLookup(def, parts, raw, params);
+    const cond = compileLookup(def, parts, raw, params, grants);
     const c = negate ? `NOT (${cond})` : `(${cond})`;
     (isOr ? or : and).push(c);
   }
@@ -139,23 +163,31 @@ export function compileFilters(def: ResourceDef, query: URLSearchParams, params:
   return and;
 }
 
-/** `?order_by=a,-b` → ORDER BY of allow-listed fields (fk fields order by id; `fk__name` by the target's field). */
-export function compileOrder(def: ResourceDef, query: URLSearchParams): string {
+/**
+ * `?order_by=a,-b` → ORDER BY of allow-listed fields (fk fields order by id; `fk__name` by
+ * the target's field, NULL where the caller may not read the target). Parameters of the
+ * read condition are pushed to `params`.
+ */
+export function compileOrder(def: ResourceDef, query: URLSearchParams, params: Params, grants?: Grants): string {
   const raw = query.get('order_by') ?? query.get('order') ?? def.defaultOrder ?? 'id';
   const items = raw.split(',').map((s) => s.trim()).filter(Boolean).slice(0, 5);
   const out: string[] = [];
   for (const item of items) {
     const desc = item.startsWith('-');
     const parts = (desc ? item.slice(1) : item).split('__');
-    const f = def.fields[parts[0]];
+    const f = fieldOf(def, parts[0]);
     if (!f || f.writeOnly || f.type === 'json') invalidFilter(`Invalid field name: ${item} for order_by.`);
     let expr = colOf(parts[0], f);
     if (parts.length === 2 && f.fk) {
       const target = resourceByKey(f.fk);
-      const tf = target?.fields[parts[1]];
+      const tf = target && fieldOf(target, parts[1]);
       if (!target || !tf || tf.writeOnly || tf.fk || tf.type === 'json') invalidFilter(`Invalid field name: ${item} for order_by.`);
+      const fkExpr = expr;
       // The target's column expressions are written over alias t; rename it so the outer t stays visible.
-      expr = `(SELECT ${colOf(parts[1], tf).replace(/\bt\./g, 'o.')} FROM ${target.table} o WHERE o.id = ${expr})`;
+      expr = `(SELECT ${colOf(parts[1], tf).replace(/\bt\./g, 'o.')} FROM ${target.table} o WHERE o.id = ${fkExpr})`;
+      // The read condition is written over alias t too: it goes in its own subquery, where t is the target.
+      const visible = visibleTo(target, grants, params);
+      if (visible) expr = `CASE WHEN ${fkExpr} IN (SELECT t.id FROM ${target.table} t WHERE ${visible}) THEN ${expr} END`;
     } else if (parts.length > 1) {
       invalidFilter(`Invalid field name: ${item} for order_by.`);
     }

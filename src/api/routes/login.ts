@@ -7,27 +7,16 @@ import { HttpError, type ApiRequest, type Router } from '../http.js';
  * Session login as Django does it: GET /api/login/ sets the `csrftoken` cookie; POST with
  * username/password (form or JSON) and the same token in `X-CSRFToken` (or the
  * `csrfmiddlewaretoken` field) creates a session: `sessionid` cookie (HttpOnly) plus a new
- * csrftoken bound to the session. Failed attempts are limited per client address and per
- * username: 10 per 5 minutes, then 429, which caps online guessing at ~3k tries a day.
+ * csrftoken bound to the session. Failed attempts count against the same per-username and
+ * per-address limits as basic auth, in Redis across web processes (auth-throttle.ts): at
+ * the limit, 429 until the window ends.
+ *
+ * The form is read before anyone is authenticated (its credentials are in it), so it has
+ * its own small cap: 16 KiB holds a username, a password, `next` and the token many
+ * times over.
  */
 const SESSION_SECONDS = 1800 * 8;
-const WINDOW_MS = 5 * 60_000;
-const MAX_FAILURES = 10;
-const failures = new Map<string, { count: number; since: number }>();
-
-function limited(key: string): boolean {
-  const f = failures.get(key);
-  if (!f) return false;
-  if (Date.now() - f.since > WINDOW_MS) { failures.delete(key); return false; }
-  return f.count >= MAX_FAILURES;
-}
-
-function fail(key: string): void {
-  const f = failures.get(key);
-  if (!f || Date.now() - f.since > WINDOW_MS) failures.set(key, { count: 1, since: Date.now() });
-  else f.count++;
-  if (failures.size > 10_000) failures.delete(failures.keys().next().value!);
-}
+const FORM_MAX_BYTES = 16 * 1024;
 
 function cookie(name: string, value: string, maxAge: number, httpOnly: boolean): string {
   return `${name}=${value}; Max-Age=${maxAge}; Path=/; SameSite=Lax${httpOnly ? '; HttpOnly' : ''}`;
@@ -36,7 +25,12 @@ function cookie(name: string, value: string, maxAge: number, httpOnly: boolean):
 function loginFields(req: ApiRequest): Record<string, string> {
   const raw = req.body.toString('utf8');
   if ((req.headers['content-type'] ?? '').includes('json')) {
-    try { return JSON.parse(raw); } catch { return {}; }
+    try {
+      const parsed: unknown = JSON.parse(raw);
+      return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed as Record<string, string> : {};
+    } catch {
+      return {};
+    }
   }
   return Object.fromEntries(new URLSearchParams(raw));
 }
@@ -53,14 +47,8 @@ export function registerLogin(router: Router<ApiContext>): void {
     const cookieToken = parseCookies(req)[CSRF_COOKIE];
     const sent = req.headers['x-csrftoken'] ?? fields.csrfmiddlewaretoken;
     if (!cookieToken || !sent || cookieToken !== sent) throw new HttpError(403, { detail: 'CSRF Failed: CSRF token missing or incorrect.' });
-    const username = String(fields.username ?? '');
-    const keys = [`ip:${req.remoteAddress}`, `user:${username}`];
-    if (keys.some(limited)) throw new HttpError(429, { detail: 'Too many failed login attempts. Try again later.' });
-    const user = await checkPassword(ctx, username, String(fields.password ?? ''));
-    if (!user) {
-      keys.forEach(fail);
-      throw new HttpError(401, { detail: 'Invalid username or password. Please try again.' });
-    }
+    const user = await checkPassword(ctx, String(fields.username ?? ''), String(fields.password ?? ''), req.remoteAddress);
+    if (!user) throw new HttpError(401, { detail: 'Invalid username or password. Please try again.' });
     const key = crypto.randomBytes(32).toString('base64url');
     const csrf = crypto.randomBytes(24).toString('base64url');
     await ctx.pool.query(`INSERT INTO api_sessions (key_hash, user_id, csrf_token, expires) VALUES ($1, $2, $3, now() + $4 * interval '1 second')`,
@@ -70,10 +58,10 @@ export function registerLogin(router: Router<ApiContext>): void {
     const next = typeof fields.next === 'string' && fields.next.startsWith('/') && !fields.next.startsWith('//') ? fields.next : '/api/';
     return { status: 302, headers: { location: next,
       'set-cookie': `${cookie(SESSION_COOKIE, key, SESSION_SECONDS, true)}\n${cookie(CSRF_COOKIE, csrf, 31_449_600, false)}` }, body: '' };
-  });
+  }, { anonymousBody: true, maxBody: FORM_MAX_BYTES });
 
   router.get('/api/logout/', logout);
-  router.post('/api/logout/', logout);
+  router.post('/api/logout/', logout, { anonymousBody: true, maxBody: FORM_MAX_BYTES });
 }
 
 async function logout(req: ApiRequest, ctx: ApiContext) {

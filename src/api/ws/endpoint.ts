@@ -1,9 +1,9 @@
 import uWS, { type TemplatedApp } from '@trufflesuite/uws-js-unofficial';
 import { log } from '../../log.js';
 import { redisKeys } from '../../redis-keys.js';
-import { type Authentication, type AuthenticatedUser, authenticateRequest, csrfTokenMatches } from '../auth.js';
+import { type Authentication, type AuthenticatedUser, authenticateRequest, csrfTokenMatches, parseCookieHeader } from '../auth.js';
 import type { ApiContext } from '../context.js';
-import type { ApiRequest } from '../http.js';
+import { type ApiRequest, HttpError, statusLine } from '../http.js';
 import { subscribeBus } from './bus-subscriber.js';
 import { type ClientData, WsClient } from './client.js';
 import { Hub } from './hub.js';
@@ -33,20 +33,6 @@ const PATHS = ['/websocket/', '/websocket', '/api/websocket/', '/api/websocket']
  */
 const MAX_BACKPRESSURE = 16 * 1024 * 1024;
 
-function parseCookies(header: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!header) return out;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    const k = part.slice(0, eq).trim();
-    let v = part.slice(eq + 1).trim();
-    if (v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
-    if (k && !(k in out)) out[k] = v;
-  }
-  return out;
-}
-
 /**
  * Who opens the socket, and the CSRF token its subscribe messages must carry as `xrftoken`.
  * For a session that is the `csrftoken` cookie (AWX keeps the cookie seen at connect), but
@@ -56,7 +42,7 @@ function parseCookies(header: string | undefined): Record<string, string> {
 async function upgradeAuthentication(req: ApiRequest, ctx: ApiContext): Promise<{ user: AuthenticatedUser; via: Authentication['via']; csrf: string | undefined } | undefined> {
   const auth = await authenticateRequest(req, ctx);
   if (!auth) return undefined;
-  let csrf: string | undefined = parseCookies(req.headers.cookie).csrftoken;
+  let csrf: string | undefined = parseCookieHeader(req.headers.cookie).csrftoken;
   if (auth.via === 'session' && csrf !== undefined && !(await csrfTokenMatches(req, ctx, csrf))) {
     log.warn('websocket csrftoken cookie is not the session\'s token', { user: auth.user.username });
     csrf = undefined;
@@ -99,8 +85,18 @@ export function attachWebsocket(app: TemplatedApp, ctx: ApiContext): WebsocketEn
         const data: ClientData = { user: auth.user, csrfCookie: auth.csrf, headerAuth: auth.via !== 'session' };
         res.cork(() => res.upgrade(data, key, protocol, extensions, context));
       }, (err) => {
+        if (aborted) return;
+        // Refusals the REST API would answer (429 while a username is locked, 503) keep their status and headers.
+        if (err instanceof HttpError) {
+          res.cork(() => {
+            res.writeStatus(statusLine(err.status));
+            for (const [k, v] of Object.entries(err.headers ?? {})) res.writeHeader(k, v);
+            res.end();
+          });
+          return;
+        }
         log.error('websocket authentication failed', { err: (err as Error).stack ?? err });
-        if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end());
+        res.cork(() => res.writeStatus('500 Internal Server Error').end());
       });
     },
     open: (ws) => {

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { log } from '../../log.js';
-import { canReadUnifiedJob } from '../access.js';
+import { loadGrants, unifiedJobReadParams, unifiedJobReadSql } from '../access.js';
+import type { AuthenticatedUser } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import type { WsClient } from './client.js';
 import type { Hub } from './hub.js';
@@ -17,6 +18,14 @@ import { startResume } from './resume.js';
  * (denied ids get AWX's per-id error and are skipped). The reply names the set and the
  * difference: `groups_current`, `groups_left`, `groups_joined`.
  *
+ * What a message may cost is bounded before anything is looked up: at most
+ * MAX_GROUPS_PER_CLIENT groups (a 64 KB frame could otherwise name ~20,000 job ids, and
+ * checking them one by one cost two queries each); a larger request is refused whole with
+ * an error naming the cap. The job ids of all event groups are then checked together: the
+ * caller's grants and one query over `unified_jobs`, whatever their number. `metrics` (the
+ * pipeline's and web nodes' live figures) is for superusers and system auditors, as
+ * /api/v2/metrics/ is.
+ *
  * Playstream's opt-ins ride on the same message: `"batch": true` (frames become JSON
  * arrays of messages) and `"resume": {"job_events-42": 1500}` (stored events after 1500,
  * then live), applied after `groups`.
@@ -30,7 +39,10 @@ const PLAIN_GROUPS = new Set(['jobs', 'schedules', 'control', 'metrics']);
 /** Groups the bus publishes under their bare name: subscribing to `metrics: [...]` or `control: [...]` also joins it. */
 const BARE_GROUPS = new Set(['control', 'metrics']);
 
-const MAX_GROUPS_PER_CLIENT = 1000;
+/** The console asks for a handful; 1000 is room for a dashboard of every running job with a check that stays one query. */
+export const MAX_GROUPS_PER_CLIENT = 1000;
+/** Groups only superusers and system auditors may join. */
+const ADMIN_GROUPS = new Set(['metrics']);
 
 export function xrfTokenValid(client: WsClient, token: unknown): boolean {
   const data = client.ws.getUserData();
@@ -89,31 +101,43 @@ async function replaceGroups(client: WsClient, groups: unknown, ctx: ApiContext,
     client.sendNow({ error: 'access denied to channel' });
     return false;
   }
-  const wanted = new Set<string>();
-  for (const [name, ids] of Object.entries(groups as Record<string, unknown>)) {
+  const entries = Object.entries(groups as Record<string, unknown>);
+  let asked = 0;
+  for (const [name, ids] of entries) {
     if (!Array.isArray(ids)) {
       log.warn('groups must be a list', { user: client.user.username, name });
       client.sendNow({ error: 'access denied to channel' });
       return false;
     }
-    if (!EVENT_GROUPS.has(name) && !PLAIN_GROUPS.has(name)) {
+    asked += ids.length + (BARE_GROUPS.has(name) ? 1 : 0);
+  }
+  if (asked > MAX_GROUPS_PER_CLIENT) {
+    client.sendNow({ error: `at most ${MAX_GROUPS_PER_CLIENT} groups per subscription (asked for ${asked})` });
+    return false;
+  }
+  const mayReadAll = client.user.is_superuser || client.user.is_system_auditor;
+  const jobIds = new Set<number>();
+  for (const [name, ids] of entries as [string, unknown[]][]) {
+    if (!EVENT_GROUPS.has(name)) continue;
+    for (const id of ids) {
+      const jobId = Number(id);
+      if (Number.isSafeInteger(jobId) && jobId > 0) jobIds.add(jobId);
+    }
+  }
+  const readable = mayReadAll ? jobIds : await readableJobs(ctx, client.user, [...jobIds]);
+  const wanted = new Set<string>();
+  for (const [name, ids] of entries as [string, unknown[]][]) {
+    if ((!EVENT_GROUPS.has(name) && !PLAIN_GROUPS.has(name)) || (ADMIN_GROUPS.has(name) && !mayReadAll)) {
       client.sendNow({ error: `access denied to channel ${name}` });
       continue;
     }
     if (BARE_GROUPS.has(name)) wanted.add(name);
     for (const id of ids) {
-      if (EVENT_GROUPS.has(name)) {
-        const jobId = Number(id);
-        if (!Number.isSafeInteger(jobId) || jobId <= 0 || !(await canReadUnifiedJob(ctx, client.user, jobId))) {
-          client.sendNow({ error: `access denied to channel ${name} for resource id ${String(id)}` });
-          continue;
-        }
+      if (EVENT_GROUPS.has(name) && !readable.has(Number(id))) {
+        client.sendNow({ error: `access denied to channel ${name} for resource id ${String(id)}` });
+        continue;
       }
       wanted.add(`${name}-${String(id)}`);
-    }
-    if (wanted.size > MAX_GROUPS_PER_CLIENT) {
-      client.sendNow({ error: `at most ${MAX_GROUPS_PER_CLIENT} groups per connection` });
-      return false;
     }
   }
   if (client.closed) return false;
@@ -124,4 +148,14 @@ async function replaceGroups(client: WsClient, groups: unknown, ctx: ApiContext,
   for (const g of joined) hub.join(client, g);
   client.sendNow({ groups_current: [...wanted], groups_left: left, groups_joined: joined });
   return true;
+}
+
+/** Of `ids`, the unified jobs `user` may read: their grants, then one query for all ids (access.ts's rule for one job). */
+async function readableJobs(ctx: ApiContext, user: AuthenticatedUser, ids: number[]): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const grants = await loadGrants(ctx, user);
+  const { rows } = await ctx.pool.query<{ id: number }>(
+    `SELECT t.id FROM unified_jobs t WHERE t.id = ANY($1::bigint[]) AND ${unifiedJobReadSql(grants, 2)}`,
+    [ids, ...unifiedJobReadParams(grants)]);
+  return new Set(rows.map((r) => r.id));
 }
