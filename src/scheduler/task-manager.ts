@@ -89,15 +89,14 @@ export async function runTaskManagerPass(pool: pg.Pool, options: { bus?: StatusB
       const jobDeps = depsOf.get(job.id) ?? [];
       const failedDep = jobDeps.find((d) => ['failed', 'error', 'canceled'].includes(d.status));
       if (failedDep) { failures.push({ id: job.id, explanation: failedDependencyExplanation(failedDep) }); continue; }
-      const groups = candidateGroups(placement, job);
-      const unrunnable = placement.anyErrors ? instanceErrors(placement, groups) : null;
+      const unrunnable = placement.anyErrors ? instanceErrors(placement, candidateGroups(placement, job)) : null;
       if (unrunnable) { explain(job, `waiting for an instance that can run it: ${unrunnable}`); continue; }
       const unfinished = jobDeps.find((d) => d.status !== 'successful');
       if (unfinished) { explain(job, `waiting for ${unfinished.kind} ${unfinished.id} to finish`); continue; }
       const blocker = blockedBy(job, busy);
       if (blocker) { explain(job, blocker); continue; }
       const impact = taskImpact(job.kind, hosts.get(job.inventory_id ?? -1) ?? 0, job.forks);
-      const where = placeJob(placement, groups, impact);
+      const where = placeJob(placement, candidateGroups(placement, job), impact);
       if (!where) { explain(job, 'waiting for capacity: no instance in its instance groups has room'); continue; }
       occupy(job);
       placed.push({ id: job.id, node: where.hostname, ig: where.instanceGroupId, impact });

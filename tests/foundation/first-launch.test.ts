@@ -17,8 +17,9 @@ import { cliBundle, waitFor } from '../scheduler/support.js';
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'playstream-first-launch-'));
 fs.chmodSync(dataDir, 0o755);
 const children: ChildProcess[] = [];
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+// A start left running by a failed assertion gets SIGTERM, so it stops its Postgres and Redis too.
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) await stop(c);
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 

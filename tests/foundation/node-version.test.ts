@@ -13,7 +13,9 @@ import { packageRoot } from '../../src/paths.js';
 const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8'));
 
 function run(args: string[], version?: string): { status: number | null; stdout: string; stderr: string } {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  // An unparsable PORT makes a `start` that got past the check stop at once (config error)
+  // instead of starting a controller here; the assertions tell the two exits apart.
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: 'not-a-port' };
   if (version) env.PLAYSTREAM_TEST_NODE_VERSION = version;
   const r = spawnSync(process.execPath, [path.join(packageRoot, 'bin/playstream.js'), ...args], { env, encoding: 'utf8', timeout: 30_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
