@@ -89,6 +89,8 @@ export const settings = {
     'A batch closes when it holds this many events...'),
   receiverBatchMs: setting('PLAYSTREAM_RECEIVER_BATCH_MS', int(0, 60000), 50,
     '...or when it is this old, whichever first; an empty list flushes at once.'),
+  eventWaitSeconds: setting('PLAYSTREAM_EVENT_WAIT_SECONDS', int(1, 86400), 60,
+    'How long after a job\'s final status the receiver waits for events its producer announced and never sent; then processing finishes with the gap recorded (events_missing).'),
   apiCacheMb: setting('PLAYSTREAM_API_CACHE_MB', int(0, 99999), 64,
     'Web process read cache of API pages, in MB (0 turns it off; src/api/cache/read-cache.ts).'),
   wsQueueSize: setting('PLAYSTREAM_WS_QUEUE_SIZE', int(1, 10_000_000), 10000,

@@ -8,6 +8,7 @@ import { createRedis } from '../runtime.js';
 import { JobCache, PartitionCache } from './job-cache.js';
 import { receiverRegistry, startSnapshotLoop, type ReceiverMetrics } from './pipeline-metrics.js';
 import { ReceiverWorker } from './receiver-worker.js';
+import { startStreamDeadline } from './stream-deadline.js';
 
 /**
  * The callback receiver: Redis list → batches → COPY → commit → ack → broadcast.
@@ -107,11 +108,14 @@ export async function startReceiver(options: { config: Config; pool: Pool; redis
   const runs = workers.map((w) => w.start().catch((err) => log.error('receiver worker stopped', { err: (err as Error).stack ?? err })));
   const stopSnapshots = startSnapshotLoop({ redis: publisher, ns: keys.ns, queue: keys.callbackQueue, broadcastChannel: keys.broadcastChannel,
     node, instance: `${process.pid}-${crypto.randomBytes(3).toString('hex')}`, metrics, processingKeys });
+  const stopDeadline = startStreamDeadline({ pool, redis: publisher, broadcastChannel: keys.broadcastChannel,
+    waitSeconds: config.eventWaitSeconds, metrics });
   log.info('receiver started', { node, workers: workerCount, queue: keys.callbackQueue, batchSize: config.receiverBatchSize });
 
   let closed = false;
   const shutConnections = () => {
     stopSnapshots();
+    stopDeadline();
     for (const c of connections) c.disconnect();
     publisher.disconnect();
   };

@@ -36,10 +36,11 @@ export interface RendezvousRow {
   stream_complete: boolean;
   event_processing_finished: boolean;
   notifications_decided: boolean;
+  events_missing: number;
 }
 
 export const RENDEZVOUS_COLUMNS = `id, kind, name, status, started, eof_received, emitted_events, wrapup_processed,
-  stream_complete, event_processing_finished, notifications_decided`;
+  stream_complete, event_processing_finished, notifications_decided, events_missing`;
 
 /** Scheduler's trigger: call in the transaction that saves a final status. */
 export async function finalStatusSaved(db: PoolClient, jobId: number): Promise<void> {

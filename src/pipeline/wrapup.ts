@@ -95,14 +95,18 @@ export async function wrapupJobs(db: pg.ClientBase, inputs: JobWrapupInput[]): P
       }
     }
     let finishedNow = false;
-    if (row.eof_received && !row.stream_complete) {
-      const table = input.job.kind.eventTable;
-      const { rows: c } = await db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM ${table} WHERE job_id = $1 AND job_created = $2`, [row.id, input.job.createdIso]);
-      if (c[0].n >= row.emitted_events) {
+    if (row.events_missing > 0) {
+      // Closed by the deadline (stream-deadline.ts) and now an event arrived late: recount the gap.
+      const n = await countEvents(db, input.job);
+      row.events_missing = Math.max(0, row.emitted_events - n);
+      set('events_missing', row.events_missing);
+    } else if (row.eof_received && !row.stream_complete) {
+      if (await countEvents(db, input.job) >= row.emitted_events) {
         row.stream_complete = true;
         set('stream_complete', true);
-        if (input.job.kind.wrapupEvent === 'playbook_on_stats') await propagateToParents(db, table, row.id, input.job.createdIso);
+        if (input.job.kind.wrapupEvent === 'playbook_on_stats') {
+          await propagateToParents(db, input.job.kind.eventTable, row.id, input.job.createdIso);
+        }
       }
     }
     if (row.stream_complete && !row.event_processing_finished && FINAL_STATUSES.includes(row.status)) {
@@ -116,6 +120,12 @@ export async function wrapupJobs(db: pg.ClientBase, inputs: JobWrapupInput[]): P
       finishedNow, notificationsCreated });
   }
   return results;
+}
+
+async function countEvents(db: pg.ClientBase, job: JobInfo): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM ${job.kind.eventTable} WHERE job_id = $1 AND job_created = $2`, [job.id, job.createdIso]);
+  return rows[0].n;
 }
 
 /** AWX: events that are parents of a changed (failed) event become changed (failed). */

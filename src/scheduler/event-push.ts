@@ -2,12 +2,15 @@ import type { Redis } from 'ioredis';
 import type { Redactor } from './redact.js';
 
 /**
- * The producer side of the pipeline's intake contract (DESIGN.md §4): each runner event
- * line becomes the runner's JSON object plus the job reference (`job_id`, ...) and
- * `job_created`, RPUSHed to the callback queue. Lines that arrive together (one stdout
- * chunk) go in one multi-value RPUSH, and at most one push is in flight: lines arriving
- * meanwhile wait for it and go in the next one, so a burst costs a few round trips, not
- * one per event. `finish()` pushes the final EOF with final_counter.
+ * The producer side of the pipeline's intake contract (DESIGN.md §4): each event becomes the
+ * runner's JSON object plus the job reference (`job_id`, ...) and `job_created`, RPUSHed to
+ * the callback queue. Events that arrive together (one stdout chunk) go in one multi-value
+ * RPUSH, and at most one push is in flight: events arriving meanwhile wait for it and go in
+ * the next one, so a burst costs a few round trips, not one per event. `finish()` pushes
+ * the final EOF with final_counter, the highest counter pushed.
+ *
+ * What reads the runner's output and decides what is an event is runner-stream.ts; the
+ * scheduler's own events (project updates, ...) come through SyntheticEvents.
  */
 export class EventPusher {
   readonly #redis: Redis;
@@ -17,12 +20,9 @@ export class EventPusher {
   readonly #redactor: Redactor;
   #pending: string[] = [];
   #inflight: Promise<void> | null = null;
-  #partial = '';
   #error: unknown = null;
   maxCounter = 0;
   events = 0;
-  /** Non-JSON lines the runner printed (kept, bounded, for result_traceback). */
-  readonly otherLines: string[] = [];
 
   constructor(redis: Redis, queue: string, refField: string, jobId: number, jobCreated: Date, redactor: Redactor) {
     this.#redis = redis;
@@ -33,54 +33,33 @@ export class EventPusher {
     this.#redactor = redactor;
   }
 
-  /** Feeds a stdout chunk; complete lines are queued and flushed. */
-  write(chunk: string): void {
-    const text = this.#partial + chunk;
-    const lines = text.split('\n');
-    this.#partial = lines.pop() ?? '';
-    for (const line of lines) this.#line(line);
-    this.#flush();
-  }
+  get redactor(): Redactor { return this.#redactor; }
 
-  /** Pushes a ready-made event object (events the scheduler writes itself: project updates, inventory updates). */
-  pushEvent(event: Record<string, unknown>): void {
-    this.#line(JSON.stringify(event));
-    this.#flush();
-  }
-
-  #line(raw: string): void {
-    const line = raw.trim();
-    if (!line) return;
-    if (line[0] !== '{' || line[line.length - 1] !== '}') { this.#other(line); return; }
-    let counter: unknown;
-    try {
-      counter = (JSON.parse(line) as { counter?: unknown }).counter;
-    } catch {
-      this.#other(line);
-      return;
-    }
-    if (typeof counter !== 'number') { this.#other(line); return; }
+  /** Queues one event given as the text of its JSON object (which ends in `}`) and its counter. */
+  push(objectText: string, counter: number): void {
     if (counter > this.maxCounter) this.maxCounter = counter;
     this.events++;
-    const body = this.#redactor.active ? this.#redactor.text(line) : line;
+    const body = this.#redactor.active ? this.#redactor.text(objectText) : objectText;
     this.#pending.push(body.slice(0, -1) + this.#suffix);
   }
 
-  #other(line: string): void {
-    if (this.otherLines.length >= 200) this.otherLines.shift();
-    this.otherLines.push(this.#redactor.text(line));
+  /** Queues a ready-made event object (it has a numeric `counter`) and flushes. */
+  pushEvent(event: Record<string, unknown> & { counter: number }): void {
+    this.push(JSON.stringify(event), event.counter);
+    this.flush();
   }
 
-  #flush(): void {
+  /** Sends what is queued unless a push is in flight (then it goes when that one returns). */
+  flush(): void {
     if (this.#inflight || !this.#pending.length) return;
     const batch = this.#pending;
     this.#pending = [];
     this.#inflight = this.#redis.rpush(this.#queue, ...batch).then(() => {}, (err) => { this.#error ??= err; })
-      .finally(() => { this.#inflight = null; this.#flush(); });
+      .finally(() => { this.#inflight = null; this.flush(); });
   }
 
   async drain(): Promise<void> {
-    if (this.#partial) { this.#line(this.#partial); this.#partial = ''; this.#flush(); }
+    this.flush();
     while (this.#inflight) await this.#inflight;
     if (this.#error) throw this.#error;
   }

@@ -10,6 +10,7 @@ import { parseVars } from './launch.js';
  *   env/passwords          prompt → answer, for SSH/become/vault passwords
  *   env/envvars            environment for ansible (cloud credentials, custom injectors)
  *   env/cmdline            limit, tags, forks, verbosity, check/diff, credential flags
+ *   env/settings           runner settings (no stdout artifact file)
  *   project -> the project's checkout (<dataDir>/projects/<local_path>)
  * The whole directory is removed when the job ends, taking key files and passwords with it.
  */
@@ -36,6 +37,9 @@ export function writeEnvFiles(dir: string, files: { extraVars: Record<string, un
   write('extravars', JSON.stringify(files.extraVars));
   write('passwords', JSON.stringify(files.passwords));
   write('envvars', JSON.stringify(files.envvars));
+  // The runner's own copy of stdout (artifacts/<ident>/stdout) would be streamed back in the
+  // worker's artifacts zip: every event already carries its output.
+  write('settings', JSON.stringify({ suppress_output_file: true }));
   if (files.cmdline.length) write('cmdline', files.cmdline.map(shellQuote).join(' '));
 }
 

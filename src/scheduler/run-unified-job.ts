@@ -14,8 +14,10 @@ import { parseVars } from './launch.js';
 import { createStartedNotifications } from './notifications.js';
 import { buildInventory, createPrivateDataDir, jobDir, projectDir, writeEnvFiles, writeInventory } from './private-data-dir.js';
 import { runProjectUpdate } from './project-update.js';
+import { binaries } from '../services/system-packages.js';
 import { Redactor } from './redact.js';
-import { startRunner, type RunnerOutcome } from './runner-process.js';
+import { RUNNER_PROGRAM, runnerArgs, startRunner, type RunnerOutcome } from './runner-process.js';
+import { errorExplanation, WorkerStream } from './runner-stream.js';
 import { runSystemJob } from './system-jobs.js';
 
 /**
@@ -87,7 +89,7 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
   if (job.job_type === 'check') cmdline.push('--check');
   if (job.diff_mode) cmdline.push('--diff');
   if (job.become_enabled) cmdline.push('--become');
-  const args = ['run', dir, '--json', '--ident', String(job.id)];
+  const kwargs: Record<string, unknown> = { ident: String(job.id) };
   let cwd: string;
   if (job.kind === 'job') {
     if (job.job_tags) cmdline.push('--tags', job.job_tags);
@@ -98,12 +100,11 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
     cwd = projectDir(ctx.config.dataDir, project);
     if (!fs.existsSync(cwd)) return { final: { status: 'error', jobExplanation: `project directory ${cwd} does not exist: update the project` } };
     fs.symlinkSync(cwd, `${dir}/project`);
-    args.push('-p', job.playbook);
+    kwargs.playbook = job.playbook;
   } else {
     fs.mkdirSync(`${dir}/project`);
     cwd = `${dir}/project`;
-    args.push('-m', job.module_name, '--hosts', job.limit || 'all');
-    if (job.module_args) args.push('-a', job.module_args);
+    Object.assign(kwargs, { module: job.module_name, host_pattern: job.limit || 'all' }, job.module_args ? { module_args: job.module_args } : {});
   }
   writeEnvFiles(dir, { extraVars: { ...parseVars(job.extra_vars), ...inj.extraVars }, passwords: inj.passwords,
     envvars: inj.env, cmdline });
@@ -111,30 +112,46 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
   const env: NodeJS.ProcessEnv = { ...process.env, ...inj.env, ANSIBLE_FORCE_COLOR: 'True', ANSIBLE_HOST_KEY_CHECKING: 'False',
     PYTHONUNBUFFERED: '1', AWX_JOB_ID: String(job.id), PLAYSTREAM_JOB_ID: String(job.id) };
   await ctx.pool.query('UPDATE unified_jobs SET job_args = $2, job_cwd = $3, job_env = $4 WHERE id = $1',
-    [job.id, redactor.text(JSON.stringify(['ansible-runner', ...args, ...cmdline])), cwd,
+    [job.id, redactor.text(JSON.stringify([RUNNER_PROGRAM, ...runnerArgs(dir), JSON.stringify(kwargs), ...cmdline])), cwd,
       redactor.env({ ...inj.env, ANSIBLE_FORCE_COLOR: 'True', AWX_JOB_ID: String(job.id), PATH: process.env.PATH })]);
 
-  const runner = startRunner({ args, cwd: dir, env, privateDataDir: dir, ident: String(job.id), timeoutSeconds: job.timeout,
-    onStdout: (chunk) => pusher.write(chunk) });
+  const stream = new WorkerStream(pusher);
+  const runner = startRunner({ kwargs, env, privateDataDir: dir, ident: String(job.id), timeoutSeconds: job.timeout,
+    onStdout: (chunk) => stream.write(chunk) });
   const unregister = ctx.onCancel(job.id, () => runner.cancel());
   let outcome: RunnerOutcome;
   try {
     outcome = await runner.done;
   } finally {
     unregister();
+    stream.end();
   }
-  return { final: outcomeToFinal(outcome, pusher, redactor) };
+  return { final: outcomeToFinal(outcome, stream, redactor) };
 }
 
-export function outcomeToFinal(outcome: RunnerOutcome, pusher: EventPusher, redactor: Redactor): FinalFields {
+export function outcomeToFinal(outcome: RunnerOutcome, stream: WorkerStream, redactor: Redactor): FinalFields {
+  // Ansible's own fatal error (missing playbook, syntax error, missing role, vault, ...), or the runner's.
+  const ansibleError = errorExplanation(stream.errorLines);
+  const explain = (fallback?: string) => redactor.text(ansibleError || stream.explanation || fallback || '') || undefined;
   switch (outcome.kind) {
     case 'canceled': return { status: 'canceled' };
     case 'timeout': return { status: 'failed', jobExplanation: TIMEOUT_EXPLANATION };
-    case 'exited': return { status: outcome.status === 'successful' && outcome.rc === 0 ? 'successful' : 'failed' };
+    case 'exited': {
+      const ok = outcome.status === 'successful' && outcome.rc === 0;
+      return ok ? { status: 'successful' } : { status: 'failed', jobExplanation: explain() };
+    }
     case 'crashed': return {
       status: 'error',
-      jobExplanation: `ansible-runner exited without a status (rc ${outcome.rc}${outcome.signal ? `, ${outcome.signal}` : ''})`,
-      resultTraceback: redactor.text([outcome.stderr, ...pusher.otherLines].join('\n').slice(-20_000)),
+      jobExplanation: outcome.missingProgram
+        ? missingProgramExplanation(outcome.missingProgram)
+        : explain(`ansible-runner exited without a status (rc ${outcome.rc}${outcome.signal ? `, ${outcome.signal}` : ''})`),
+      resultTraceback: redactor.text([stream.traceback, outcome.stderr].filter(Boolean).join('\n').slice(-20_000)),
     };
   }
+}
+
+/** The program a job needed and did not find, with the Debian package that ships it. */
+export function missingProgramExplanation(program: string): string {
+  const pkg = Object.values(binaries).find((b) => b.name === program)?.debianPackage;
+  return `${program} is not installed on this node${pkg ? `: install the Debian package ${pkg}` : ''}`;
 }

@@ -134,7 +134,7 @@ function crashingRunnerDir(): string {
   const dir = path.join(t.dataDir, 'fault-bin');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'ansible-runner'), `#!/bin/sh
-if grep -q crash_runner "$2/env/extravars" 2>/dev/null; then
+if grep -q crash_runner "$3/env/extravars" 2>/dev/null; then
   exec python3 -c 'print("runner starting", flush=True); raise RuntimeError("injected runner crash")'
 fi
 exec ${real} "$@"

@@ -15,7 +15,7 @@ const common: Fields = {
   unified_job_template: ro('int', { col: 't.unified_job_template_id' }),
   launch_type: ro('text'), status: ro('text'), failed: ro('bool'), started: ro('time'), finished: ro('time'),
   canceled_on: ro('time'), elapsed: ro('float'), job_explanation: ro('text'), execution_node: ro('text'),
-  controller_node: ro('text'), result_traceback: ro('text'), event_processing_finished: ro('bool'),
+  controller_node: ro('text'), result_traceback: ro('text'), event_processing_finished: ro('bool'), events_missing: ro('int'),
   launched_by_id: ro('int', { col: 't.created_by_id' }),
   created_by: ro('int', { col: 't.created_by_id', fk: 'users' }),
   organization: ro('int', { fk: 'organizations' }),

@@ -1,0 +1,233 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertCredential } from '../../src/db/credentials.js';
+import { type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.js';
+import { streamStdout } from '../../src/pipeline/stdout-stream.js';
+import { launchAdHocCommand, launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
+import { useTestEnv, type TestEnv } from '../support/harness.js';
+import { createProjectAndInventory, orgId, startDispatcher, stopProcess, waitFor, waitForStatus } from './support.js';
+
+/**
+ * Every line Ansible prints is kept (issue #18): real playbooks through a dispatcher process
+ * and the real receiver; for each job the stored counters are 1..N with no gap,
+ * event_processing_finished turns true within seconds, and the text the user needs is in
+ * the stored stdout (and, for errors before the play, in job_explanation).
+ */
+const VAULT_PASSWORD = 'right-horse-battery';
+
+/** A playbook encrypted whole with ansible-vault: Ansible must decrypt it before the play. */
+function vaultedPlaybook(): string {
+  const dir = fs.mkdtempSync('/tmp/ps-vault-');
+  const pw = path.join(dir, 'pw');
+  const file = path.join(dir, 'vault.yml');
+  fs.writeFileSync(pw, VAULT_PASSWORD);
+  fs.writeFileSync(file, `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: msg="decrypted"\n`);
+  execFileSync('ansible-vault', ['encrypt', '--vault-password-file', pw, file], { stdio: 'ignore' });
+  const text = fs.readFileSync(file, 'utf8');
+  fs.rmSync(dir, { recursive: true, force: true });
+  return text;
+}
+
+const PLAYBOOKS: Record<string, string> = {
+  'ok.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: msg="hello"\n`,
+  'deprecated.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - include: included.yml\n`,
+  'included.yml': `- ansible.builtin.debug: msg="from the include"\n`,
+  'syntax.yml': `- hosts: all\n  tasks:\n    - ansible.builtin.debug: msg="unclosed\n   bad: [indent\n`,
+  'role.yml': `- hosts: all\n  gather_facts: false\n  roles:\n    - no_such_role_here\n`,
+  'big.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.shell: head -c 1048576 /dev/zero | tr '\\0' 'x'; echo; echo BIG-END\n      register: big\n    - ansible.builtin.debug: msg="{{ big.stdout | length }} bytes"\n`,
+  'bytes.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.shell: printf 'before \\377\\376 mid \\303\\050 after'\n      register: raw\n    - ansible.builtin.debug: var=raw.stdout\n`,
+  'sleep.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: msg="about to sleep"\n    - ansible.builtin.command: sleep 60\n    - ansible.builtin.debug: msg="never"\n`,
+};
+
+let t: TestEnv;
+let dispatcher: ReturnType<typeof startDispatcher>;
+let receiver: ReceiverHandle;
+let org: number;
+let project: number;
+let inventory: number;
+
+async function template(name: string, playbook: string, extra: Record<string, unknown> = {}): Promise<number> {
+  const cols = { name, organization_id: org, inventory_id: inventory, project_id: project, playbook, allow_simultaneous: true, ...extra };
+  const keys = Object.keys(cols);
+  const { rows } = await t.pool.query(`INSERT INTO job_templates (${keys.map((k) => `"${k}"`).join(',')})
+    VALUES (${keys.map((_, i) => `$${i + 1}`).join(',')}) RETURNING id`, Object.values(cols));
+  return rows[0].id;
+}
+
+interface Kept { job: Record<string, any>; counters: number[]; stdout: string }
+
+/** Waits for the job to finish processing, then reads its stored counters and stdout. */
+async function kept(jobId: number, table = 'job_events', timeoutMs = 90_000): Promise<Kept> {
+  const job = await waitFor(async () => {
+    const { rows: [j] } = await t.pool.query(`SELECT *, to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_iso
+      FROM unified_jobs WHERE id = $1`, [jobId]);
+    return j?.event_processing_finished ? j : null;
+  }, timeoutMs, `job ${jobId} events processed`);
+  const { rows } = await t.pool.query(`SELECT counter FROM ${table} WHERE job_id = $1 AND job_created = $2 ORDER BY counter`,
+    [jobId, job.created_iso]);
+  let stdout = '';
+  await streamStdout(t.pool, { table, jobId, jobCreated: job.created_iso, startLine: 0, endLine: null, stripAnsi: true },
+    async (chunk) => { stdout += chunk; });
+  return { job, counters: rows.map((r) => r.counter), stdout };
+}
+
+function expectContiguous(k: Kept): void {
+  expect(k.counters.length).toBeGreaterThan(0);
+  expect(k.counters).toEqual(Array.from({ length: k.counters.length }, (_, i) => i + 1));
+  expect(k.job.emitted_events).toBe(k.counters.length);
+}
+
+/** Seconds from the final status to event_processing_finished: the job's `finished` to now, an upper bound. */
+async function finishedWithin(k: Kept, seconds: number): Promise<void> {
+  const { rows: [r] } = await t.pool.query('SELECT extract(epoch FROM now() - finished) AS s FROM unified_jobs WHERE id = $1', [k.job.id]);
+  expect(Number(r.s)).toBeLessThan(seconds);
+}
+
+beforeAll(async () => {
+  t = await useTestEnv({ PLAYSTREAM_DISPATCHER_WORKERS: '4' });
+  org = await orgId(t.pool);
+  ({ project, inventory } = await createProjectAndInventory(t, org, { ...PLAYBOOKS, 'vault.yml': vaultedPlaybook() }));
+  receiver = await startReceiver({ config: t.config, pool: t.pool, redis: t.redis, workers: 2 });
+  dispatcher = startDispatcher(t.env);
+  const update = await waitForStatus(t.pool, await launchProjectUpdate(t.pool, project), ['successful', 'failed', 'error']);
+  expect(update.status, update.job_explanation + update.result_traceback).toBe('successful');
+}, 120_000);
+
+afterAll(async () => {
+  if (dispatcher) await stopProcess(dispatcher);
+  await receiver?.close();
+});
+
+describe('every line Ansible prints is kept', () => {
+  it('an inventory whose only host is disabled: the warning is in stdout, counters from 1, processing finishes', async () => {
+    const inv = (await t.pool.query(`INSERT INTO inventories (name, organization_id) VALUES ('disabled', $1) RETURNING id`, [org])).rows[0].id;
+    await t.pool.query(`INSERT INTO hosts (name, inventory_id, enabled, variables) VALUES ('localhost', $1, false, 'ansible_connection: local')`, [inv]);
+    const k = await kept(await launchJobTemplate(t.pool, await template('disabled', 'ok.yml', { inventory_id: inv })));
+    expectContiguous(k);
+    expect(k.stdout).toContain('[WARNING]: provided hosts list is empty');
+    await finishedWithin(k, 10);
+  }, 90_000);
+
+  it('a limit that matches nothing', async () => {
+    const k = await kept(await launchJobTemplate(t.pool, await template('nomatch', 'ok.yml', { limit: 'no-such-host' })));
+    expectContiguous(k);
+    expect(k.stdout).toContain('Could not match supplied host pattern, ignoring: no-such-host');
+    expect(k.job.status).toBe('failed');
+    expect(k.job.job_explanation).toContain('ERROR! Specified inventory, host pattern and/or --limit leaves us with no hosts to target.');
+  }, 90_000);
+
+  it('a deprecation warning printed before the play starts', async () => {
+    const k = await kept(await launchJobTemplate(t.pool, await template('deprecated', 'deprecated.yml')));
+    expect(k.job.status).toBe('successful');
+    expectContiguous(k);
+    expect(k.stdout).toMatch(/\[DEPRECATION WARNING\]: "include" is deprecated[\s\S]*from the include/);
+  }, 90_000);
+
+  it('a missing playbook: the error is in stdout and job_explanation', async () => {
+    const k = await kept(await launchJobTemplate(t.pool, await template('missing', 'not_there.yml')));
+    expect(k.job.status).toBe('failed');
+    expectContiguous(k);
+    expect(k.stdout).toContain('ERROR! the playbook: not_there.yml could not be found');
+    expect(k.job.job_explanation).toContain('ERROR! the playbook: not_there.yml could not be found');
+  }, 90_000);
+
+  it('a syntax error', async () => {
+    const k = await kept(await launchJobTemplate(t.pool, await template('syntax', 'syntax.yml')));
+    expect(k.job.status).toBe('failed');
+    expectContiguous(k);
+    expect(k.stdout).toContain('ERROR!');
+    expect(k.stdout).toContain('syntax.yml');
+    expect(k.job.job_explanation).toMatch(/^ERROR! .*(syntax|YAML|parsing)/i);
+  }, 90_000);
+
+  it('a missing role', async () => {
+    const k = await kept(await launchJobTemplate(t.pool, await template('role', 'role.yml')));
+    expect(k.job.status).toBe('failed');
+    expectContiguous(k);
+    expect(k.stdout).toContain("ERROR! the role 'no_such_role_here' was not found");
+    expect(k.job.job_explanation).toContain("the role 'no_such_role_here' was not found");
+  }, 90_000);
+
+  it('a wrong vault password', async () => {
+    const vaultType = (await t.pool.query(`SELECT id FROM credential_types WHERE kind = 'vault' AND managed LIMIT 1`)).rows[0].id;
+    const cred = await insertCredential(t.pool, t.secrets, { name: 'wrong vault', organization_id: org, credential_type_id: vaultType,
+      inputs: { vault_password: 'not-the-password' } });
+    const jt = await template('vault', 'vault.yml');
+    await t.pool.query('INSERT INTO job_template_credentials VALUES ($1, $2)', [jt, cred]);
+    const k = await kept(await launchJobTemplate(t.pool, jt));
+    expect(k.job.status).toBe('failed');
+    expectContiguous(k);
+    expect(k.stdout).toContain('ERROR! Decryption failed (no vault secrets were found that could decrypt)');
+    expect(k.job.job_explanation).toContain('ERROR! Decryption failed');
+    expect(k.stdout).not.toContain('not-the-password');
+  }, 90_000);
+
+  it('-vvvv on a small play', async () => {
+    const k = await kept(await launchJobTemplate(t.pool, await template('vvvv', 'ok.yml', { verbosity: 4 })));
+    expect(k.job.status).toBe('successful');
+    expectContiguous(k);
+    // The lines printed before the callback plugin loads (config file, inventory parsing).
+    expect(k.stdout).toMatch(/ansible-playbook \[core /);
+    expect(k.stdout).toContain('ESTABLISH LOCAL CONNECTION');
+    expect(k.stdout).toContain('"msg": "hello"');
+    expect(k.counters.length).toBeGreaterThan(30);
+  }, 90_000);
+
+  it('a task printing 1 MB', async () => {
+    const k = await kept(await launchJobTemplate(t.pool, await template('big', 'big.yml', { verbosity: 1 })));
+    expect(k.job.status).toBe('successful');
+    expectContiguous(k);
+    // Booleans: a failed toContain would print a diff of megabytes.
+    expect(k.stdout.includes('BIG-END')).toBe(true);
+    expect(k.stdout.match(/"msg": "\d+ bytes"/)?.[0]).toBe('"msg": "1048584 bytes"');
+    expect(k.stdout.includes('x'.repeat(1 << 20))).toBe(true);
+  }, 90_000);
+
+  it('non-UTF-8 bytes in output', async () => {
+    const k = await kept(await launchJobTemplate(t.pool, await template('bytes', 'bytes.yml')));
+    expect(k.job.status).toBe('successful');
+    expectContiguous(k);
+    expect(k.stdout).toMatch(/before .* mid .* after/);
+    expect((await t.pool.query('SELECT count(*)::int AS n FROM dead_letters')).rows[0].n).toBe(0);
+  }, 90_000);
+
+  it('an ad hoc command on a pattern that matches nothing', async () => {
+    const id = await launchAdHocCommand(t.pool, { inventory_id: inventory, module_name: 'ping', limit: 'nothing-here' });
+    const k = await kept(id, 'ad_hoc_command_events');
+    expectContiguous(k);
+    expect(k.stdout).toContain('Could not match supplied host pattern');
+  }, 90_000);
+
+  it('a runner SIGKILLed mid-play: what it sent is kept contiguous and processing finishes', async () => {
+    const id = await launchJobTemplate(t.pool, await template('killed', 'sleep.yml'));
+    const marker = path.join(t.dataDir, 'jobs', String(id));
+    // The play is under way once the sleep task started; then kill the runner itself.
+    await waitFor(async () => {
+      const { rows: [j] } = await t.pool.query('SELECT status FROM unified_jobs WHERE id = $1', [id]);
+      return j.status === 'running' && runnerPid(marker) ? true : null;
+    }, 60_000, 'runner to start');
+    await waitFor(async () => (await t.redis.lrange(t.config.redisPrefix + t.config.callbackQueue, 0, -1)).length === 0
+      && (await t.pool.query(`SELECT 1 FROM job_events WHERE job_id = $1 AND event = 'runner_on_start' LIMIT 2`, [id])).rowCount === 2
+      ? true : null, 60_000, 'the sleep task to start');
+    process.kill(runnerPid(marker)!, 'SIGKILL');
+    const k = await kept(id, 'job_events', 30_000);
+    expect(k.job.status).toBe('error');
+    expectContiguous(k);
+    expect(k.stdout).toContain('about to sleep');
+    await finishedWithin(k, 10);
+  }, 120_000);
+});
+
+/** The pid of the `ansible-runner worker` process whose private data dir is `dir`. */
+function runnerPid(dir: string): number | null {
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      if (cmd.some((a) => a.endsWith('ansible-runner')) && cmd.includes('worker') && cmd.includes(dir)) return Number(name);
+    } catch { /* gone */ }
+  }
+  return null;
+}
