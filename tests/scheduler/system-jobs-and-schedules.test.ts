@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisKeys } from '../../src/redis-keys.js';
 import { launchSystemJob } from '../../src/scheduler/launch.js';
-import { runDueSchedules } from '../../src/scheduler/schedules.js';
+import { refreshNextRun, runDueSchedules } from '../../src/scheduler/schedules.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
 import { orgId, pushedEvents, runInProcess } from './support.js';
 
@@ -98,5 +98,81 @@ describe('schedules', () => {
     })();
     expect(changed).toEqual({ group: 'schedules-changed', messages: [{ group_name: 'schedules', schedule_id: schedule, type: 'schedule' }] });
     expect(broadcasts.filter((b) => b.group === 'schedules-changed')).toHaveLength(1);
+  });
+  it('a stored rule that cannot be evaluated is disabled with next_run null and a warning, and the pass goes on', async () => {
+    const sjt = (await t.pool.query(`INSERT INTO system_job_templates (name, job_type) VALUES ('Guarded cleanup', 'cleanup_activitystream') RETURNING id`)).rows[0].id;
+    const now = new Date();
+    const due = new Date(now.getTime() - 1000);
+    // Rules the API refuses, written straight into the table as an older version could have stored them:
+    // the issue's rule (the rrule package looped on it forever), one that matches no day (only
+    // the step budget ends its search) and one that is not an rrule at all.
+    const rules = {
+      hanging: 'DTSTART:20200101T000000Z RRULE:FREQ=HOURLY;INTERVAL=2;BYHOUR=1',
+      never: 'DTSTART:20200101T000000Z RRULE:FREQ=DAILY;INTERVAL=1;BYMONTH=2;BYMONTHDAY=30',
+      garbage: 'every tuesday',
+      good: `DTSTART:${new Date(now.getTime() - 3 * DAY).toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '')} RRULE:FREQ=HOURLY;INTERVAL=1`,
+    };
+    const ids: Record<string, number> = {};
+    for (const [name, rrule] of Object.entries(rules)) {
+      ids[name] = (await t.pool.query(`INSERT INTO schedules (name, unified_job_template_id, rrule, next_run) VALUES ($1, $2, $3, $4) RETURNING id`,
+        [name, sjt, rrule, due])).rows[0].id;
+    }
+    const warnings: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      warnings.push(String(chunk));
+      return true;
+    });
+    let launched: number[];
+    const started = Date.now();
+    try {
+      launched = await runDueSchedules(t.pool, t.redis, t.config, now);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(launched).toHaveLength(1);
+    const { rows } = await t.pool.query('SELECT name, enabled, next_run FROM schedules WHERE unified_job_template_id = $1 ORDER BY id', [sjt]);
+    expect(rows.map((r) => [r.name, r.enabled, r.next_run === null])).toEqual([
+      ['hanging', false, true], ['never', false, true], ['garbage', false, true], ['good', true, false]]);
+    for (const name of ['hanging', 'never', 'garbage']) {
+      expect(warnings.some((w) => w.includes('schedule disabled: its rrule cannot be evaluated') && w.includes(`schedule=${ids[name]} `)), name).toBe(true);
+    }
+    expect(warnings.join('')).toMatch(/BYHOUR never matches/);
+    expect(warnings.join('')).toMatch(/needs more than \d+ steps/);
+
+    // The same function refreshes next_run after a change, with the same guard.
+    await t.pool.query('UPDATE schedules SET enabled = true, next_run = $2 WHERE id = $1', [ids.never, due]);
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await refreshNextRun(t.pool, ids.never, now)).toBeNull();
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect((await t.pool.query('SELECT enabled FROM schedules WHERE id = $1', [ids.never])).rows[0].enabled).toBe(false);
+    const next = await refreshNextRun(t.pool, ids.good, now);
+    expect(next!.getTime()).toBeGreaterThan(now.getTime());
+    expect(next!.getTime() - now.getTime()).toBeLessThanOrEqual(3_600_000);
+  });
+
+  it('a launch that fails in the database still advances next_run, so the occurrence is not retried every pass', async () => {
+    // A trigger stands in for any error Postgres raises mid-launch: without a savepoint it
+    // would abort the transaction that also advances next_run.
+    await t.pool.query(`CREATE FUNCTION refuse_launch() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN IF NEW.name = 'Refused cleanup' THEN RAISE EXCEPTION 'launch refused'; END IF; RETURN NEW; END $$`);
+    await t.pool.query('CREATE TRIGGER refuse_launch BEFORE INSERT ON unified_jobs FOR EACH ROW EXECUTE FUNCTION refuse_launch()');
+    const sjt = (await t.pool.query(`INSERT INTO system_job_templates (name, job_type) VALUES ('Refused cleanup', 'cleanup_activitystream') RETURNING id`)).rows[0].id;
+    const now = new Date();
+    const schedule = (await t.pool.query(`INSERT INTO schedules (name, unified_job_template_id, rrule, next_run)
+      VALUES ('refused', $1, 'DTSTART:20200101T000000Z RRULE:FREQ=DAILY;INTERVAL=1', $2) RETURNING id`, [sjt, new Date(now.getTime() - 1000)])).rows[0].id;
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await runDueSchedules(t.pool, t.redis, t.config, now)).toEqual([]);
+    } finally {
+      vi.restoreAllMocks();
+      await t.pool.query('DROP TRIGGER refuse_launch ON unified_jobs');
+    }
+    const { rows: [s] } = await t.pool.query('SELECT enabled, next_run FROM schedules WHERE id = $1', [schedule]);
+    expect(s.enabled).toBe(true);
+    expect(s.next_run.getTime()).toBeGreaterThan(now.getTime());
   });
 });

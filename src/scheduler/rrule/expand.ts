@@ -143,9 +143,10 @@ function pickPositions(all: number[], positions: number[]): number[] {
 interface Period { start: number; days: number[]; hours: number[]; minutes: number[] }
 
 /**
- * The periods of a rule from index `k0` on, until UNTIL or year 9999. HOURLY and MINUTELY
+ * The periods of a rule from index `k0` on that hold candidates, until UNTIL or year 9999.
+ * Each period spends a step, and each day it examines one more. HOURLY and MINUTELY
  * periods that a day (or hour) filter refuses are skipped by jumping the index to the next
- * day (hour), and are not yielded.
+ * day (hour).
  */
 function* periods(p: Plan, k0: number, budget: Budget): Generator<Period> {
   const { freq, interval } = p.rule;
@@ -159,8 +160,9 @@ function* periods(p: Plan, k0: number, budget: Budget): Generator<Period> {
         const y = y0 + k * interval;
         if (y > LAST_YEAR || ended(yearStart(y) * DAY)) return;
         const days: number[] = [];
+        budget.spend();
         for (const m of p.monthList) addMatchingDays(p, dayNumber(y, m, 1), monthLength(y, m), budget, days);
-        yield { start: yearStart(y) * DAY, days, hours, minutes };
+        if (days.length) yield { start: yearStart(y) * DAY, days, hours, minutes };
       }
     case 'MONTHLY':
       for (let k = k0; ; k++) {
@@ -170,8 +172,9 @@ function* periods(p: Plan, k0: number, budget: Budget): Generator<Period> {
         const first = dayNumber(y, m, 1);
         if (y > LAST_YEAR || ended(first * DAY)) return;
         budget.spend();
-        const days = p.months && !p.months.has(m) ? [] : addMatchingDays(p, first, monthLength(y, m), budget, []);
-        yield { start: first * DAY, days, hours, minutes };
+        if (p.months && !p.months.has(m)) continue;
+        const days = addMatchingDays(p, first, monthLength(y, m), budget, []);
+        if (days.length) yield { start: first * DAY, days, hours, minutes };
       }
     case 'WEEKLY': {
       const week0 = day0 - ((weekday(day0) - p.rule.wkst + 7) % 7);
@@ -179,13 +182,16 @@ function* periods(p: Plan, k0: number, budget: Budget): Generator<Period> {
         // dateutil's first week runs from DTSTART's day, not from WKST: it matters to BYSETPOS.
         const first = k === 0 ? day0 : week0 + k * 7 * interval;
         if (ended(first * DAY)) return;
-        yield { start: first * DAY, days: addMatchingDays(p, first, week0 + k * 7 * interval + 7 - first, budget, []), hours, minutes };
+        budget.spend();
+        const days = addMatchingDays(p, first, week0 + k * 7 * interval + 7 - first, budget, []);
+        if (days.length) yield { start: first * DAY, days, hours, minutes };
       }
     }
     case 'DAILY':
       for (let k = k0; ; k++) {
         const day = day0 + k * interval;
         if (ended(day * DAY)) return;
+        budget.spend();
         const days = addMatchingDays(p, day, 1, budget, []);
         if (days.length) yield { start: day * DAY, days, hours, minutes };
       }
