@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
+import { PlaystreamError } from '../errors.js';
 import { metrics } from '../metrics.js';
 
 /**
@@ -17,7 +18,7 @@ import { metrics } from '../metrics.js';
  * At 128 MiB each, hashes are gated to MAX_CONCURRENT at a time per process (2: the
  * machine's cores; libuv's 4 threads would otherwise hold 512 MiB), with at most
  * MAX_WAITING queued behind them; past that a check fails with PasswordCheckBusy at once
- * rather than queue without bound (the API answers 503).
+ * rather than queue without bound (the API answers 503 with Retry-After).
  */
 const scrypt = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
 
@@ -30,7 +31,8 @@ const MAXMEM = 256 * 1024 * 1024;
 const MAX_STORED_N = 2 ** 20;
 
 const MAX_CONCURRENT = 2;
-const MAX_WAITING = 64;
+/** 16 behind 2 running at ~0.6 s each: no check waits more than ~5 s for its turn. */
+const MAX_WAITING = 16;
 
 const verifications = metrics.counter('auth_password_verifications_total',
   'scrypt password verifications, labelled by the N they ran at (unknown users included: they are checked against a dummy hash).');
@@ -40,8 +42,9 @@ const busy = metrics.counter('auth_password_checks_refused_total',
 interface Params { N: number; r: number; p: number }
 interface Parsed extends Params { salt: Buffer; hash: Buffer }
 
-export class PasswordCheckBusy extends Error {
-  readonly code = 'PS_ERR_PASSWORD_BUSY';
+/** Too many password checks queued in this process; callers answer 503 (errors.ts has no code of its own for it yet). */
+export class PasswordCheckBusy extends PlaystreamError {
+  constructor() { super('PS_ERR_AUTH', 'too many password checks in progress'); }
 }
 
 function format(params: Params, salt: Buffer, hash: Buffer): string {
@@ -68,7 +71,7 @@ async function gated<T>(work: () => Promise<T>): Promise<T> {
   if (running >= MAX_CONCURRENT) {
     if (waiting.length >= MAX_WAITING) {
       busy.inc();
-      throw new PasswordCheckBusy('too many password checks in progress');
+      throw new PasswordCheckBusy();
     }
     await new Promise<void>((resolve) => waiting.push(resolve));
   } else {
