@@ -1,6 +1,6 @@
 import { DAY, formatWall } from './calendar.js';
 import { Budget, setWalls } from './expand.js';
-import { parseRrule, type RruleSet } from './parse.js';
+import type { RruleSet } from './parse.js';
 import { Zone, formatInstant } from './zone.js';
 
 /**

@@ -82,8 +82,6 @@ const MSG = {
 
 interface Part { key: string; value: string }
 
-interface DateTimeText { date: string; time: string | undefined; utc: boolean }
-
 const DATE_TIME = /^(\d{8})(?:T(\d{4}|\d{6}))?(Z?)$/;
 
 /** Parses and validates; throws RruleError listing every problem found. */
@@ -137,17 +135,17 @@ function parseDtstart(line: string, problems: string[]): { zone: Zone | null; dt
     if (!zone) { problems.push(MSG.tzid); return none; }
     if (value[3]) { problems.push(MSG.failed('a DTSTART with TZID is a local time and takes no Z')); return none; }
   }
-  const wall = wallOf({ date: value[1], time: value[2], utc: false });
+  const wall = wallOf(value[1], value[2]);
   if (wall === null) { problems.push(MSG.failed(`invalid DTSTART date or time: ${m[2].slice(0, 20)}`)); return none; }
   return { zone, dtstartWall: wall };
 }
 
 /** Wall time of YYYYMMDD[THHMM[SS]], or null when a field is out of range. */
-function wallOf(t: DateTimeText): number | null {
-  const y = +t.date.slice(0, 4);
-  const mo = +t.date.slice(4, 6);
-  const d = +t.date.slice(6, 8);
-  const time = t.time ?? '000000';
+function wallOf(date: string, hhmmss: string | undefined): number | null {
+  const y = +date.slice(0, 4);
+  const mo = +date.slice(4, 6);
+  const d = +date.slice(6, 8);
+  const time = hhmmss ?? '000000';
   const h = +time.slice(0, 2);
   const mi = +time.slice(2, 4);
   const s = time.length === 6 ? +time.slice(4, 6) : 0;
@@ -203,7 +201,7 @@ function parseRule(line: string, zone: Zone | null, problems: string[]): Rule | 
   const untilText = get('UNTIL');
   if (untilText !== undefined) {
     const m = DATE_TIME.exec(untilText);
-    const wall = m ? wallOf({ date: m[1], time: m[2], utc: !!m[3] }) : null;
+    const wall = m ? wallOf(m[1], m[2]) : null;
     if (wall === null) problems.push(MSG.failed(`invalid 'UNTIL': ${untilText.slice(0, 20)}`));
     else untilWall = m![3] && zone ? zone.wallAt(wall) : wall;
   }
