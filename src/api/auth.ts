@@ -68,13 +68,31 @@ export async function loadUser(ctx: ApiContext, where: 'id' | 'username', value:
 }
 
 /**
+ * Checks of one (username, password) from one address that are under way: a client
+ * opening many connections at once with the same basic credentials (1,000 websockets,
+ * bench/ws) waits for one check instead of reserving 1,000 attempts, which would lock the
+ * username at the 11th, and queueing 1,000 scrypts.
+ */
+const checking = new Map<string, Promise<AuthenticatedUser | undefined>>();
+
+/**
  * Verifies a username and password (the login form and basic auth) from `remoteAddress`.
  * Throws 429 while the username or the address is locked, 503 when the attempt limits
  * cannot be checked or too many checks are queued.
  */
-export async function checkPassword(ctx: ApiContext, username: string, password: string, remoteAddress: string): Promise<AuthenticatedUser | undefined> {
-  const keys = attemptKeys(ctx, username, remoteAddress);
+export function checkPassword(ctx: ApiContext, username: string, password: string, remoteAddress: string): Promise<AuthenticatedUser | undefined> {
   const key = cacheKey(username, password);
+  const flight = `${key} ${remoteAddress}`;
+  let check = checking.get(flight);
+  if (!check) {
+    check = checkPasswordOnce(ctx, username, password, remoteAddress, key).finally(() => checking.delete(flight));
+    checking.set(flight, check);
+  }
+  return check;
+}
+
+async function checkPasswordOnce(ctx: ApiContext, username: string, password: string, remoteAddress: string, key: string): Promise<AuthenticatedUser | undefined> {
+  const keys = attemptKeys(ctx, username, remoteAddress);
   const hit = basicCache.get(key);
   if (hit && hit.expires > Date.now()) {
     await refuseIfLocked(ctx, keys);
