@@ -81,11 +81,11 @@ export async function runSupervisor(): Promise<void> {
       ...Object.values(executionBinaries),
     ], { autoInstall: config.autoInstall });
     if (!config.databaseUrl) {
-      postgres = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'postgres'), autoInstall: config.autoInstall });
+      postgres = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'postgres'), autoInstall: config.autoInstall, ownProcessGroup: true });
       log.info('embedded Postgres running', { port: postgres.port, pid: postgres.pid });
     }
     if (!config.redisUrl) {
-      redis = await startEmbeddedRedis({ dir: path.join(config.dataDir, 'redis'), autoInstall: config.autoInstall, appendfsync: config.redisFsync });
+      redis = await startEmbeddedRedis({ dir: path.join(config.dataDir, 'redis'), autoInstall: config.autoInstall, ownProcessGroup: true, appendfsync: config.redisFsync });
       log.info('embedded Redis running', { port: redis.port, pid: redis.pid });
     }
     const databaseUrl = config.databaseUrl ?? postgres!.url;

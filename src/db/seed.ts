@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { hashPassword } from '../security/passwords.js';
+import { binaries, findBinary } from '../services/system-packages.js';
 import { withTransaction } from './pool.js';
 
 /**
@@ -27,6 +28,7 @@ export const HELLO_WORLD = `- name: Hello World Sample
 `;
 
 export async function seedFirstStart(pool: pg.Pool, options: { dataDir: string; adminPassword?: string }): Promise<SeedResult> {
+  const repo = createDemoRepository(options.dataDir);
   return withTransaction(pool, async (db) => {
     await db.query('SELECT pg_advisory_xact_lock($1)', [SEED_LOCK]);
     const { rowCount } = await db.query('SELECT 1 FROM users LIMIT 1');
@@ -41,7 +43,6 @@ export async function seedFirstStart(pool: pg.Pool, options: { dataDir: string; 
     await db.query(`INSERT INTO organization_instance_groups (organization_id, instance_group_id)
                     SELECT $1, id FROM instance_groups WHERE name = 'default'`, [org]);
 
-    const repo = createDemoRepository(options.dataDir);
     const project = (await db.query<{ id: number }>(
       `INSERT INTO projects (name, description, organization_id, scm_type, scm_url, scm_branch, scm_update_on_launch, local_path)
        VALUES ('Demo Project', 'A local git repository with hello_world.yml', $1, 'git', $2, '', true, '_demo_project')
@@ -62,12 +63,18 @@ export async function seedFirstStart(pool: pg.Pool, options: { dataDir: string; 
   });
 }
 
-/** A git repository with hello_world.yml at <dataDir>/demo-project (made once, reused). */
+/**
+ * A git repository with hello_world.yml at <dataDir>/demo-project (made once, reused). Called
+ * on every start: on a node without git (not root, auto-install off) the playbook is written
+ * and start-up goes on (the node runs no job without git anyway: capacity 0, its error
+ * names the package); the first start with git makes it a repository.
+ */
 export function createDemoRepository(dataDir: string): string {
   const repo = path.join(dataDir, 'demo-project');
   if (fs.existsSync(path.join(repo, '.git'))) return repo;
   fs.mkdirSync(repo, { recursive: true });
   fs.writeFileSync(path.join(repo, 'hello_world.yml'), HELLO_WORLD);
+  if (!findBinary(binaries.git)) return repo;
   const git = (...args: string[]) => execFileSync('git', args, {
     cwd: repo, stdio: 'ignore',
     env: { ...process.env, GIT_AUTHOR_NAME: 'Playstream', GIT_AUTHOR_EMAIL: 'playstream@localhost',

@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import pg from 'pg';
 import pgCopy from 'pg-copy-streams';
 import type { Pool } from '../db/pool.js';
@@ -36,13 +37,19 @@ export async function streamStdout(pool: Pool, q: { table: string; jobId: number
         WHERE job_id = ${Number(q.jobId)} AND job_created = ${pg.escapeLiteral(q.jobCreated)} AND stdout <> ''
           AND end_line > ${start} AND start_line < ${end} ORDER BY start_line, counter) TO STDOUT`;
     const stream = client.query(pgCopy.to(sql));
-    let carry = '';
+    // Rows are split at newlines only once whole: a chunk may end inside a row (one event
+    // that printed megabytes spans many chunks) or inside a multi-byte character.
+    const decoder = new StringDecoder('utf8');
+    let parts: string[] = [];
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const text = carry + chunk.toString('utf8');
-      const lastNl = text.lastIndexOf('\n');
-      carry = text.slice(lastNl + 1);
+      const piece = decoder.write(chunk);
+      const lastNl = piece.lastIndexOf('\n');
+      if (lastNl < 0) { parts.push(piece); continue; }
+      parts.push(piece.slice(0, lastNl));
+      const text = parts.join('');
+      parts = [piece.slice(lastNl + 1)];
       let out = '';
-      for (const row of text.slice(0, lastNl).split('\n')) {
+      for (const row of text.split('\n')) {
         const tab = row.indexOf('\t');
         const first = Number(row.slice(0, tab));
         const lines = (unescapeCopyText(row.slice(tab + 1)) + '\n').split(/(?<=\n)/);

@@ -1,8 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { cliEntry } from '../paths.js';
+import { runningCliEntry } from '../paths.js';
 import { log } from '../log.js';
 import type { DispatcherTask } from './task-queue.js';
 
@@ -15,18 +13,12 @@ import type { DispatcherTask } from './task-queue.js';
  *   worker → parent  {type: 'done', uuid} | {type: 'ready'}
  * A worker that dies mid-task is replaced; the job it ran is left to the reaper/orphan check.
  *
- * Workers are forked from `entry`, the bundle the dispatcher itself runs (workerEntry()),
+ * Workers are forked from `entry`, the bundle the dispatcher itself runs (runningCliEntry()),
  * not from whatever dist/cli.js holds when the fork happens: a rebuild of dist/ while a
  * node runs (an upgrade, or another test run in the same tree) must not mix two versions
  * of the IPC protocol and task code in one node.
  */
 const IDLE_MS = 60_000;
-
-/** The CLI bundle this code runs from (dist/cli.js or a copy of it), else dist/cli.js (unbundled, e.g. under vitest). */
-export function workerEntry(): string {
-  const self = fileURLToPath(import.meta.url);
-  return path.basename(self) === 'cli.js' ? self : cliEntry;
-}
 
 interface Worker {
   child: ChildProcess;
@@ -51,7 +43,7 @@ export class WorkerPool {
     this.#min = opts.min;
     this.#max = opts.max;
     this.#env = opts.env ?? process.env;
-    this.#entry = opts.entry ?? workerEntry();
+    this.#entry = opts.entry ?? runningCliEntry();
     this.#onIdle = opts.onIdle;
     this.#reaper = setInterval(() => this.#retireIdle(), 10_000);
     this.#reaper.unref();

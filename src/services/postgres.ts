@@ -20,6 +20,8 @@ import { binaries, ensureBinaries } from './system-packages.js';
 export interface EmbeddedPostgresOptions {
   dir: string;
   autoInstall: boolean;
+  /** Out of the caller's process group, so a terminal's Ctrl-C reaches only the supervisor, which stops it last. */
+  ownProcessGroup?: boolean;
   database?: string;
   /** Extra `-c name=value` server settings (tests turn fsync off). */
   settings?: Record<string, string>;
@@ -102,7 +104,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   for (const [k, v] of Object.entries(options.settings ?? {})) args.push('-c', `${k}=${v}`);
   const out = fs.openSync(logFile, 'a');
   if (owner) fs.chownSync(logFile, owner.uid, owner.gid);
-  const child = spawn(bins.postgres, args, { stdio: ['ignore', out, out], uid: owner?.uid, gid: owner?.gid });
+  const child = spawn(bins.postgres, args, { stdio: ['ignore', out, out], uid: owner?.uid, gid: owner?.gid, detached: options.ownProcessGroup });
   fs.closeSync(out);
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(
     new PlaystreamError('PS_ERR_SERVICE_START', `postgres exited with code ${code} during start-up; see ${logFile}`))));

@@ -19,6 +19,8 @@ import { binaries, ensureBinaries } from './system-packages.js';
 export interface EmbeddedRedisOptions {
   dir: string;
   autoInstall: boolean;
+  /** Out of the caller's process group, so a terminal's Ctrl-C reaches only the supervisor, which stops it last. */
+  ownProcessGroup?: boolean;
   appendfsync: 'always' | 'everysec' | 'no';
   /** Tests turn persistence off entirely. */
   persistence?: boolean;
@@ -57,7 +59,7 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
     `appendonly ${persistence ? 'yes' : 'no'}`, `appendfsync ${options.appendfsync}`,
     `logfile ${path.join(options.dir, 'redis.log')}`,
   ].join('\n');
-  const child = spawn(bins.redis, ['-'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const child = spawn(bins.redis, ['-'], { stdio: ['pipe', 'ignore', 'inherit'], detached: options.ownProcessGroup });
   child.stdin!.end(conf + '\n');
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(
     new PlaystreamError('PS_ERR_SERVICE_START', `redis-server exited with code ${code} during start-up; see ${options.dir}/redis.log`))));

@@ -170,9 +170,10 @@ describe('every line Ansible prints is kept', () => {
     expectContiguous(k);
     // The lines printed before the callback plugin loads (config file, inventory parsing).
     expect(k.stdout).toMatch(/ansible-playbook \[core /);
-    expect(k.stdout).toContain('ESTABLISH LOCAL CONNECTION');
+    expect(k.stdout).toContain('1 plays in ok.yml');
+    expect(k.stdout).toContain('task path: ');
     expect(k.stdout).toContain('"msg": "hello"');
-    expect(k.counters.length).toBeGreaterThan(30);
+    expect(k.counters.length).toBeGreaterThan(20);
   }, 90_000);
 
   it('a task printing 1 MB', async () => {
@@ -182,7 +183,7 @@ describe('every line Ansible prints is kept', () => {
     // Booleans: a failed toContain would print a diff of megabytes.
     expect(k.stdout.includes('BIG-END')).toBe(true);
     expect(k.stdout.match(/"msg": "\d+ bytes"/)?.[0]).toBe('"msg": "1048584 bytes"');
-    expect(k.stdout.includes('x'.repeat(1 << 20))).toBe(true);
+    expect(longestRun(k.stdout, 'x')).toBe(1 << 20);
   }, 90_000);
 
   it('non-UTF-8 bytes in output', async () => {
@@ -219,6 +220,17 @@ describe('every line Ansible prints is kept', () => {
     await finishedWithin(k, 10);
   }, 120_000);
 });
+
+/** The longest run of `c` in `s`, in one pass (a search for a megabyte needle can be quadratic). */
+function longestRun(s: string, c: string): number {
+  let best = 0;
+  let run = 0;
+  for (let i = 0; i < s.length; i++) {
+    run = s[i] === c ? run + 1 : 0;
+    if (run > best) best = run;
+  }
+  return best;
+}
 
 /** The pid of the `ansible-runner worker` process whose private data dir is `dir`. */
 function runnerPid(dir: string): number | null {
