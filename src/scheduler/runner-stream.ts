@@ -70,9 +70,13 @@ export class WorkerStream {
       }
       const nl = chunk.indexOf('\n', at);
       if (nl < 0) { this.#keep(chunk.slice(at)); break; }
-      this.#keep(chunk.slice(at, nl));
+      if (this.#partLength || this.#overflow) {
+        this.#keep(chunk.slice(at, nl));
+        this.#endLine();
+      } else {
+        this.#line(chunk.slice(at, nl));
+      }
       at = nl + 1;
-      this.#endLine();
     }
     this.#pusher.flush();
   }
@@ -105,6 +109,10 @@ export class WorkerStream {
     this.#partLength = 0;
     this.#overflow = false;
     if (overflow) { this.#oversized(line); return; }
+    this.#line(line);
+  }
+
+  #line(line: string): void {
     // The worker may follow the artifacts' base64 with `{"eof": true}` on the same line.
     const text = line.trim();
     if (!text) return;
