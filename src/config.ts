@@ -113,6 +113,8 @@ export const settings = {
     'The failure counters\' window, from the first failure counted (docs/security.md).'),
   autoInstall: setting('PLAYSTREAM_AUTO_INSTALL', bool, true,
     'Install missing system packages with apt-get when running as root on Debian.'),
+  jobSandbox: setting('PLAYSTREAM_JOB_SANDBOX', oneOf(['bubblewrap', 'off'] as const), 'bubblewrap',
+    'How every job process (ansible-runner, git, ansible-inventory) is sealed: `bubblewrap`, or `off` for a trusted single-user install (jobs then see the whole machine; the dispatcher warns at start).'),
 } as const;
 
 function secretKey(raw: string, name: string): string {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { loadCredentialInputs } from '../db/credentials.js';
+import { PlaystreamError } from '../errors.js';
 import type { SecretBox } from '../security/secrets.js';
 
 /**
@@ -13,6 +14,8 @@ import type { SecretBox } from '../security/secrets.js';
  *   `{{ field }}` and `{{ tower.filename }}` templates, as AWX's custom credential types.
  * Every secret value is collected so the runner can redact it from job_args, job_env and
  * stdout. Files written here live in the private data dir, removed when the job ends.
+ * A username, become method or become user carrying Jinja is refused, as AWX refuses it:
+ * Ansible would template it on the command line.
  */
 export interface Injection {
   args: string[];
@@ -40,7 +43,7 @@ export async function injectCredentials(db: Pick<pg.Pool, 'query'>, secrets: Sec
     }
     const str = (k: string) => (typeof inputs[k] === 'string' ? (inputs[k] as string) : '');
     if (cred.kind === 'ssh') {
-      if (str('username')) out.args.push('-u', str('username'));
+      if (str('username')) out.args.push('-u', refuseInlineJinja(str('username')));
       if (str('ssh_key_data')) {
         const keyFile = path.join(privateDataDir, `credential_${cred.id}_key`);
         fs.writeFileSync(keyFile, str('ssh_key_data').trimEnd() + '\n', { mode: 0o600 });
@@ -51,8 +54,8 @@ export async function injectCredentials(db: Pick<pg.Pool, 'query'>, secrets: Sec
         out.args.push('--ask-pass');
         out.passwords['^SSH [pP]assword:\\s*?$'] = str('password');
       }
-      if (str('become_method')) out.args.push('--become-method', str('become_method'));
-      if (str('become_username')) out.args.push('--become-user', str('become_username'));
+      if (str('become_method')) out.args.push('--become-method', refuseInlineJinja(str('become_method')));
+      if (str('become_username')) out.args.push('--become-user', refuseInlineJinja(str('become_username')));
       if (str('become_password')) {
         out.args.push('--ask-become-pass');
         out.passwords['^BECOME password.*:\\s*?$'] = str('become_password');
@@ -70,6 +73,14 @@ export async function injectCredentials(db: Pick<pg.Pool, 'query'>, secrets: Sec
     applyInjectors(cred, inputs, privateDataDir, out);
   }
   return out;
+}
+
+/** AWX's sanitize_jinja: a value Ansible would template is refused with AWX's message. */
+export function refuseInlineJinja(value: string): string {
+  if (/\{\{[^}]+\}\}/.test(value) || /\{%[^%]+%\}/.test(value)) {
+    throw new PlaystreamError('PS_ERR_VALIDATION', 'Inline Jinja variables are not allowed.');
+  }
+  return value;
 }
 
 function applyInjectors(cred: CredRow, inputs: Record<string, unknown>, privateDataDir: string, out: Injection): void {

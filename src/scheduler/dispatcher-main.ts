@@ -47,6 +47,7 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
   const bus: StatusBus = { redis: rt.redis, config: rt.config };
 
   installMissing(Object.values(executionBinaries), { autoInstall: rt.config.autoInstall });
+  if (rt.config.jobSandbox === 'off') log.warn('PLAYSTREAM_JOB_SANDBOX=off: JOBS RUN UNSEALED, as this user, with the data dir, the secret key, the database files and every other job in view; for a trusted single-user install only');
   let errors = executionErrors();
   if (errors) log.warn(`this node cannot run jobs until programs are installed; it registers with capacity 0`, { errors });
   await heartbeat(rt.pool, node, { errors });

@@ -1,15 +1,18 @@
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type pg from 'pg';
 import YAML from 'yaml';
 import { jobKinds } from '../db/job-kinds.js';
 import { withTransaction } from '../db/pool.js';
+import { PlaystreamError } from '../errors.js';
 import { redisKeys } from '../redis-keys.js';
 import { EventPusher } from './event-push.js';
 import { parseVars } from './launch.js';
-import { projectDir } from './private-data-dir.js';
+import { createPrivateDataDir, projectDir } from './private-data-dir.js';
 import { Redactor } from './redact.js';
+import { JobSandbox } from './sandbox/job-sandbox.js';
 import type { JobContext, JobRow, KindResult } from './run-unified-job.js';
 import { SyntheticEvents } from './synthetic-events.js';
 
@@ -20,6 +23,9 @@ import { SyntheticEvents } from './synthetic-events.js';
  * - `overwrite`: hosts, groups, memberships and children absent from the source are removed;
  * - `overwrite_vars`: variables are replaced by the source's, otherwise merged over them.
  * `source_vars` become the inventory script's environment (sourceVarsEnv).
+ * ansible-inventory runs in the update's sandbox: its private data dir (HOME) and the
+ * project's checkout, read-only; an inventory script is the project's code and sees
+ * nothing else of the controller.
  * Output is verbose events (the update's wrapup is EOF).
  */
 const exec = promisify(execFile);
@@ -38,12 +44,17 @@ export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher
   const { rows: [project] } = await ctx.pool.query('SELECT id, name, local_path FROM projects WHERE id = $1', [source.source_project_id]);
   const cwd = projectDir(ctx.config.dataDir, project);
   const file = path.join(cwd, source.source_path || 'inventory');
+  if (!fs.existsSync(cwd)) return { final: { status: 'error', jobExplanation: `project directory ${cwd} does not exist: update the project` } };
+  // AWX's names for the update and its source, which inventory scripts written for AWX read.
+  const set = { ANSIBLE_INVENTORY_UNPARSED_FAILED: 'True', INVENTORY_SOURCE_ID: String(source.id), INVENTORY_UPDATE_ID: String(job.id) };
+  const sourceEnv = sourceVarsEnv(source.source_vars, set);
+  const sandbox = await JobSandbox.open(ctx.pool, ctx.config, { privateDir: createPrivateDataDir(ctx.config.dataDir, job.id), readonly: [cwd] });
   ev.emit('verbose', `Running ansible-inventory -i ${source.source_path} --list`);
   let listed: Record<string, any>;
   try {
-    const { stdout } = await exec('ansible-inventory', ['-i', file, '--list', '--export'],
-      { cwd, maxBuffer: 256 << 20, timeout: (job.timeout || 0) * 1000,
-        env: { ...sourceVarsEnv(source.source_vars), ...process.env, ANSIBLE_INVENTORY_UNPARSED_FAILED: 'True' } });
+    const cmd = sandbox.command('ansible-inventory', ['-i', file, '--list', '--export'], { cwd });
+    const { stdout } = await exec(cmd.file, cmd.args, { cwd, maxBuffer: 256 << 20, timeout: (job.timeout || 0) * 1000,
+      env: sandbox.env({ injected: sourceEnv, set }) });
     listed = JSON.parse(stdout);
   } catch (err) {
     ev.emit('verbose', String((err as { stderr?: string }).stderr || (err as Error).message));
@@ -59,15 +70,42 @@ export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher
 
 /**
  * An scm source's source_vars reach its inventory script or plugin as environment variables,
- * as in AWX: never over a variable the process already has (the caller spreads its own
- * environment after these), and never the ones AWX blocks (INV_ENV_VARIABLE_BLOCKED).
+ * as in AWX, on top of the update's allowlisted environment (sandbox/env.ts). A name that
+ * could change which code runs or where programs find their configuration is refused — the
+ * update fails naming it — rather than dropped without a word:
+ * - AWX's INV_ENV_VARIABLE_BLOCKED (HOME, USER, _, TERM, PATH), and any name the update's
+ *   environment already sets (ANSIBLE_INVENTORY_UNPARSED_FAILED, ...);
+ * - loaders and interpreters: LD_*, DYLD_*, GCONV_PATH, PYTHON*, PERL*, RUBY*, NODE_*,
+ *   BASH_ENV, ENV, BASH_FUNC_*, SHELLOPTS, PS4, IFS, OPENSSL_CONF/ENGINES/MODULES;
+ * - ANSIBLE_* (ANSIBLE_CONFIG, plugin and library paths, vault password scripts), which AWX
+ *   refuses in credential types' environment for the same reason;
+ * - GIT_*, SSH_*, and names AWX and Playstream use for jobs (AWX_*, PLAYSTREAM_*, RUNNER_*);
+ * - anything that is not an environment variable name.
+ * A refused name throws PlaystreamError PS_ERR_VALIDATION (the update ends in error with the
+ * reason); sourceVarsProblems() gives the same verdicts without throwing.
  */
-const BLOCKED_SOURCE_ENV = new Set(['HOME', 'USER', '_', 'TERM', 'PATH']);
+const AWX_BLOCKED = new Set(['HOME', 'USER', '_', 'TERM', 'PATH']);
+const REFUSED_EXACT = new Set(['BASH_ENV', 'ENV', 'SHELLOPTS', 'BASHOPTS', 'PS4', 'IFS', 'CDPATH', 'GLOBIGNORE', 'PROMPT_COMMAND',
+  'GCONV_PATH', 'LOCPATH', 'NLSPATH', 'HOSTALIASES', 'OPENSSL_CONF', 'OPENSSL_ENGINES', 'OPENSSL_MODULES', 'TMPDIR', 'SHELL']);
+const REFUSED_PREFIX = /^(LD_|DYLD_|PYTHON|PERL|RUBY|NODE_|BASH_FUNC_|ANSIBLE_|GIT_|SSH_|AWX_|PLAYSTREAM_|RUNNER_|MALLOC_|GLIBC_)/;
 
-export function sourceVarsEnv(text: string): Record<string, string> {
+export function sourceVarsProblems(vars: Record<string, unknown>, alreadySet: Record<string, string> = {}): string[] {
+  const problems: string[] = [];
+  for (const k of Object.keys(vars)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) problems.push(`${JSON.stringify(k)} is not an environment variable name`);
+    else if (AWX_BLOCKED.has(k) || REFUSED_EXACT.has(k) || REFUSED_PREFIX.test(k)) problems.push(`\`${k}\` is a prohibited environment variable`);
+    else if (Object.hasOwn(alreadySet, k)) problems.push(`\`${k}\` is set by Playstream for the update`);
+  }
+  return problems;
+}
+
+export function sourceVarsEnv(text: string, alreadySet: Record<string, string> = {}): Record<string, string> {
+  const vars = parseVars(text, 'source_vars');
+  const problems = sourceVarsProblems(vars, alreadySet);
+  if (problems.length) throw new PlaystreamError('PS_ERR_VALIDATION', `source_vars refused: ${problems.join('; ')}`);
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(parseVars(text, 'source_vars'))) {
-    if (BLOCKED_SOURCE_ENV.has(k) || v === null || v === undefined) continue;
+  for (const [k, v] of Object.entries(vars)) {
+    if (v === null || v === undefined) continue;
     out[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
   }
   return out;

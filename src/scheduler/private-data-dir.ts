@@ -6,13 +6,16 @@ import { parseVars } from './launch.js';
 /**
  * A job's private data dir, <dataDir>/jobs/<id>, in ansible-runner's layout:
  *   inventory/hosts.json   the job's inventory from the DB (hosts, groups, children, vars)
- *   env/extravars          extra vars (never on the command line, so never in job_args)
+ *   env/extravars          extra vars as YAML (never on the command line, so never in job_args),
+ *                          `!unsafe` on every string Ansible must not template (extraVarsYaml)
  *   env/passwords          prompt → answer, for SSH/become/vault passwords
  *   env/envvars            environment for ansible (cloud credentials, custom injectors)
  *   env/cmdline            limit, tags, forks, verbosity, check/diff, credential flags
  *   env/settings           runner settings (no stdout artifact file)
  *   project -> the project's checkout (<dataDir>/projects/<local_path>)
- * The whole directory is removed when the job ends, taking key files and passwords with it.
+ *   home/                  HOME of the job's processes (made by JobSandbox.open)
+ * In the job sandbox this directory is the only part of the data dir a job can write, and
+ * with its checkout the only part it can see (sandbox/job-sandbox.ts). The whole directory is removed when the job ends, taking key files and passwords with it.
  */
 export function jobDir(dataDir: string, jobId: number): string {
   return path.join(dataDir, 'jobs', String(jobId));
@@ -32,15 +35,55 @@ export function createPrivateDataDir(dataDir: string, jobId: number): string {
 }
 
 export function writeEnvFiles(dir: string, files: { extraVars: Record<string, unknown>; passwords: Record<string, string>;
-  envvars: Record<string, string>; cmdline: string[] }): void {
+  envvars: Record<string, string>; cmdline: string[]; trustedExtraVars?: ReadonlySet<string> }): void {
   const write = (name: string, content: string) => fs.writeFileSync(path.join(dir, 'env', name), content, { mode: 0o600 });
-  write('extravars', JSON.stringify(files.extraVars));
+  write('extravars', extraVarsYaml(files.extraVars, files.trustedExtraVars ?? new Set()));
   write('passwords', JSON.stringify(files.passwords));
   write('envvars', JSON.stringify(files.envvars));
   // The runner's own copy of stdout (artifacts/<ident>/stdout) would be streamed back in the
   // worker's artifacts zip: every event already carries its output.
   write('settings', JSON.stringify({ suppress_output_file: true }));
   if (files.cmdline.length) write('cmdline', files.cmdline.map(shellQuote).join(' '));
+}
+
+/**
+ * Extra vars as YAML for `ansible-playbook -e @env/extravars`, as AWX's safe_dump writes
+ * them: a top-level variable named in `trusted` is written plain (its Jinja is evaluated);
+ * every other string, at any depth, and every key below the top, carries `!unsafe`, so
+ * Ansible uses it as text and never templates it. Numbers, booleans and null need no tag.
+ * Values are written in YAML's flow style; strings double-quoted with everything outside
+ * printable ASCII escaped (PyYAML rejects raw DEL and C1 controls and folds U+2028 like a
+ * line break); floats always carry a '.', since PyYAML (YAML 1.1) reads `1e-7` as a string.
+ */
+export function extraVarsYaml(vars: Record<string, unknown>, trusted: ReadonlySet<string>): string {
+  const lines = Object.entries(vars).map(([k, v]) => `${yamlQuote(k)}: ${flowYaml(v, !trusted.has(k))}`);
+  return lines.length ? `${lines.join('\n')}\n` : '{}\n';
+}
+
+function flowYaml(v: unknown, unsafe: boolean): string {
+  const str = (s: string) => (unsafe ? `!unsafe ${yamlQuote(s)}` : yamlQuote(s));
+  if (typeof v === 'string') return str(v);
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return 'null';
+    const n = JSON.stringify(v);
+    return Number.isInteger(v) && !/e/i.test(n) ? n : n.includes('.') ? n : n.replace(/^(-?\d+)/, '$1.0');
+  }
+  if (typeof v === 'boolean' || v === null || v === undefined) return JSON.stringify(v ?? null);
+  if (Array.isArray(v)) return `[${v.map((x) => flowYaml(x, unsafe)).join(', ')}]`;
+  if (typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${str(k)}: ${flowYaml(x, unsafe)}`).join(', ')}}`;
+  return 'null';
+}
+
+function yamlQuote(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '"' || ch === '\\') out += `\\${ch}`;
+    else if (c >= 0x20 && c < 0x7f) out += ch;
+    else if (c <= 0xffff) out += `\\u${c.toString(16).padStart(4, '0')}`;
+    else out += `\\U${c.toString(16).padStart(8, '0')}`;
+  }
+  return `${out}"`;
 }
 
 export function shellQuote(s: string): string {

@@ -3,10 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { jobKinds } from '../db/job-kinds.js';
+import { PlaystreamError } from '../errors.js';
 import { redisKeys } from '../redis-keys.js';
 import { EventPusher } from './event-push.js';
-import { projectDir } from './private-data-dir.js';
+import { createPrivateDataDir, projectDir } from './private-data-dir.js';
 import { Redactor } from './redact.js';
+import { isUnder } from './sandbox/host-layout.js';
+import { JobSandbox } from './sandbox/job-sandbox.js';
 import { scmGitAuth, type ScmGitAuth } from './scm-credential.js';
 import type { JobContext, JobRow, KindResult } from './run-unified-job.js';
 import { SyntheticEvents } from './synthetic-events.js';
@@ -20,22 +23,35 @@ import { SyntheticEvents } from './synthetic-events.js';
  * step is one task in the update's events (a play with runner_on_ok/failed and stats), so
  * project update output reads like AWX's. The project's Source Control credential (or the
  * update's own) reaches git through scm-credential.ts and is redacted from the events.
+ *
+ * Every git runs in the update's sandbox (sandbox/job-sandbox.ts): it writes the checkout
+ * and its private data dir, reads a local (file://) repository, and sees nothing else of
+ * the data dir. What users typed reaches git only as arguments it cannot take for options:
+ * the URL, refspecs and branch are checked first (checkScmFields) and follow `--`, and
+ * GIT_ALLOW_PROTOCOL keeps git to its network and file transports (no `ext::` commands).
  */
 const exec = promisify(execFile);
 const PLAYBOOK_MARK = /^\s*-?\s*(hosts|import_playbook|ansible\.builtin\.import_playbook)\s*:/m;
+const GIT_PROTOCOLS = 'file:git:http:https:ssh';
 
 export async function runProjectUpdate(ctx: JobContext, job: JobRow, setPusher: (p: EventPusher) => void): Promise<KindResult> {
   const { rows: [project] } = await ctx.pool.query('SELECT * FROM projects WHERE id = $1', [job.project_id]);
-  const auth = await scmGitAuth(ctx.pool, ctx.secrets, job.credential_id ?? project.credential_id);
+  const wanted: string = job.scm_branch || project.scm_branch || '';
+  const fields = checkScmFields({ scm_url: project.scm_url, scm_branch: wanted, scm_refspec: project.scm_refspec ?? '' });
+  const localRepo = localRepository(project.scm_url, ctx.config.dataDir);
+  const privateDir = createPrivateDataDir(ctx.config.dataDir, job.id);
+  const auth = await scmGitAuth(ctx.pool, ctx.secrets, job.credential_id ?? project.credential_id, privateDir);
   try {
-    return await updateProject(ctx, job, project, auth, setPusher);
+    return await updateProject(ctx, job, project, { ...fields, privateDir, localRepo }, auth, setPusher);
   } finally {
     auth.cleanup();
   }
 }
 
-async function updateProject(ctx: JobContext, job: JobRow, project: { id: number; local_path: string; name: string } & Record<string, any>, auth: ScmGitAuth,
-  setPusher: (p: EventPusher) => void): Promise<KindResult> {
+interface UpdatePlan { scm_branch: string; refspecs: string[]; privateDir: string; localRepo: string | null }
+
+async function updateProject(ctx: JobContext, job: JobRow, project: { id: number; local_path: string; name: string } & Record<string, any>,
+  plan: UpdatePlan, auth: ScmGitAuth, setPusher: (p: EventPusher) => void): Promise<KindResult> {
   const pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, jobKinds.project_update.refField, job.id,
     job.created, new Redactor(auth.secrets));
   setPusher(pusher);
@@ -44,7 +60,11 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
   const play = ev.emit('playbook_on_play_start', `\nPLAY [Update source tree if necessary] ${'*'.repeat(40)}`,
     { play: 'Update source tree if necessary', name: 'Update source tree if necessary' });
   const dir = projectDir(ctx.config.dataDir, project);
-  const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '/bin/true', ...auth.env };
+  // The checkout is bound into the sandbox, so it must exist before git runs (an empty directory is a valid clone target).
+  fs.mkdirSync(dir, { recursive: true });
+  const sandbox = await JobSandbox.open(ctx.pool, ctx.config,
+    { privateDir: plan.privateDir, writable: [dir], readonly: plan.localRepo ? [plan.localRepo] : [] });
+  const env = sandbox.env({ set: { GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '/bin/true', GIT_ALLOW_PROTOCOL: GIT_PROTOCOLS, ...auth.env } });
   let ok = 0;
   const step = async (name: string, fn: () => Promise<string>): Promise<boolean> => {
     const task = ev.emit('playbook_on_task_start', `\nTASK [${name}] ${'*'.repeat(40)}`, { task: name, name }, play);
@@ -62,18 +82,20 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
       return false;
     }
   };
-  const git = async (...args: string[]) => (await exec('git', args, { cwd: dir, env, maxBuffer: 10 << 20 })).stdout.trim();
+  const git = async (...args: string[]) => {
+    const cmd = sandbox.command('git', args, { cwd: dir });
+    return (await exec(cmd.file, cmd.args, { cwd: dir, env, maxBuffer: 10 << 20 })).stdout.trim();
+  };
   const failed: KindResult = { final: { status: 'failed' } };
 
   if (project.scm_delete_on_update && !(await step('Delete project directory', async () => {
-    fs.rmSync(dir, { recursive: true, force: true });
+    emptyDirectory(dir);
     return dir;
   }))) return failed;
   if (!fs.existsSync(path.join(dir, '.git'))) {
     if (!(await step('Clone project', async () => {
-      fs.rmSync(dir, { recursive: true, force: true });
-      fs.mkdirSync(path.dirname(dir), { recursive: true });
-      await exec('git', ['clone', '--quiet', '--no-checkout', project.scm_url, dir], { env });
+      emptyDirectory(dir);
+      await git('clone', '--quiet', '--no-checkout', '--', project.scm_url, dir);
       return project.scm_url;
     }))) return failed;
   } else {
@@ -83,22 +105,22 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
       return 'clean';
     }))) return failed;
     if (!(await step('Fetch project', async () => {
-      await git('remote', 'set-url', 'origin', project.scm_url);
-      await git('fetch', '--quiet', '--prune', '--tags', 'origin', '+refs/heads/*:refs/remotes/origin/*');
+      await git('remote', 'set-url', '--', 'origin', project.scm_url);
+      await git('fetch', '--quiet', '--prune', '--tags', '--', 'origin', '+refs/heads/*:refs/remotes/origin/*');
       return project.scm_url;
     }))) return failed;
   }
-  if (project.scm_refspec && !(await step('Fetch refspec', async () => {
-    await git('fetch', '--quiet', 'origin', ...String(project.scm_refspec).split(/\s+/).filter(Boolean));
-    return project.scm_refspec;
+  if (plan.refspecs.length && !(await step('Fetch refspec', async () => {
+    await git('fetch', '--quiet', '--', 'origin', ...plan.refspecs);
+    return plan.refspecs.join(' ');
   }))) return failed;
-  const wanted: string = job.scm_branch || project.scm_branch || '';
+  const wanted = plan.scm_branch;
   let revision = '';
   if (!(await step('Check out revision', async () => {
     const candidates = wanted ? [`origin/${wanted}`, `refs/tags/${wanted}`, wanted] : ['origin/HEAD', 'HEAD'];
     for (const ref of candidates) {
       try {
-        revision = await git('rev-parse', '--verify', '--quiet', `${ref}^{commit}`);
+        revision = await git('rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`);
         if (revision) break;
       } catch { /* try the next form */ }
     }
@@ -116,9 +138,119 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
   return { final: { status: 'successful', extra: { scm_revision: revision, job_cwd: dir } } };
 }
 
-/** Playbooks in a checkout: YAML files whose top level is a play list (AWX looks for `hosts:` / `import_playbook`). */
+/** Removes what a directory holds and keeps the directory (the sandbox binds it by path). */
+function emptyDirectory(dir: string): void {
+  for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+}
+
+/**
+ * A git ref name as `git check-ref-format` allows it (plus `*` for refspec patterns), never
+ * mistaken for an option: no leading '-', no whitespace or control characters, none of
+ * ~ ^ : ? [ \, no '..', '@{', '//', no component starting with '.' or ending in '.lock'.
+ */
+function refNameProblem(name: string): string | null {
+  if (!name) return 'is empty';
+  if (name.startsWith('-')) return 'starts with "-"';
+  if (/[\x00-\x20\x7f~^:?[\\]/.test(name)) return 'holds a character git does not allow in a ref (space, control, ~ ^ : ? [ \\)';
+  if (/\.\.|@\{|\/\//.test(name) || name === '@') return 'holds "..", "@{" or "//"';
+  if (name.split('/').some((c) => c.startsWith('.') || c.endsWith('.lock')) || name.endsWith('/') || name.endsWith('.')) {
+    return 'has a component starting with "." or ending in ".lock", or ends with "/" or "."';
+  }
+  return null;
+}
+
+/**
+ * The user-typed values a project update hands git, checked before git runs; a problem
+ * refuses the update (status error, the field and the reason in job_explanation), as a
+ * value that can only do harm should be refused, not trimmed into something else.
+ * - scm_url: http(s), ssh, git or file URL, scp-like `user@host:path`, or an absolute path;
+ *   never `-...` (an option) or a `<helper>::` transport;
+ * - scm_refspec: space-separated `[+]<src>[:<dst>]`, each side a ref name (refNameProblem)
+ *   or a commit id;
+ * - scm_branch: a ref name or commit id.
+ */
+export function checkScmFields(f: { scm_url: string; scm_branch: string; scm_refspec: string }): { scm_branch: string; refspecs: string[] } {
+  const refuse = (field: string, why: string): never => {
+    throw new PlaystreamError('PS_ERR_VALIDATION', `${field} ${JSON.stringify(field === 'scm_url' ? f.scm_url : field === 'scm_branch' ? f.scm_branch : f.scm_refspec)} is refused: ${why}`);
+  };
+  const url = f.scm_url ?? '';
+  if (!url) refuse('scm_url', 'it is empty');
+  if (url.startsWith('-')) refuse('scm_url', 'it starts with "-" (git would read an option)');
+  if (/[\x00-\x1f\x7f]/.test(url)) refuse('scm_url', 'it holds control characters');
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
+  if (scheme ? !['http', 'https', 'ssh', 'git', 'file', 'git+ssh', 'ssh+git'].includes(scheme)
+    : /^[A-Za-z0-9+.-]+::/.test(url) || !(url.startsWith('/') || /^[^/:]+:/.test(url))) {
+    refuse('scm_url', 'expected an http(s), ssh, git or file URL, user@host:path, or an absolute path');
+  }
+  const branch = f.scm_branch ?? '';
+  const branchProblem = branch && !/^[0-9a-f]{7,64}$/i.test(branch) ? refNameProblem(branch) : null;
+  if (branchProblem) refuse('scm_branch', `it ${branchProblem}`);
+  const refspecs = String(f.scm_refspec ?? '').split(/\s+/).filter(Boolean);
+  for (const spec of refspecs) {
+    const [src, dst, ...more] = spec.replace(/^\+/, '').split(':');
+    if (more.length) refuse('scm_refspec', `"${spec}" has more than one ":"`);
+    for (const side of dst === undefined ? [src] : [src, dst]) {
+      const problem = /^[0-9a-f]{7,64}$/i.test(side) ? null : refNameProblem(side.replace('*', 'x'));
+      if (problem || (side.match(/\*/g)?.length ?? 0) > 1) refuse('scm_refspec', `"${spec}": "${side}" ${problem ?? 'has more than one "*"'}`);
+    }
+  }
+  return { scm_branch: branch, refspecs };
+}
+
+/**
+ * The directory of a file:// (or plain-path) repository, bound read-only into the update's
+ * sandbox so git can clone from it. Refused, so that a clone cannot carry the controller's
+ * files into a checkout that jobs read:
+ * - the data dir or a directory above it, and inside it the job dirs, other projects'
+ *   checkouts, the embedded Postgres and Redis, the secret key (a local repository
+ *   elsewhere in the data dir, like the demo project's, is allowed);
+ * - a repository that not every user of the machine may read (the directory or its .git not
+ *   readable and searchable by "others"): /etc/.git under etckeeper holds /etc/shadow, and
+ *   the sandbox shows a job no more than a stranger could read (sandbox/host-layout.ts).
+ * Both the path as written and where its symlinks lead are checked.
+ */
+export function localRepository(scmUrl: string, dataDir: string): string | null {
+  let p: string;
+  if (/^file:\/\//i.test(scmUrl)) {
+    try { p = decodeURIComponent(new URL(scmUrl).pathname); } catch { return null; }
+  } else if (scmUrl.startsWith('/')) {
+    p = scmUrl;
+  } else {
+    return null;
+  }
+  p = path.resolve(p);
+  if (!fs.existsSync(p)) return null;
+  const refuse = (why: string): never => {
+    throw new PlaystreamError('PS_ERR_VALIDATION', `scm_url ${JSON.stringify(scmUrl)} is refused: ${why}`);
+  };
+  const real = fs.realpathSync(p);
+  for (const data of new Set([dataDir, realOrSelf(dataDir)])) {
+    const reserved = ['jobs', 'projects', 'postgres', 'redis', 'secret_key'].map((n) => path.join(data, n));
+    for (const candidate of [p, real]) {
+      if (isUnder(data, candidate) || reserved.some((r) => isUnder(candidate, r))) refuse(`${candidate} is part of Playstream's data dir`);
+    }
+  }
+  for (const d of [real, path.join(real, '.git')]) {
+    let st: fs.Stats;
+    try { st = fs.statSync(d); } catch { continue; }
+    if (!st.isDirectory() || (st.mode & 0o005) !== 0o005) refuse(`${d} is not readable by every user of this machine`);
+  }
+  return p;
+}
+
+function realOrSelf(p: string): string {
+  try { return fs.realpathSync(p); } catch { return p; }
+}
+
+/**
+ * Playbooks in a checkout: YAML files whose top level is a play list (AWX looks for `hosts:` /
+ * `import_playbook`). This reads the checkout outside the sandbox, so a symlink is followed
+ * only to a regular file inside the checkout: a repository's `x.yml -> /etc/shadow` or a
+ * link to a FIFO (which would block the worker) is skipped.
+ */
 export function discoverPlaybooks(root: string): string[] {
   const out: string[] = [];
+  const realRoot = fs.realpathSync(root);
   const walk = (dir: string, rel: string) => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       if (entry.name.startsWith('.') || ['roles', 'group_vars', 'host_vars', 'tasks', 'handlers', 'vars', 'templates'].includes(entry.name)) continue;
@@ -126,6 +258,8 @@ export function discoverPlaybooks(root: string): string[] {
       const relName = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory()) walk(full, relName);
       else if (/\.ya?ml$/.test(entry.name)) {
+        if (entry.isSymbolicLink() && !linksToFileWithin(full, realRoot)) continue;
+        if (!entry.isFile() && !entry.isSymbolicLink()) continue;
         const text = fs.readFileSync(full, 'utf8').slice(0, 64_000);
         if (/^\s*-/m.test(text) && PLAYBOOK_MARK.test(text)) out.push(relName);
       }
@@ -133,4 +267,13 @@ export function discoverPlaybooks(root: string): string[] {
   };
   walk(root, '');
   return out.sort();
+}
+
+function linksToFileWithin(link: string, realRoot: string): boolean {
+  try {
+    const target = fs.realpathSync(link);
+    return isUnder(target, realRoot) && fs.statSync(target).isFile();
+  } catch {
+    return false;
+  }
 }

@@ -1,12 +1,14 @@
 import fs from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import { jobKinds, type JobKind } from '../db/job-kinds.js';
+import { PlaystreamError } from '../errors.js';
 import { log } from '../log.js';
 import { redisKeys } from '../redis-keys.js';
 import type { SecretBox } from '../security/secrets.js';
-import { injectCredentials } from './credential-injection.js';
+import { injectCredentials, refuseInlineJinja } from './credential-injection.js';
 import { EventPusher } from './event-push.js';
 import { runInventoryUpdate } from './inventory-update.js';
 import { markRunning, saveFinalStatus, TIMEOUT_EXPLANATION, type FinalFields, type StatusBus } from './job-states.js';
@@ -18,6 +20,7 @@ import { binaries } from '../services/system-packages.js';
 import { Redactor } from './redact.js';
 import { RUNNER_PROGRAM, runnerArgs, startRunner, type RunnerOutcome } from './runner-process.js';
 import { errorExplanation, WorkerStream } from './runner-stream.js';
+import { JobSandbox } from './sandbox/job-sandbox.js';
 import { runSystemJob } from './system-jobs.js';
 
 /**
@@ -57,8 +60,13 @@ export async function runUnifiedJob(ctx: JobContext, jobId: number): Promise<voi
       : await runPlaybook(ctx, job, (p) => { pusher = p; });
     final = result.final;
   } catch (err) {
-    log.error('job crashed', { job: jobId, err });
-    final = { status: 'error', resultTraceback: String((err as Error).stack ?? err) };
+    if (err instanceof PlaystreamError && err.code === 'PS_ERR_VALIDATION') {
+      // Refused before anything ran (Jinja where AWX forbids it, a show path that would expose the data dir, ...).
+      final = { status: 'error', jobExplanation: err.message };
+    } else {
+      log.error('job crashed', { job: jobId, err });
+      final = { status: 'error', resultTraceback: String((err as Error).stack ?? err) };
+    }
   } finally {
     fs.rmSync(jobDir(ctx.config.dataDir, jobId), { recursive: true, force: true });
   }
@@ -70,7 +78,7 @@ export async function runUnifiedJob(ctx: JobContext, jobId: number): Promise<voi
   await saveFinalStatus(ctx.pool, bus, jobId, final, ['running']);
 }
 
-/** Runs a job (ansible-playbook) or an ad hoc command (ansible) through ansible-runner. */
+/** Runs a job (ansible-playbook) or an ad hoc command (ansible) through ansible-runner, in the job sandbox. */
 async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPusher) => void): Promise<KindResult> {
   const dir = createPrivateDataDir(ctx.config.dataDir, job.id);
   const { rows: creds } = await ctx.pool.query<{ credential_id: number }>(
@@ -90,7 +98,9 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
   if (job.diff_mode) cmdline.push('--diff');
   if (job.become_enabled) cmdline.push('--become');
   const kwargs: Record<string, unknown> = { ident: String(job.id) };
+  const jinja = await allowJinjaInExtraVars(ctx.pool);
   let cwd: string;
+  let checkout: string[] = [];
   if (job.kind === 'job') {
     if (job.job_tags) cmdline.push('--tags', job.job_tags);
     if (job.skip_tags) cmdline.push('--skip-tags', job.skip_tags);
@@ -100,23 +110,28 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
     cwd = projectDir(ctx.config.dataDir, project);
     if (!fs.existsSync(cwd)) return { final: { status: 'error', jobExplanation: `project directory ${cwd} does not exist: update the project` } };
     fs.symlinkSync(cwd, `${dir}/project`);
+    checkout = [cwd];
     kwargs.playbook = job.playbook;
   } else {
     fs.mkdirSync(`${dir}/project`);
     cwd = `${dir}/project`;
-    Object.assign(kwargs, { module: job.module_name, host_pattern: job.limit || 'all' }, job.module_args ? { module_args: job.module_args } : {});
+    const moduleArgs = job.module_args && jinja !== 'always' ? refuseInlineJinja(job.module_args) : job.module_args;
+    Object.assign(kwargs, { module: job.module_name, host_pattern: job.limit || 'all' }, moduleArgs ? { module_args: moduleArgs } : {});
   }
-  writeEnvFiles(dir, { extraVars: { ...parseVars(job.extra_vars), ...inj.extraVars }, passwords: inj.passwords,
-    envvars: inj.env, cmdline });
+  const extraVars = { ...parseVars(job.extra_vars), ...inj.extraVars };
+  writeEnvFiles(dir, { extraVars, passwords: inj.passwords, envvars: inj.env, cmdline,
+    trustedExtraVars: await trustedExtraVars(ctx.pool, job, jinja, extraVars, inj.extraVars) });
 
-  const env: NodeJS.ProcessEnv = { ...process.env, ...inj.env, ANSIBLE_FORCE_COLOR: 'True', ANSIBLE_HOST_KEY_CHECKING: 'False',
-    PYTHONUNBUFFERED: '1', AWX_JOB_ID: String(job.id), PLAYSTREAM_JOB_ID: String(job.id) };
+  const sandbox = await JobSandbox.open(ctx.pool, ctx.config, { privateDir: dir, readonly: checkout });
+  const env = sandbox.env({ injected: inj.env, set: { ANSIBLE_FORCE_COLOR: 'True', ANSIBLE_HOST_KEY_CHECKING: 'False',
+    PYTHONUNBUFFERED: '1', AWX_JOB_ID: String(job.id), PLAYSTREAM_JOB_ID: String(job.id) } });
   await ctx.pool.query('UPDATE unified_jobs SET job_args = $2, job_cwd = $3, job_env = $4 WHERE id = $1',
     [job.id, redactor.text(JSON.stringify([RUNNER_PROGRAM, ...runnerArgs(dir), JSON.stringify(kwargs), ...cmdline])), cwd,
-      redactor.env({ ...inj.env, ANSIBLE_FORCE_COLOR: 'True', AWX_JOB_ID: String(job.id), PATH: process.env.PATH })]);
+      redactor.env(env)]);
 
   const stream = new WorkerStream(pusher);
   const runner = startRunner({ kwargs, env, privateDataDir: dir, ident: String(job.id), timeoutSeconds: job.timeout,
+    command: sandbox.command(RUNNER_PROGRAM, runnerArgs(dir), { cwd: dir, reportPid: true }),
     onStdout: (chunk) => stream.write(chunk) });
   const unregister = ctx.onCancel(job.id, () => runner.cancel());
   let outcome: RunnerOutcome;
@@ -127,6 +142,36 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
     stream.end();
   }
   return { final: outcomeToFinal(outcome, stream, redactor) };
+}
+
+type JinjaInExtraVars = 'always' | 'template' | 'never';
+
+/** AWX's ALLOW_JINJA_IN_EXTRA_VARS (/api/v2/settings/jobs/), `template` unless a superuser chose another of its values. */
+async function allowJinjaInExtraVars(db: Pick<pg.Pool, 'query'>): Promise<JinjaInExtraVars> {
+  const { rows } = await db.query<{ value: unknown }>(`SELECT value FROM api_settings WHERE key = 'ALLOW_JINJA_IN_EXTRA_VARS'`);
+  const v = rows[0]?.value;
+  return v === 'always' || v === 'never' ? v : 'template';
+}
+
+/**
+ * The extra vars Ansible may template, as AWX decides at run time: with `template`, a
+ * variable whose value is exactly what the job's template defines today (only those who may
+ * edit the template set it); with `always`, every variable of the job; with `never`, none.
+ * Everything else — prompted extra vars, survey answers, a schedule's extra_data, a relaunch's
+ * copy, an ad hoc command's vars — is written `!unsafe` (private-data-dir.ts extraVarsYaml),
+ * and so is every value a credential injects, whatever the setting (AWX writes those with
+ * safe_dump too).
+ */
+async function trustedExtraVars(db: Pick<pg.Pool, 'query'>, job: JobRow, jinja: JinjaInExtraVars,
+  vars: Record<string, unknown>, injected: Record<string, unknown>): Promise<Set<string>> {
+  const names = Object.keys(vars).filter((k) => !Object.hasOwn(injected, k));
+  if (jinja === 'always') return new Set(names);
+  if (jinja === 'never' || job.kind !== 'job' || !job.unified_job_template_id) return new Set();
+  const { rows: [jt] } = await db.query<{ extra_vars: string }>('SELECT extra_vars FROM job_templates WHERE id = $1',
+    [job.unified_job_template_id]);
+  let defined: Record<string, unknown> = {};
+  try { defined = parseVars(jt?.extra_vars ?? ''); } catch { /* unparsable template vars define nothing */ }
+  return new Set(names.filter((k) => Object.hasOwn(defined, k) && isDeepStrictEqual(defined[k], vars[k])));
 }
 
 export function outcomeToFinal(outcome: RunnerOutcome, stream: WorkerStream, redactor: Redactor): FinalFields {
@@ -144,6 +189,7 @@ export function outcomeToFinal(outcome: RunnerOutcome, stream: WorkerStream, red
       status: 'error',
       jobExplanation: outcome.missingProgram
         ? missingProgramExplanation(outcome.missingProgram)
+        : outcome.sandboxError ? `the job sandbox could not be set up: bwrap: ${outcome.sandboxError}`
         : explain(`ansible-runner exited without a status (rc ${outcome.rc}${outcome.signal ? `, ${outcome.signal}` : ''})`),
       resultTraceback: redactor.text([stream.traceback, outcome.stderr].filter(Boolean).join('\n').slice(-20_000)),
     };

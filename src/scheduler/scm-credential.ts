@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { loadCredentialInputs } from '../db/credentials.js';
@@ -10,10 +9,11 @@ import type { SecretBox } from '../security/secrets.js';
  * without the secret ever reaching a command line, a URL or the checkout's .git/config:
  * - username/password: a credential helper (set through GIT_CONFIG_* variables, so no `-c`
  *   argument and nothing written to config) that prints them from environment variables;
- * - SSH private key: written mode 0600 in a private temp dir and used through
- *   GIT_SSH_COMMAND (IdentitiesOnly; a passphrase-protected key needs ssh-agent, which this
- *   does not run, so the update fails with ssh's own message).
- * `cleanup()` removes the temp dir; `secrets` are for the update's redactor.
+ * - SSH private key: written mode 0600 into the update's private data dir (the one part of
+ *   the data dir its sandboxed git sees) and used through GIT_SSH_COMMAND (IdentitiesOnly; a
+ *   passphrase-protected key needs ssh-agent, which this does not run, so the update fails
+ *   with ssh's own message).
+ * `cleanup()` removes the key file; `secrets` are for the update's redactor.
  */
 export interface ScmGitAuth {
   env: Record<string, string>;
@@ -23,7 +23,8 @@ export interface ScmGitAuth {
 
 const HELPER = '!f() { test "$1" = get || exit 0; echo "username=$PLAYSTREAM_SCM_USERNAME"; echo "password=$PLAYSTREAM_SCM_PASSWORD"; }; f';
 
-export async function scmGitAuth(db: Pick<pg.Pool, 'query'>, secrets: SecretBox, credentialId: number | null): Promise<ScmGitAuth> {
+export async function scmGitAuth(db: Pick<pg.Pool, 'query'>, secrets: SecretBox, credentialId: number | null,
+  privateDir: string): Promise<ScmGitAuth> {
   const none: ScmGitAuth = { env: {}, secrets: [], cleanup: () => {} };
   if (!credentialId) return none;
   const { rows: [cred] } = await db.query<{ kind: string }>(
@@ -33,7 +34,7 @@ export async function scmGitAuth(db: Pick<pg.Pool, 'query'>, secrets: SecretBox,
   const str = (k: string) => (typeof inputs[k] === 'string' ? (inputs[k] as string) : '');
   const env: Record<string, string> = {};
   const found: string[] = [];
-  let dir = '';
+  let key = '';
   if (str('username') || str('password')) {
     // The first (empty) value resets helpers from system or global config, as git documents.
     Object.assign(env, { GIT_CONFIG_COUNT: '2', GIT_CONFIG_KEY_0: 'credential.helper', GIT_CONFIG_VALUE_0: '',
@@ -42,12 +43,11 @@ export async function scmGitAuth(db: Pick<pg.Pool, 'query'>, secrets: SecretBox,
     if (str('password')) found.push(str('password'));
   }
   if (str('ssh_key_data')) {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'playstream-scm-'));
-    const key = path.join(dir, 'ssh_key');
+    key = path.join(privateDir, 'scm_ssh_key');
     fs.writeFileSync(key, str('ssh_key_data').trimEnd() + '\n', { mode: 0o600 });
-    env.GIT_SSH_COMMAND = `ssh -i ${key} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o BatchMode=yes`;
+    env.GIT_SSH_COMMAND = `ssh -i '${key.replace(/'/g, `'\\''`)}' -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o BatchMode=yes`;
     found.push(str('ssh_key_data'));
     if (str('ssh_key_unlock')) found.push(str('ssh_key_unlock'));
   }
-  return { env, secrets: found, cleanup: () => { if (dir) fs.rmSync(dir, { recursive: true, force: true }); } };
+  return { env, secrets: found, cleanup: () => { if (key) fs.rmSync(key, { force: true }); } };
 }

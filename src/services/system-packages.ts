@@ -41,11 +41,10 @@ export const executionBinaries = {
 } satisfies Record<string, SystemBinary>;
 
 /**
- * Installed with the rest but not yet needed to run a job: nothing spawns bwrap until the
- * job sandbox lands, and a node without it must not lose its capacity before then. The
- * sandbox's change empties this set.
+ * Installed with the rest but not yet needed to run a job. Empty: every job process runs in
+ * bwrap (src/scheduler/sandbox/, on by default), so a node without it has no capacity.
  */
-const NOT_YET_REQUIRED: ReadonlySet<SystemBinary> = new Set([binaries.bwrap]);
+const NOT_YET_REQUIRED: ReadonlySet<SystemBinary> = new Set([]);
 
 /** Newest Postgres first: /usr/lib/postgresql/<major>/bin. */
 export function postgresBinDirs(): string[] {
