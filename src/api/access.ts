@@ -1,6 +1,8 @@
 import type { AuthenticatedUser } from './auth.js';
 import type { ApiContext } from './context.js';
 import { prepared } from './engine/prepared.js';
+import type { Queryable, Row } from './engine/resource.js';
+import { badRequest, HttpError } from './http.js';
 
 /**
  * RBAC, AWX's model: every organization, team, project, inventory, job template and
@@ -28,6 +30,7 @@ export const OBJECT_ROLES: Record<string, string[]> = {
   inventory: ['admin_role', 'update_role', 'adhoc_role', 'use_role', 'read_role'],
   job_template: ['admin_role', 'execute_role', 'read_role'],
   credential: ['admin_role', 'use_role', 'read_role'],
+  instance_group: ['admin_role', 'use_role', 'read_role'],
 };
 
 const ALL: Perm[] = ['read', 'admin', 'use', 'execute', 'update', 'adhoc', 'member'];
@@ -149,4 +152,209 @@ export function unifiedJobReadParams(grants: Grants): unknown[] {
   const templates = [...grants.ids('job_template', 'read'), ...grants.ids('project', 'read')];
   const orgs = [...new Set([...grants.orgs('job_template', 'read'), ...grants.orgs('project', 'read')])];
   return [grants.user.id, templates, orgs, grants.ids('inventory', 'read'), grants.orgs('inventory', 'read')];
+}
+
+/**
+ * Links: every field (or many-to-many sub-list) that points one object at another, and the
+ * permission the caller needs on the object pointed at — AWX's check_related calls in
+ * awx/main/access.py, gathered in one table. Holding a link lends the target's power to
+ * whoever runs through it (a project's credential goes to any scm_url the project names, a
+ * template's inventory receives its playbook), so seeing a target is never enough: `use`
+ * for what runs with it, `admin` for what changes its contents, the right to start a
+ * template for what launches it. Create, update, launch prompts, relaunch, schedules,
+ * copies and sub-list associations all check here.
+ */
+export type LinkTarget = 'inventory' | 'project' | 'credential' | 'instance_group' | 'team' | 'organization' | 'unified_job_template';
+
+export interface LinkRule {
+  target: LinkTarget;
+  /** Permission needed on the target; on `unified_job_template`, `execute` means the right to start it, whatever its kind. */
+  perm: Perm;
+  /** On an organization: the permission is the one the organization's roles give on its objects of this type (project admins...). */
+  of?: string;
+  /** A list of ids (credentials, instance groups): only the ids not already linked are checked. */
+  many?: boolean;
+  /** Never changed once made (AWX: "Unable to change inventory on a host."). */
+  fixed?: boolean;
+}
+
+const use = (target: LinkTarget, extra: Partial<LinkRule> = {}): LinkRule => ({ target, perm: 'use', ...extra });
+const inOrg = (of: string): LinkRule => ({ target: 'organization', perm: 'admin', of });
+
+/** Link fields by the kind of object (or action) holding them. */
+export const LINKS: Record<string, Record<string, LinkRule>> = {
+  // JobTemplateAccess.can_add/can_change (organization follows the project, as in AWX); UnifiedCredentialsMixin; can_attach instance_groups.
+  job_template: { project: use('project'), inventory: use('inventory'), credentials: use('credential', { many: true }),
+    instance_groups: use('instance_group', { many: true }) },
+  // JobLaunchConfigAccess: prompts given at launch, reused by relaunch.
+  launch: { inventory: use('inventory'), credentials: use('credential', { many: true }) },
+  // ScheduleAccess: the right to start the template, and its launch config's prompts.
+  schedule: { unified_job_template: { target: 'unified_job_template', perm: 'execute' }, inventory: use('inventory'),
+    credentials: use('credential', { many: true }) },
+  // ProjectAccess: the credential git authenticates with goes to the project's scm_url.
+  project: { organization: inOrg('project'), credential: use('credential') },
+  inventory: { organization: inOrg('inventory'), instance_groups: use('instance_group', { many: true }) },
+  // HostAccess/GroupAccess: admin of the inventory, which never changes.
+  host: { inventory: { target: 'inventory', perm: 'admin', fixed: true } },
+  group: { inventory: { target: 'inventory', perm: 'admin', fixed: true } },
+  // InventorySourceAccess: admin of the inventory, use of the source project and of the credential.
+  inventory_source: { inventory: { target: 'inventory', perm: 'admin' }, source_project: use('project'), credential: use('credential') },
+  // CredentialAccess: a credential's team owner must be administered by the caller.
+  credential: { organization: inOrg('credential'), team: { target: 'team', perm: 'admin' } },
+  team: { organization: inOrg('team') },
+  notification_template: { organization: inOrg('notification_template') },
+  organization: { instance_groups: use('instance_group', { many: true }) },
+  // A user created through /organizations/N/users/ becomes its member: admin of that organization.
+  user: { organization: { target: 'organization', perm: 'admin' } },
+};
+
+interface LinkedRow { id: number; org: number | null; roleType: string; roleId: number; perm: Perm | null }
+
+/** The rows of targets by id, with what a role must imply on which object for the rule to hold. */
+async function loadTargets(db: Queryable, rule: LinkRule, targetIds: number[]): Promise<Map<number, LinkedRow>> {
+  const out = new Map<number, LinkedRow>();
+  if (rule.target === 'unified_job_template') {
+    // The right to start: AWX's can_start of each kind (execute; update; update of the source's inventory; superusers only).
+    const { rows } = await db.query<{ id: string; kind: string; org: string | null; role_id: string }>(
+      `SELECT id, 'job_template' AS kind, organization_id AS org, id AS role_id FROM job_templates WHERE id = ANY($1::bigint[])
+       UNION ALL SELECT id, 'project', organization_id, id FROM projects WHERE id = ANY($1::bigint[])
+       UNION ALL SELECT s.id, 'inventory_source', i.organization_id, s.inventory_id FROM inventory_sources s
+                   JOIN inventories i ON i.id = s.inventory_id WHERE s.id = ANY($1::bigint[])
+       UNION ALL SELECT id, 'system_job_template', NULL, id FROM system_job_templates WHERE id = ANY($1::bigint[])`, [targetIds]);
+    for (const r of rows) {
+      const [roleType, perm] = START[r.kind];
+      out.set(Number(r.id), { id: Number(r.id), org: r.org == null ? null : Number(r.org), roleType, roleId: Number(r.role_id), perm });
+    }
+    return out;
+  }
+  const { rows } = await db.query<{ id: string; org: string | null }>(TARGET_SQL[rule.target], [targetIds]);
+  for (const r of rows) {
+    const org = r.org == null ? null : Number(r.org);
+    out.set(Number(r.id), rule.of
+      ? { id: Number(r.id), org, roleType: rule.of, roleId: 0, perm: rule.perm }
+      : { id: Number(r.id), org, roleType: rule.target, roleId: Number(r.id), perm: rule.perm });
+  }
+  return out;
+}
+
+const START: Record<string, [string, Perm | null]> = {
+  job_template: ['job_template', 'execute'], project: ['project', 'update'], inventory_source: ['inventory', 'update'],
+  system_job_template: ['system_job_template', null],
+};
+
+const TARGET_SQL: Record<Exclude<LinkTarget, 'unified_job_template'>, string> = {
+  inventory: 'SELECT id, organization_id AS org FROM inventories WHERE id = ANY($1::bigint[])',
+  project: 'SELECT id, organization_id AS org FROM projects WHERE id = ANY($1::bigint[])',
+  credential: 'SELECT id, organization_id AS org FROM credentials WHERE id = ANY($1::bigint[])',
+  instance_group: 'SELECT id, NULL::bigint AS org FROM instance_groups WHERE id = ANY($1::bigint[])',
+  team: 'SELECT id, organization_id AS org FROM teams WHERE id = ANY($1::bigint[])',
+  organization: 'SELECT id, id AS org FROM organizations WHERE id = ANY($1::bigint[])',
+};
+
+function idList(value: unknown): number[] {
+  if (value == null) return [];
+  return (Array.isArray(value) ? value : [value]).map(Number);
+}
+
+/**
+ * Throws 403 unless the caller holds the rule's permission on every target (400 for an id
+ * that names nothing). `field` names the link in the message.
+ */
+export async function requireLink(db: Queryable, grants: Grants, kind: string, field: string, targetIds: number[]): Promise<void> {
+  const rule = LINKS[kind]?.[field];
+  if (!rule) throw new Error(`no link rule for ${kind}.${field}`);
+  if (grants.superuser || !targetIds.length) return;
+  const found = await loadTargets(db, rule, targetIds);
+  for (const id of targetIds) {
+    const t = found.get(id);
+    if (!t) throw badRequest({ [field]: [`Invalid pk "${id}" - object does not exist.`] });
+    const perms = rule.of ? grants.perms(t.roleType, null, t.id) : grants.perms(t.roleType, t.roleId, t.org);
+    if (t.perm === null || !perms.has(t.perm)) {
+      throw new HttpError(403, { detail: `You do not have ${describePerm(rule)} permission on the ${rule.target.replace(/_/g, ' ')} ${id} (${field}).` });
+    }
+  }
+}
+
+function describePerm(rule: LinkRule): string {
+  if (rule.target === 'unified_job_template') return 'start';
+  return rule.of ? `${rule.of.replace(/_/g, ' ')} admin` : rule.perm;
+}
+
+/**
+ * Checks the links a write sets: `data` holds the fields being written (ids, or id lists for
+ * `many` rules), `current` the object as stored (undefined on create; for `many` rules the
+ * ids linked now). As AWX's check_related: an unchanged link is not checked again; a changed
+ * one needs the permission on the new target and on the one it replaces, so a link nobody
+ * present may use is not silently swapped either.
+ */
+export async function requireLinks(db: Queryable, grants: Grants, kind: string, data: Row, current?: Row): Promise<void> {
+  if (grants.superuser) return;
+  for (const [field, rule] of Object.entries(LINKS[kind] ?? {})) {
+    if (data[field] === undefined) continue;
+    if (rule.many) {
+      const linked = new Set(idList(current?.[field]));
+      await requireLink(db, grants, kind, field, idList(data[field]).filter((id) => !linked.has(id)));
+      continue;
+    }
+    const next = data[field] == null ? null : Number(data[field]);
+    const before = current?.[field] == null ? null : Number(current[field]);
+    if (current && next === before) continue;
+    if (current && rule.fixed) throw new HttpError(403, { detail: `Unable to change ${field} on a ${kind.replace(/_/g, ' ')}.` });
+    await requireLink(db, grants, kind, field, [next, before].filter((id): id is number => id !== null));
+  }
+}
+
+/**
+ * AWX's UserAccess.can_admin: a superuser administers anyone; otherwise never a superuser or
+ * a system auditor, and only a user all of whose organizations the caller administers. A
+ * user's organizations are those of every object they hold a role on, directly or through a
+ * team (USER_ORGS_SQL) — stricter than AWX, which counts memberships only: resetting the
+ * password of someone who may use another organization's inventory would hand that use to
+ * the admin. A user with no organization (an orphan) is administered by superusers only,
+ * except that `allowOrphans` lets an organization admin take one into their organization.
+ */
+export interface UserTarget { id: number; is_superuser: boolean; is_system_auditor: boolean; orgs: number[] }
+
+export function mayAdminUser(grants: Grants, target: UserTarget, opts: { allowOrphans?: boolean } = {}): boolean {
+  if (grants.superuser) return true;
+  if (target.is_superuser || target.is_system_auditor) return false;
+  if (!target.orgs.length) return !!opts.allowOrphans;
+  const adminOf = new Set(grants.ids('organization', 'admin'));
+  return target.orgs.every((o) => adminOf.has(o));
+}
+
+/** SQL: the organization ids (bigint[]) of the user whose id is `userExpr` (see mayAdminUser). */
+export function userOrgsSql(userExpr: string): string {
+  return `ARRAY(SELECT DISTINCT o FROM (SELECT CASE ur.resource_type WHEN 'organization' THEN ur.resource_id
+      WHEN 'team' THEN (SELECT organization_id FROM teams WHERE id = ur.resource_id)
+      WHEN 'project' THEN (SELECT organization_id FROM projects WHERE id = ur.resource_id)
+      WHEN 'inventory' THEN (SELECT organization_id FROM inventories WHERE id = ur.resource_id)
+      WHEN 'job_template' THEN (SELECT organization_id FROM job_templates WHERE id = ur.resource_id)
+      WHEN 'credential' THEN (SELECT organization_id FROM credentials WHERE id = ur.resource_id) END AS o
+    FROM rbac_user_roles ur WHERE ur.user_id = ${userExpr}) x WHERE o IS NOT NULL)`;
+}
+
+/** Throws 403 unless the caller may administer the user (400 when there is no such user). */
+export async function requireUserAdmin(db: Queryable, grants: Grants, userId: number, opts: { allowOrphans?: boolean } = {}): Promise<void> {
+  if (grants.superuser) return;
+  const { rows: [u] } = await db.query<{ is_superuser: boolean; is_system_auditor: boolean; orgs: string[] }>(
+    `SELECT is_superuser, is_system_auditor, ${userOrgsSql('$1')} AS orgs FROM users WHERE id = $1`, [userId]);
+  if (!u) throw badRequest({ id: [`Invalid pk "${userId}" - object does not exist.`] });
+  if (!mayAdminUser(grants, { id: userId, is_superuser: u.is_superuser, is_system_auditor: u.is_system_auditor, orgs: u.orgs.map(Number) }, opts)) {
+    throw new HttpError(403, { detail: 'You do not have permission to administer this user.' });
+  }
+}
+
+/**
+ * AWX's RoleAccess for granting a role: an organization's member and admin roles make
+ * their holder the organization's (and so administrable by its admins), so they go only to
+ * a user the caller may administer (an orphan included), never to a team but by a superuser.
+ */
+export async function requireRoleGrant(db: Queryable, grants: Grants, roleId: number, holder: { user: number } | { team: number }): Promise<void> {
+  if (grants.superuser) return;
+  const { rows: [role] } = await db.query<{ resource_type: string; role_field: string }>(
+    'SELECT resource_type, role_field FROM rbac_roles WHERE id = $1', [roleId]);
+  if (role?.resource_type !== 'organization' || !['admin_role', 'member_role'].includes(role.role_field)) return;
+  if ('team' in holder) throw new HttpError(403, { detail: 'Only a superuser gives a team an organization\'s member or admin role.' });
+  await requireUserAdmin(db, grants, holder.user, { allowOrphans: true });
 }

@@ -1,5 +1,6 @@
 import { RRULE_MAX_LENGTH, RruleError, parseRrule, previewOccurrences, rruleTimezone, rruleUntil, scheduleTimes,
   type RruleSet } from '../../scheduler/rrule/index.js';
+import { requireLinks } from '../access.js';
 import { mayCreate } from '../engine/permissions.js';
 import { defineResource, type Row } from '../engine/resource.js';
 import { badRequest, forbidden } from '../http.js';
@@ -33,6 +34,8 @@ export const instanceGroups = defineResource({
   },
   search: ['name'], namedUrl: ['name'], summary: ['id', 'name', 'is_container_group'],
   access: { roleType: 'instance_group', public: true, orgExpr: null },
+  // use_role is what attaching the group to an organization, inventory or template needs (access.ts LINKS); superusers grant it.
+  objectRoles: ['admin_role', 'use_role', 'read_role'],
   related: (r) => ({ jobs: `/api/v2/instance_groups/${r.id}/jobs/`, instances: `/api/v2/instance_groups/${r.id}/instances/` }),
 });
 
@@ -167,7 +170,8 @@ export const notificationTemplates = defineResource({
     for (const k of NOTIFICATION_SECRETS) if (typeof conf[k] === 'string' && conf[k] !== '') conf[k] = '$encrypted$';
     out.notification_configuration = conf;
   },
-  prepare: async (ctx, db, data, existing) => {
+  prepare: async (ctx, db, data, existing, caller) => {
+    await requireLinks(ctx.pool, caller.grants, 'notification_template', data, existing);
     if (data.notification_configuration !== undefined) {
       const conf = { ...(data.notification_configuration as Row ?? {}) };
       const stored = (existing?.id ? (await db.query('SELECT notification_configuration FROM notification_templates WHERE id = $1', [existing.id])).rows[0]?.notification_configuration : {}) ?? {};

@@ -1,5 +1,6 @@
 import { insertCredential, updateCredentialInputs } from '../../db/credentials.js';
 import { maskSecrets } from '../../security/secrets.js';
+import { requireLinks, requireUserAdmin } from '../access.js';
 import { badRequest } from '../http.js';
 import { defineResource, type Row } from '../engine/resource.js';
 import { fk, grantRole, named, ro } from './common.js';
@@ -69,7 +70,10 @@ export const credentials = defineResource({
   present: (row, out) => {
     out.inputs = maskSecrets((row.inputs ?? {}) as Row);
   },
-  prepare: (_ctx, _db, data, existing) => {
+  prepare: async (ctx, _db, data, existing, caller) => {
+    await requireLinks(ctx.pool, caller.grants, 'credential', data, existing);
+    // AWX's CredentialAccess.can_add: a credential owned by a user is given by that user or by someone who administers them.
+    if (data.user != null && data.user !== caller.user.id) await requireUserAdmin(ctx.pool, caller.grants, Number(data.user));
     if (data.inputs !== undefined && (data.inputs === null || typeof data.inputs !== 'object' || Array.isArray(data.inputs))) {
       throw badRequest({ inputs: ['Must be an object.'] });
     }

@@ -1,6 +1,8 @@
+import { requireLinks } from '../access.js';
 import { defineResource, type Row } from '../engine/resource.js';
 import { badRequest } from '../http.js';
 import { bool, fk, grantRole, int, named, ro, text } from './common.js';
+import { sourcePathInProject } from './confined-paths.js';
 
 /** Inventories and what hangs off them (hosts, groups, inventory sources): access follows the inventory. */
 const INV_ORG = '(SELECT i.organization_id FROM inventories i WHERE i.id = t.inventory_id)';
@@ -35,7 +37,10 @@ export const inventories = defineResource({
       'update_inventory_sources', 'activity_stream', 'job_templates', 'ad_hoc_commands', 'access_list', 'object_roles',
       'instance_groups', 'copy', 'labels'].map((k) => [k, `${u}${k}/`]));
   },
-  prepare: (_ctx, _db, data) => yamlOrJsonVariables(data),
+  prepare: async (ctx, _db, data, existing, caller) => {
+    await requireLinks(ctx.pool, caller.grants, 'inventory', data, existing);
+    return yamlOrJsonVariables(data);
+  },
   afterCreate: async (_ctx, db, id, _data, caller) => {
     if (!caller.grants.superuser) await grantRole(db, 'inventory', id, 'admin_role', caller.user.id);
   },
@@ -65,7 +70,10 @@ export const hosts = defineResource({
       'inventory_sources', 'smart_inventories', 'ad_hoc_commands', 'ad_hoc_command_events', 'insights', 'ansible_facts']
       .map((k) => [k, `${u}${k}/`]));
   },
-  prepare: (_ctx, _db, data) => yamlOrJsonVariables(data),
+  prepare: async (ctx, _db, data, existing, caller) => {
+    await requireLinks(ctx.pool, caller.grants, 'host', data, existing);
+    return yamlOrJsonVariables(data);
+  },
 });
 
 export const groups = defineResource({
@@ -79,7 +87,10 @@ export const groups = defineResource({
     return Object.fromEntries(['variable_data', 'hosts', 'potential_children', 'children', 'all_hosts', 'job_events',
       'job_host_summaries', 'activity_stream', 'inventory_sources', 'ad_hoc_commands'].map((k) => [k, `${u}${k}/`]));
   },
-  prepare: (_ctx, _db, data) => yamlOrJsonVariables(data),
+  prepare: async (ctx, _db, data, existing, caller) => {
+    await requireLinks(ctx.pool, caller.grants, 'group', data, existing);
+    return yamlOrJsonVariables(data);
+  },
 });
 
 export const inventorySources = defineResource({
@@ -100,6 +111,13 @@ export const inventorySources = defineResource({
     return Object.fromEntries(['update', 'inventory_updates', 'schedules', 'activity_stream', 'hosts', 'groups',
       'notification_templates_started', 'notification_templates_success', 'notification_templates_error', 'credentials']
       .map((k) => [k, `${u}${k}/`]));
+  },
+  prepare: async (ctx, _db, data, existing, caller) => {
+    await requireLinks(ctx.pool, caller.grants, 'inventory_source', data, existing);
+    const project = (data.source_project !== undefined ? data.source_project : existing?.source_project) as number | null | undefined;
+    const sourcePath = (data.source_path ?? (data.source_project !== undefined ? existing?.source_path : undefined)) as string | undefined;
+    if (sourcePath) await sourcePathInProject(ctx, project ?? null, sourcePath);
+    return data;
   },
 });
 void int; void ro;

@@ -1,6 +1,8 @@
+import { requireLinks } from '../access.js';
 import { defineResource, type Row } from '../engine/resource.js';
 import { badRequest } from '../http.js';
 import { bool, fk, grantRole, int, named, ro, text } from './common.js';
+import { playbookInProject } from './confined-paths.js';
 
 /** Job templates: every AWX field, its `ask_*_on_launch` prompts, and the survey. */
 export const ASK_FIELDS = ['ask_scm_branch_on_launch', 'ask_diff_mode_on_launch', 'ask_variables_on_launch', 'ask_limit_on_launch',
@@ -28,14 +30,9 @@ export const jobTemplates = defineResource({
   namedUrl: ['name', 'organization.name'],
   access: {
     roleType: 'job_template',
-    canCreate: async (ctx, g, d) => {
-      if (d.organization != null && g.orgs('job_template', 'admin').includes(d.organization as number)) return true;
-      const { rows } = await ctx.pool.query(
-        `SELECT (SELECT organization_id FROM projects WHERE id = $1) AS p, (SELECT organization_id FROM inventories WHERE id = $2) AS i`,
-        [d.project ?? null, d.inventory ?? null]);
-      return d.project != null && g.perms('project', d.project as number, rows[0].p).has('use')
-        && (d.inventory == null || g.perms('inventory', d.inventory as number, rows[0].i).has('use'));
-    },
+    // AWX's JobTemplateAccess.can_add is its links alone (use of the project, and of the
+    // inventory when given), which prepare checks before anything else.
+    canCreate: () => true,
   },
   objectRoles: ['admin_role', 'execute_role', 'read_role'],
   related: (r) => {
@@ -70,13 +67,21 @@ export const jobTemplates = defineResource({
   present: (row, out) => {
     out.survey_enabled = row.survey_enabled;
   },
-  prepare: async (ctx, _db, data, existing) => {
-    const projectId = (data.project ?? existing?.project) as number | null | undefined;
+  prepare: async (ctx, _db, data, existing, caller) => {
     if (!existing && !data.project) throw badRequest({ project: ['This field is required.'] });
     if (!existing && !data.playbook) throw badRequest({ playbook: ['This field is required.'] });
-    if (data.organization === undefined && !existing && projectId) {
+    await requireLinks(ctx.pool, caller.grants, 'job_template', data, existing);
+    // The organization is the project's, as AWX's JobTemplate.save sets it (a template left
+    // without a project keeps the one it had).
+    const projectId = (data.project !== undefined ? data.project : existing?.project) as number | null | undefined;
+    if (projectId != null) {
       data.organization = (await ctx.pool.query('SELECT organization_id FROM projects WHERE id = $1', [projectId])).rows[0]?.organization_id ?? null;
+    } else {
+      delete data.organization;
     }
+    // A playbook is a file of the project's checkout: checked when either changes.
+    const playbook = (data.playbook ?? (data.project !== undefined ? existing?.playbook : undefined)) as string | undefined;
+    if (playbook && projectId != null) await playbookInProject(ctx, projectId, playbook);
     if (data.extra_vars !== undefined && typeof data.extra_vars === 'object') data.extra_vars = JSON.stringify(data.extra_vars);
     delete data.execution_environment;
     delete data.webhook_credential;

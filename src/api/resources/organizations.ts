@@ -1,4 +1,5 @@
 import { hashPassword } from '../../security/passwords.js';
+import { mayAdminUser, requireLinks, userOrgsSql } from '../access.js';
 import { forgetUser } from '../auth.js';
 import { badRequest, forbidden } from '../http.js';
 import { defineResource, type Row } from '../engine/resource.js';
@@ -50,29 +51,29 @@ export const users = defineResource({
     is_superuser: bool(), is_system_auditor: bool(),
     password: { type: 'text', writable: true, writeOnly: true },
     last_login: ro('time'),
+    // Set by POST /organizations/N/users/: the organization the new user joins.
+    organization: { type: 'int', writable: true, writeOnly: true, col: '' },
   },
   search: ['username', 'first_name', 'last_name', 'email'],
   namedUrl: ['username'],
   summary: ['id', 'username', 'first_name', 'last_name'],
   defaultOrder: 'username',
-  accessSelect: `ARRAY(SELECT ur.resource_id FROM rbac_user_roles ur WHERE ur.user_id = t.id
-    AND ur.resource_type = 'organization' AND ur.role_field = 'member_role') AS "_member_orgs"`,
+  accessSelect: `${userOrgsSql('t.id')} AS "_orgs"`,
   access: {
     roleType: 'user', orgExpr: null,
-    // AWX's UserAccess.can_change: themselves, or an admin of an organization the user belongs
-    // to; only a superuser changes a superuser.
-    rowAdmin: (g, row) => {
-      if (g.superuser || row.id === g.user.id) return true;
-      if (row.is_superuser) return false;
-      const adminOf = new Set(g.ids('organization', 'admin'));
-      return ((row._member_orgs ?? []) as unknown[]).some((o) => adminOf.has(Number(o)));
-    },
+    // AWX's UserAccess.can_change: themselves, or whoever may administer them (mayAdminUser).
+    rowAdmin: (g, row) => row.id === g.user.id || mayAdminUser(g, { id: row.id as number, is_superuser: !!row.is_superuser,
+      is_system_auditor: !!row.is_system_auditor, orgs: ((row._orgs ?? []) as unknown[]).map(Number) }),
     // AWX's UserAccess.can_delete: nobody deletes their own account.
     mayDelete: (g, row) => row.id !== g.user.id,
     // AWX's UserAccess: a user sees themself and the users of the organizations they belong to.
     readSql: (g, p) => `(t.id = ${p.push(g.user.id)} OR t.id IN (SELECT ur.user_id FROM rbac_user_roles ur
       WHERE ur.resource_type = 'organization' AND ur.resource_id = ANY(${p.push(g.memberOrgs())}::bigint[])))`,
-    canCreate: (_ctx, g) => g.superuser || g.orgs('organization', 'admin').length > 0 || g.roles.some((r) => r.type === 'organization' && r.field === 'admin_role'),
+    // An organization admin creates users into an organization they administer (POST
+    // /organizations/N/users/, which sets `organization`; its link rule checks the admin
+    // role). A user created without one would be an orphan its creator could neither see
+    // nor administer, so only superusers create those.
+    canCreate: (_ctx, g, d) => g.superuser || d.organization != null,
   },
   related: (r) => {
     const u = `/api/v2/users/${r.id}/`;
@@ -85,7 +86,9 @@ export const users = defineResource({
     out.external_account = null;
     out.auth = [];
   },
-  prepare: async (_ctx, _db, data, existing, caller) => {
+  prepare: async (ctx, _db, data, existing, caller) => {
+    if (existing) delete data.organization;
+    await requireLinks(ctx.pool, caller.grants, 'user', data, existing);
     if ((data.is_superuser !== undefined || data.is_system_auditor !== undefined) && !caller.grants.superuser) {
       const same = existing && data.is_superuser === existing.is_superuser && (data.is_system_auditor ?? existing.is_system_auditor) === existing.is_system_auditor;
       if (!same && (data.is_superuser || data.is_system_auditor)) throw forbidden();
@@ -100,6 +103,9 @@ export const users = defineResource({
     }
     return data;
   },
+  afterCreate: async (_ctx, db, id, data) => {
+    if (data.organization != null) await grantRole(db, 'organization', data.organization as number, 'member_role', id);
+  },
 });
 
 export const teams = defineResource({
@@ -109,6 +115,10 @@ export const teams = defineResource({
   namedUrl: ['name', 'organization.name'],
   access: { roleType: 'team' },
   objectRoles: ['admin_role', 'member_role', 'read_role'],
+  prepare: async (ctx, _db, data, existing, caller) => {
+    await requireLinks(ctx.pool, caller.grants, 'team', data, existing);
+    return data;
+  },
   related: (r) => {
     const u = `/api/v2/teams/${r.id}/`;
     return Object.fromEntries(['users', 'roles', 'projects', 'credentials', 'activity_stream', 'access_list', 'object_roles']

@@ -1,7 +1,9 @@
 import { launchProjectUpdate } from '../../scheduler/launch.js';
+import { requireLinks } from '../access.js';
 import { badRequest } from '../http.js';
 import { defineResource, type Row } from '../engine/resource.js';
 import { bool, fk, grantRole, int, named, ro, text } from './common.js';
+import { checkLocalPath } from './confined-paths.js';
 
 /**
  * Projects. Creating an SCM project (or changing its source) starts a project update, as
@@ -50,7 +52,11 @@ export const projects = defineResource({
       }
     }
   },
-  prepare: (_ctx, _db, data, existing) => {
+  prepare: async (ctx, db, data, existing, caller) => {
+    await requireLinks(ctx.pool, caller.grants, 'project', data, existing);
+    if (typeof data.local_path === 'string' && data.local_path !== existing?.local_path) {
+      await checkLocalPath(ctx, db, data.local_path, existing?.id as number | undefined);
+    }
     const scmType = (data.scm_type ?? existing?.scm_type ?? '') as string;
     if (scmType && !(data.scm_url ?? existing?.scm_url)) throw badRequest({ scm_url: ['SCM URL is required.'] });
     if (!scmType && data.local_path === undefined && !existing) data.local_path = '';

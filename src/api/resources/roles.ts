@@ -8,7 +8,7 @@ import { base, ro } from './common.js';
  * role's object (or its organization) may grant it.
  */
 const PATHS: Record<string, string> = { organization: 'organizations', team: 'teams', project: 'projects', inventory: 'inventories',
-  job_template: 'job_templates', credential: 'credentials' };
+  job_template: 'job_templates', credential: 'credentials', instance_group: 'instance_groups' };
 
 export const roles = defineResource({
   key: 'roles', type: 'role', table: 'rbac_roles',

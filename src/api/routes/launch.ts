@@ -2,10 +2,11 @@ import { launchJobTemplate, launchProjectUpdate, launchInventoryUpdate, type Job
 import { cancelUnifiedJob } from '../../scheduler/submit.js';
 import { PlaystreamError } from '../../errors.js';
 import { jobKindByApiPath } from '../../db/job-kinds.js';
+import { requireLinks } from '../access.js';
 import { requireCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { getObject, loadRow, requireObjectPerm, resolveId } from '../engine/crud.js';
-import { resourceByKey, type Row } from '../engine/resource.js';
+import { resourceByKey, type Caller, type Row } from '../engine/resource.js';
 import { badRequest, HttpError, jsonBody, type Router } from '../http.js';
 import { recordActivity } from '../activity.js';
 import { applySurvey, variablesNeeded } from '../survey.js';
@@ -42,6 +43,32 @@ const NOT_APPLIED = new Set(['labels', 'instance_groups', 'execution_environment
 async function surveyOf(ctx: ApiContext, id: number): Promise<{ survey_enabled: boolean; survey_spec: unknown; ask_variables_on_launch: boolean }> {
   const { rows } = await ctx.pool.query('SELECT survey_enabled, survey_spec, ask_variables_on_launch FROM job_templates WHERE id = $1', [id]);
   return rows[0];
+}
+
+/** An `inventory` prompt is one id, `credentials` a list of ids; anything else is a 400 naming the field. */
+function promptedIds(field: 'inventory' | 'credentials', v: unknown): number | number[] | undefined {
+  const id = (x: unknown) => (typeof x === 'string' && /^\d{1,15}$/.test(x) ? Number(x) : x);
+  if (field === 'inventory') {
+    const n = id(v);
+    if (v === null) return undefined;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw badRequest({ inventory: ['A valid integer is required.'] });
+    return n;
+  }
+  if (!Array.isArray(v)) throw badRequest({ credentials: ['Expected a list of items.'] });
+  const ids = v.map((x) => id(typeof x === 'object' && x !== null ? (x as Row).id : x));
+  if (ids.some((n) => typeof n !== 'number' || !Number.isSafeInteger(n))) throw badRequest({ credentials: ['Each credential must be an id.'] });
+  return ids as number[];
+}
+
+/**
+ * The inventory and credentials a launch brings in place of the template's are links
+ * (access.ts LINKS.launch): a prompt equal to the template's own is no prompt, as AWX counts
+ * it, and needs nothing beyond execute on the template; any other needs `use`.
+ */
+async function requirePromptLinks(ctx: ApiContext, caller: Caller, templateId: number, template: Row, overrides: JobOverrides): Promise<void> {
+  const { rows } = await ctx.pool.query('SELECT credential_id FROM job_template_credentials WHERE job_template_id = $1', [templateId]);
+  await requireLinks(ctx.pool, caller.grants, 'launch', { inventory: overrides.inventory_id, credentials: overrides.credentials },
+    { inventory: template.inventory, credentials: rows.map((r) => Number(r.credential_id)) });
 }
 
 function launchError(err: unknown): never {
@@ -81,7 +108,7 @@ export function registerLaunch(router: Router<ApiContext>): void {
       if (!p) { if (k !== 'credential_passwords' && k !== 'extra_data') ignored[k] = v; continue; }
       if (!row[p.ask]) { ignored[k] = v; continue; }
       if (NOT_APPLIED.has(k)) continue;
-      (overrides as Row)[p.to] = v;
+      (overrides as Row)[p.to] = k === 'inventory' || k === 'credentials' ? promptedIds(k, v) : v;
     }
     const template = await surveyOf(ctx, id);
     if (body.extra_vars !== undefined || template.survey_enabled) {
@@ -96,6 +123,7 @@ export function registerLaunch(router: Router<ApiContext>): void {
       if (Object.keys(survey.accepted).length) overrides.extra_vars = survey.accepted;
     }
     if (!row.inventory && overrides.inventory_id == null) throw badRequest({ inventory: ['Job Template Inventory is missing or undefined.'] });
+    await requirePromptLinks(ctx, caller, id, row, overrides);
     const jobId = await launchJobTemplate(ctx.pool, id, { userId: caller.user.id, launchType: 'manual', overrides }).catch(launchError);
     await recordActivity(ctx.pool, ctx.config.nodeName, { actorId: caller.user.id, operation: 'create', object1: 'job', object1Id: jobId,
       object2: 'job_template', object2Id: id, changes: { launched: true } });
@@ -152,12 +180,15 @@ export function registerLaunch(router: Router<ApiContext>): void {
     const old = await loadRow(ctx, jobsDef, caller, Number(req.params.id));
     const jtId = old.unified_job_template as number;
     if (!jtId) throw badRequest({ detail: 'Job Template for this job no longer exists.' });
-    await requireObjectPerm(ctx, jobTemplates, caller, jtId, 'execute');
+    const template = await requireObjectPerm(ctx, jobTemplates, caller, jtId, 'execute');
     const body = jsonBody<Row>(req);
     const overrides: JobOverrides = { extra_vars: old.extra_vars as string, limit: old.limit as string, job_tags: old.job_tags as string,
       skip_tags: old.skip_tags as string, job_type: old.job_type as 'run', verbosity: old.verbosity as number,
       inventory_id: old.inventory as number, diff_mode: old.diff_mode as boolean, forks: old.forks as number, timeout: old.timeout as number,
       credentials: (await ctx.pool.query('SELECT credential_id FROM unified_job_credentials WHERE unified_job_id = $1', [old.id])).rows.map((r) => r.credential_id) };
+    // Relaunch runs again with the prompts the job was launched with: the caller must be
+    // able to give them now (AWX's JobAccess.can_start with its JobLaunchConfigAccess).
+    await requirePromptLinks(ctx, caller, jtId, template, overrides);
     if (body.hosts === 'failed') {
       const { rows } = await ctx.pool.query(`SELECT host_name FROM job_host_summaries WHERE job_id = $1 AND (failed OR failures > 0 OR dark > 0) ORDER BY host_name`, [old.id]);
       if (!rows.length) throw badRequest({ hosts: ['No failed hosts to relaunch against.'] });

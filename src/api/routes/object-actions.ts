@@ -1,6 +1,7 @@
 import YAML from 'yaml';
 import { withTransaction } from '../../db/pool.js';
 import { recordActivity } from '../activity.js';
+import { requireLinks } from '../access.js';
 import { requireCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { getObject, loadRow, requireObjectPerm, resolveId } from '../engine/crud.js';
@@ -82,6 +83,9 @@ export function registerObjectActions(router: Router<ApiContext>): void {
       const id = await resolveId(ctx, spec.def, req.params.id);
       const row = await loadRow(ctx, spec.def, caller, id);
       if (!mayCopy(spec.def, caller, row)) throw forbidden();
+      // A copy makes every link of the original anew: AWX's can_copy is can_add of the same
+      // fields (and can_copy_related: use of every credential).
+      if (spec.linked) await requireLinks(ctx.pool, caller.grants, spec.def.type, await spec.linked(ctx.pool, id, row));
       const name = jsonBody<Row>(req)?.name;
       if (typeof name !== 'string' || name.trim() === '') throw badRequest({ name: ['This field is required.'] });
       if (name.length > 512) throw badRequest({ name: ['Ensure this field has no more than 512 characters.'] });
@@ -117,19 +121,27 @@ interface CopySpec {
   def: ResourceDef;
   /** Link tables whose rows follow the copy (`job_template_credentials` keyed by `job_template_id`). */
   links?: LinkCopy[];
+  /** The original's links as access.ts's LINKS names them, for the copy's check. */
+  linked?: (db: Queryable, id: number, row: Row) => Promise<Row>;
   after?: (db: Queryable, fromId: number, toId: number, caller: Caller) => Promise<void>;
 }
 
 const COPYABLE: CopySpec[] = [
   { def: jobTemplates, links: [{ table: 'job_template_credentials', col: 'job_template_id' }, { table: 'job_template_labels', col: 'job_template_id' },
-    { table: 'job_template_instance_groups', col: 'job_template_id' }] },
-  { def: projects, after: async (db, _from, to, caller) => {
+    { table: 'job_template_instance_groups', col: 'job_template_id' }],
+  linked: async (db, id, row) => ({ project: row.project, inventory: row.inventory,
+    credentials: (await db.query('SELECT credential_id FROM job_template_credentials WHERE job_template_id = $1', [id])).rows.map((r) => Number(r.credential_id)),
+    instance_groups: (await db.query('SELECT instance_group_id FROM job_template_instance_groups WHERE job_template_id = $1', [id])).rows
+      .map((r) => Number(r.instance_group_id)) }) },
+  { def: projects, linked: async (_db, _id, row) => ({ credential: row.credential }), after: async (db, _from, to, caller) => {
     // A copy gets its own checkout directory, filled by its first update (as AWX does).
     await db.query(`UPDATE projects SET local_path = '', scm_revision = '', status = 'never updated', last_job_id = NULL, last_job_run = NULL WHERE id = $1`, [to]);
     const { rows } = await db.query('SELECT scm_type FROM projects WHERE id = $1', [to]);
     if (rows[0]?.scm_type) await launchProjectUpdate(db, to, { userId: caller.user.id, launchType: 'manual' });
   } },
-  { def: inventories, links: [{ table: 'inventory_instance_groups', col: 'inventory_id' }], after: copyInventoryContents },
+  { def: inventories, links: [{ table: 'inventory_instance_groups', col: 'inventory_id' }], after: copyInventoryContents,
+    linked: async (db, id) => ({ instance_groups: (await db.query('SELECT instance_group_id FROM inventory_instance_groups WHERE inventory_id = $1', [id])).rows
+      .map((r) => Number(r.instance_group_id)) }) },
   { def: credentials },
   { def: notificationTemplates },
 ];
