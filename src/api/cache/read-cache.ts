@@ -6,7 +6,9 @@ import { GenerationStore } from './generation-store.js';
 
 /** Tables migration 0400 leaves unwatched: no cached page or lookup reads them. */
 export const UNWATCHED_TABLES = ['schema_migrations', 'dispatcher_tasks', 'dead_letters', 'job_events',
-  'project_update_events', 'inventory_update_events', 'ad_hoc_command_events', 'system_job_events'];
+  'project_update_events', 'inventory_update_events', 'ad_hoc_command_events', 'system_job_events',
+  // Changes exactly when unified_jobs does (migration 0600), whose trigger reports it.
+  'unified_job_counts'];
 
 /** What credential lookups read. */
 const AUTH_TABLES = new Set(['api_tokens', 'api_sessions', 'users']);

@@ -191,8 +191,12 @@ export function compileOrder(def: ResourceDef, query: URLSearchParams, params: P
     } else if (parts.length > 1) {
       invalidFilter(`Invalid field name: ${item} for order_by.`);
     }
-    out.push(`${expr} ${desc ? 'DESC' : 'ASC'} NULLS LAST`);
+    // A column sorts as Django sorts it on Postgres (AWX's semantics: NULLs after ascending,
+    // before descending), which a btree index of migration 0600 reads forwards or backwards;
+    // a related object's field keeps NULLS LAST (unreadable targets sort last either way).
+    out.push(`${expr} ${desc ? 'DESC' : 'ASC'}${parts.length === 2 ? ' NULLS LAST' : ''}`);
   }
-  if (!items.some((i) => i.replace(/^-/, '') === 'id')) out.push('t.id ASC');
+  // The tie-break follows the first key's direction so one (column, id) index serves both.
+  if (!items.some((i) => i.replace(/^-/, '') === 'id')) out.push(`t.id ${items[0]?.startsWith('-') ? 'DESC' : 'ASC'}`);
   return out.join(', ');
 }
