@@ -34,6 +34,11 @@ async function made(method: string, path: string, body: unknown): Promise<number
   return r.json.id;
 }
 
+/** Takes back every role `user` holds on objects of `type` (a test's own grants). */
+async function revokeAll(user: number, type: string): Promise<void> {
+  await env.pool.query('DELETE FROM rbac_role_users WHERE user_id = $1 AND role_id IN (SELECT id FROM rbac_roles WHERE resource_type = $2)', [user, type]);
+}
+
 async function count(sql: string, params: unknown[] = []): Promise<number> {
   return Number((await env.pool.query(`SELECT count(*)::int AS n FROM (${sql}) x`, params)).rows[0].n);
 }
@@ -109,11 +114,39 @@ describe('a job template links only what its author may use', () => {
 
   test('read on an inventory is not use: a template cannot be pointed at an inventory its author only reads', async () => {
     await grantRole(env.pool, 'inventory', ids.invA, 'read_role', ids.bob);
-    expect((await api('PATCH', `/api/v2/job_templates/${ids.jtB}/`, { inventory: ids.invA }, BOB)).status).toBe(403);
-    await grantRole(env.pool, 'inventory', ids.invA, 'use_role', ids.bob);
-    expect((await api('PATCH', `/api/v2/job_templates/${ids.jtB}/`, { inventory: ids.invA }, BOB)).status).toBe(200);
-    expect((await api('PATCH', `/api/v2/job_templates/${ids.jtB}/`, { inventory: ids.invB }, BOB)).status).toBe(200);
-    await env.pool.query(`DELETE FROM rbac_role_users WHERE user_id = $1 AND role_id IN (SELECT id FROM rbac_roles WHERE resource_type = 'inventory')`, [ids.bob]);
+    try {
+      expect((await api('PATCH', `/api/v2/job_templates/${ids.jtB}/`, { inventory: ids.invA }, BOB)).status).toBe(403);
+      await grantRole(env.pool, 'inventory', ids.invA, 'use_role', ids.bob);
+      expect((await api('PATCH', `/api/v2/job_templates/${ids.jtB}/`, { inventory: ids.invA }, BOB)).status).toBe(200);
+    } finally {
+      await env.pool.query('UPDATE job_templates SET inventory_id = $2 WHERE id = $1', [ids.jtB, ids.invB]);
+      await revokeAll(ids.bob, 'inventory');
+    }
+  });
+
+  test('administering a template is not using what it runs with: bob may rename Alpha\'s template, not change what it runs', async () => {
+    await grantRole(env.pool, 'job_template', ids.jtA, 'admin_role', ids.bob);
+    try {
+      expect((await api('PATCH', `/api/v2/job_templates/${ids.jtA}/`, { playbook: 'other.yml' }, BOB)).status).toBe(403);
+      expect((await api('PATCH', `/api/v2/job_templates/${ids.jtA}/`, { ask_limit_on_launch: true }, BOB)).status).toBe(403);
+      expect((await api('PATCH', `/api/v2/job_templates/${ids.jtA}/`, { description: 'renamed by bob', limit: 'web' }, BOB)).status).toBe(200);
+      expect((await env.pool.query('SELECT playbook, ask_limit_on_launch FROM job_templates WHERE id = $1', [ids.jtA])).rows[0])
+        .toEqual({ playbook: 'site.yml', ask_limit_on_launch: false });
+    } finally {
+      await revokeAll(ids.bob, 'job_template');
+    }
+  });
+
+  test('a copy makes its links anew: bob cannot copy his template while it holds a credential he may not use', async () => {
+    expect((await api('POST', `/api/v2/job_templates/${ids.jtB}/credentials/`, { id: ids.credA })).status).toBe(204);
+    try {
+      expect((await api('POST', `/api/v2/job_templates/${ids.jtB}/copy/`, { name: 'jt B copy' }, BOB)).status).toBe(403);
+      expect(await count(`SELECT 1 FROM job_templates WHERE name = 'jt B copy'`)).toBe(0);
+    } finally {
+      await env.pool.query('DELETE FROM job_template_credentials WHERE credential_id = $1', [ids.credA]);
+      await env.pool.query(`DELETE FROM job_templates WHERE name = 'jt B copy'`);
+    }
+    expect((await api('POST', `/api/v2/job_templates/${ids.jtB}/copy/`, { name: 'jt B copy' }, BOB)).status).toBe(201);
   });
 
   test('attaching an instance group needs use on it: a template admin cannot pin work to any group', async () => {

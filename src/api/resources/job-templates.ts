@@ -1,4 +1,4 @@
-import { requireLinks } from '../access.js';
+import { requireLink, requireLinks } from '../access.js';
 import { defineResource, type Row } from '../engine/resource.js';
 import { badRequest } from '../http.js';
 import { bool, fk, grantRole, int, named, ro, text } from './common.js';
@@ -9,6 +9,15 @@ export const ASK_FIELDS = ['ask_scm_branch_on_launch', 'ask_diff_mode_on_launch'
   'ask_tags_on_launch', 'ask_skip_tags_on_launch', 'ask_job_type_on_launch', 'ask_verbosity_on_launch', 'ask_inventory_on_launch',
   'ask_credential_on_launch', 'ask_execution_environment_on_launch', 'ask_labels_on_launch', 'ask_forks_on_launch',
   'ask_job_slice_count_on_launch', 'ask_timeout_on_launch', 'ask_instance_groups_on_launch'] as const;
+
+/** Fields a template admin may change without use of its project and inventory (AWX's changes_are_non_sensitive). */
+const NON_SENSITIVE = new Set(['name', 'description', 'forks', 'limit', 'verbosity', 'extra_vars', 'job_tags', 'skip_tags',
+  'ask_variables_on_launch', 'ask_tags_on_launch', 'ask_job_type_on_launch', 'ask_skip_tags_on_launch', 'ask_inventory_on_launch',
+  'ask_credential_on_launch', 'survey_enabled', 'diff_mode', 'timeout', 'job_slice_count', 'organization']);
+
+function changesAreSensitive(data: Row, existing: Row): boolean {
+  return Object.keys(data).some((k) => !NON_SENSITIVE.has(k) && JSON.stringify(data[k] ?? null) !== JSON.stringify(existing[k] ?? null));
+}
 
 export const jobTemplates = defineResource({
   key: 'job_templates', type: 'job_template', table: 'job_templates',
@@ -71,6 +80,13 @@ export const jobTemplates = defineResource({
     if (!existing && !data.project) throw badRequest({ project: ['This field is required.'] });
     if (!existing && !data.playbook) throw badRequest({ playbook: ['This field is required.'] });
     await requireLinks(ctx.pool, caller.grants, 'job_template', data, existing);
+    if (existing && changesAreSensitive(data, existing)) {
+      // AWX's can_change with mandatory links: whoever changes what a template runs (its
+      // playbook, job type, credentials...) must be able to use the project and inventory it
+      // runs with, not only administer the template.
+      if (existing.project != null) await requireLink(ctx.pool, caller.grants, 'job_template', 'project', [Number(existing.project)]);
+      if (existing.inventory != null) await requireLink(ctx.pool, caller.grants, 'job_template', 'inventory', [Number(existing.inventory)]);
+    }
     // The organization is the project's, as AWX's JobTemplate.save sets it (a template left
     // without a project keeps the one it had).
     const projectId = (data.project !== undefined ? data.project : existing?.project) as number | null | undefined;
