@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertCredential } from '../../src/db/credentials.js';
@@ -18,7 +19,7 @@ import { createGitRepo, orgId, startDispatcher, stopProcess, waitFor, waitForSta
  */
 const PLAYBOOKS = {
   'ok.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: msg="hello"\n`,
-  'cred.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.copy:\n        dest: "{{ out_file }}"\n        content: "{{ secret_token }}|{{ lookup('env', 'MY_TOKEN') }}"\n    - ansible.builtin.debug: msg="token is {{ secret_token }}"\n    - ansible.builtin.shell: echo "env says $MY_TOKEN"\n      register: echoed\n    - ansible.builtin.debug: msg="{{ echoed.stdout }}"\n`,
+  'cred.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.uri:\n        url: "{{ out_url }}"\n        method: POST\n        body_format: json\n        body: {seen: "{{ secret_token }}|{{ lookup('env', 'MY_TOKEN') }}"}\n    - ansible.builtin.debug: msg="token is {{ secret_token }}"\n    - ansible.builtin.shell: echo "env says $MY_TOKEN"\n      register: echoed\n    - ansible.builtin.debug: msg="{{ echoed.stdout }}"\n`,
 };
 
 let t: TestEnv;
@@ -127,12 +128,15 @@ function startHttpSink(): Promise<void> {
 /**
  * A runner that crashes the way a broken ansible-runner install does (a Python traceback,
  * no status written) for a job whose extra vars carry `crash_runner`; every other job
- * gets the real ansible-runner. It is first on the dispatcher's PATH only.
+ * gets the real ansible-runner. It is first on the dispatcher's PATH only, outside the data
+ * dir, and shown to the job sandbox through AWX_ISOLATION_SHOW_PATHS (a directory on the
+ * dispatcher's PATH that the sandbox shows stays first on the job's PATH).
  */
-function crashingRunnerDir(): string {
+let faultBin = '';
+async function crashingRunnerDir(): Promise<string> {
   const real = execFileSync('sh', ['-c', 'command -v ansible-runner'], { encoding: 'utf8' }).trim();
-  const dir = path.join(t.dataDir, 'fault-bin');
-  fs.mkdirSync(dir, { recursive: true });
+  const dir = faultBin = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-fault-bin-'));
+  await t.pool.query(`INSERT INTO api_settings (key, value) VALUES ('AWX_ISOLATION_SHOW_PATHS', $1)`, [JSON.stringify([dir])]);
   fs.writeFileSync(path.join(dir, 'ansible-runner'), `#!/bin/sh
 if grep -q crash_runner "$3/env/extravars" 2>/dev/null; then
   exec python3 -c 'print("runner starting", flush=True); raise RuntimeError("injected runner crash")'
@@ -148,7 +152,7 @@ beforeAll(async () => {
   org = await orgId(t.pool);
   ({ project, inventory } = await createProjectAndInventory(t, org, PLAYBOOKS));
   receiver = await startReceiver({ config: t.config, pool: t.pool, redis: t.redis, workers: 2 });
-  dispatcher = startDispatcher({ ...t.env, PATH: `${crashingRunnerDir()}:${process.env.PATH}` });
+  dispatcher = startDispatcher({ ...t.env, PATH: `${await crashingRunnerDir()}:${process.env.PATH}` });
   const update = await waitForStatus(t.pool, await launchProjectUpdate(t.pool, project), ['successful', 'failed', 'error']);
   expect(update.status, update.job_explanation + update.result_traceback).toBe('successful');
 }, 120_000);
@@ -158,6 +162,7 @@ afterAll(async () => {
   await receiver?.close();
   http1.server?.close();
   smtp.server?.close();
+  if (faultBin) fs.rmSync(faultBin, { recursive: true, force: true });
 });
 
 describe('jobs through the real receiver', () => {
@@ -167,13 +172,13 @@ describe('jobs through the real receiver', () => {
       '{"fields": [{"id": "token", "label": "Token", "type": "string", "secret": true}]}',
       '{"env": {"MY_TOKEN": "{{ token }}"}, "extra_vars": {"secret_token": "{{ token }}"}}') RETURNING id`)).rows[0].id;
     const cred = await insertCredential(t.pool, t.secrets, { name: 'tok', organization_id: org, credential_type_id: type, inputs: { token: secret } });
-    const out = path.join(t.dataDir, 'cred-out.txt');
-    const jt = await template('cred', 'cred.yml', { extra_vars: JSON.stringify({ out_file: out }) });
+    // The job reports what it saw to the HTTP sink: the sandbox shows it nothing of this test's data dir to write into.
+    const jt = await template('cred', 'cred.yml', { extra_vars: JSON.stringify({ out_url: `${http1.url}/cred` }) });
     await t.pool.query('INSERT INTO job_template_credentials VALUES ($1, $2)', [jt, cred]);
 
     const job = await waitForProcessed(await launchJobTemplate(t.pool, jt));
     expect(job.status, job.result_traceback).toBe('successful');
-    expect(fs.readFileSync(out, 'utf8')).toBe(`${secret}|${secret}`);
+    expect(http1.requests.filter((r) => r.path === '/cred').map((r) => r.body)).toEqual([{ seen: `${secret}|${secret}` }]);
 
     const { rows: events } = await t.pool.query(
       'SELECT * FROM job_events WHERE job_id = $1 AND job_created = $2 ORDER BY counter', [job.id, job.created_iso]);
@@ -252,7 +257,8 @@ describe('jobs through the real receiver', () => {
     expect(job.job_explanation).toMatch(/^ansible-runner exited without a status \(rc 1/);
     expect(job.result_traceback).toContain('Traceback (most recent call last)');
     expect(job.result_traceback).toContain('RuntimeError: injected runner crash');
-    expect(job.result_traceback).toContain('runner starting');
+    // What it printed on stdout before the traceback is a verbose event of the job (runner-stream.ts), not traceback text.
+    expect(await storedStdout(job.id, job.created_iso)).toContain('runner starting');
     expect(fs.existsSync(path.join(t.dataDir, 'jobs', String(job.id)))).toBe(false);
     const [n] = await waitFor(async () => {
       const { rows } = await t.pool.query(`SELECT * FROM notifications WHERE unified_job_id = $1 AND status <> 'pending'`, [job.id]);
