@@ -285,9 +285,11 @@ function describePerm(rule: LinkRule): string {
  * `many` rules), `current` the object as stored (undefined on create; for `many` rules the
  * ids linked now). As AWX's check_related: an unchanged link is not checked again; a changed
  * one needs the permission on the new target and on the one it replaces, so a link nobody
- * present may use is not silently swapped either.
+ * present may use is not silently swapped either. A launch replaces nothing stored: with
+ * `prompts`, `current` is the template's own links, which only make equal prompts free.
  */
-export async function requireLinks(db: Queryable, grants: Grants, kind: string, data: Row, current?: Row): Promise<void> {
+export async function requireLinks(db: Queryable, grants: Grants, kind: string, data: Row, current?: Row,
+  opts: { prompts?: boolean } = {}): Promise<void> {
   if (grants.superuser) return;
   for (const [field, rule] of Object.entries(LINKS[kind] ?? {})) {
     if (data[field] === undefined) continue;
@@ -300,7 +302,7 @@ export async function requireLinks(db: Queryable, grants: Grants, kind: string, 
     const before = current?.[field] == null ? null : Number(current[field]);
     if (current && next === before) continue;
     if (current && rule.fixed) throw new HttpError(403, { detail: `Unable to change ${field} on a ${kind.replace(/_/g, ' ')}.` });
-    await requireLink(db, grants, kind, field, [next, before].filter((id): id is number => id !== null));
+    await requireLink(db, grants, kind, field, [next, opts.prompts ? null : before].filter((id): id is number => id !== null));
   }
 }
 

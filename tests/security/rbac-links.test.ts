@@ -177,6 +177,18 @@ describe('launch prompts and relaunch check the same rule', () => {
     expect(await count(`SELECT 1 FROM unified_jobs WHERE kind = 'job'`)).toBe(before);
   });
 
+  test('execute on a template is enough for its own links: a prompt is checked, the template\'s inventory is not', async () => {
+    await grantRole(env.pool, 'job_template', ids.jtA, 'execute_role', ids.bob);
+    try {
+      expect((await api('POST', `/api/v2/job_templates/${ids.jtA}/launch/`, {}, BOB)).status).toBe(201);
+      expect((await api('POST', `/api/v2/job_templates/${ids.jtA}/launch/`, { inventory: ids.invA, credentials: [] }, BOB)).status).toBe(201);
+      expect((await api('POST', `/api/v2/job_templates/${ids.jtA}/launch/`, { inventory: ids.invB }, BOB)).status).toBe(201);
+      expect((await api('POST', `/api/v2/job_templates/${ids.jtA}/launch/`, { inventory: 'x' }, BOB)).status).toBe(400);
+    } finally {
+      await revokeAll(ids.bob, 'job_template');
+    }
+  });
+
   test('relaunch reuses the prompts only for someone who may use them', async () => {
     const prompted = await api('POST', `/api/v2/job_templates/${ids.jtB}/launch/`, { inventory: ids.invA, credentials: [ids.credA] });
     expect(prompted.status).toBe(201);

@@ -67,8 +67,8 @@ function promptedIds(field: 'inventory' | 'credentials', v: unknown): number | n
  */
 async function requirePromptLinks(ctx: ApiContext, caller: Caller, templateId: number, template: Row, overrides: JobOverrides): Promise<void> {
   const { rows } = await ctx.pool.query('SELECT credential_id FROM job_template_credentials WHERE job_template_id = $1', [templateId]);
-  await requireLinks(ctx.pool, caller.grants, 'launch', { inventory: overrides.inventory_id, credentials: overrides.credentials },
-    { inventory: template.inventory, credentials: rows.map((r) => Number(r.credential_id)) });
+  await requireLinks(ctx.pool, caller.grants, 'launch', { inventory: overrides.inventory_id ?? undefined, credentials: overrides.credentials },
+    { inventory: template.inventory, credentials: rows.map((r) => Number(r.credential_id)) }, { prompts: true });
 }
 
 function launchError(err: unknown): never {
