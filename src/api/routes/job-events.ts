@@ -4,81 +4,127 @@ import { serializeEvent } from '../../pipeline/event-serializer.js';
 import { canReadUnifiedJob } from '../access.js';
 import { requireUser } from '../auth.js';
 import type { ApiContext } from '../context.js';
+import { compileFilters, Params, RESERVED } from '../engine/filter.js';
+import { countList } from '../engine/list-count.js';
+import { pageBody, pageWindow } from '../engine/pager.js';
+import { prepared } from '../engine/prepared.js';
+import type { Fields, ResourceDef, Row } from '../engine/resource.js';
 import { type ApiRequest, badRequest, notFound, type Router } from '../http.js';
 
 /**
- * GET /api/v2/jobs/N/job_events/ and /api/v2/<kind>/N/events/: a job's events, AWX-paged.
- * Filters counter__gt/gte/lt/lte (and event, failed, changed, host_name), order_by
- * counter | -counter | start_line | -start_line | id | -id, page_size ≤ 200. Every query
- * names job_created so Postgres reads the job's one partition.
+ * GET /api/v2/jobs/N/job_events/ and /api/v2/<kind>/N/events/: a job's events, AWX-paged
+ * (engine/pager.ts), AWX's event filters (EVENT_FIELDS), order_by counter | start_line |
+ * id | created, each also descending. Every query names job_created so Postgres reads the
+ * job's one partition.
  */
-export async function loadReadableJob(req: ApiRequest, ctx: ApiContext, kind: JobKindInfo): Promise<{ id: number; createdIso: string }> {
+export interface ReadableJob {
+  id: number;
+  createdIso: string;
+  emittedEvents: number;
+  /** Finished, its stream complete and nothing missing: its events are counters 1..emittedEvents. */
+  complete: boolean;
+}
+
+export async function loadReadableJob(req: ApiRequest, ctx: ApiContext, kind: JobKindInfo): Promise<ReadableJob> {
   const user = await requireUser(req, ctx);
   const id = Number(req.params.id);
   if (!Number.isSafeInteger(id) || id < 1) throw notFound();
-  const { rows } = await ctx.pool.query<{ created_iso: string }>(
-    `SELECT ${isoUtcSql('created')} AS created_iso
-       FROM unified_jobs WHERE id = $1 AND kind = $2`, [id, kind.kind]);
+  const { rows } = await ctx.pool.query<{ created_iso: string; emitted_events: number; complete: boolean }>(prepared(
+    `SELECT ${isoUtcSql('created')} AS created_iso, emitted_events,
+            (status IN ('successful', 'failed', 'error', 'canceled') AND event_processing_finished AND events_missing = 0) AS complete
+       FROM unified_jobs WHERE id = $1 AND kind = $2`, [id, kind.kind]));
   if (!rows.length || !(await canReadUnifiedJob(ctx, user, id))) throw notFound();
-  return { id, createdIso: rows[0].created_iso };
+  return { id, createdIso: rows[0].created_iso, emittedEvents: rows[0].emitted_events, complete: rows[0].complete };
 }
+
+/**
+ * The event fields AWX filters on (JobEventFilter): any Django lookup the engine knows
+ * (filter.ts), so `stdout__icontains`, `event__in`, `task__startswith`, `counter__gte`
+ * filter and an unknown field is a 400. Written over alias t, the event table.
+ */
+const EVENT_FIELDS: Fields = {
+  id: { type: 'int' }, created: { type: 'time' }, modified: { type: 'time' }, counter: { type: 'int' },
+  event: { type: 'text' }, failed: { type: 'bool' }, changed: { type: 'bool' }, uuid: { type: 'text' },
+  parent_uuid: { type: 'text' }, stdout: { type: 'text' }, verbosity: { type: 'int' }, start_line: { type: 'int' },
+  end_line: { type: 'int' }, host: { type: 'int', col: 't.host_id' }, host_name: { type: 'text' }, playbook: { type: 'text' },
+  play: { type: 'text' }, role: { type: 'text' }, task: { type: 'text' },
+};
+const EVENT_DEF = { key: 'job_events', type: 'job_event', table: '', fields: EVENT_FIELDS, search: ['stdout'],
+  access: { roleType: 'job_template' } } as ResourceDef;
 
 const ORDER: Record<string, string> = {
-  counter: 'counter', '-counter': 'counter DESC', start_line: 'start_line, counter', '-start_line': 'start_line DESC, counter DESC',
-  id: 'id', '-id': 'id DESC',
+  counter: 't.counter', '-counter': 't.counter DESC', start_line: 't.start_line, t.counter', '-start_line': 't.start_line DESC, t.counter DESC',
+  id: 't.id', '-id': 't.id DESC', created: 't.created, t.counter', '-created': 't.created DESC, t.counter DESC',
 };
-const FILTERS: Record<string, string> = { counter__gt: 'counter >', counter__gte: 'counter >=', counter__lt: 'counter <', counter__lte: 'counter <=' };
 
-function intParam(req: ApiRequest, name: string, fallback: number): number {
-  const raw = req.query.get(name);
-  if (raw === null || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) throw badRequest({ [name]: ['A valid integer is required.'] });
-  return Number(raw);
+/**
+ * The counter range [lo, hi] a query asks for when its only filters are counter bounds;
+ * undefined when it filters on anything else.
+ */
+function counterRange(query: URLSearchParams, total: number): [number, number] | undefined {
+  let lo = 1;
+  let hi = total;
+  for (const [key, raw] of query) {
+    if (RESERVED.has(key)) continue;
+    if (!/^-?\d{1,10}$/.test(raw)) return undefined;
+    const v = Number(raw);
+    if (key === 'counter' || key === 'counter__exact') { lo = Math.max(lo, v); hi = Math.min(hi, v); }
+    else if (key === 'counter__gt') lo = Math.max(lo, v + 1);
+    else if (key === 'counter__gte') lo = Math.max(lo, v);
+    else if (key === 'counter__lt') hi = Math.min(hi, v - 1);
+    else if (key === 'counter__lte') hi = Math.min(hi, v);
+    else return undefined;
+  }
+  return [lo, hi];
 }
 
+/**
+ * One pager (engine/pager.ts) over a job's events, at the cost of the page whatever the
+ * job's size. A finished job whose stream completed with nothing missing holds exactly
+ * counters 1..emitted_events (docs/intake-contract.md), so when the query filters on
+ * counter bounds only and orders by counter, its count is arithmetic and page p is a
+ * counter range read from the (job_id, job_created, counter) index: no OFFSET, no count(*).
+ * Anything else — a running job, other filters, other orderings — counts up to COUNT_CAP
+ * and pages with OFFSET over the job's one partition.
+ */
 function listEvents(kind: JobKindInfo) {
   return async (req: ApiRequest, ctx: ApiContext) => {
     const job = await loadReadableJob(req, ctx, kind);
-    const where = ['job_id = $1', 'job_created = $2'];
-    const args: unknown[] = [job.id, job.createdIso];
-    for (const [param, op] of Object.entries(FILTERS)) {
-      const v = req.query.get(param);
-      if (v === null) continue;
-      if (!/^-?\d+$/.test(v)) throw badRequest({ [param]: ['A valid integer is required.'] });
-      args.push(Number(v));
-      where.push(`${op} $${args.length}`);
-    }
-    for (const col of ['event', 'host_name', 'uuid', 'parent_uuid']) {
-      const v = req.query.get(col);
-      if (v !== null) { args.push(v); where.push(`${col} = $${args.length}`); }
-    }
-    for (const col of ['failed', 'changed']) {
-      const v = req.query.get(col);
-      if (v !== null) { args.push(/^(true|1)$/i.test(v)); where.push(`${col} = $${args.length}`); }
-    }
+    const w = pageWindow(req.query);
     const orderBy = req.query.get('order_by') ?? 'counter';
-    if (!ORDER[orderBy]) throw badRequest({ detail: `Invalid order_by: ${orderBy}` });
-    const pageSize = Math.min(200, Math.max(1, intParam(req, 'page_size', 25)));
-    const page = Math.max(1, intParam(req, 'page', 1));
-    const w = where.join(' AND ');
-    const [count, list] = await Promise.all([
-      ctx.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${kind.eventTable} WHERE ${w}`, args),
-      ctx.pool.query(`SELECT * FROM ${kind.eventTable} WHERE ${w} ORDER BY ${ORDER[orderBy]} LIMIT ${pageSize} OFFSET ${(page - 1) * pageSize}`, args),
-    ]);
-    const n = count.rows[0].n;
-    const link = (p: number) => {
-      const q = new URLSearchParams(req.query);
-      q.set('page', String(p));
-      return `${req.path}?${q.toString()}`;
-    };
-    if (page > 1 && (page - 1) * pageSize >= n && n > 0) throw notFound();
-    const results = list.rows.map((r) => {
+    if (!ORDER[orderBy]) throw badRequest({ detail: `Invalid field name: ${orderBy} for order_by.` });
+    const params = new Params();
+    const base = [`t.job_id = ${params.push(job.id)}`, `t.job_created = ${params.push(job.createdIso)}`];
+    const filters = compileFilters(EVENT_DEF, req.query, params);
+    const dense = job.complete ? counterRange(req.query, job.emittedEvents) : undefined;
+    let rows: Row[];
+    let count: number;
+    if (dense && (orderBy === 'counter' || orderBy === '-counter')) {
+      const [lo, hi] = dense;
+      count = Math.max(0, hi - lo + 1);
+      const asc = orderBy === 'counter';
+      const from = asc ? lo + w.offset : hi - w.offset;
+      const to = asc ? Math.min(hi, from + w.pageSize) : Math.max(lo, from - w.pageSize);
+      rows = (asc ? from > hi : from < lo) ? [] : (await ctx.pool.query(prepared(
+        `SELECT * FROM ${kind.eventTable} t WHERE t.job_id = $1 AND t.job_created = $2 AND t.counter BETWEEN $3 AND $4 ORDER BY ${ORDER[orderBy]}`,
+        [job.id, job.createdIso, Math.min(from, to), Math.max(from, to)]))).rows;
+    } else {
+      const where = [...base, ...filters];
+      const whereValues = params.values.slice();
+      const limit = params.push(w.pageSize + 1);
+      const offset = params.push(w.offset);
+      [{ rows }, count] = await Promise.all([
+        ctx.pool.query(prepared(`SELECT * FROM ${kind.eventTable} t WHERE ${where.join(' AND ')} ORDER BY ${ORDER[orderBy]} LIMIT ${limit} OFFSET ${offset}`, params.values)),
+        countList(ctx.pool, kind.eventTable, where, whereValues),
+      ]);
+    }
+    const hasNext = rows.length > w.pageSize;
+    const results = rows.slice(0, w.pageSize).map((r) => {
       let data: Record<string, unknown>;
-      try { data = JSON.parse(r.event_data); } catch { data = {}; }
-      return serializeEvent({ ...r, event_data: data }, kind);
+      try { data = JSON.parse(r.event_data as string); } catch { data = {}; }
+      return serializeEvent({ ...r, event_data: data } as Parameters<typeof serializeEvent>[0], kind);
     });
-    return { status: 200, body: { count: n, next: page * pageSize < n ? link(page + 1) : null,
-      previous: page > 1 ? link(page - 1) : null, results } };
+    return { status: 200, body: pageBody(req, w, count, results, hasNext) };
   };
 }
 
