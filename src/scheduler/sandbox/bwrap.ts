@@ -21,11 +21,13 @@ import type { HostLayout } from './host-layout.js';
  *   ansible-inventory): a job with the operator's terminal could push keystrokes into it
  *   (TIOCSTI). The runner already starts in a session of its own (spawned detached) and
  *   must stay in its process group, so it does not take it.
- * - `--as-pid-1` with `--info-fd` for the runner: bwrap's own pid-1 reaper ignores SIGTERM
- *   and bwrap forwards no signal, so a cancel could only kill everything at once. As pid 1
- *   the runner is the program, bwrap reports its host pid on the descriptor, and a cancel
- *   sends it SIGTERM as before: it stops ansible-playbook and writes its final events.
- *   Whatever is left when it exits dies with its pid namespace.
+ * - `--as-pid-1`: the program itself is pid 1, not bwrap's reaper, whose command line (this
+ *   whole argument list: the data dir's path, the hidden files' names) every process of the
+ *   job could read in /proc/1/cmdline, and which ignores SIGTERM while bwrap forwards no
+ *   signal. With `--info-fd` bwrap reports the program's host pid, so a cancel sends the
+ *   runner SIGTERM as before: it stops ansible-playbook and writes its final events.
+ *   Whatever is left when pid 1 exits dies with its pid namespace. Orphans are not reaped
+ *   meanwhile; their zombies last no longer than the job.
  */
 export const BWRAP_PROGRAM = 'bwrap';
 
@@ -45,15 +47,15 @@ export interface SandboxView {
 export interface BwrapOptions {
   cwd: string;
   newSession: boolean;
-  /** The descriptor on which bwrap reports the program's host pid; makes the program pid 1. */
+  /** The descriptor on which bwrap reports the program's host pid. */
   infoFd?: number;
 }
 
 export function bwrapArgs(layout: HostLayout, view: SandboxView, command: string[], opts: BwrapOptions): string[] {
   const a: string[] = ['--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
-    '--die-with-parent', '--cap-drop', 'ALL'];
+    '--die-with-parent', '--cap-drop', 'ALL', '--as-pid-1'];
   if (opts.newSession) a.push('--new-session');
-  if (opts.infoFd !== undefined) a.push('--as-pid-1', '--info-fd', String(opts.infoFd));
+  if (opts.infoFd !== undefined) a.push('--info-fd', String(opts.infoFd));
   a.push('--ro-bind', '/usr', '/usr');
   for (const [target, p] of layout.rootLinks) a.push('--symlink', target, p);
   for (const d of layout.rootDirs) a.push('--ro-bind', d, d);

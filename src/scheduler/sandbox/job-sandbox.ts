@@ -79,8 +79,8 @@ export class JobSandbox {
 
   /**
    * How to start `program args` in this sandbox with working directory `cwd`. `reportPid`
-   * makes the program pid 1 and asks bwrap for its host pid on descriptor 3 (the runner,
-   * whose cancel must reach it and not bwrap).
+   * asks bwrap for the program's host pid on descriptor 3 (the runner, whose cancel must
+   * reach it and not bwrap) and keeps the session it was spawned in (a detached one).
    */
   command(program: string, args: string[], opts: { cwd: string; reportPid?: boolean }): SandboxCommand {
     if (!this.enabled) return { file: program, args };
