@@ -196,7 +196,11 @@ export function compileOrder(def: ResourceDef, query: URLSearchParams, params: P
     // a related object's field keeps NULLS LAST (unreadable targets sort last either way).
     out.push(`${expr} ${desc ? 'DESC' : 'ASC'}${parts.length === 2 ? ' NULLS LAST' : ''}`);
   }
-  // The tie-break follows the first key's direction so one (column, id) index serves both.
-  if (!items.some((i) => i.replace(/^-/, '') === 'id')) out.push(`t.id ${items[0]?.startsWith('-') ? 'DESC' : 'ASC'}`);
+  // The tie-break follows the first key's direction so one (column, id) index serves both;
+  // after a related field (no index) it stays ascending, so objects whose target the caller
+  // cannot read keep one order whichever way the caller sorts.
+  const first = items[0] ?? '';
+  const descTie = first.startsWith('-') && !first.includes('__');
+  if (!items.some((i) => i.replace(/^-/, '') === 'id')) out.push(`t.id ${descTie ? 'DESC' : 'ASC'}`);
   return out.join(', ');
 }
