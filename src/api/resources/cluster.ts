@@ -137,6 +137,7 @@ export const schedules = defineResource({
     // (the engine checks create rights only after prepare): evaluating costs up to a step
     // budget of CPU, and a hostile rule from a caller without rights is a 403, not a 400.
     // Moving a schedule to another template needs the same right on the new one.
+    await requireLinks(ctx.pool, caller.grants, 'schedule', data, existing);
     const retargeted = existing && data.unified_job_template !== undefined && data.unified_job_template !== existing.unified_job_template;
     if ((!existing || retargeted) && !(await mayCreate(ctx, schedules, caller.grants, { ...existing, ...data }))) throw forbidden();
     const enabled = (data.enabled ?? existing?.enabled ?? true) as boolean;

@@ -75,20 +75,6 @@ function sameInventory(table: 'group_hosts' | 'group_children', childCol: 'host_
   };
 }
 
-/**
- * Schedules with their links checked (access.ts LINKS.schedule: the right to start the
- * template, use of a prompted inventory) before their own prepare evaluates the rule. The
- * check belongs in schedules.prepare (resources/cluster.ts), which is being rewritten;
- * until it moves there, the schedule routes serve this definition.
- */
-const linkedSchedules: ResourceDef = {
-  ...schedules,
-  prepare: async (ctx, db, data, existing, caller) => {
-    await requireLinks(ctx.pool, caller.grants, 'schedule', data, existing);
-    return schedules.prepare ? schedules.prepare(ctx, db, data, existing, caller) : data;
-  },
-};
-
 /** AWX's NotificationAttachMixin: attaching a notification template needs admin of it, besides admin of the object. */
 function attachments(resourceType: string, event: string): Association {
   return { table: 'notification_template_attachments', parentCol: 'resource_id', childCol: 'notification_template_id',
@@ -143,9 +129,9 @@ export function registerResources(router: Router<ApiContext>): void {
   registerSubList(router, inventorySources, 'inventory_updates', inventoryUpdates, { condition: (p) => `t.unified_job_template_id = ${p}` });
 
   registerSubList(router, projects, 'project_updates', projectUpdates, { condition: (p) => `t.unified_job_template_id = ${p}` });
-  registerSubList(router, projects, 'schedules', linkedSchedules, { condition: (p) => `t.unified_job_template_id = ${p}` });
+  registerSubList(router, projects, 'schedules', schedules, { condition: (p) => `t.unified_job_template_id = ${p}` });
   registerSubList(router, jobTemplates, 'jobs', jobs, { condition: (p) => `t.unified_job_template_id = ${p}` });
-  registerSubList(router, jobTemplates, 'schedules', linkedSchedules, { condition: (p) => `t.unified_job_template_id = ${p}`, createWith: (j) => ({ unified_job_template: j.id }) });
+  registerSubList(router, jobTemplates, 'schedules', schedules, { condition: (p) => `t.unified_job_template_id = ${p}`, createWith: (j) => ({ unified_job_template: j.id }) });
   registerSubList(router, jobTemplates, 'credentials', credentials, { condition: (p) => `t.id IN (SELECT credential_id FROM job_template_credentials WHERE job_template_id = ${p})`,
     associate: ruledLinks('job_template_credentials', 'job_template_id', 'credential_id', 'job_template', 'credentials') });
   registerSubList(router, jobTemplates, 'labels', labels, { condition: (p) => `t.id IN (SELECT label_id FROM job_template_labels WHERE job_template_id = ${p})`,
@@ -171,7 +157,7 @@ export function registerResources(router: Router<ApiContext>): void {
 
   for (const def of [organizations, users, teams, credentialTypes, credentials, projects, inventories, hosts, groups, inventorySources,
     jobTemplates, jobs, projectUpdates, inventoryUpdates, adHocCommands, systemJobs, unifiedJobs, unifiedJobTemplates,
-    systemJobTemplates, linkedSchedules, notificationTemplates, notifications, instances, instanceGroups, labels, roles, activityStream, tokens, jobHostSummaries]) {
+    systemJobTemplates, schedules, notificationTemplates, notifications, instances, instanceGroups, labels, roles, activityStream, tokens, jobHostSummaries]) {
     registerResource(router, def);
   }
 }
