@@ -4,7 +4,11 @@ import type { Queryable, Row } from './engine/resource.js';
  * The activity stream: one row per change made through the API (create, update, delete,
  * associate, disassociate), written in the same transaction as the change so the stream
  * never shows a change that rolled back, nor misses one that committed. Secret values are
- * masked before they are recorded.
+ * masked before they are recorded, in two steps: the resource's own `activityMask` (crud.ts)
+ * masks what only it knows to be secret — credential inputs by their type's `secret` fields,
+ * a notification's configuration by its type's — and maskChanges then masks, at any depth
+ * (the [old, new] pairs of an update included), keys that name a secret and every value
+ * that is a ciphertext.
  */
 export interface ActivityEntry {
   actorId: number | null;
@@ -20,14 +24,17 @@ export interface ActivityEntry {
 const SECRET_KEYS = /password|secret|token|ssh_key_data|ssh_key_unlock|vault_password|key_data/i;
 
 export function maskChanges(changes: Row): Row {
-  const out: Row = {};
-  for (const [k, v] of Object.entries(changes)) {
-    if (SECRET_KEYS.test(k)) out[k] = '$encrypted$';
-    else if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)) out[k] = maskChanges(v as Row);
-    else if (typeof v === 'string' && v.startsWith('$encrypted$')) out[k] = '$encrypted$';
-    else out[k] = v;
+  return maskValue(changes, false) as Row;
+}
+
+function maskValue(v: unknown, secret: boolean): unknown {
+  if (Array.isArray(v)) return v.map((x) => maskValue(x, secret));
+  if (v && typeof v === 'object' && !(v instanceof Date)) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, maskValue(x, secret || SECRET_KEYS.test(k))]));
   }
-  return out;
+  if (typeof v === 'string' && (v.startsWith('$encrypted$') || (secret && v !== ''))) return '$encrypted$';
+  if (typeof v === 'number' && secret) return '$encrypted$';
+  return v;
 }
 
 export async function recordActivity(db: Queryable, nodeName: string, e: ActivityEntry): Promise<void> {

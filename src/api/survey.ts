@@ -1,4 +1,5 @@
 import { parseVars } from '../scheduler/launch.js';
+import { ENCRYPTED_PLACEHOLDER, sealSecretValue, type SecretBox } from '../security/secrets.js';
 
 /**
  * Survey answers at launch, as AWX takes them: with the survey enabled, the extra vars that
@@ -99,4 +100,28 @@ export function applySurvey(template: { survey_enabled: boolean; survey_spec: un
     }
   }
   return result;
+}
+
+/**
+ * A survey spec as POSTed, with each `password` question's default encrypted (AWX's
+ * survey_spec POST): "$encrypted$" — what GET showed — keeps the stored default of the
+ * question with the same variable, so a client can post back the spec it read.
+ */
+export function sealSurveySpec(secrets: SecretBox, spec: Record<string, unknown>, stored: unknown): Record<string, unknown> {
+  if (!Array.isArray(spec.spec)) return spec;
+  const before = new Map(surveyQuestions(stored).map((q) => [q.variable, q]));
+  return { ...spec, spec: spec.spec.map((q: unknown) => {
+    const question = q as SurveyQuestion;
+    if (!question || typeof question !== 'object' || question.type !== 'password' || !hasDefault(question)) return q;
+    const old = before.get(question.variable);
+    return { ...question, default: sealSecretValue(secrets, question.default, old?.type === 'password' ? old.default : undefined) ?? '' };
+  }) };
+}
+
+/** A survey spec as the API shows it (AWX's display_survey_spec): password defaults as "$encrypted$". */
+export function displaySurveySpec(spec: unknown): unknown {
+  const list = (spec as { spec?: unknown } | null)?.spec;
+  if (!Array.isArray(list)) return spec ?? {};
+  return { ...(spec as Record<string, unknown>), spec: list.map((q) =>
+    (q && typeof q === 'object' && q.type === 'password' && hasDefault(q) ? { ...q, default: ENCRYPTED_PLACEHOLDER } : q)) };
 }

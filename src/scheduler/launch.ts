@@ -1,7 +1,9 @@
 import type pg from 'pg';
 import YAML from 'yaml';
 import { PlaystreamError } from '../errors.js';
+import type { SecretBox } from '../security/secrets.js';
 import { submitUnifiedJob } from './submit.js';
+import { sealSurveyPasswords, surveyPasswordQuestions } from './survey-secrets.js';
 
 /**
  * Turning templates into pending unified jobs. Each launcher copies its template's fields
@@ -17,6 +19,10 @@ export interface LaunchOptions {
   launchType?: LaunchType;
   scheduleId?: number | null;
   overrides?: JobOverrides;
+  /** Seals survey passwords in the job (survey-secrets.ts); a caller without it stores them as given, masked and redacted. */
+  secrets?: SecretBox;
+  /** Variables to seal besides the survey's password questions: a relaunch's survey_passwords. */
+  secretVars?: string[];
 }
 
 export interface JobOverrides {
@@ -68,7 +74,12 @@ export async function launchJobTemplate(db: Queryable, jobTemplateId: number, op
   if (!inventoryId) throw new PlaystreamError('PS_ERR_LAUNCH', `job template ${jt.name} has no inventory`);
   if (!jt.project_id) throw new PlaystreamError('PS_ERR_LAUNCH', `job template ${jt.name} has no project`);
   if (!jt.playbook) throw new PlaystreamError('PS_ERR_LAUNCH', `job template ${jt.name} has no playbook`);
-  const extraVars = { ...parseVars(jt.extra_vars), ...parseVars(o.extra_vars) };
+  const prompted = parseVars(o.extra_vars);
+  const sealed = sealSurveyPasswords(opts.secrets, surveyPasswordQuestions(jt.survey_enabled, jt.survey_spec),
+    { ...parseVars(jt.extra_vars), ...prompted }, opts.secretVars);
+  const extraVars = sealed.vars;
+  // launch_prompts keeps the prompt as given, except that its survey passwords are the sealed values.
+  const prompts = o.extra_vars === undefined ? o : { ...o, extra_vars: Object.fromEntries(Object.keys(prompted).map((k) => [k, extraVars[k]])) };
   const credentialIds = o.credentials ?? (await db.query<{ credential_id: number }>(
     'SELECT credential_id FROM job_template_credentials WHERE job_template_id = $1 ORDER BY credential_id', [jobTemplateId]))
     .rows.map((r) => r.credential_id);
@@ -79,7 +90,8 @@ export async function launchJobTemplate(db: Queryable, jobTemplateId: number, op
     verbosity: o.verbosity ?? jt.verbosity, extra_vars: Object.keys(extraVars).length ? JSON.stringify(extraVars) : '',
     job_tags: o.job_tags ?? jt.job_tags, skip_tags: o.skip_tags ?? jt.skip_tags, start_at_task: jt.start_at_task,
     timeout: o.timeout ?? jt.timeout, diff_mode: o.diff_mode ?? jt.diff_mode, become_enabled: jt.become_enabled,
-    allow_simultaneous: jt.allow_simultaneous, launch_prompts: JSON.stringify(o),
+    allow_simultaneous: jt.allow_simultaneous, launch_prompts: JSON.stringify(prompts),
+    survey_passwords: JSON.stringify(sealed.surveyPasswords),
   }, credentialIds);
 }
 

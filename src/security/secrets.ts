@@ -46,9 +46,13 @@ export class SecretBox {
     return out;
   }
 
+  /** Decrypts every encrypted string of `inputs`, in nested objects too (webhook headers). */
   decryptFields(inputs: Record<string, unknown>): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(inputs)) out[k] = typeof v === 'string' && isEncrypted(v) ? this.decrypt(v) : v;
+    for (const [k, v] of Object.entries(inputs)) {
+      out[k] = typeof v === 'string' && isEncrypted(v) ? this.decrypt(v)
+        : v && typeof v === 'object' && !Array.isArray(v) ? this.decryptFields(v as Record<string, unknown>) : v;
+    }
     return out;
   }
 }
@@ -61,6 +65,42 @@ export function isEncrypted(v: string): boolean {
 export function maskSecrets(inputs: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(inputs)) out[k] = typeof v === 'string' && isEncrypted(v) ? ENCRYPTED_PLACEHOLDER : v;
+  return out;
+}
+
+/**
+ * One secret value of an object the API writes (a notification's `password`, its webhook
+ * `headers`): a string is encrypted, an object has each of its string values encrypted (a
+ * header map is secret header by header). "$encrypted$" — what the API showed — keeps the
+ * stored value, so a client can send back what it read.
+ */
+export function sealSecretValue(box: SecretBox, value: unknown, stored: unknown): unknown {
+  if (value === ENCRYPTED_PLACEHOLDER) return stored;
+  if (typeof value === 'string') return value === '' || (isEncrypted(value) && value === stored) ? value : box.encrypt(value);
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const before = stored && typeof stored === 'object' ? (stored as Record<string, unknown>) : {};
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const sealed = sealSecretValue(box, v, before[k]);
+      if (sealed !== undefined) out[k] = sealed;
+    }
+    return out;
+  }
+  return value;
+}
+
+/** The API's view of a secret value: every non-empty string, at any depth, as "$encrypted$". */
+export function maskSecretValue(value: unknown): unknown {
+  if (typeof value === 'string') return value === '' ? value : ENCRYPTED_PLACEHOLDER;
+  if (Array.isArray(value)) return value.map(maskSecretValue);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecretValue(v)]));
+  return value;
+}
+
+/** Masks the fields `secretFields` names in `obj` (credential inputs, a notification's configuration). */
+export function maskSecretFields(obj: Record<string, unknown>, secretFields: Iterable<string>): Record<string, unknown> {
+  const out = { ...obj };
+  for (const f of secretFields) if (out[f] !== undefined && out[f] !== null) out[f] = maskSecretValue(out[f]);
   return out;
 }
 

@@ -165,7 +165,8 @@ export async function createObject(ctx: ApiContext, def: ResourceDef, caller: Ca
     try {
       const newId = def.insert ? await def.insert(ctx, db, data) : await insertRow(db, def, stripVirtual(def, data));
       await def.afterCreate?.(ctx, db, newId, data, caller);
-      await recordActivity(db, ctx.config.nodeName, { actorId: caller.user.id, operation: 'create', object1: def.activityName ?? def.type, object1Id: newId, changes: data });
+      await recordActivity(db, ctx.config.nodeName, { actorId: caller.user.id, operation: 'create', object1: def.activityName ?? def.type, object1Id: newId,
+        changes: def.activityMask ? await def.activityMask(db, data, data) : data });
       return newId;
     } catch (err) {
       return dbErrorToHttp(err);
@@ -191,16 +192,22 @@ export async function updateObject(ctx: ApiContext, def: ResourceDef, caller: Ca
   requirePerm(def, caller.grants, existing, 'admin');
   let data = await validateWrite(ctx, def, body, existing);
   if (def.prepare) data = await def.prepare(ctx, ctx.pool, data, existing, caller);
-  const changes: Row = {};
+  let before: Row = {};
+  let after: Row = {};
   for (const [k, v] of Object.entries(data)) {
-    if (JSON.stringify(existing[k]) !== JSON.stringify(v)) changes[k] = [existing[k], v];
+    if (JSON.stringify(existing[k]) !== JSON.stringify(v)) { before[k] = existing[k]; after[k] = v; }
   }
   await withTransaction(ctx.pool, async (db) => {
     try {
       if (def.update) await def.update(ctx, db, id, data, existing);
       else await updateRow(db, def, id, stripVirtual(def, data));
       await def.afterUpdate?.(ctx, db, id, data, caller);
-      if (Object.keys(changes).length) {
+      if (Object.keys(after).length) {
+        if (def.activityMask) {
+          before = await def.activityMask(db, before, existing);
+          after = await def.activityMask(db, after, { ...existing, ...data });
+        }
+        const changes: Row = Object.fromEntries(Object.keys(after).map((k) => [k, [before[k], after[k]]]));
         await recordActivity(db, ctx.config.nodeName, { actorId: caller.user.id, operation: 'update', object1: def.activityName ?? def.type, object1Id: id, changes });
       }
     } catch (err) {
@@ -219,6 +226,7 @@ export async function deleteObject(ctx: ApiContext, def: ResourceDef, caller: Ca
   await withTransaction(ctx.pool, async (db) => {
     await db.query(`DELETE FROM ${def.table} WHERE id = $1`, [id]);
     await db.query('DELETE FROM rbac_roles WHERE resource_type = $1 AND resource_id = $2', [def.type, id]);
+    // A deletion records the name alone: nothing of the object's content, secret or not.
     await recordActivity(db, ctx.config.nodeName, { actorId: caller.user.id, operation: 'delete', object1: def.activityName ?? def.type, object1Id: id,
       changes: { name: existing.name ?? existing.username ?? id } });
   });

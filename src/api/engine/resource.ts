@@ -105,6 +105,12 @@ export interface ResourceDef {
   /** Custom write of the row (credentials encrypt inputs); default an INSERT of the writable fields. */
   insert?: (ctx: ApiContext, db: Queryable, data: Row) => Promise<number>;
   update?: (ctx: ApiContext, db: Queryable, id: number, data: Row, existing: Row) => Promise<void>;
+  /**
+   * Masks the secrets only this resource can tell (credential inputs by their type's secret
+   * fields) in `values` bound for the activity stream; `whole` is the object they belong to
+   * (its type). The activity stream then masks key names and ciphertexts generically.
+   */
+  activityMask?: (db: Queryable, values: Row, whole: Row) => Promise<Row>;
   /** Extra serialization (masking secrets, computed fields). */
   present?: (row: Row, out: Row) => void;
   /** Refuse deletion with a 409/400 (a running job, ...). */

@@ -4,6 +4,7 @@ import { requireLinks } from '../access.js';
 import { mayCreate } from '../engine/permissions.js';
 import { defineResource, type Row } from '../engine/resource.js';
 import { badRequest, forbidden } from '../http.js';
+import { maskSecretFields, sealSecretValue } from '../../security/secrets.js';
 import { bool, fk, int, named, ro, text, base } from './common.js';
 
 /** Instances, instance groups, labels, schedules, notification templates and notifications. */
@@ -153,7 +154,23 @@ export const schedules = defineResource({
 schedules.fields.next_run = { type: 'time', writable: false, col: 't."next_run"' };
 schedules.fields.launch_prompts = { type: 'json', writeOnly: true, col: 't."launch_prompts"' };
 
-const NOTIFICATION_SECRETS = ['password', 'token', 'account_token', 'service_key', 'api_key'];
+/**
+ * The secret fields of each notification type: AWX's `init_parameters` of type password
+ * (email and irc `password`, slack and pagerduty `token`, twilio `account_token`, grafana
+ * `grafana_key`, webhook `password`), plus webhook `headers`, which AWX keeps in clear but
+ * which carry API keys and bearer tokens (issue #12): each header value is a secret. The
+ * names every type once masked stay masked whatever the type, since the configuration takes
+ * any key.
+ */
+const NOTIFICATION_SECRETS_BY_TYPE: Record<string, string[]> = {
+  email: ['password'], irc: ['password'], slack: ['token'], pagerduty: ['token'], twilio: ['account_token'],
+  grafana: ['grafana_key'], webhook: ['password', 'headers'], mattermost: [], rocketchat: [],
+};
+const ANY_TYPE_SECRETS = ['password', 'token', 'account_token', 'service_key', 'api_key'];
+
+function notificationSecretFields(type: unknown): string[] {
+  return [...new Set([...(NOTIFICATION_SECRETS_BY_TYPE[String(type)] ?? []), ...ANY_TYPE_SECRETS])];
+}
 
 export const notificationTemplates = defineResource({
   key: 'notification_templates', type: 'notification_template', table: 'notification_templates',
@@ -167,19 +184,28 @@ export const notificationTemplates = defineResource({
   related: (r) => ({ test: `/api/v2/notification_templates/${r.id}/test/`, notifications: `/api/v2/notification_templates/${r.id}/notifications/`,
     copy: `/api/v2/notification_templates/${r.id}/copy/` }),
   present: (row, out) => {
-    const conf = { ...((row.notification_configuration ?? {}) as Row) };
-    for (const k of NOTIFICATION_SECRETS) if (typeof conf[k] === 'string' && conf[k] !== '') conf[k] = '$encrypted$';
-    out.notification_configuration = conf;
+    out.notification_configuration = maskSecretFields((row.notification_configuration ?? {}) as Row, notificationSecretFields(row.notification_type));
+  },
+  activityMask: async (_db, values, whole) => {
+    const conf = values.notification_configuration;
+    if (!conf || typeof conf !== 'object' || Array.isArray(conf)) return values;
+    return { ...values, notification_configuration: maskSecretFields(conf as Row, notificationSecretFields(whole.notification_type)) };
   },
   prepare: async (ctx, db, data, existing, caller) => {
     await requireLinks(ctx.pool, caller.grants, 'notification_template', data, existing);
+    const type = data.notification_type ?? existing?.notification_type;
     if (data.notification_configuration !== undefined) {
       const conf = { ...(data.notification_configuration as Row ?? {}) };
       const stored = (existing?.id ? (await db.query('SELECT notification_configuration FROM notification_templates WHERE id = $1', [existing.id])).rows[0]?.notification_configuration : {}) ?? {};
-      for (const k of NOTIFICATION_SECRETS) {
-        if (conf[k] === '$encrypted$') conf[k] = stored[k];
-        else if (typeof conf[k] === 'string' && conf[k] !== '') conf[k] = ctx.secrets.encrypt(conf[k] as string);
+      for (const k of notificationSecretFields(type)) {
+        if (conf[k] !== undefined) conf[k] = sealSecretValue(ctx.secrets, conf[k], stored[k]);
       }
+      data.notification_configuration = conf;
+    } else if (existing && data.notification_type !== undefined && data.notification_type !== existing.notification_type) {
+      // A new type may make secret what the old one kept in clear (a webhook's headers).
+      const { rows } = await db.query('SELECT notification_configuration FROM notification_templates WHERE id = $1', [existing.id]);
+      const conf = { ...(rows[0]?.notification_configuration ?? {}) };
+      for (const k of notificationSecretFields(type)) if (conf[k] !== undefined) conf[k] = sealSecretValue(ctx.secrets, conf[k], conf[k]);
       data.notification_configuration = conf;
     }
     if (!existing && data.notification_configuration === undefined) data.notification_configuration = {};

@@ -1,5 +1,5 @@
-import { insertCredential, updateCredentialInputs } from '../../db/credentials.js';
-import { maskSecrets } from '../../security/secrets.js';
+import { insertCredential, secretFieldsOf, updateCredentialInputs } from '../../db/credentials.js';
+import { maskSecretFields, maskSecrets } from '../../security/secrets.js';
 import { requireLinks, requireUserAdmin } from '../access.js';
 import { badRequest } from '../http.js';
 import { defineResource, type Row } from '../engine/resource.js';
@@ -69,6 +69,12 @@ export const credentials = defineResource({
   },
   present: (row, out) => {
     out.inputs = maskSecrets((row.inputs ?? {}) as Row);
+  },
+  // Inputs reach the activity stream in clear on create and as the new side of an update:
+  // every field the type marks secret is masked there, whatever its name (a custom type's `pin`).
+  activityMask: async (db, values, whole) => {
+    if (!values.inputs || typeof values.inputs !== 'object' || whole.credential_type == null) return values;
+    return { ...values, inputs: maskSecretFields(values.inputs as Row, await secretFieldsOf(db, Number(whole.credential_type))) };
   },
   prepare: async (ctx, _db, data, existing, caller) => {
     await requireLinks(ctx.pool, caller.grants, 'credential', data, existing);

@@ -3,6 +3,7 @@ import { jobKinds, type JobKind } from '../../db/job-kinds.js';
 import { defineResource, type Fields, type ResourceDef, type Row } from '../engine/resource.js';
 import { base, ro } from './common.js';
 import { prepared } from '../engine/prepared.js';
+import { displayExtraVars } from '../../scheduler/survey-secrets.js';
 
 /**
  * Unified jobs: one table, five kinds. `/unified_jobs/` shows all, `/jobs/`,
@@ -24,6 +25,9 @@ const common: Fields = {
   type: ro('text', { col: 't.kind' }),
   job_args: ro('text', { col: `''` }), job_cwd: ro('text'), work_unit_id: ro('text', { col: 'NULL::text' }),
 };
+
+/** Which extra vars are survey passwords, shown as "$encrypted$" (AWX's display_extra_vars); never itself shown. */
+const SURVEY_PASSWORDS_SELECT = 't.survey_passwords AS "_survey_passwords"';
 
 const jobFields: Fields = {
   job_type: ro('text'), inventory: ro('int', { fk: 'inventories' }), project: ro('int', { fk: 'projects' }),
@@ -78,10 +82,12 @@ function kindResource(kind: JobKind): ResourceDef {
   return defineResource({
     key: info.apiPath, type: kind, table: 'unified_jobs', where: `t.kind = '${kind}'`, fields,
     search: ['name', 'description'], defaultOrder: 'id', access: jobAccess, readOnly: true,
+    accessSelect: SURVEY_PASSWORDS_SELECT,
     related: relatedOf(info.apiPath, info.eventsPath, kind),
     present: (row, out) => {
       out.type = kind;
       if (typeof out.extra_vars === 'string' && out.extra_vars === '') out.extra_vars = '{}';
+      if (out.extra_vars !== undefined) out.extra_vars = displayExtraVars(out.extra_vars, row._survey_passwords);
     },
     extraSummary: summarizeJobs,
   });
@@ -114,9 +120,11 @@ export const systemJobs = kindResource('system_job');
 export const unifiedJobs = defineResource({
   key: 'unified_jobs', type: 'unified_job', table: 'unified_jobs', fields: { ...common, ...jobFields },
   search: ['name', 'description'], access: jobAccess, readOnly: true, noDelete: true,
+  accessSelect: SURVEY_PASSWORDS_SELECT,
   related: (r) => relatedOf(jobKinds[r.type as JobKind].apiPath, jobKinds[r.type as JobKind].eventsPath, r.type as string)(r),
   present: (row, out) => {
     out.type = row.type;
+    if (out.extra_vars !== undefined) out.extra_vars = displayExtraVars(out.extra_vars, row._survey_passwords);
     out.url = `/api/v2/${jobKinds[row.type as JobKind].apiPath}/${row.id}/`;
   },
   extraSummary: summarizeJobs,

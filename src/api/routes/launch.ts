@@ -1,4 +1,4 @@
-import { launchJobTemplate, launchProjectUpdate, launchInventoryUpdate, type JobOverrides } from '../../scheduler/launch.js';
+import { launchJobTemplate, launchProjectUpdate, launchInventoryUpdate, parseVars, type JobOverrides } from '../../scheduler/launch.js';
 import { cancelUnifiedJob } from '../../scheduler/submit.js';
 import { PlaystreamError } from '../../errors.js';
 import { jobKindByApiPath } from '../../db/job-kinds.js';
@@ -9,7 +9,8 @@ import { getObject, loadRow, requireObjectPerm, resolveId } from '../engine/crud
 import { resourceByKey, type Caller, type Row } from '../engine/resource.js';
 import { badRequest, HttpError, jsonBody, type Router } from '../http.js';
 import { recordActivity } from '../activity.js';
-import { applySurvey, variablesNeeded } from '../survey.js';
+import { applySurvey, displaySurveySpec, sealSurveySpec, variablesNeeded } from '../survey.js';
+import { openSurveyPasswords } from '../../scheduler/survey-secrets.js';
 import { jobTemplates } from '../resources/job-templates.js';
 import { projects } from '../resources/projects.js';
 import { inventorySources } from '../resources/inventories.js';
@@ -124,7 +125,8 @@ export function registerLaunch(router: Router<ApiContext>): void {
     }
     if (!row.inventory && overrides.inventory_id == null) throw badRequest({ inventory: ['Job Template Inventory is missing or undefined.'] });
     await requirePromptLinks(ctx, caller, id, row, overrides);
-    const jobId = await launchJobTemplate(ctx.pool, id, { userId: caller.user.id, launchType: 'manual', overrides }).catch(launchError);
+    const jobId = await launchJobTemplate(ctx.pool, id, { userId: caller.user.id, launchType: 'manual', overrides, secrets: ctx.secrets })
+      .catch(launchError);
     await recordActivity(ctx.pool, ctx.config.nodeName, { actorId: caller.user.id, operation: 'create', object1: 'job', object1Id: jobId,
       object2: 'job_template', object2Id: id, changes: { launched: true } });
     const job = await getObject(ctx, resourceByKey('jobs')!, caller, jobId);
@@ -182,7 +184,11 @@ export function registerLaunch(router: Router<ApiContext>): void {
     if (!jtId) throw badRequest({ detail: 'Job Template for this job no longer exists.' });
     const template = await requireObjectPerm(ctx, jobTemplates, caller, jtId, 'execute');
     const body = jsonBody<Row>(req);
-    const overrides: JobOverrides = { extra_vars: old.extra_vars as string, limit: old.limit as string, job_tags: old.job_tags as string,
+    // The old job's survey passwords are opened here and sealed again by the launch, which
+    // never keeps a ciphertext it is given (survey-secrets.ts).
+    const surveyPasswords = (old._survey_passwords ?? {}) as Row;
+    const extraVars = { ...parseVars(old.extra_vars), ...openSurveyPasswords({ extra_vars: old.extra_vars, survey_passwords: surveyPasswords }, ctx.secrets) };
+    const overrides: JobOverrides = { extra_vars: extraVars, limit: old.limit as string, job_tags: old.job_tags as string,
       skip_tags: old.skip_tags as string, job_type: old.job_type as 'run', verbosity: old.verbosity as number,
       inventory_id: old.inventory as number, diff_mode: old.diff_mode as boolean, forks: old.forks as number, timeout: old.timeout as number,
       credentials: (await ctx.pool.query('SELECT credential_id FROM unified_job_credentials WHERE unified_job_id = $1', [old.id])).rows.map((r) => r.credential_id) };
@@ -194,7 +200,8 @@ export function registerLaunch(router: Router<ApiContext>): void {
       if (!rows.length) throw badRequest({ hosts: ['No failed hosts to relaunch against.'] });
       overrides.limit = rows.map((r) => r.host_name).join(',');
     }
-    const jobId = await launchJobTemplate(ctx.pool, jtId, { userId: caller.user.id, launchType: 'relaunch', overrides }).catch(launchError);
+    const jobId = await launchJobTemplate(ctx.pool, jtId, { userId: caller.user.id, launchType: 'relaunch', overrides, secrets: ctx.secrets,
+      secretVars: Object.keys(surveyPasswords) }).catch(launchError);
     return { status: 201, body: { job: jobId, ...(await getObject(ctx, jobsDef, caller, jobId)) } };
   });
 
@@ -203,7 +210,7 @@ export function registerLaunch(router: Router<ApiContext>): void {
     const id = await resolveId(ctx, jobTemplates, req.params.id);
     await loadRow(ctx, jobTemplates, caller, id);
     const { rows } = await ctx.pool.query('SELECT survey_spec FROM job_templates WHERE id = $1', [id]);
-    return { status: 200, body: rows[0].survey_spec ?? {} };
+    return { status: 200, body: displaySurveySpec(rows[0].survey_spec) };
   });
   router.post('/api/v2/job_templates/:id/survey_spec/', async (req, ctx) => {
     const caller = await requireCaller(req, ctx);
@@ -211,9 +218,11 @@ export function registerLaunch(router: Router<ApiContext>): void {
     await requireObjectPerm(ctx, jobTemplates, caller, id, 'admin');
     const spec = jsonBody<Row>(req);
     if (typeof spec !== 'object' || spec === null || (Object.keys(spec).length && !Array.isArray(spec.spec))) throw badRequest({ error: "'spec' must be a list of items." });
-    await ctx.pool.query('UPDATE job_templates SET survey_spec = $2, modified = now() WHERE id = $1', [id, JSON.stringify(spec)]);
+    const { rows } = await ctx.pool.query('SELECT survey_spec FROM job_templates WHERE id = $1', [id]);
+    const sealed = sealSurveySpec(ctx.secrets, spec, rows[0]?.survey_spec);
+    await ctx.pool.query('UPDATE job_templates SET survey_spec = $2, modified = now() WHERE id = $1', [id, JSON.stringify(sealed)]);
     await recordActivity(ctx.pool, ctx.config.nodeName, { actorId: caller.user.id, operation: 'update', object1: 'job_template', object1Id: id, changes: { survey_spec: 'updated' } });
-    return { status: 200, body: spec };
+    return { status: 200, body: displaySurveySpec(sealed) };
   });
   router.delete('/api/v2/job_templates/:id/survey_spec/', async (req, ctx) => {
     const caller = await requireCaller(req, ctx);
