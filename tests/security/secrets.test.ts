@@ -190,6 +190,9 @@ describe('survey passwords', () => {
     const kept = await t.pool.query('SELECT extra_vars FROM unified_jobs WHERE id = $1', [launched.json.job]);
     expect(kept.rows[0].extra_vars).not.toContain('default-Secret-13');
     expect(kept.rows[0].extra_vars).not.toContain('"$encrypted$"');
+    expect((await api('GET', `/api/v2/jobs/${launched.json.job}/`)).json.extra_vars).toContain('"db_password":"$encrypted$"');
+    // Not run here: the next test runs its own job as the only one queued.
+    await t.pool.query(`UPDATE unified_jobs SET status = 'canceled' WHERE id = $1`, [launched.json.job]);
   });
 
   test('a survey password answer is $encrypted$ in the API, encrypted in Postgres, and absent from stdout and events', async () => {
