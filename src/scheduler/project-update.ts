@@ -204,9 +204,11 @@ export function checkScmFields(f: { scm_url: string; scm_branch: string; scm_ref
  * - the data dir or a directory above it, and inside it the job dirs, other projects'
  *   checkouts, the embedded Postgres and Redis, the secret key (a local repository
  *   elsewhere in the data dir, like the demo project's, is allowed);
- * - a repository that not every user of the machine may read (the directory or its .git not
- *   readable and searchable by "others"): /etc/.git under etckeeper holds /etc/shadow, and
- *   the sandbox shows a job no more than a stranger could read (sandbox/host-layout.ts).
+ * - outside the data dir, a repository that not every user of the machine may read (the
+ *   directory or its .git not readable and searchable by "others"): /etc/.git under
+ *   etckeeper holds /etc/shadow, and the sandbox shows a job no more than a stranger could
+ *   read (sandbox/host-layout.ts). Inside the data dir (the controller's own, the demo
+ *   project's repository) the mode is whatever the operator's umask made it.
  * Both the path as written and where its symlinks lead are checked.
  */
 export function localRepository(scmUrl: string, dataDir: string): string | null {
@@ -224,13 +226,15 @@ export function localRepository(scmUrl: string, dataDir: string): string | null 
     throw new PlaystreamError('PS_ERR_VALIDATION', `scm_url ${JSON.stringify(scmUrl)} is refused: ${why}`);
   };
   const real = fs.realpathSync(p);
+  let inDataDir = false;
   for (const data of new Set([dataDir, realOrSelf(dataDir)])) {
     const reserved = ['jobs', 'projects', 'postgres', 'redis', 'secret_key'].map((n) => path.join(data, n));
     for (const candidate of [p, real]) {
       if (isUnder(data, candidate) || reserved.some((r) => isUnder(candidate, r))) refuse(`${candidate} is part of Playstream's data dir`);
+      if (isUnder(candidate, data)) inDataDir = true;
     }
   }
-  for (const d of [real, path.join(real, '.git')]) {
+  for (const d of inDataDir ? [] : [real, path.join(real, '.git')]) {
     let st: fs.Stats;
     try { st = fs.statSync(d); } catch { continue; }
     if (!st.isDirectory() || (st.mode & 0o005) !== 0o005) refuse(`${d} is not readable by every user of this machine`);

@@ -1,9 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertCredential } from '../../src/db/credentials.js';
+import { extraVarsYaml } from '../../src/scheduler/private-data-dir.js';
 import { checkScmFields } from '../../src/scheduler/project-update.js';
 import { launchAdHocCommand, launchInventoryUpdate, launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
 import { runDueSchedules } from '../../src/scheduler/schedules.js';
@@ -200,5 +202,25 @@ describe('Jinja in extra vars (ALLOW_JINJA_IN_EXTRA_VARS)', () => {
     const job = await runInProcess(t, await launchAdHocCommand(t.pool, { inventory_id: inventory, module_name: 'ping', credential_id: cred }));
     expect(job.status).toBe('error');
     expect(job.job_explanation).toBe('Inline Jinja variables are not allowed.');
+  });
+
+  it('env/extravars reads back exactly through Ansible\'s own YAML loader, untrusted strings (keys below the top too) unsafe', () => {
+    const vars = { tpl: '{{ x }}', odd: 'q"uo\\te\n\t\u007f\u0085\u2028é😀', n: 1, f: 0.5, tiny: 1e-7, big: 1e21, yes: true, none: null,
+      list: [1, 'x', { k: '{{ y }}' }], 'we ird:key': {}, neg: -3, empty: '' };
+    const file = path.join(t.dataDir, 'extravars.yml');
+    fs.writeFileSync(file, extraVarsYaml(vars, new Set(['tpl'])));
+    // Ansible's loader (the one `-e @file` uses), run by the Python Ansible is installed for; U: marks an AnsibleUnsafe string.
+    const read = JSON.parse(execFileSync('/usr/bin/python3', ['-c', `
+import json, sys
+from ansible.parsing.yaml.loader import AnsibleLoader
+from ansible.utils.unsafe_proxy import AnsibleUnsafe
+def mark(v):
+    if isinstance(v, dict): return {('U:' if isinstance(k, AnsibleUnsafe) else '') + k: mark(x) for k, x in v.items()}
+    if isinstance(v, list): return [mark(x) for x in v]
+    if isinstance(v, str): return ('U:' if isinstance(v, AnsibleUnsafe) else 'S:') + v
+    return v
+print(json.dumps(mark(AnsibleLoader(open(sys.argv[1]).read()).get_single_data())))`, file], { encoding: 'utf8' }));
+    expect(read).toEqual({ tpl: 'S:{{ x }}', odd: `U:${vars.odd}`, n: 1, f: 0.5, tiny: 1e-7, big: 1e21, yes: true, none: null,
+      list: [1, 'U:x', { 'U:k': 'U:{{ y }}' }], 'we ird:key': {}, neg: -3, empty: 'U:' });
   });
 });
