@@ -18,6 +18,7 @@ import { buildInventory, createPrivateDataDir, jobDir, projectDir, writeEnvFiles
 import { runProjectUpdate } from './project-update.js';
 import { binaries } from '../services/system-packages.js';
 import { Redactor } from './redact.js';
+import { surveySecrets } from './survey-secrets.js';
 import { RUNNER_PROGRAM, runnerArgs, startRunner, type RunnerOutcome } from './runner-process.js';
 import { errorExplanation, WorkerStream } from './runner-stream.js';
 import { JobSandbox } from './sandbox/job-sandbox.js';
@@ -85,7 +86,8 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
     'SELECT credential_id FROM unified_job_credentials WHERE unified_job_id = $1', [job.id]);
   const credentialIds = [...new Set([...creds.map((c) => c.credential_id), ...(job.credential_id ? [job.credential_id] : [])])];
   const inj = await injectCredentials(ctx.pool, ctx.secrets, credentialIds, dir);
-  const redactor = new Redactor(inj.secrets);
+  const survey = surveySecrets(job, ctx.secrets);
+  const redactor = new Redactor([...inj.secrets, ...survey.redact]);
   const pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, jobKinds[job.kind].refField, job.id, job.created, redactor);
   setPusher(pusher);
 
@@ -118,7 +120,7 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
     const moduleArgs = job.module_args && jinja !== 'always' ? refuseInlineJinja(job.module_args) : job.module_args;
     Object.assign(kwargs, { module: job.module_name, host_pattern: job.limit || 'all' }, moduleArgs ? { module_args: moduleArgs } : {});
   }
-  const extraVars = { ...parseVars(job.extra_vars), ...inj.extraVars };
+  const extraVars = { ...parseVars(job.extra_vars), ...survey.extraVars, ...inj.extraVars };
   writeEnvFiles(dir, { extraVars, passwords: inj.passwords, envvars: inj.env, cmdline,
     trustedExtraVars: await trustedExtraVars(ctx.pool, job, jinja, extraVars, inj.extraVars) });
 
