@@ -76,7 +76,7 @@ export function openSurveyPasswords(job: { extra_vars?: unknown; survey_password
  * job's extra vars when it writes the extravars file, and the strings its Redactor must
  * remove from events, stdout, job_args and explanations.
  */
-export function surveySecrets(job: { extra_vars?: unknown; survey_passwords?: unknown }, secrets: SecretBox): {
+export function surveySecrets(job: Record<string, unknown>, secrets: SecretBox): {
   extraVars: Record<string, unknown>; redact: string[];
 } {
   const extraVars = openSurveyPasswords(job, secrets);
