@@ -78,7 +78,7 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
     const lost = await reapLostInstances(rt.pool, bus, node, rt.config.heartbeatTolerance);
     if (lost.length) { log.warn('instances lost', { lost }); taskManager.wake(); }
   });
-  const schedules = new BackgroundLoop('schedules', SCHEDULE_MS, () => runDueSchedules(rt.pool, rt.redis, rt.config));
+  const schedules = new BackgroundLoop('schedules', SCHEDULE_MS, () => runDueSchedules(rt.pool, rt.redis, rt.config, new Date(), rt.secrets));
   const notifications = new BackgroundLoop('notifications', NOTIFY_SEND_MS, () => sendDueNotifications(rt.pool, rt.secrets));
   const loops = [claim, taskManager, cluster, schedules, notifications];
 

@@ -4,6 +4,7 @@ import { withTransaction } from '../db/pool.js';
 import { log } from '../log.js';
 import { publishBroadcast } from '../pipeline/broadcast.js';
 import { redisKeys } from '../redis-keys.js';
+import type { SecretBox } from '../security/secrets.js';
 import { launchUnifiedJobTemplate } from './launch.js';
 import { RRULE_STEP_BUDGET, RruleError, nextOccurrence, parseRrule } from './rrule/index.js';
 
@@ -53,9 +54,12 @@ export async function refreshNextRun(db: Pick<pg.Pool, 'query'>, scheduleId: num
   return next;
 }
 
-/** Launches every due schedule once; returns the ids of the jobs launched. */
+/**
+ * Launches every due schedule once; returns the ids of the jobs launched. `secrets` seals
+ * survey password answers in the launched job (survey-secrets.ts), as an API launch does.
+ */
 export async function runDueSchedules(pool: pg.Pool, redis: Redis | undefined, config: { redisPrefix: string; callbackQueue: string },
-  now = new Date()): Promise<number[]> {
+  now = new Date(), secrets?: SecretBox): Promise<number[]> {
   const launched: number[] = [];
   const changed: number[] = [];
   for (;;) {
@@ -79,7 +83,7 @@ export async function runDueSchedules(pool: pg.Pool, redis: Redis | undefined, c
       try {
         const extra = s.extra_data && Object.keys(s.extra_data).length ? { extra_vars: s.extra_data } : {};
         launched.push(await launchUnifiedJobTemplate(db, s.unified_job_template_id,
-          { launchType: 'scheduled', scheduleId: s.id, overrides: extra }));
+          { launchType: 'scheduled', scheduleId: s.id, overrides: extra, secrets }));
         await db.query('RELEASE SAVEPOINT schedule_launch');
       } catch (err) {
         await db.query('ROLLBACK TO SAVEPOINT schedule_launch');
