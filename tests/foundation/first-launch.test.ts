@@ -87,8 +87,8 @@ describe('first launch on a fresh machine', () => {
     expect(instance.capacity).toBe(0);
     expect(instance.errors).toContain('ansible-runner (Debian package python3-ansible-runner)');
     expect(instance.errors).toContain('ansible-playbook (Debian package ansible-core)');
-    // bwrap is installed with the rest but not yet required (the job sandbox is not wired in).
-    expect(instance.errors).not.toContain('bwrap');
+    // Jobs run in the bubblewrap sandbox: bwrap is required like the rest.
+    expect(instance.errors).toContain('bwrap (Debian package bubblewrap)');
 
     const { results: [jt] } = await api(port, '/api/v2/job_templates/?name=Demo+Job+Template');
     const launched = await api(port, `/api/v2/job_templates/${jt.id}/launch/`, { method: 'POST', body: '{}' });

@@ -26,15 +26,16 @@ describe('system packages', () => {
       .toEqual(['ansible-playbook:ansible-core', 'ansible-runner:python3-ansible-runner', 'bwrap:bubblewrap', 'git:git']);
   });
 
-  it('names what a PATH without ansible lacks, and not bwrap, which jobs do not need yet', () => {
+  it('names what a PATH without ansible and bwrap lacks (jobs run in the bubblewrap sandbox)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'playstream-path-'));
     try {
       fs.symlinkSync(findBinary(binaries.git)!, path.join(dir, 'git'));
       process.env.PATH = dir;
       const missing = missingExecutionBinaries();
-      expect(missing.map((b) => b.name)).toEqual(['ansible-runner', 'ansible-playbook']);
+      expect(missing.map((b) => b.name)).toEqual(['ansible-runner', 'ansible-playbook', 'bwrap']);
       expect(describeMissingBinaries(missing)).toBe('cannot run jobs: ansible-runner (Debian package python3-ansible-runner), '
-        + 'ansible-playbook (Debian package ansible-core) not found on PATH; install with `apt-get install -y python3-ansible-runner ansible-core`');
+        + 'ansible-playbook (Debian package ansible-core), bwrap (Debian package bubblewrap) not found on PATH; '
+        + 'install with `apt-get install -y python3-ansible-runner ansible-core bubblewrap`');
       process.env.PATH = savedPath;
       expect(missingExecutionBinaries()).toEqual([]);
     } finally {
