@@ -48,7 +48,7 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
 
   installMissing(Object.values(executionBinaries), { autoInstall: rt.config.autoInstall });
   if (rt.config.jobSandbox === 'off') log.warn('PLAYSTREAM_JOB_SANDBOX=off: JOBS RUN UNSEALED, as this user, with the data dir, the secret key, the database files and every other job in view; for a trusted single-user install only');
-  let errors = executionErrors();
+  let errors = executionErrors(rt.config.jobSandbox !== 'off');
   if (errors) log.warn(`this node cannot run jobs until programs are installed; it registers with capacity 0`, { errors });
   await heartbeat(rt.pool, node, { errors });
   const orphans = await reapJobs(rt.pool, bus, node, 'Job reaped due to instance shutdown');
@@ -67,7 +67,7 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
   const taskManager = new BackgroundLoop('task manager', TASK_MANAGER_MS,
     () => runTaskManagerPass(rt.pool, { bus, heartbeatTolerance: rt.config.heartbeatTolerance }));
   const cluster = new BackgroundLoop('heartbeat', rt.config.heartbeatSeconds * 1000, async () => {
-    const now = executionErrors();
+    const now = executionErrors(rt.config.jobSandbox !== 'off');
     if (now !== errors) {
       if (now) log.warn('this node can no longer run jobs; capacity 0', { errors: now });
       else log.info('the programs jobs need are found; capacity restored');
@@ -123,8 +123,8 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
 }
 
 /** The instance's `errors` for programs jobs need that cannot be found; '' when none is missing. */
-function executionErrors(): string {
-  const missing = missingExecutionBinaries();
+function executionErrors(sandbox: boolean): string {
+  const missing = missingExecutionBinaries({ sandbox });
   return missing.length ? describeMissingBinaries(missing) : '';
 }
 

@@ -40,11 +40,6 @@ export const executionBinaries = {
   bwrap: binaries.bwrap,
 } satisfies Record<string, SystemBinary>;
 
-/**
- * Installed with the rest but not yet needed to run a job. Empty: every job process runs in
- * bwrap (src/scheduler/sandbox/, on by default), so a node without it has no capacity.
- */
-const NOT_YET_REQUIRED: ReadonlySet<SystemBinary> = new Set([]);
 
 /** Newest Postgres first: /usr/lib/postgresql/<major>/bin. */
 export function postgresBinDirs(): string[] {
@@ -121,8 +116,9 @@ export function ensureBinaries<K extends string>(
 }
 
 /** The execution binaries a job needs that this process cannot find (a few stat calls: cheap enough for every heartbeat). */
-export function missingExecutionBinaries(): SystemBinary[] {
-  return Object.values(executionBinaries).filter((b) => !NOT_YET_REQUIRED.has(b) && !findBinary(b));
+/** The programs jobs need that cannot be found; bwrap only while the job sandbox is on. */
+export function missingExecutionBinaries(opts: { sandbox: boolean } = { sandbox: true }): SystemBinary[] {
+  return Object.values(executionBinaries).filter((b) => (opts.sandbox || b !== binaries.bwrap) && !findBinary(b));
 }
 
 /**
