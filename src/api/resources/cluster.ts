@@ -4,7 +4,7 @@ import { requireLinks } from '../access.js';
 import { mayCreate } from '../engine/permissions.js';
 import { defineResource, type Row } from '../engine/resource.js';
 import { badRequest, forbidden } from '../http.js';
-import { maskSecretFields, sealSecretValue } from '../../security/secrets.js';
+import { maskSecretFields, sealSecretValue, type SecretBox } from '../../security/secrets.js';
 import { bool, fk, int, named, ro, text, base } from './common.js';
 
 /** Instances, instance groups, labels, schedules, notification templates and notifications. */
@@ -157,19 +157,46 @@ schedules.fields.launch_prompts = { type: 'json', writeOnly: true, col: 't."laun
 /**
  * The secret fields of each notification type: AWX's `init_parameters` of type password
  * (email and irc `password`, slack and pagerduty `token`, twilio `account_token`, grafana
- * `grafana_key`, webhook `password`), plus webhook `headers`, which AWX keeps in clear but
- * which carry API keys and bearer tokens (issue #12): each header value is a secret. The
- * names every type once masked stay masked whatever the type, since the configuration takes
- * any key.
+ * `grafana_key`, webhook `password`). The names every type once masked stay masked whatever
+ * the type, since the configuration takes any key.
+ *
+ * Webhook `headers`, which AWX keeps in clear, often carry API keys and bearer tokens (issue
+ * #12): a header whose name says it carries a credential (Authorization, Cookie, X-Api-Key,
+ * X-Auth-Token, ...: SECRET_HEADER) is a secret, encrypted and masked like a password;
+ * other headers (X-Test, Content-Type) stay as AWX shows them, so a client such as awx.awx
+ * can still compare a configuration it wrote with what it reads back.
  */
 const NOTIFICATION_SECRETS_BY_TYPE: Record<string, string[]> = {
   email: ['password'], irc: ['password'], slack: ['token'], pagerduty: ['token'], twilio: ['account_token'],
-  grafana: ['grafana_key'], webhook: ['password', 'headers'], mattermost: [], rocketchat: [],
+  grafana: ['grafana_key'], webhook: ['password'], mattermost: [], rocketchat: [],
 };
 const ANY_TYPE_SECRETS = ['password', 'token', 'account_token', 'service_key', 'api_key'];
 
+const SECRET_HEADER = /auth|token|key|secret|pass|cookie|session|signature|credential|bearer|jwt/i;
+
 function notificationSecretFields(type: unknown): string[] {
   return [...new Set([...(NOTIFICATION_SECRETS_BY_TYPE[String(type)] ?? []), ...ANY_TYPE_SECRETS])];
+}
+
+/** A notification configuration as the API and the activity stream show it: secrets (and secret headers) masked. */
+function maskNotificationConfiguration(conf: Row, type: unknown): Row {
+  const out = maskSecretFields(conf, notificationSecretFields(type));
+  if (out.headers && typeof out.headers === 'object' && !Array.isArray(out.headers)) {
+    out.headers = maskSecretFields(out.headers as Row, Object.keys(out.headers as Row).filter((h) => SECRET_HEADER.test(h)));
+  }
+  return out;
+}
+
+/** Seals the configuration's secret fields and secret headers; "$encrypted$" sent back keeps the stored value. */
+function sealNotificationConfiguration(box: SecretBox, conf: Row, stored: Row, type: unknown): Row {
+  const out = { ...conf };
+  for (const k of notificationSecretFields(type)) if (out[k] !== undefined) out[k] = sealSecretValue(box, out[k], stored[k]);
+  if (out.headers && typeof out.headers === 'object' && !Array.isArray(out.headers)) {
+    const before = (stored.headers && typeof stored.headers === 'object' ? stored.headers : {}) as Row;
+    out.headers = Object.fromEntries(Object.entries(out.headers as Row)
+      .map(([h, v]) => [h, SECRET_HEADER.test(h) ? sealSecretValue(box, v, before[h]) : v]));
+  }
+  return out;
 }
 
 export const notificationTemplates = defineResource({
@@ -184,29 +211,24 @@ export const notificationTemplates = defineResource({
   related: (r) => ({ test: `/api/v2/notification_templates/${r.id}/test/`, notifications: `/api/v2/notification_templates/${r.id}/notifications/`,
     copy: `/api/v2/notification_templates/${r.id}/copy/` }),
   present: (row, out) => {
-    out.notification_configuration = maskSecretFields((row.notification_configuration ?? {}) as Row, notificationSecretFields(row.notification_type));
+    out.notification_configuration = maskNotificationConfiguration((row.notification_configuration ?? {}) as Row, row.notification_type);
   },
   activityMask: async (_db, values, whole) => {
     const conf = values.notification_configuration;
     if (!conf || typeof conf !== 'object' || Array.isArray(conf)) return values;
-    return { ...values, notification_configuration: maskSecretFields(conf as Row, notificationSecretFields(whole.notification_type)) };
+    return { ...values, notification_configuration: maskNotificationConfiguration(conf as Row, whole.notification_type) };
   },
   prepare: async (ctx, db, data, existing, caller) => {
     await requireLinks(ctx.pool, caller.grants, 'notification_template', data, existing);
     const type = data.notification_type ?? existing?.notification_type;
     if (data.notification_configuration !== undefined) {
-      const conf = { ...(data.notification_configuration as Row ?? {}) };
       const stored = (existing?.id ? (await db.query('SELECT notification_configuration FROM notification_templates WHERE id = $1', [existing.id])).rows[0]?.notification_configuration : {}) ?? {};
-      for (const k of notificationSecretFields(type)) {
-        if (conf[k] !== undefined) conf[k] = sealSecretValue(ctx.secrets, conf[k], stored[k]);
-      }
-      data.notification_configuration = conf;
+      data.notification_configuration = sealNotificationConfiguration(ctx.secrets, { ...(data.notification_configuration as Row ?? {}) }, stored, type);
     } else if (existing && data.notification_type !== undefined && data.notification_type !== existing.notification_type) {
-      // A new type may make secret what the old one kept in clear (a webhook's headers).
+      // A new type may make secret what the old one kept in clear.
       const { rows } = await db.query('SELECT notification_configuration FROM notification_templates WHERE id = $1', [existing.id]);
       const conf = { ...(rows[0]?.notification_configuration ?? {}) };
-      for (const k of notificationSecretFields(type)) if (conf[k] !== undefined) conf[k] = sealSecretValue(ctx.secrets, conf[k], conf[k]);
-      data.notification_configuration = conf;
+      data.notification_configuration = sealNotificationConfiguration(ctx.secrets, conf, conf, type);
     }
     if (!existing && data.notification_configuration === undefined) data.notification_configuration = {};
     if (data.messages === undefined && !existing) data.messages = null;
