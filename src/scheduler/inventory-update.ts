@@ -53,12 +53,18 @@ export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher
   let listed: Record<string, any>;
   try {
     const cmd = sandbox.command('ansible-inventory', ['-i', file, '--list', '--export'], { cwd });
-    const { stdout } = await exec(cmd.file, cmd.args, { cwd, maxBuffer: 256 << 20, timeout: (job.timeout || 0) * 1000,
+    const { stdout, stderr } = await exec(cmd.file, cmd.args, { cwd, maxBuffer: 256 << 20, timeout: (job.timeout || 0) * 1000,
       env: sandbox.env({ injected: sourceEnv, set }) });
+    // Warnings (a group that did not parse, a deprecated option) are part of the update's output.
+    emitLines(ev, stderr);
     listed = JSON.parse(stdout);
   } catch (err) {
-    ev.emit('verbose', String((err as { stderr?: string }).stderr || (err as Error).message));
-    return { final: { status: 'failed', jobExplanation: 'ansible-inventory failed' } };
+    const text = String((err as { stderr?: string }).stderr || (err as Error).message);
+    emitLines(ev, text);
+    // Ansible's own `ERROR! …` (or the first lines of what it printed) explains the failure, as in AWX.
+    const lines = text.replace(/\x1B\[[0-?]*[ -/]*[@-~]/g, '').split('\n').map((l) => l.trimEnd()).filter(Boolean);
+    const from = Math.max(0, lines.findIndex((l) => l.startsWith('ERROR!')));
+    return { final: { status: 'failed', jobExplanation: `ansible-inventory failed: ${lines.slice(from, from + 8).join('\n')}`.slice(0, 1024) } };
   }
   const data = parseInventoryList(listed);
   const counts = await withTransaction(ctx.pool, (db) => importInventory(db, job.inventory_id, data,
@@ -66,6 +72,11 @@ export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher
   ev.emit('verbose', `Imported ${counts.hosts} hosts and ${counts.groups} groups into inventory ${job.inventory_id}`
     + (counts.removed ? `; removed ${counts.removed}` : ''));
   return { final: { status: 'successful' } };
+}
+
+/** Each line of a program's output as its own verbose event, so stdout shows it line by line. */
+function emitLines(ev: SyntheticEvents, text: string): void {
+  for (const line of text.split('\n')) if (line.trim()) ev.emit('verbose', line.trimEnd());
 }
 
 /**

@@ -66,6 +66,7 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
     { privateDir: plan.privateDir, writable: [dir], readonly: plan.localRepo ? [plan.localRepo] : [] });
   const env = sandbox.env({ set: { GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '/bin/true', GIT_ALLOW_PROTOCOL: GIT_PROTOCOLS, ...auth.env } });
   let ok = 0;
+  let failure = '';
   const step = async (name: string, fn: () => Promise<string>): Promise<boolean> => {
     const task = ev.emit('playbook_on_task_start', `\nTASK [${name}] ${'*'.repeat(40)}`, { task: name, name }, play);
     try {
@@ -75,6 +76,7 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
       return true;
     } catch (err) {
       const msg = String((err as { stderr?: string }).stderr || (err as Error).message).trim();
+      failure = `${name} failed: ${msg}`.slice(0, 1024);
       ev.emit('runner_on_failed', `fatal: [localhost]: FAILED! => ${JSON.stringify({ msg })}`,
         { host: 'localhost', task: name, res: { msg, failed: true } }, task);
       ev.emit('playbook_on_stats', `\nPLAY RECAP\nlocalhost : ok=${ok} changed=0 unreachable=0 failed=1`,
@@ -86,34 +88,35 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
     const cmd = sandbox.command('git', args, { cwd: dir });
     return (await exec(cmd.file, cmd.args, { cwd: dir, env, maxBuffer: 10 << 20 })).stdout.trim();
   };
-  const failed: KindResult = { final: { status: 'failed' } };
+  // What failed, with git's own message, for job_explanation (it is also in the update's output).
+  const failed = (): KindResult => ({ final: { status: 'failed', jobExplanation: pusher.redactor.text(failure) } });
 
   if (project.scm_delete_on_update && !(await step('Delete project directory', async () => {
     emptyDirectory(dir);
     return dir;
-  }))) return failed;
+  }))) return failed();
   if (!fs.existsSync(path.join(dir, '.git'))) {
     if (!(await step('Clone project', async () => {
       emptyDirectory(dir);
       await git('clone', '--quiet', '--no-checkout', '--', project.scm_url, dir);
       return project.scm_url;
-    }))) return failed;
+    }))) return failed();
   } else {
     if (project.scm_clean && !(await step('Clean local changes', async () => {
       await git('reset', '--hard', '--quiet');
       await git('clean', '-fdq');
       return 'clean';
-    }))) return failed;
+    }))) return failed();
     if (!(await step('Fetch project', async () => {
       await git('remote', 'set-url', '--', 'origin', project.scm_url);
       await git('fetch', '--quiet', '--prune', '--tags', '--', 'origin', '+refs/heads/*:refs/remotes/origin/*');
       return project.scm_url;
-    }))) return failed;
+    }))) return failed();
   }
   if (plan.refspecs.length && !(await step('Fetch refspec', async () => {
     await git('fetch', '--quiet', '--', 'origin', ...plan.refspecs);
     return plan.refspecs.join(' ');
-  }))) return failed;
+  }))) return failed();
   const wanted = plan.scm_branch;
   let revision = '';
   if (!(await step('Check out revision', async () => {
@@ -127,7 +130,7 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
     if (!revision) throw new Error(`revision "${wanted || 'default branch'}" not found in ${project.scm_url}`);
     await git('checkout', '--quiet', '--force', '--detach', revision);
     return revision;
-  }))) return failed;
+  }))) return failed();
   const playbooks = discoverPlaybooks(dir);
   await step('Find playbooks', async () => playbooks.join(', '));
   ev.emit('playbook_on_stats', `\nPLAY RECAP ${'*'.repeat(40)}\nlocalhost : ok=${ok} changed=0 unreachable=0 failed=0`,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertCredential } from '../../src/db/credentials.js';
 import { type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.js';
 import { streamStdout } from '../../src/pipeline/stdout-stream.js';
-import { launchAdHocCommand, launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
+import { launchAdHocCommand, launchInventoryUpdate, launchJobTemplate, launchProjectUpdate, launchSystemJob } from '../../src/scheduler/launch.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
 import { createProjectAndInventory, orgId, startDispatcher, stopProcess, waitFor, waitForStatus } from './support.js';
 
@@ -38,6 +38,8 @@ const PLAYBOOKS: Record<string, string> = {
   'role.yml': `- hosts: all\n  gather_facts: false\n  roles:\n    - no_such_role_here\n`,
   'big.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.shell: head -c 1048576 /dev/zero | tr '\\0' 'x'; echo; echo BIG-END\n      register: big\n    - ansible.builtin.debug: msg="{{ big.stdout | length }} bytes"\n`,
   'bytes.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.shell: printf 'before \\377\\376 mid \\303\\050 after'\n      register: raw\n    - ansible.builtin.debug: var=raw.stdout\n`,
+  'inventory/warn.ini': `[web]\nweb1 ansible_connection=local\n[web:vars]\nrole=front\n`,
+  'inventory/broken.yml': `all:\n  hosts: [this, is, not, a, mapping\n`,
   'sleep.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: msg="about to sleep"\n    - ansible.builtin.command: sleep 60\n    - ansible.builtin.debug: msg="never"\n`,
 };
 
@@ -199,6 +201,43 @@ describe('every line Ansible prints is kept', () => {
     const k = await kept(id, 'ad_hoc_command_events');
     expectContiguous(k);
     expect(k.stdout).toContain('Could not match supplied host pattern');
+  }, 90_000);
+
+  it('a project update that fails: git\'s message in stdout and job_explanation, counters from 1', async () => {
+    const repo = path.join(t.dataDir, 'repo');
+    const p2 = (await t.pool.query(`INSERT INTO projects (name, organization_id, scm_type, scm_url, scm_branch, local_path)
+      VALUES ('P2', $1, 'git', $2, 'no-such-branch', 'p2') RETURNING id`, [org, `file://${repo}`])).rows[0].id;
+    const k = await kept(await launchProjectUpdate(t.pool, p2), 'project_update_events');
+    expect(k.job.status).toBe('failed');
+    expectContiguous(k);
+    expect(k.stdout).toContain('revision \\"no-such-branch\\" not found');
+    expect(k.job.job_explanation).toMatch(/^Check out revision failed: revision "no-such-branch" not found/);
+  }, 90_000);
+
+  it('inventory updates: ansible-inventory\'s output is kept, its error explains a failure', async () => {
+    const inv = (await t.pool.query(`INSERT INTO inventories (name, organization_id) VALUES ('from source', $1) RETURNING id`, [org])).rows[0].id;
+    const source = async (name: string, file: string) => (await t.pool.query(`INSERT INTO inventory_sources
+      (name, inventory_id, source, source_path, source_project_id) VALUES ($1, $2, 'scm', $3, $4) RETURNING id`, [name, inv, file, project])).rows[0].id;
+    const good = await kept(await launchInventoryUpdate(t.pool, await source('good', 'inventory/warn.ini')), 'inventory_update_events');
+    expect(good.job.status).toBe('successful');
+    expectContiguous(good);
+    expect(good.stdout).toContain('Imported 1 hosts');
+
+    const bad = await kept(await launchInventoryUpdate(t.pool, await source('bad', 'inventory/broken.yml')), 'inventory_update_events');
+    expect(bad.job.status).toBe('failed');
+    expectContiguous(bad);
+    const explanation: string = bad.job.job_explanation;
+    expect(explanation).toMatch(/^ansible-inventory failed: \S/);
+    // The explanation's first line is one of the output's lines.
+    expect(bad.stdout).toContain(explanation.slice('ansible-inventory failed: '.length).split('\n')[0]);
+  }, 90_000);
+
+  it('a system job', async () => {
+    const sjt = (await t.pool.query(`INSERT INTO system_job_templates (name, job_type) VALUES ('Cleanup', 'cleanup_activitystream') RETURNING id`)).rows[0].id;
+    const k = await kept(await launchSystemJob(t.pool, sjt, { extraVars: { days: 30 } }), 'system_job_events');
+    expect(k.job.status).toBe('successful');
+    expectContiguous(k);
+    expect(k.stdout).toContain('Removed');
   }, 90_000);
 
   it('a runner SIGKILLed mid-play: what it sent is kept contiguous and processing finishes', async () => {
