@@ -7,7 +7,7 @@ import { type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.
 import { streamStdout } from '../../src/pipeline/stdout-stream.js';
 import { launchAdHocCommand, launchInventoryUpdate, launchJobTemplate, launchProjectUpdate, launchSystemJob } from '../../src/scheduler/launch.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { createProjectAndInventory, orgId, startDispatcher, stopProcess, waitFor, waitForStatus } from './support.js';
+import { createProjectAndInventory, insertJobTemplate, orgId, startDispatcher, stopProcess, waitFor, waitForProcessed, waitForStatus } from './support.js';
 
 /**
  * Every line Ansible prints is kept (issue #18): real playbooks through a dispatcher process
@@ -50,23 +50,15 @@ let org: number;
 let project: number;
 let inventory: number;
 
-async function template(name: string, playbook: string, extra: Record<string, unknown> = {}): Promise<number> {
-  const cols = { name, organization_id: org, inventory_id: inventory, project_id: project, playbook, allow_simultaneous: true, ...extra };
-  const keys = Object.keys(cols);
-  const { rows } = await t.pool.query(`INSERT INTO job_templates (${keys.map((k) => `"${k}"`).join(',')})
-    VALUES (${keys.map((_, i) => `$${i + 1}`).join(',')}) RETURNING id`, Object.values(cols));
-  return rows[0].id;
+function template(name: string, playbook: string, extra: Record<string, unknown> = {}): Promise<number> {
+  return insertJobTemplate(t.pool, { name, organization_id: org, inventory_id: inventory, project_id: project, playbook, ...extra });
 }
 
 interface Kept { job: Record<string, any>; counters: number[]; stdout: string }
 
 /** Waits for the job to finish processing, then reads its stored counters and stdout. */
 async function kept(jobId: number, table = 'job_events', timeoutMs = 90_000): Promise<Kept> {
-  const job = await waitFor(async () => {
-    const { rows: [j] } = await t.pool.query(`SELECT *, to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_iso
-      FROM unified_jobs WHERE id = $1`, [jobId]);
-    return j?.event_processing_finished ? j : null;
-  }, timeoutMs, `job ${jobId} events processed`);
+  const job = await waitForProcessed(t.pool, jobId, timeoutMs);
   const { rows } = await t.pool.query(`SELECT counter FROM ${table} WHERE job_id = $1 AND job_created = $2 ORDER BY counter`,
     [jobId, job.created_iso]);
   let stdout = '';

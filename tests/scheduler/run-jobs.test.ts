@@ -6,7 +6,7 @@ import { launchAdHocCommand, launchInventoryUpdate, launchJobTemplate, launchPro
 import { cancelUnifiedJob } from '../../src/scheduler/submit.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
 import { alive } from '../support/processes.js';
-import { createGitRepo, orgId, pushedEvents, runCli, startDispatcher, stopProcess, waitFor, waitForStatus, createProjectAndInventory } from './support.js';
+import { createGitRepo, createProjectAndInventory, insertJobTemplate, orgId, pushedEvents, runCli, startDispatcher, stopProcess, waitFor, waitForStatus } from './support.js';
 
 const PLAYBOOKS = {
   'ok.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: msg="hello {{ who | default('world') }}"\n`,
@@ -23,12 +23,8 @@ let org: number;
 let project: number;
 let inventory: number;
 
-async function template(name: string, playbook: string, extra: Record<string, unknown> = {}): Promise<number> {
-  const cols = { name, organization_id: org, inventory_id: inventory, project_id: project, playbook, allow_simultaneous: true, ...extra };
-  const keys = Object.keys(cols);
-  const { rows } = await t.pool.query(`INSERT INTO job_templates (${keys.map((k) => `"${k}"`).join(',')}) VALUES (${keys.map((_, i) => `$${i + 1}`).join(',')}) RETURNING id`,
-    Object.values(cols));
-  return rows[0].id;
+function template(name: string, playbook: string, extra: Record<string, unknown> = {}): Promise<number> {
+  return insertJobTemplate(t.pool, { name, organization_id: org, inventory_id: inventory, project_id: project, playbook, ...extra });
 }
 
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import { type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.
 import { streamStdout } from '../../src/pipeline/stdout-stream.js';
 import { launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { createGitRepo, orgId, startDispatcher, stopProcess, waitFor, waitForStatus, createProjectAndInventory } from './support.js';
+import { createGitRepo, createProjectAndInventory, insertJobTemplate, orgId, startDispatcher, stopProcess, waitFor, waitForProcessed as waitForProcessedIn, waitForStatus } from './support.js';
 
 /**
  * Jobs end to end through the real receiver: dispatcher (child process) → ansible-runner →
@@ -31,12 +31,8 @@ let inventory: number;
 const http1: { url: string; requests: { path: string; headers: http.IncomingHttpHeaders; body: any }[]; server?: http.Server } = { url: '', requests: [] };
 const smtp: { port: number; messages: { from: string; to: string[]; data: string }[]; server?: net.Server } = { port: 0, messages: [] };
 
-async function template(name: string, playbook: string, extra: Record<string, unknown> = {}): Promise<number> {
-  const cols = { name, organization_id: org, inventory_id: inventory, project_id: project, playbook, allow_simultaneous: true, ...extra };
-  const keys = Object.keys(cols);
-  const { rows } = await t.pool.query(`INSERT INTO job_templates (${keys.map((k) => `"${k}"`).join(',')}) VALUES (${keys.map((_, i) => `$${i + 1}`).join(',')}) RETURNING id`,
-    Object.values(cols));
-  return rows[0].id;
+function template(name: string, playbook: string, extra: Record<string, unknown> = {}): Promise<number> {
+  return insertJobTemplate(t.pool, { name, organization_id: org, inventory_id: inventory, project_id: project, playbook, ...extra });
 }
 
 async function notificationTemplate(type: string, configuration: Record<string, unknown>, attach: { jt: number; on: string[] }): Promise<number> {
@@ -49,18 +45,7 @@ async function notificationTemplate(type: string, configuration: Record<string, 
   return id;
 }
 
-/**
- * A job done from the pipeline's side too: final status saved and every event stored.
- * `created_iso` keeps Postgres's microseconds, which a JS Date would cut to milliseconds
- * and so miss the job's event partition key.
- */
-async function waitForProcessed(jobId: number): Promise<Record<string, any>> {
-  return waitFor(async () => {
-    const { rows: [j] } = await t.pool.query(`SELECT *, to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_iso
-      FROM unified_jobs WHERE id = $1`, [jobId]);
-    return j?.event_processing_finished ? j : null;
-  }, 90_000, `job ${jobId} events processed`);
-}
+const waitForProcessed = (jobId: number) => waitForProcessedIn(t.pool, jobId);
 
 async function storedStdout(jobId: number, jobCreated: string): Promise<string> {
   let out = '';

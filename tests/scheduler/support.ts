@@ -139,3 +139,25 @@ export async function createProjectAndInventory(t: TestEnv, org: number, playboo
     [inventory, 'ansible_connection: local\nansible_python_interpreter: "{{ ansible_playbook_python }}"']);
   return { project, inventory };
 }
+
+/** A job template row: the columns given over the test's defaults (allow_simultaneous, so jobs never queue behind each other). */
+export async function insertJobTemplate(pool: pg.Pool, cols: Record<string, unknown>): Promise<number> {
+  const all: Record<string, unknown> = { allow_simultaneous: true, ...cols };
+  const keys = Object.keys(all);
+  const { rows } = await pool.query(`INSERT INTO job_templates (${keys.map((k) => `"${k}"`).join(',')})
+    VALUES (${keys.map((_, i) => `$${i + 1}`).join(',')}) RETURNING id`, Object.values(all));
+  return rows[0].id;
+}
+
+/**
+ * A job done from the pipeline's side too: final status saved and every event stored.
+ * `created_iso` keeps Postgres's microseconds, which a JS Date would cut to milliseconds
+ * and so miss the job's event partition key.
+ */
+export async function waitForProcessed(pool: pg.Pool, jobId: number, timeoutMs = 90_000): Promise<Record<string, any>> {
+  return waitFor(async () => {
+    const { rows: [j] } = await pool.query(`SELECT *, to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_iso
+      FROM unified_jobs WHERE id = $1`, [jobId]);
+    return j?.event_processing_finished ? j : null;
+  }, timeoutMs, `job ${jobId} events processed`);
+}
