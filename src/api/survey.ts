@@ -1,4 +1,4 @@
-import { parseVars } from '../scheduler/launch.js';
+import { parseVars } from '../scheduler/vars.js';
 import { ENCRYPTED_PLACEHOLDER, sealSecretValue, type SecretBox } from '../security/secrets.js';
 
 /**

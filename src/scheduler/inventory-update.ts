@@ -9,7 +9,7 @@ import { withTransaction } from '../db/pool.js';
 import { PlaystreamError } from '../errors.js';
 import { redisKeys } from '../redis-keys.js';
 import { EventPusher } from './event-push.js';
-import { parseVars } from './launch.js';
+import { parseVars } from './vars.js';
 import { createPrivateDataDir, projectDir } from './private-data-dir.js';
 import { Redactor } from './redact.js';
 import { JobSandbox } from './sandbox/job-sandbox.js';

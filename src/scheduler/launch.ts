@@ -1,9 +1,9 @@
 import type pg from 'pg';
-import YAML from 'yaml';
 import { PlaystreamError } from '../errors.js';
 import type { SecretBox } from '../security/secrets.js';
 import { submitUnifiedJob } from './submit.js';
 import { sealSurveyPasswords, surveyPasswordQuestions } from './survey-secrets.js';
+import { parseVars } from './vars.js';
 
 /**
  * Turning templates into pending unified jobs. Each launcher copies its template's fields
@@ -39,22 +39,6 @@ export interface JobOverrides {
   timeout?: number;
   diff_mode?: boolean;
   scm_branch?: string;
-}
-
-/** Parses AWX-style extra vars (JSON or YAML text, or an object) to an object. */
-export function parseVars(value: unknown, what = 'extra_vars'): Record<string, unknown> {
-  if (value === undefined || value === null || value === '') return {};
-  if (typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
-  if (typeof value !== 'string') throw new PlaystreamError('PS_ERR_VALIDATION', `${what} must be a mapping`);
-  let parsed: unknown;
-  try {
-    parsed = YAML.parse(value);
-  } catch (err) {
-    throw new PlaystreamError('PS_ERR_VALIDATION', `${what} is not valid JSON or YAML`, { cause: err });
-  }
-  if (parsed === null || parsed === undefined) return {};
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new PlaystreamError('PS_ERR_VALIDATION', `${what} must be a mapping`);
-  return parsed as Record<string, unknown>;
 }
 
 function common(opts: LaunchOptions): Record<string, unknown> {

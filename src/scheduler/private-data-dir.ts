@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { parseVars } from './launch.js';
+import { parseVars } from './vars.js';
 
 /**
  * A job's private data dir, <dataDir>/jobs/<id>, in ansible-runner's layout:

@@ -12,7 +12,7 @@ import { injectCredentials, refuseInlineJinja } from './credential-injection.js'
 import { EventPusher } from './event-push.js';
 import { runInventoryUpdate } from './inventory-update.js';
 import { markRunning, saveFinalStatus, TIMEOUT_EXPLANATION, type FinalFields, type StatusBus } from './job-states.js';
-import { parseVars } from './launch.js';
+import { parseVars } from './vars.js';
 import { createStartedNotifications } from './notifications.js';
 import { buildInventory, createPrivateDataDir, jobDir, projectDir, writeEnvFiles, writeInventory } from './private-data-dir.js';
 import { runProjectUpdate } from './project-update.js';

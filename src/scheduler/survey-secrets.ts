@@ -1,6 +1,6 @@
 import { PlaystreamError } from '../errors.js';
 import { ENCRYPTED_PLACEHOLDER, isEncrypted, type SecretBox } from '../security/secrets.js';
-import { parseVars } from './launch.js';
+import { parseVars } from './vars.js';
 
 /**
  * Survey passwords, both ends (AWX's `survey_passwords`): at launch the answers to a

@@ -1,7 +1,7 @@
 import { jobKinds } from '../db/job-kinds.js';
 import { redisKeys } from '../redis-keys.js';
 import { EventPusher } from './event-push.js';
-import { parseVars } from './launch.js';
+import { parseVars } from './vars.js';
 import { Redactor } from './redact.js';
 import type { JobContext, JobRow, KindResult } from './run-unified-job.js';
 import { SyntheticEvents } from './synthetic-events.js';

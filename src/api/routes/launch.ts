@@ -1,4 +1,5 @@
-import { launchJobTemplate, launchProjectUpdate, launchInventoryUpdate, parseVars, type JobOverrides } from '../../scheduler/launch.js';
+import { launchJobTemplate, launchProjectUpdate, launchInventoryUpdate, type JobOverrides } from '../../scheduler/launch.js';
+import { parseVars } from '../../scheduler/vars.js';
 import { cancelUnifiedJob } from '../../scheduler/submit.js';
 import { PlaystreamError } from '../../errors.js';
 import { jobKindByApiPath } from '../../db/job-kinds.js';
