@@ -195,5 +195,17 @@ describe('API v2 actions', () => {
     expect((await api('GET', '/api/v2/settings/system/', undefined, basicAuth('plain', 'plain-pass'))).status).toBe(403);
     expect((await api('PATCH', '/api/v2/settings/jobs/', { AWX_TASK_ENV: {} }, basicAuth('plain', 'plain-pass'))).status).toBe(403);
     expect((await api('GET', '/api/v2/settings/jobs/')).status).toBe(200);
+    // Settings the jobs read are checked when written: a value they would refuse is a 400 naming it, and nothing is stored.
+    const badJinja = await api('PATCH', '/api/v2/settings/jobs/', { ALLOW_JINJA_IN_EXTRA_VARS: 'sometimes' });
+    expect(badJinja.status).toBe(400);
+    expect(badJinja.json.ALLOW_JINJA_IN_EXTRA_VARS[0]).toContain('not a valid choice');
+    const badPaths = await api('PATCH', '/api/v2/settings/jobs/', { AWX_ISOLATION_SHOW_PATHS: ['relative/dir'] });
+    expect(badPaths.status).toBe(400);
+    expect(badPaths.json.AWX_ISOLATION_SHOW_PATHS[0]).toContain('not an absolute path');
+    const jobs = await api('GET', '/api/v2/settings/jobs/');
+    expect(jobs.json.ALLOW_JINJA_IN_EXTRA_VARS).toBe('template');
+    expect(jobs.json.AWX_ISOLATION_SHOW_PATHS).toEqual([]);
+    expect((await api('PATCH', '/api/v2/settings/jobs/', { ALLOW_JINJA_IN_EXTRA_VARS: 'never' })).json.ALLOW_JINJA_IN_EXTRA_VARS).toBe('never');
+    await api('PATCH', '/api/v2/settings/jobs/', { ALLOW_JINJA_IN_EXTRA_VARS: 'template' });
   });
 });

@@ -2,6 +2,7 @@ import { version } from '../../paths.js';
 import { requireCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { forbidden, jsonBody, notFound, type Router } from '../http.js';
+import { parseShowPaths } from '../../scheduler/sandbox/show-paths.js';
 import { recordActivity } from '../activity.js';
 
 /**
@@ -30,6 +31,18 @@ export const SETTING_DEFAULTS: Record<string, Record<string, unknown>> = {
     ALLOW_OAUTH2_FOR_EXTERNAL_USERS: false, LOGIN_REDIRECT_OVERRIDE: '' },
   ui: { PENDO_TRACKING_STATE: 'off', CUSTOM_LOGIN_INFO: '', CUSTOM_LOGO: '', MAX_UI_JOB_EVENTS: 4000, UI_LIVE_UPDATES_ENABLED: true },
   logging: { LOG_AGGREGATOR_ENABLED: false, LOG_AGGREGATOR_LEVEL: 'INFO' },
+};
+
+/**
+ * Settings the jobs read, checked when written (a value the job code would refuse, or read
+ * as another, is a 400 naming the setting, not a surprise at the next job).
+ */
+const SETTING_CHECKS: Record<string, (v: unknown, ctx: ApiContext) => string | undefined> = {
+  ALLOW_JINJA_IN_EXTRA_VARS: (v) => (['always', 'never', 'template'].includes(v as string)
+    ? undefined : `"${String(v)}" is not a valid choice (always, never, template).`),
+  AWX_ISOLATION_SHOW_PATHS: (v, ctx) => {
+    try { parseShowPaths(v, ctx.config.dataDir); return undefined; } catch (err) { return (err as Error).message; }
+  },
 };
 
 async function category(ctx: ApiContext, slug: string): Promise<Record<string, unknown>> {
@@ -80,6 +93,7 @@ export function registerConfig(router: Router<ApiContext>): void {
       if (!(k in current)) { errors[k] = ['Not a known setting.']; continue; }
       const d = current[k];
       if (d !== null && typeof d !== typeof v) errors[k] = [`Expected a ${Array.isArray(d) ? 'list' : typeof d}.`];
+      else if (SETTING_CHECKS[k]) { const problem = SETTING_CHECKS[k](v, ctx); if (problem) errors[k] = [problem]; }
     }
     if (Object.keys(errors).length) return { status: 400, body: errors };
     for (const [k, v] of Object.entries(body)) {
