@@ -99,3 +99,24 @@ describe('an inventory source\'s source_path is a file of its source project', (
     expect(rows).toEqual([{ source_path: 'hosts.ini' }]);
   });
 });
+
+describe('what a project update or an inventory update would refuse is refused when written', () => {
+  test('git options in scm_url, scm_branch and scm_refspec are a 400 naming the field, and nothing is stored', async () => {
+    for (const [field, value] of [['scm_url', '--upload-pack=touch /tmp/pwned'], ['scm_branch', '--output=/tmp/pwned'],
+      ['scm_refspec', '--upload-pack=touch /tmp/pwned']] as const) {
+      const body = { name: `git ${field}`, organization: org, scm_type: 'git', scm_url: 'https://example.invalid/repo.git', [field]: value };
+      expectRefused(await api('POST', '/api/v2/projects/', body), field);
+    }
+    expect((await api('GET', '/api/v2/projects/?name__startswith=git%20')).json.count).toBe(0);
+  });
+
+  test('source_vars naming a loader, interpreter or Ansible variable are a 400 naming source_vars', async () => {
+    for (const name of ['LD_PRELOAD', 'PYTHONPATH', 'ANSIBLE_CONFIG']) {
+      expectRefused(await api('POST', '/api/v2/inventory_sources/', { name: `vars ${name}`, inventory, source: 'scm', source_project: project,
+        source_path: 'hosts.ini', source_vars: JSON.stringify({ [name]: '/tmp/evil' }) }), 'source_vars');
+    }
+    const ok = await api('POST', '/api/v2/inventory_sources/', { name: 'vars ok', inventory, source: 'scm', source_project: project,
+      source_path: 'hosts.ini', source_vars: JSON.stringify({ MY_REGION: 'eu' }) });
+    expect(ok.status, JSON.stringify(ok.json)).toBe(201);
+  });
+});

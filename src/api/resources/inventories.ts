@@ -1,3 +1,5 @@
+import { sourceVarsProblems } from '../../scheduler/inventory-update.js';
+import { parseVars } from '../../scheduler/vars.js';
 import { requireLinks } from '../access.js';
 import { defineResource, type Row } from '../engine/resource.js';
 import { badRequest } from '../http.js';
@@ -117,6 +119,13 @@ export const inventorySources = defineResource({
     const project = (data.source_project !== undefined ? data.source_project : existing?.source_project) as number | null | undefined;
     const sourcePath = (data.source_path ?? (data.source_project !== undefined ? existing?.source_path : undefined)) as string | undefined;
     if (sourcePath) await sourcePathInProject(ctx, project ?? null, sourcePath);
+    // Variables the update would refuse as its environment (LD_PRELOAD, PYTHONPATH, ANSIBLE_*...) are refused now.
+    if (data.source_vars !== undefined) {
+      let vars: Record<string, unknown>;
+      try { vars = parseVars(data.source_vars, 'source_vars'); } catch (err) { throw badRequest({ source_vars: [(err as Error).message] }); }
+      const problems = sourceVarsProblems(vars);
+      if (problems.length) throw badRequest({ source_vars: problems });
+    }
     return data;
   },
 });

@@ -1,4 +1,5 @@
 import { launchProjectUpdate } from '../../scheduler/launch.js';
+import { checkScmFields } from '../../scheduler/project-update.js';
 import { requireLinks } from '../access.js';
 import { badRequest } from '../http.js';
 import { defineResource, type Row } from '../engine/resource.js';
@@ -59,6 +60,17 @@ export const projects = defineResource({
     }
     const scmType = (data.scm_type ?? existing?.scm_type ?? '') as string;
     if (scmType && !(data.scm_url ?? existing?.scm_url)) throw badRequest({ scm_url: ['SCM URL is required.'] });
+    // What a project update would refuse (git options in a URL, branch or refspec) is refused now, naming the field.
+    if (scmType === 'git' && (data.scm_url !== undefined || data.scm_branch !== undefined || data.scm_refspec !== undefined)) {
+      const f = { scm_url: String(data.scm_url ?? existing?.scm_url ?? ''), scm_branch: String(data.scm_branch ?? existing?.scm_branch ?? ''),
+        scm_refspec: String(data.scm_refspec ?? existing?.scm_refspec ?? '') };
+      try {
+        checkScmFields(f);
+      } catch (err) {
+        const field = ['scm_url', 'scm_branch', 'scm_refspec'].find((k) => (err as Error).message.startsWith(`${k} `)) ?? 'scm_url';
+        throw badRequest({ [field]: [(err as Error).message] });
+      }
+    }
     if (!scmType && data.local_path === undefined && !existing) data.local_path = '';
     return data;
   },
