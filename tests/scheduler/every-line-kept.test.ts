@@ -3,11 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertCredential } from '../../src/db/credentials.js';
-import { type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.js';
-import { streamStdout } from '../../src/pipeline/stdout-stream.js';
 import { launchAdHocCommand, launchInventoryUpdate, launchJobTemplate, launchProjectUpdate, launchSystemJob } from '../../src/scheduler/launch.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { createProjectAndInventory, insertJobTemplate, orgId, startDispatcher, stopProcess, waitFor, waitForProcessed, waitForStatus } from './support.js';
+import { createProjectAndInventory, insertJobTemplate, orgId, startJobStack, storedStdout, waitFor, waitForProcessed } from './support.js';
 
 /**
  * Every line Ansible prints is kept (issue #18): real playbooks through a dispatcher process
@@ -44,8 +42,7 @@ const PLAYBOOKS: Record<string, string> = {
 };
 
 let t: TestEnv;
-let dispatcher: ReturnType<typeof startDispatcher>;
-let receiver: ReceiverHandle;
+let stack: Awaited<ReturnType<typeof startJobStack>> | undefined;
 let org: number;
 let project: number;
 let inventory: number;
@@ -61,9 +58,7 @@ async function kept(jobId: number, table = 'job_events', timeoutMs = 90_000): Pr
   const job = await waitForProcessed(t.pool, jobId, timeoutMs);
   const { rows } = await t.pool.query(`SELECT counter FROM ${table} WHERE job_id = $1 AND job_created = $2 ORDER BY counter`,
     [jobId, job.created_iso]);
-  let stdout = '';
-  await streamStdout(t.pool, { table, jobId, jobCreated: job.created_iso, startLine: 0, endLine: null, stripAnsi: true },
-    async (chunk) => { stdout += chunk; });
+  const stdout = await storedStdout(t.pool, jobId, job.created_iso, table);
   return { job, counters: rows.map((r) => r.counter), stdout };
 }
 
@@ -83,16 +78,10 @@ beforeAll(async () => {
   t = await useTestEnv({ PLAYSTREAM_DISPATCHER_WORKERS: '4' });
   org = await orgId(t.pool);
   ({ project, inventory } = await createProjectAndInventory(t, org, { ...PLAYBOOKS, 'vault.yml': vaultedPlaybook() }));
-  receiver = await startReceiver({ config: t.config, pool: t.pool, redis: t.redis, workers: 2 });
-  dispatcher = startDispatcher(t.env);
-  const update = await waitForStatus(t.pool, await launchProjectUpdate(t.pool, project), ['successful', 'failed', 'error']);
-  expect(update.status, update.job_explanation + update.result_traceback).toBe('successful');
+  stack = await startJobStack(t, project);
 }, 120_000);
 
-afterAll(async () => {
-  if (dispatcher) await stopProcess(dispatcher);
-  await receiver?.close();
-});
+afterAll(async () => { await stack?.stop(); });
 
 describe('every line Ansible prints is kept', () => {
   it('an inventory whose only host is disabled: the warning is in stdout, counters from 1, processing finishes', async () => {

@@ -6,11 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertCredential } from '../../src/db/credentials.js';
-import { type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.js';
-import { streamStdout } from '../../src/pipeline/stdout-stream.js';
-import { launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
+import { launchJobTemplate } from '../../src/scheduler/launch.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { createGitRepo, createProjectAndInventory, insertJobTemplate, orgId, startDispatcher, stopProcess, waitFor, waitForProcessed as waitForProcessedIn, waitForStatus } from './support.js';
+import { createGitRepo, createProjectAndInventory, insertJobTemplate, orgId, startJobStack, storedStdout, waitFor, waitForProcessed as waitForProcessedIn } from './support.js';
 
 /**
  * Jobs end to end through the real receiver: dispatcher (child process) → ansible-runner →
@@ -23,8 +21,7 @@ const PLAYBOOKS = {
 };
 
 let t: TestEnv;
-let dispatcher: ReturnType<typeof startDispatcher>;
-let receiver: ReceiverHandle;
+let stack: Awaited<ReturnType<typeof startJobStack>> | undefined;
 let org: number;
 let project: number;
 let inventory: number;
@@ -47,12 +44,6 @@ async function notificationTemplate(type: string, configuration: Record<string, 
 
 const waitForProcessed = (jobId: number) => waitForProcessedIn(t.pool, jobId);
 
-async function storedStdout(jobId: number, jobCreated: string): Promise<string> {
-  let out = '';
-  await streamStdout(t.pool, { table: 'job_events', jobId, jobCreated, startLine: 0, endLine: null, stripAnsi: true },
-    async (chunk) => { out += chunk; });
-  return out;
-}
 
 /** Just enough SMTP (RFC 5321's happy path, no TLS) for nodemailer to hand over one message per connection. */
 function startSmtpSink(): Promise<void> {
@@ -136,15 +127,11 @@ beforeAll(async () => {
   await Promise.all([startHttpSink(), startSmtpSink()]);
   org = await orgId(t.pool);
   ({ project, inventory } = await createProjectAndInventory(t, org, PLAYBOOKS));
-  receiver = await startReceiver({ config: t.config, pool: t.pool, redis: t.redis, workers: 2 });
-  dispatcher = startDispatcher({ ...t.env, PATH: `${await crashingRunnerDir()}:${process.env.PATH}` });
-  const update = await waitForStatus(t.pool, await launchProjectUpdate(t.pool, project), ['successful', 'failed', 'error']);
-  expect(update.status, update.job_explanation + update.result_traceback).toBe('successful');
+  stack = await startJobStack(t, project, { ...t.env, PATH: `${await crashingRunnerDir()}:${process.env.PATH}` });
 }, 120_000);
 
 afterAll(async () => {
-  if (dispatcher) await stopProcess(dispatcher);
-  await receiver?.close();
+  await stack?.stop();
   http1.server?.close();
   smtp.server?.close();
   if (faultBin) fs.rmSync(faultBin, { recursive: true, force: true });
@@ -169,7 +156,7 @@ describe('jobs through the real receiver', () => {
       'SELECT * FROM job_events WHERE job_id = $1 AND job_created = $2 ORDER BY counter', [job.id, job.created_iso]);
     expect(events.length).toBe(job.emitted_events);
     expect(events.map((e) => e.counter)).toEqual(Array.from({ length: events.length }, (_, i) => i + 1));
-    const stdout = await storedStdout(job.id, job.created_iso);
+    const stdout = await storedStdout(t.pool, job.id, job.created_iso);
     expect(stdout).toContain('token is **********');
     expect(stdout).toContain('env says **********');
     expect(JSON.stringify(events)).not.toContain(secret);
@@ -192,7 +179,7 @@ describe('jobs through the real receiver', () => {
       [job.id, job.created_iso]);
     expect(n).toBe(job.emitted_events);
     expect(n).toBeGreaterThan(3);
-    expect(await storedStdout(job.id, job.created_iso)).toContain('"msg": "hello"');
+    expect(await storedStdout(t.pool, job.id, job.created_iso)).toContain('"msg": "hello"');
     const { rows: hosts } = await t.pool.query('SELECT host_name, ok, failures, dark FROM job_host_summaries WHERE job_id = $1', [job.id]);
     expect(hosts).toEqual([{ host_name: 'localhost', ok: 1, failures: 0, dark: 0 }]);
   }, 90_000);
@@ -243,7 +230,7 @@ describe('jobs through the real receiver', () => {
     expect(job.result_traceback).toContain('Traceback (most recent call last)');
     expect(job.result_traceback).toContain('RuntimeError: injected runner crash');
     // What it printed on stdout before the traceback is a verbose event of the job (runner-stream.ts), not traceback text.
-    expect(await storedStdout(job.id, job.created_iso)).toContain('runner starting');
+    expect(await storedStdout(t.pool, job.id, job.created_iso)).toContain('runner starting');
     expect(fs.existsSync(path.join(t.dataDir, 'jobs', String(job.id)))).toBe(false);
     const [n] = await waitFor(async () => {
       const { rows } = await t.pool.query(`SELECT * FROM notifications WHERE unified_job_id = $1 AND status <> 'pending'`, [job.id]);

@@ -4,7 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { afterAll } from 'vitest';
+import { type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.js';
+import { streamStdout } from '../../src/pipeline/stdout-stream.js';
 import { heartbeat } from '../../src/scheduler/cluster.js';
+import { launchProjectUpdate } from '../../src/scheduler/launch.js';
 import { runUnifiedJob } from '../../src/scheduler/run-unified-job.js';
 import { claimTasks } from '../../src/scheduler/task-queue.js';
 import { runTaskManagerPass } from '../../src/scheduler/task-manager.js';
@@ -160,4 +163,30 @@ export async function waitForProcessed(pool: pg.Pool, jobId: number, timeoutMs =
       FROM unified_jobs WHERE id = $1`, [jobId]);
     return j?.event_processing_finished ? j : null;
   }, timeoutMs, `job ${jobId} events processed`);
+}
+
+/**
+ * The path a job takes after launch, for real: a dispatcher process (started with
+ * `dispatcherEnv`) and the receiver in this process; the project is synced before it returns.
+ */
+export async function startJobStack(t: TestEnv, project: number, dispatcherEnv: NodeJS.ProcessEnv = t.env): Promise<{
+  receiver: ReceiverHandle; dispatcher: ChildProcess; stop(): Promise<void>;
+}> {
+  const receiver = await startReceiver({ config: t.config, pool: t.pool, redis: t.redis, workers: 2 });
+  const dispatcher = startDispatcher(dispatcherEnv);
+  const stop = async () => { await stopProcess(dispatcher); await receiver.close(); };
+  const update = await waitForStatus(t.pool, await launchProjectUpdate(t.pool, project), ['successful', 'failed', 'error']);
+  if (update.status !== 'successful') {
+    await stop();
+    throw new Error(`project update ${update.status}: ${update.job_explanation} ${update.result_traceback}`);
+  }
+  return { receiver, dispatcher, stop };
+}
+
+/** A job's stored stdout, ANSI stripped, as the API's stdout endpoint assembles it. */
+export async function storedStdout(pool: pg.Pool, jobId: number, jobCreatedIso: string, table = 'job_events'): Promise<string> {
+  let out = '';
+  await streamStdout(pool, { table, jobId, jobCreated: jobCreatedIso, startLine: 0, endLine: null, stripAnsi: true },
+    async (chunk) => { out += chunk; });
+  return out;
 }

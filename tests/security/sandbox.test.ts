@@ -3,13 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.js';
-import { streamStdout } from '../../src/pipeline/stdout-stream.js';
 import { jobDir } from '../../src/scheduler/private-data-dir.js';
-import { launchInventoryUpdate, launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
+import { launchInventoryUpdate, launchJobTemplate } from '../../src/scheduler/launch.js';
 import { cancelUnifiedJob } from '../../src/scheduler/submit.js';
 import { adminUrl, useTestEnv, type TestEnv } from '../support/harness.js';
-import { createGitRepo, createProjectAndInventory, orgId, startDispatcher, stopProcess, waitFor, waitForStatus } from '../scheduler/support.js';
+import { createGitRepo, createProjectAndInventory, insertJobTemplate, orgId, startJobStack, storedStdout, waitFor, waitForProcessed, waitForStatus } from '../scheduler/support.js';
 
 /**
  * Issue #12, the job sandbox: a playbook that reads the controller's secrets, run through a
@@ -74,8 +72,7 @@ print(json.dumps({'all': {'hosts': ['leak']}, '_meta': {'hostvars': {'leak': see
 };
 
 let t: TestEnv;
-let dispatcher: ReturnType<typeof startDispatcher>;
-let receiver: ReceiverHandle;
+let stack: Awaited<ReturnType<typeof startJobStack>> | undefined;
 let org: number;
 let project: number;
 let inventory: number;
@@ -84,22 +81,14 @@ let redisDir = '';
 let otherJob = 0;
 let leak: { job: Record<string, any>; stdout: string; events: Record<string, any>[] };
 
-async function template(name: string, playbook: string, extraVars: Record<string, unknown>): Promise<number> {
-  const { rows } = await t.pool.query(`INSERT INTO job_templates (name, organization_id, inventory_id, project_id, playbook,
-    allow_simultaneous, extra_vars) VALUES ($1, $2, $3, $4, $5, true, $6) RETURNING id`,
-  [name, org, inventory, project, playbook, JSON.stringify(extraVars)]);
-  return rows[0].id;
+function template(name: string, playbook: string, extraVars: Record<string, unknown>): Promise<number> {
+  return insertJobTemplate(t.pool, { name, organization_id: org, inventory_id: inventory, project_id: project, playbook,
+    extra_vars: JSON.stringify(extraVars) });
 }
 
 async function processed(jobId: number): Promise<{ job: Record<string, any>; stdout: string; events: Record<string, any>[] }> {
-  const job = await waitFor(async () => {
-    const { rows: [j] } = await t.pool.query(`SELECT *, to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_iso
-      FROM unified_jobs WHERE id = $1`, [jobId]);
-    return j?.event_processing_finished ? j : null;
-  }, 120_000, `job ${jobId} events processed`);
-  let stdout = '';
-  await streamStdout(t.pool, { table: 'job_events', jobId, jobCreated: job.created_iso, startLine: 0, endLine: null, stripAnsi: true },
-    async (chunk) => { stdout += chunk; });
+  const job = await waitForProcessed(t.pool, jobId, 120_000);
+  const stdout = await storedStdout(t.pool, jobId, job.created_iso);
   const { rows } = await t.pool.query('SELECT * FROM job_events WHERE job_id = $1 AND job_created = $2 ORDER BY counter',
     [jobId, job.created_iso]);
   return { job, stdout, events: rows.map((r) => ({ ...r, event_data: JSON.parse(r.event_data) })) };
@@ -130,10 +119,7 @@ beforeAll(async () => {
   ({ project, inventory } = await createProjectAndInventory(t, org, PLAYBOOKS));
   fs.chmodSync(path.join(t.dataDir, 'repo', 'inventory', 'leak.py'), 0o755);
   createGitRepo(path.join(t.dataDir, 'repo'), {});
-  receiver = await startReceiver({ config: t.config, pool: t.pool, redis: t.redis, workers: 2 });
-  dispatcher = startDispatcher(t.env);
-  const update = await waitForStatus(t.pool, await launchProjectUpdate(t.pool, project), ['successful', 'failed', 'error']);
-  expect(update.status, update.job_explanation + update.result_traceback).toBe('successful');
+  stack = await startJobStack(t, project);
 
   // Another job, running while the leaking one runs: its private data dir and its process are what the leak looks for.
   otherJob = await launchJobTemplate(t.pool, await template('other', 'other.yml', { marker: OTHER_MARKER }));
@@ -145,8 +131,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (otherJob) await cancelUnifiedJob(t.pool, otherJob, { redis: t.redis, config: t.config }).catch(() => {});
-  if (dispatcher) await stopProcess(dispatcher);
-  await receiver?.close();
+  await stack?.stop();
 });
 
 describe('the job sandbox (issue #12)', () => {
