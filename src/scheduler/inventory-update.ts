@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import type pg from 'pg';
 import YAML from 'yaml';
 import { jobKinds } from '../db/job-kinds.js';
+import { stripAnsi } from '../pipeline/stdout-stream.js';
 import { withTransaction } from '../db/pool.js';
 import { PlaystreamError } from '../errors.js';
 import { redisKeys } from '../redis-keys.js';
@@ -62,7 +63,7 @@ export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher
     const text = String((err as { stderr?: string }).stderr || (err as Error).message);
     emitLines(ev, text);
     // Ansible's own `ERROR! …` (or the first lines of what it printed) explains the failure, as in AWX.
-    const lines = text.replace(/\x1B\[[0-?]*[ -/]*[@-~]/g, '').split('\n').map((l) => l.trimEnd()).filter(Boolean);
+    const lines = stripAnsi(text).split('\n').map((l) => l.trimEnd()).filter(Boolean);
     const from = Math.max(0, lines.findIndex((l) => l.startsWith('ERROR!')));
     return { final: { status: 'failed', jobExplanation: `ansible-inventory failed: ${lines.slice(from, from + 8).join('\n')}`.slice(0, 1024) } };
   }

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { stripAnsi } from '../pipeline/stdout-stream.js';
 import type { EventPusher } from './event-push.js';
 
 /**
@@ -27,7 +28,6 @@ import type { EventPusher } from './event-push.js';
  */
 export const MAX_LINE_BYTES = 64 << 20;
 const ERROR_LINES_KEPT = 40;
-const ANSI = /\x1B\[[0-?]*[ -/]*[@-~]/g;
 const COUNTER_AT_HEAD = /"counter":\s*(\d+)/;
 
 export class WorkerStream {
@@ -156,7 +156,7 @@ export class WorkerStream {
 
   /** Keeps Ansible's fatal `ERROR! …` message (it has no event of its own beyond verbose lines). */
   #watchErrors(stdout: string): void {
-    const plain = stdout.replace(ANSI, '');
+    const plain = stripAnsi(stdout);
     if (plain.startsWith('ERROR!')) { this.#errorBlock = true; this.errorLines.length = 0; }
     if (this.#errorBlock && this.errorLines.length < ERROR_LINES_KEPT) this.errorLines.push(plain);
   }
@@ -181,7 +181,7 @@ export class WorkerStream {
     this.#shift++;
     this.#lineShift++;
     const counter = ++this.#lastCounter;
-    if (stdout.replace(ANSI, '').startsWith('ERROR!') || this.#errorBlock) this.#watchErrors(stdout);
+    this.#watchErrors(stdout);
     this.#pusher.push(JSON.stringify(this.#verbose(counter, stdout, this.#lastEndLine)), counter);
     this.#lastEndLine += 1;
   }
