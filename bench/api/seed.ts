@@ -15,7 +15,8 @@ import type pg from 'pg';
  */
 export interface ScaleSizes { jobs: number; templates: number; hosts: number; events: number }
 
-export interface ScaleSet { orgIds: number[]; templateIds: number[]; adminId: number; userId: number; bigJobId: number; launcherIds: number[] }
+/** `firstJobId`: the id of seeded job 0; seeded job i has id firstJobId + i. */
+export interface ScaleSet { orgIds: number[]; templateIds: number[]; adminId: number; userId: number; bigJobId: number; launcherIds: number[]; firstJobId: number }
 
 export async function seedApiScale(pool: pg.Pool, s: ScaleSizes, passwordHash: string): Promise<ScaleSet> {
   const q = async (sql: string, values: unknown[] = []) => (await pool.query(sql, values)).rows;
@@ -37,6 +38,7 @@ export async function seedApiScale(pool: pg.Pool, s: ScaleSizes, passwordHash: s
                         ON CONFLICT (resource_type, resource_id, role_field) DO UPDATE SET role_field = EXCLUDED.role_field RETURNING id)
              INSERT INTO rbac_role_users (role_id, user_id) SELECT id, $2 FROM r ON CONFLICT DO NOTHING`, [t, userId]);
   }
+  const [{ before }] = await q('SELECT coalesce(max(id), 0) AS before FROM unified_jobs');
   await q(
     `INSERT INTO unified_jobs (kind, name, unified_job_template_id, organization_id, inventory_id, project_id, playbook, status, failed,
                                created, modified, started, finished, elapsed, launch_type, created_by_id, job_type,
@@ -57,6 +59,7 @@ export async function seedApiScale(pool: pg.Pool, s: ScaleSizes, passwordHash: s
                          WHEN i % 20 = 3 THEN 'canceled' ELSE 'successful' END AS st
                FROM generate_series(0, $7 - 1) i) g
       ORDER BY i`, [orgIds, invIds, projIds, templateIds, s.templates, launcherIds, s.jobs]);
+  const [{ first }] = await q('SELECT min(id) AS first FROM unified_jobs WHERE id > $1', [before]);
   await q(
     `INSERT INTO hosts (name, inventory_id)
      SELECT format('host-%s.example.com', lpad(i::text, 5, '0')), ($1::bigint[])[1 + i % 2] FROM generate_series(0, $2 - 1) i`, [invIds, s.hosts]);
@@ -78,5 +81,5 @@ export async function seedApiScale(pool: pg.Pool, s: ScaleSizes, passwordHash: s
             c - 1, c, format('host-%s.example.com', lpad((c % 10000)::text, 5, '0')), 'site.yml', 'all', format('task %s', c / 50)
        FROM generate_series(1, $3) c`, [big.id, big.created, s.events]);
   await q('SELECT fold_unified_job_counts()');
-  return { orgIds, templateIds, adminId, userId, bigJobId: Number(big.id), launcherIds };
+  return { orgIds, templateIds, adminId, userId, bigJobId: Number(big.id), launcherIds, firstJobId: Number(first) };
 }

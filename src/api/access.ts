@@ -120,11 +120,19 @@ export class Grants {
   }
 }
 
+/** The tables a user's grants are read from (through the rbac_user_roles view). */
+export const GRANT_TABLES = ['rbac_roles', 'rbac_role_users', 'rbac_role_teams'];
+
 export async function loadGrants(ctx: ApiContext, user: AuthenticatedUser): Promise<Grants> {
   if (user.is_superuser) return new Grants(user, []);
-  const { rows } = await ctx.pool.query<{ resource_type: string; resource_id: string; role_field: string }>(prepared(
-    'SELECT resource_type, resource_id, role_field FROM rbac_user_roles WHERE user_id = $1', [user.id]));
-  return new Grants(user, rows.map((r) => ({ type: r.resource_type, id: Number(r.resource_id), field: r.role_field })));
+  const read = async () => {
+    const { rows } = await ctx.pool.query<{ resource_type: string; resource_id: string; role_field: string }>(prepared(
+      'SELECT resource_type, resource_id, role_field FROM rbac_user_roles WHERE user_id = $1', [user.id]));
+    return rows.map((r): HeldRole => ({ type: r.resource_type, id: Number(r.resource_id), field: r.role_field }));
+  };
+  // Kept with the credential lookups (cache/read-cache.ts) until a role changes.
+  const held = ctx.readCache ? await ctx.readCache.auth.load(`grants ${user.id}`, async () => ({ value: await read(), tables: GRANT_TABLES })) : await read();
+  return new Grants(user, held as HeldRole[]);
 }
 
 /**

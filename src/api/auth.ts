@@ -5,7 +5,7 @@ import { hashPassword, needsRehash, PasswordCheckBusy, verifyPassword } from '..
 import { prepared } from './engine/prepared.js';
 import { type Grants, loadGrants } from './access.js';
 import { attemptKeys, attemptSucceeded, refuseIfLocked, reserveAttempt } from './auth-throttle.js';
-import type { CredentialRow } from './cache/read-cache.js';
+import { AUTH_TABLES, type CredentialRow } from './cache/read-cache.js';
 import type { ApiContext } from './context.js';
 import { type ApiRequest, HttpError, unauthorized } from './http.js';
 
@@ -194,13 +194,13 @@ async function sessionOf(ctx: ApiContext, req: ApiRequest): Promise<{ user: Auth
 }
 
 /**
- * Token and session lookups go through the read cache when there is one: emptied on any
- * change to users, api_tokens or api_sessions (and on every unsafe request of this
- * process), so a revoked token or deactivated user stops working as soon as the change is
- * heard. Expiry is checked on every use.
+ * Token and session lookups go through the read cache when there is one: retired by any
+ * change to users, api_tokens or api_sessions (an unsafe request of this process answers
+ * once its own changes are heard), so a revoked token or deactivated user stops working as
+ * soon as the change is heard. Expiry is checked on every use.
  */
 function cachedLookup(ctx: ApiContext, key: string, lookup: () => Promise<CredentialRow>): Promise<CredentialRow> {
-  return ctx.readCache ? ctx.readCache.auth.load(key, lookup) : lookup();
+  return ctx.readCache ? ctx.readCache.auth.load(key, async () => ({ value: await lookup(), tables: AUTH_TABLES })) as Promise<CredentialRow> : lookup();
 }
 
 function unexpired(row: Record<string, unknown>): boolean {

@@ -158,10 +158,10 @@ export interface HandlerHooks<C> {
   decorate: (headers: Record<string, string>, startedAt: number) => void;
   /**
    * Runs when the handler of a request with an unsafe method settles, before its reply is
-   * written (the read cache forgets what the request may have changed, so the client's
-   * next read sees its write).
+   * written (the read cache hears what the request changed, so the client's next read
+   * sees its write).
    */
-  afterUnsafe?: () => void;
+  afterUnsafe?: () => Promise<void> | void;
   /** Before a body is read: throws an HttpError (401, 403, 429) to answer without reading it. */
   admitBody?: (req: ApiRequest, ctx: C) => Promise<void>;
 }
@@ -224,10 +224,10 @@ export function uwsHandler<C>(router: Router<C>, ctx: C, hooks: HandlerHooks<C>)
     const run = async () => {
       try {
         const reply = await matched.handler(request, ctx);
-        if (unsafe) hooks.afterUnsafe?.();
+        if (unsafe) await hooks.afterUnsafe?.();
         finish(reply);
       } catch (err) {
-        if (unsafe) hooks.afterUnsafe?.();
+        if (unsafe) await hooks.afterUnsafe?.();
         fail(err);
       }
     };

@@ -47,10 +47,10 @@ export function buildRouter(): Router<ApiContext> {
   return router;
 }
 
-/** `readCache`: one the caller made (tests drive one by hand); default one from PLAYSTREAM_API_CACHE_MB, started here. */
+/** `readCache`: one the caller made (tests drive one by hand); default one sized by PLAYSTREAM_API_CACHE_MB, started here. */
 export async function startWebServer(runtime: ApiContext, options: { host: string; port: number; readCache?: ReadCache }): Promise<WebServer> {
   let readCache = options.readCache;
-  if (!readCache && runtime.config.databaseUrl && runtime.config.apiCacheMb > 0) {
+  if (!readCache && runtime.config.databaseUrl) {
     readCache = new ReadCache(runtime.config.apiCacheMb * 1024 * 1024);
     await readCache.start(runtime.config.databaseUrl);
   }
@@ -66,7 +66,7 @@ export async function startWebServer(runtime: ApiContext, options: { host: strin
       headers['x-api-node'] = node;
       headers['x-api-time'] = `${((performance.now() - startedAt) / 1000).toFixed(3)}s`;
     },
-    afterUnsafe: () => readCache?.localWrite(),
+    afterUnsafe: () => readCache?.settle(ctx.pool),
     // Every route with a body needs a caller who may write, except those marked anonymousBody (login, logout).
     admitBody: async (req, c) => { await requireWriter(req, c); },
   }));

@@ -60,6 +60,10 @@ const CASES: [string, string, string][] = [
   ['/api/v2/jobs/?status=failed&page_size=9', `t.kind = 'job' AND t.status = 'failed'`, 't.id'],
   ['/api/v2/jobs/?status__in=error,canceled&order_by=-id&page_size=13', `t.kind = 'job' AND t.status IN ('error', 'canceled')`, 't.id DESC'],
   ['/api/v2/jobs/?name__icontains=template%200003&page_size=11', `t.kind = 'job' AND t.name ILIKE '%template 0003%'`, 't.id'],
+  ['/api/v2/jobs/?search=TEMPLATE%20001&page_size=17', `t.kind = 'job' AND (t.name ILIKE '%TEMPLATE 001%' OR t.description ILIKE '%TEMPLATE 001%')`, 't.id'],
+  ['/api/v2/jobs/?not__name__icontains=template%20000&order_by=-id&page_size=50', `t.kind = 'job' AND NOT t.name ILIKE '%template 000%'`, 't.id DESC'],
+  ['/api/v2/jobs/?name__iexact=SCALE%20template%200005&page_size=8', `t.kind = 'job' AND lower(t.name) = 'scale template 0005'`, 't.id'],
+  ['/api/v2/unified_jobs/?name__istartswith=scale%20p&page_size=30', `t.name ILIKE 'scale p%'`, 't.id'],
   ['/api/v2/unified_jobs/?order_by=-finished&page_size=70', 'true', 't.finished DESC NULLS FIRST, t.id DESC'],
   ['/api/v2/project_updates/?page_size=20', `t.kind = 'project_update'`, 't.id'],
 ];
@@ -95,6 +99,16 @@ describe('list pages built page-first keep AWX semantics', () => {
     expect(after).toBe(before + 3 - 1 + 1);
     const plain = await env.pool.query(`SELECT count(*)::int AS n FROM unified_jobs WHERE kind = 'job' AND status = 'failed'`);
     expect(after).toBe(plain.rows[0].n);
+  });
+
+  it('finds jobs by names they were given after the list was first read (name lookups go through the names jobs have had)', async () => {
+    const find = async (q: string) => (await apiRequest(url, 'GET', `/api/v2/unified_jobs/?name__icontains=${encodeURIComponent(q)}`, undefined, admin)).json;
+    expect((await find('brand new name')).count).toBe(0);
+    const { rows } = await env.pool.query(`INSERT INTO unified_jobs (kind, name, status) VALUES ('job', 'Brand New Name', 'new') RETURNING id`);
+    expect((await find('brand new name')).results.map((j: { id: number }) => j.id)).toEqual([Number(rows[0].id)]);
+    await env.pool.query(`UPDATE unified_jobs SET name = 'Renamed Since' WHERE id = $1`, [rows[0].id]);
+    expect((await find('brand new name')).count).toBe(0);
+    expect((await find('renamed since')).results.map((j: { id: number }) => j.id)).toEqual([Number(rows[0].id)]);
   });
 
   it('a page past the end is 404 Invalid page; page 1 of an empty list is an empty page', async () => {

@@ -9,7 +9,8 @@ import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
 /**
  * The web process's read cache (src/api/cache): repeated reads are served from it, a write
  * through the API is seen by the next read, a write committed by another process once its
- * NOTIFY arrives, and nobody is served a page built for someone else.
+ * NOTIFY arrives, a change retires only the answers read from its table, and nobody is
+ * served a page built for someone else.
  */
 let env: TestEnv;
 let url: string;
@@ -52,27 +53,56 @@ beforeAll(async () => {
 });
 
 describe('API read cache', () => {
-  it('serves repeated reads from the cache, and every write through the API empties it before its reply', async () => {
-    // A cache that hears nothing from Postgres: only this server's own writes can empty it.
+  it('keeps an answer until a table it read changes: a write is seen by the next read, unrelated pages stay cached', async () => {
+    const org = (await api('POST', '/api/v2/organizations/', { name: 'Kept', description: 'v1' })).json;
+    const cred = (await api('GET', '/api/v2/credential_types/?page_size=1')).json.results[0];
+    const orgPath = `/api/v2/organizations/${org.id}/`;
+    const typePath = `/api/v2/credential_types/${cred.id}/`;
+    expect(await description(orgPath)).toBe('v1');
+    expect(await description(typePath)).toBe(cred.description);
+    const sql = await otherProcess();
+    await unheardUpdate(sql, 'UPDATE organizations SET description = $2 WHERE id = $1', [org.id, 'unheard org']);
+    await unheardUpdate(sql, 'UPDATE credential_types SET description = $2 WHERE id = $1', [cred.id, 'unheard type']);
+    expect(await description(orgPath)).toBe('v1'); // both served from the cache
+    expect(await description(typePath)).toBe(cred.description);
+
+    // A write through the API: its own next read sees it (the reply waited until this
+    // process heard its change); the credential type page, which reads no organization, stays.
+    expect((await api('PATCH', orgPath, { name: 'Kept 2' })).status).toBe(200);
+    const after = (await api('GET', orgPath)).json;
+    expect([after.name, after.description]).toEqual(['Kept 2', 'unheard org']);
+    expect(await description(typePath)).toBe(cred.description);
+
+    // A change another process commits to a table the page does not read leaves it too;
+    // one to its own table retires it once heard.
+    await sql.query(`UPDATE hosts SET description = 'elsewhere' WHERE false`);
+    await sql.query(`INSERT INTO labels (name, organization_id) VALUES ('elsewhere', $1)`, [org.id]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await description(typePath)).toBe(cred.description);
+    await sql.query('UPDATE credential_types SET name = name WHERE id = $1', [cred.id]);
+    await within(1000, () => description(typePath), (d) => d === 'unheard type');
+    // A failed write retires what it may have changed too (here: nothing was committed, the next read is still right).
+    expect((await api('POST', '/api/v2/organizations/', { name: 'Default' })).status).toBe(400);
+    expect(await description(orgPath)).toBe('unheard org');
+  });
+
+  it('forgets everything when a write of its own is not heard back in time (no LISTEN connection)', async () => {
+    // A cache that hears nothing from Postgres: a write's barrier never comes back.
     const cache = new ReadCache(1024 * 1024);
     cache.pages.enable();
     cache.auth.enable();
     const server = await startWebServer(env, { host: '127.0.0.1', port: 0, readCache: cache });
     onCleanup(() => server.close());
     const base = `http://127.0.0.1:${server.port}`;
-    const org = (await api('POST', '/api/v2/organizations/', { name: 'Cached', description: 'v1' }, admin, base)).json;
+    const org = (await api('POST', '/api/v2/organizations/', { name: 'Deaf', description: 'v1' }, admin, base)).json;
     expect(await description(`/api/v2/organizations/${org.id}/`, admin, base)).toBe('v1');
     const sql = await otherProcess();
     await sql.query('UPDATE organizations SET description = $2 WHERE id = $1', [org.id, 'unheard']);
     expect(await description(`/api/v2/organizations/${org.id}/`, admin, base)).toBe('v1');
-    const patched = await api('PATCH', `/api/v2/organizations/${org.id}/`, { name: 'Cached 2' }, admin, base);
+    const patched = await api('PATCH', `/api/v2/organizations/${org.id}/`, { name: 'Deaf 2' }, admin, base);
     expect(patched.status).toBe(200);
-    const page = await api('GET', '/api/v2/organizations/?name__startswith=Cached', undefined, admin, base);
-    expect(page.json.results.map((o: any) => [o.name, o.description])).toEqual([['Cached 2', 'unheard']]);
-    // A failed write empties it too: it may have committed part of its work.
-    await sql.query('UPDATE organizations SET description = $2 WHERE id = $1', [org.id, 'unheard 2']);
-    expect((await api('POST', '/api/v2/organizations/', { name: 'Default' }, admin, base)).status).toBe(400);
-    expect(await description(`/api/v2/organizations/${org.id}/`, admin, base)).toBe('unheard 2');
+    const page = await api('GET', '/api/v2/organizations/?name__startswith=Deaf', undefined, admin, base);
+    expect(page.json.results.map((o: any) => [o.name, o.description])).toEqual([['Deaf 2', 'unheard']]);
   });
 
   it('shows a change committed by another process to the next reads once its NOTIFY arrives', async () => {

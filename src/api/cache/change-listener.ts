@@ -17,8 +17,11 @@ const PING_EVERY_MS = 5_000;
 const PING_TIMEOUT_MS = 2_000;
 
 export interface ChangeHandlers {
-  /** A table changed (committed); `statementStartMs`: when the changing statement started (epoch ms), if told. */
-  change(table: string, statementStartMs: number | undefined): void;
+  /**
+   * A notification: `<table> <statement start, epoch seconds>` when a table changed
+   * (committed), or another kind (a local write's barrier, read-cache.ts) and its argument.
+   */
+  change(table: string, arg: string | undefined): void;
   /** LISTEN is in place: changes committed from now on will be heard (the client is free for a check). */
   live(client: pg.Client): Promise<void>;
   /** Changes may go unheard from now until the next live(). */
@@ -46,8 +49,8 @@ export function listenForChanges(databaseUrl: string, handlers: ChangeHandlers):
     if (closed) return;
     const c = new pg.Client({ connectionString: databaseUrl, application_name: 'web-api-changes' });
     c.on('notification', (m) => {
-      const [table, epochSeconds] = (m.payload ?? '').split(' ');
-      handlers.change(table, epochSeconds ? Number(epochSeconds) * 1000 : undefined);
+      const [table, arg] = (m.payload ?? '').split(' ');
+      handlers.change(table, arg);
     });
     c.on('error', (err) => drop(c, err));
     c.on('end', () => drop(c, 'connection ended'));

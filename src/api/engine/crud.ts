@@ -5,7 +5,7 @@ import type { ApiContext } from '../context.js';
 import { badRequest, forbidden, notFound, type ApiRequest, type Reply } from '../http.js';
 import { compileFilters, compileOrder, Params } from './filter.js';
 import { mayCreate, permCondition, requirePerm } from './permissions.js';
-import { countList } from './list-count.js';
+import { countSubquery } from './list-count.js';
 import { pageBody, pageWindow } from './pager.js';
 import { prepared } from './prepared.js';
 import { colOf, resourceByKey, type Caller, type Queryable, type ResourceDef, type Row } from './resource.js';
@@ -18,8 +18,8 @@ import { validateWrite } from './validate.js';
  * A list page costs what its page costs, not what the table holds (DESIGN.md §5): the
  * page's ids first — the WHERE and ORDER BY alone, LIMIT pageSize + 1, which an index of
  * migration 0600 answers in order without touching the other rows — then the full rows
- * with their summary subselects for those ids only, and the count beside them
- * (list-count.ts). Before, one query evaluated every summary subselect and a window
+ * with their summary subselects for those ids only, and the count (list-count.ts), all in
+ * one statement. Before, one query evaluated every summary subselect and a window
  * count(*) for every matching row ahead of LIMIT/OFFSET: 377 ms for the first jobs page
  * of 205,000 jobs.
  */
@@ -38,30 +38,24 @@ export async function listPage(ctx: ApiContext, def: ResourceDef, caller: Caller
   const access = permCondition(def, caller.grants, 'read', params);
   if (access) where.push(access);
   where.push(...compileFilters(def, req.query, params, caller.grants));
-  const whereValues = params.values.slice();
   const w = pageWindow(req.query);
   const order = compileOrder(def, req.query, params, caller.grants);
   const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const limit = params.push(w.pageSize + 1);
   const offset = params.push(w.offset);
-  const [{ rows: idRows }, count] = await Promise.all([
-    ctx.pool.query<{ id: string }>(prepared(
-      `SELECT t.id FROM ${def.table} t ${whereSql} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`, params.values)),
-    countList(ctx.pool, def.table, where, whereValues),
-  ]);
-  const hasNext = idRows.length > w.pageSize;
-  const ids = idRows.slice(0, w.pageSize).map((r) => r.id);
-  const rows = await loadRowsById(ctx.pool, def, ids);
+  // One statement: the CTE (MATERIALIZED: planned on its own, with its LIMIT) takes the
+  // page's ids from an index, the outer query builds those rows only, and the count rides
+  // along as an InitPlan (computed once). An empty page has no row to carry it: it is
+  // page 1 of an empty list (count 0), or past the end (404).
+  const { rows: pageRows } = await ctx.pool.query(prepared(
+    `WITH page AS MATERIALIZED (SELECT t.id FROM ${def.table} t ${whereSql} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset})
+     SELECT ${selectList(def)}, (${countSubquery(ctx.pool, def.table, where)}) AS "_count"
+       FROM ${def.table} t WHERE t.id IN (SELECT id FROM page) ORDER BY ${order}`, params.values));
+  const count = pageRows.length ? Number(pageRows[0]._count) : 0;
+  const hasNext = pageRows.length > w.pageSize;
+  const rows = pageRows.slice(0, w.pageSize);
   const results = await serializeRows(ctx, def, rows, caller);
   return pageBody(req, w, count, results, hasNext);
-}
-
-/** The full rows (summaries, access columns) of `ids`, in that order. */
-async function loadRowsById(db: Queryable, def: ResourceDef, ids: string[]): Promise<Row[]> {
-  if (!ids.length) return [];
-  const { rows } = await db.query(prepared(`SELECT ${selectList(def)} FROM ${def.table} t WHERE t.id = ANY($1::bigint[])`, [ids]));
-  const byId = new Map(rows.map((r) => [String(r.id), r]));
-  return ids.map((id) => byId.get(String(id))).filter((r): r is Row => r !== undefined);
 }
 
 /** Resolves `:id` (a number, or a named URL like `Name++Org`) to an id; 404 when absent. */

@@ -38,14 +38,21 @@ export function counterTableFor(table: string, where: string[]): string | undefi
   return where.every((w) => columnsRead(w).every((c) => counter.columns.has(c))) ? counter.table : undefined;
 }
 
-export async function countList(db: Queryable, table: string, where: string[], values: unknown[]): Promise<number> {
+/**
+ * The count as a scalar subquery over the list's WHERE (its parameters are the list's), to
+ * ride in the page's own statement: one round trip for the page and its count.
+ */
+export function countSubquery(db: Queryable, table: string, where: string[]): string {
   const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const counter = counterTableFor(table, where);
-  const text = counter
-    ? `SELECT coalesce(sum(t.n), 0)::bigint AS c FROM ${counter} t ${whereSql}`
-    : `SELECT count(*) AS c FROM (SELECT 1 FROM ${table} t ${whereSql} LIMIT ${COUNT_CAP}) c`;
-  const { rows } = await db.query(prepared(text, values));
   if (counter) foldNowAndThen(db);
+  return counter
+    ? `SELECT coalesce(sum(t.n), 0)::bigint FROM ${counter} t ${whereSql}`
+    : `SELECT count(*) FROM (SELECT 1 FROM ${table} t ${whereSql} LIMIT ${COUNT_CAP}) c`;
+}
+
+export async function countList(db: Queryable, table: string, where: string[], values: unknown[]): Promise<number> {
+  const { rows } = await db.query(prepared(`SELECT (${countSubquery(db, table, where)}) AS c`, values));
   return Number(rows[0].c);
 }
 

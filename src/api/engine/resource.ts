@@ -32,6 +32,11 @@ export interface FieldDef {
   maxLength?: number;
   /** Accepts JSON null (as AWX's allow_null fields do) and stores this value for it. */
   nullAs?: string | null;
+  /**
+   * A table `(value text PRIMARY KEY)` holding every value the column has had (few, shared
+   * by many rows): pattern lookups match there, then the rows by equality (filter.ts).
+   */
+  vocabulary?: string;
 }
 
 export type Fields = Record<string, FieldDef>;

@@ -2,7 +2,6 @@ import { unifiedJobReadParams, unifiedJobReadSql } from '../access.js';
 import { jobKinds, type JobKind } from '../../db/job-kinds.js';
 import { defineResource, type Fields, type ResourceDef, type Row } from '../engine/resource.js';
 import { base, ro } from './common.js';
-import { prepared } from '../engine/prepared.js';
 import { displayExtraVars } from '../../scheduler/survey-secrets.js';
 
 /**
@@ -12,7 +11,7 @@ import { displayExtraVars } from '../../scheduler/survey-secrets.js';
  */
 const common: Fields = {
   ...base,
-  name: ro('text'), description: ro('text'),
+  name: ro('text', { vocabulary: 'unified_job_names' }), description: ro('text'),
   unified_job_template: ro('int', { col: 't.unified_job_template_id' }),
   launch_type: ro('text'), status: ro('text'), failed: ro('bool'), started: ro('time'), finished: ro('time'),
   canceled_on: ro('time'), elapsed: ro('float'), job_explanation: ro('text'), execution_node: ro('text'),
@@ -26,8 +25,29 @@ const common: Fields = {
   job_args: ro('text', { col: `''` }), job_cwd: ro('text'), work_unit_id: ro('text', { col: 'NULL::text' }),
 };
 
-/** Which extra vars are survey passwords, shown as "$encrypted$" (AWX's display_extra_vars); never itself shown. */
-const SURVEY_PASSWORDS_SELECT = 't.survey_passwords AS "_survey_passwords"';
+/**
+ * Hidden columns of every job row: which extra vars are survey passwords, shown as
+ * "$encrypted$" (AWX's display_extra_vars; never itself shown), and the summary of the job's
+ * template, read from the table its kind names (template ids of different kinds overlap);
+ * its `unified_job_type` is, as AWX's, the kind of job the template runs.
+ */
+const JOB_SELECT = `t.survey_passwords AS "_survey_passwords",
+  CASE t.kind
+    WHEN 'job' THEN (SELECT json_build_object('id', s.id, 'name', s.name, 'description', s.description, 'unified_job_type', 'job')
+                       FROM job_templates s WHERE s.id = t.unified_job_template_id)
+    WHEN 'project_update' THEN (SELECT json_build_object('id', s.id, 'name', s.name, 'description', s.description, 'unified_job_type', 'project_update')
+                       FROM projects s WHERE s.id = t.unified_job_template_id)
+    WHEN 'inventory_update' THEN (SELECT json_build_object('id', s.id, 'name', s.name, 'description', s.description, 'unified_job_type', 'inventory_update')
+                       FROM inventory_sources s WHERE s.id = t.unified_job_template_id)
+    WHEN 'system_job' THEN (SELECT json_build_object('id', s.id, 'name', s.name, 'description', s.description, 'unified_job_type', 'system_job')
+                       FROM system_job_templates s WHERE s.id = t.unified_job_template_id)
+  END AS "_s_unified_job_template"`;
+
+/** Shows the hidden columns of JOB_SELECT. */
+function presentJob(row: Row, out: Row): void {
+  if (out.extra_vars !== undefined) out.extra_vars = displayExtraVars(out.extra_vars, row._survey_passwords);
+  if (row._s_unified_job_template) (out.summary_fields as Row).unified_job_template = row._s_unified_job_template;
+}
 
 const jobFields: Fields = {
   job_type: ro('text'), inventory: ro('int', { fk: 'inventories' }), project: ro('int', { fk: 'projects' }),
@@ -82,33 +102,14 @@ function kindResource(kind: JobKind): ResourceDef {
   return defineResource({
     key: info.apiPath, type: kind, table: 'unified_jobs', where: `t.kind = '${kind}'`, fields,
     search: ['name', 'description'], defaultOrder: 'id', access: jobAccess, readOnly: true,
-    accessSelect: SURVEY_PASSWORDS_SELECT,
+    accessSelect: JOB_SELECT,
     related: relatedOf(info.apiPath, info.eventsPath, kind),
     present: (row, out) => {
       out.type = kind;
       if (typeof out.extra_vars === 'string' && out.extra_vars === '') out.extra_vars = '{}';
-      if (out.extra_vars !== undefined) out.extra_vars = displayExtraVars(out.extra_vars, row._survey_passwords);
+      presentJob(row, out);
     },
-    extraSummary: summarizeJobs,
   });
-}
-
-/** The summary entries AWX clients read on job lists: the template, its kind, labels, credentials. */
-async function summarizeJobs(ctx: import('../context.js').ApiContext, rows: Row[]): Promise<void> {
-  const templateIds = [...new Set(rows.map((r) => r.unified_job_template).filter((x) => x != null))];
-  if (!templateIds.length) return;
-  const { rows: templates } = await ctx.pool.query(prepared(
-    `SELECT id, name, description, 'job_template' AS unified_job_type FROM job_templates WHERE id = ANY($1::bigint[])
-     UNION ALL SELECT id, name, description, 'project' FROM projects WHERE id = ANY($1::bigint[])
-     UNION ALL SELECT id, name, description, 'inventory_source' FROM inventory_sources WHERE id = ANY($1::bigint[])
-     UNION ALL SELECT id, name, description, 'system_job_template' FROM system_job_templates WHERE id = ANY($1::bigint[])`, [templateIds]));
-  const byId = new Map(templates.map((t) => [t.id, t]));
-  for (const r of rows) {
-    const t = byId.get(r.unified_job_template);
-    if (!t) continue;
-    const s = r.summary_fields as Row;
-    s.unified_job_template = { ...t, unified_job_type: t.unified_job_type === 'job_template' ? 'job' : t.unified_job_type };
-  }
 }
 
 export const jobs = kindResource('job');
@@ -120,12 +121,11 @@ export const systemJobs = kindResource('system_job');
 export const unifiedJobs = defineResource({
   key: 'unified_jobs', type: 'unified_job', table: 'unified_jobs', fields: { ...common, ...jobFields },
   search: ['name', 'description'], access: jobAccess, readOnly: true, noDelete: true,
-  accessSelect: SURVEY_PASSWORDS_SELECT,
+  accessSelect: JOB_SELECT,
   related: (r) => relatedOf(jobKinds[r.type as JobKind].apiPath, jobKinds[r.type as JobKind].eventsPath, r.type as string)(r),
   present: (row, out) => {
     out.type = row.type;
-    if (out.extra_vars !== undefined) out.extra_vars = displayExtraVars(out.extra_vars, row._survey_passwords);
+    presentJob(row, out);
     out.url = `/api/v2/${jobKinds[row.type as JobKind].apiPath}/${row.id}/`;
   },
-  extraSummary: summarizeJobs,
 });

@@ -5,7 +5,7 @@ import { canReadUnifiedJob } from '../access.js';
 import { requireUser } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { compileFilters, Params, RESERVED } from '../engine/filter.js';
-import { countList } from '../engine/list-count.js';
+import { COUNT_CAP, countList } from '../engine/list-count.js';
 import { pageBody, pageWindow } from '../engine/pager.js';
 import { prepared } from '../engine/prepared.js';
 import type { Fields, ResourceDef, Row } from '../engine/resource.js';
@@ -84,8 +84,8 @@ function counterRange(query: URLSearchParams, total: number): [number, number] |
  * counters 1..emitted_events (docs/intake-contract.md), so when the query filters on
  * counter bounds only and orders by counter, its count is arithmetic and page p is a
  * counter range read from the (job_id, job_created, counter) index: no OFFSET, no count(*).
- * Anything else — a running job, other filters, other orderings — counts up to COUNT_CAP
- * and pages with OFFSET over the job's one partition.
+ * Anything else — a running job, other orderings — counts up to COUNT_CAP and pages with
+ * OFFSET over the job's one partition; other filters read it once (filteredPage).
  */
 function listEvents(kind: JobKindInfo) {
   return async (req: ApiRequest, ctx: ApiContext) => {
@@ -108,8 +108,8 @@ function listEvents(kind: JobKindInfo) {
       rows = (asc ? from > hi : from < lo) ? [] : (await ctx.pool.query(prepared(
         `SELECT * FROM ${kind.eventTable} t WHERE t.job_id = $1 AND t.job_created = $2 AND t.counter BETWEEN $3 AND $4 ORDER BY ${ORDER[orderBy]}`,
         [job.id, job.createdIso, Math.min(from, to), Math.max(from, to)]))).rows;
-    } else {
-      const where = [...base, ...filters];
+    } else if (!filters.length) {
+      const where = base;
       const whereValues = params.values.slice();
       const limit = params.push(w.pageSize + 1);
       const offset = params.push(w.offset);
@@ -117,6 +117,8 @@ function listEvents(kind: JobKindInfo) {
         ctx.pool.query(prepared(`SELECT * FROM ${kind.eventTable} t WHERE ${where.join(' AND ')} ORDER BY ${ORDER[orderBy]} LIMIT ${limit} OFFSET ${offset}`, params.values)),
         countList(ctx.pool, kind.eventTable, where, whereValues),
       ]);
+    } else {
+      ({ rows, count } = await filteredPage(ctx, kind, [...base, ...filters], params, ORDER[orderBy], w));
     }
     const hasNext = rows.length > w.pageSize;
     const results = rows.slice(0, w.pageSize).map((r) => {
@@ -126,6 +128,27 @@ function listEvents(kind: JobKindInfo) {
     });
     return { status: 200, body: pageBody(req, w, count, results, hasNext) };
   };
+}
+
+/**
+ * A filtered page in one pass over the job's events: the matching counters in the asked
+ * order, numbered, up to COUNT_CAP (the count, capped as every list's is: docs/api.md), and
+ * the page's rows joined by counter. A filter no index answers (`stdout__icontains`,
+ * `event=`) thus reads the job once, where a page query and a count beside it read it twice.
+ */
+async function filteredPage(ctx: ApiContext, kind: JobKindInfo, where: string[], params: Params, order: string,
+  w: { offset: number; pageSize: number }): Promise<{ rows: Row[]; count: number }> {
+  const cap = params.push(COUNT_CAP);
+  const from = params.push(w.offset);
+  const to = params.push(w.offset + w.pageSize + 1);
+  const { rows } = await ctx.pool.query(prepared(
+    `WITH m AS MATERIALIZED (
+       SELECT t.counter, row_number() OVER (ORDER BY ${order}) AS rn FROM ${kind.eventTable} t
+        WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${cap})
+     SELECT (SELECT count(*) FROM m) AS _count, t.* FROM m JOIN ${kind.eventTable} t
+         ON t.job_id = $1 AND t.job_created = $2 AND t.counter = m.counter
+      WHERE m.rn > ${from} AND m.rn <= ${to} ORDER BY m.rn`, params.values));
+  return { rows, count: rows.length ? Number(rows[0]._count) : 0 };
 }
 
 export function registerJobEvents(router: Router<ApiContext>): void {
