@@ -22,7 +22,8 @@ import { cpuSeconds, machineCpu, percentile, type Stack, startStack } from './st
  * 2. CONCURRENCY clients over the weighted URL mix (mix.ts; admin and non-admin, bearer
  *    tokens) for DURATION s, cache off, while producers RPUSH EVENT_RATE events/s for a
  *    running job (the receiver stores them) and a job finishes every second;
- * 3. the same with the read cache on;
+ * 3. the same with the read cache on, and a probe measuring how long after another
+ *    process's write a read may still be answered from before it;
  * 4. the old scenario, one URL (the first 25-job page) repeated, cache on: a secondary line.
  *
  * Everything — clients, producers, web, receiver, dispatcher, Postgres, Redis — shares this
@@ -171,21 +172,27 @@ async function singleClient(s: Session & { set: ScaleSet }): Promise<{ rows: str
     ['admin', `/api/v2/jobs/${big}/job_events/?failed=true&page=100`, 'event'],
     ['admin', `/api/v2/jobs/${big}/job_events/?stdout__icontains=item%20777777`, 'search'],
   ];
-  const rows = ['| caller | URL | status | count | p50 ms | max ms | target |', '|---|---|---|---|---|---|---|'];
+  const rows = ['| caller | URL | status | count | p50 ms | max ms | web CPU ms/GET | target |', '|---|---|---|---|---|---|---|---|'];
+  const webPid = s.stack.pidOf('web');
   const misses: string[] = [];
   for (const [who, p, kind] of urls) {
     const n = kind === 'search' ? 3 : REPEAT;
     const times: number[] = [];
     let status = 0;
     let count: unknown;
-    for (let i = 0; i < n; i++) {
+    // The first GETs of a statement on a connection plan it afresh: warm up, then measure.
+    const warm = kind === 'search' ? 1 : 3;
+    let cpu0 = 0;
+    for (let i = 0; i < warm + n; i++) {
+      if (i === warm) cpu0 = cpuSeconds(webPid);
       const t = performance.now();
       const res = await s.http.request({ method: 'GET', path: p, headers: { authorization: s.auth[who] } });
       const text = await res.body.text();
-      times.push(performance.now() - t);
+      if (i >= warm) times.push(performance.now() - t);
       status = res.statusCode;
       if (i === 0) count = status === 200 ? (JSON.parse(text) as { count?: number }).count : text.slice(0, 100);
     }
+    const webMs = ((cpuSeconds(webPid) - cpu0) * 1000) / n;
     times.sort((a, b) => a - b);
     const p50 = times[Math.floor(n / 2)];
     const max = times[n - 1];
@@ -193,7 +200,7 @@ async function singleClient(s: Session & { set: ScaleSet }): Promise<{ rows: str
       : kind === 'detail' ? [`≤ ${TARGET.detail}`, p50 <= TARGET.detail]
         : kind === 'event' ? [`≤ ${TARGET.eventPage}`, p50 <= TARGET.eventPage] : [`≤ ${TARGET.stdoutSearch}`, max <= TARGET.stdoutSearch];
     const shown = p.replace(String(big), 'BIG').replace(`/jobs/${job}/`, '/jobs/N/');
-    rows.push(`| ${who} | \`${shown}\` | ${status} | ${count ?? ''} | ${p50.toFixed(1)} | ${max.toFixed(1)} | ${target}${ok && status === 200 ? '' : ' **missed**'} |`);
+    rows.push(`| ${who} | \`${shown}\` | ${status} | ${count ?? ''} | ${p50.toFixed(1)} | ${max.toFixed(1)} | ${webMs.toFixed(1)} | ${target}${ok && status === 200 ? '' : ' **missed**'} |`);
     if (!ok || status !== 200) misses.push(`${who} ${shown}`);
   }
   return { rows, misses };
@@ -201,12 +208,47 @@ async function singleClient(s: Session & { set: ScaleSet }): Promise<{ rows: str
 
 // ---- phases 2-4 ---------------------------------------------------------------------
 
+/**
+ * Writes as another process would, until `end`: each probe UPDATEs the newest job straight
+ * in SQL, then GETs the first jobs page on its own connection until the change shows.
+ * `stale_after_ms` is the latest a GET was issued after the commit and still answered from
+ * before it (the read cache's staleness window for writes it hears of by NOTIFY).
+ */
+async function probeStaleness(s: Session, end: number): Promise<Record<string, number | null>> {
+  const http = new Pool(`http://127.0.0.1:${s.stack.port}`, { connections: 1, pipelining: 1 });
+  const probes: { stale: number | null; visible: number }[] = [];
+  try {
+    for (let n = 1; performance.now() + 2000 < end; n++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const marker = `loadtest probe ${n} ${crypto.randomUUID()}`;
+      await s.db.query(`UPDATE unified_jobs SET job_explanation = $1 WHERE id = (SELECT max(id) FROM unified_jobs WHERE kind = 'job')`, [marker]);
+      const committed = performance.now();
+      let stale: number | null = null;
+      for (;;) {
+        const issued = performance.now() - committed;
+        if (issued > 10_000) throw new Error(`probe ${n}: the change is not on the page 10 s after its commit`);
+        const res = await http.request({ method: 'GET', path: OLD_URL, headers: { authorization: s.auth.admin } });
+        if ((await res.body.text()).includes(marker)) break;
+        stale = issued;
+      }
+      probes.push({ stale, visible: performance.now() - committed });
+    }
+  } finally {
+    await http.close();
+  }
+  const stale = probes.map((p) => p.stale).filter((x): x is number => x !== null).sort((a, b) => a - b);
+  const visible = probes.map((p) => p.visible).sort((a, b) => a - b);
+  const ms = (x: number | undefined) => (x === undefined ? null : Number(x.toFixed(1)));
+  return { probes: probes.length, probes_with_stale_reads: stale.length, stale_after_ms_max: ms(stale.at(-1)),
+    visible_after_ms_p50: ms(percentile(visible, 0.5)), visible_after_ms_max: ms(visible.at(-1)) };
+}
+
 interface LoadResult {
   label: string; requests: number; errors: number; rps: number; p50_ms: number; p95_ms: number; p99_ms: number; max_ms: number;
   per_class: Record<string, { n: number; p50_ms: number; p99_ms: number; errors: number }>;
   events_offered_per_s: number; events_stored_in_window_per_s: number; events_stored_after_s: number | null; jobs_finished: number;
   cpu_s: { web: number; receiver: number; dispatcher: number; load_generator: number }; load_generator_cpu_share_pct: number;
-  machine_busy_pct: number; error_samples: string[];
+  machine_busy_pct: number; error_samples: string[]; staleness?: Record<string, number | null>;
 }
 
 /** A running job the producers feed, created now (so its events land in a current partition). */
@@ -238,7 +280,7 @@ async function finishJobs(db: pg.Client, set: ScaleSet, skip: number, end: numbe
   return n;
 }
 
-async function mixedLoad(s: Session & { set: ScaleSet }, label: string, oneUrl: boolean): Promise<LoadResult> {
+async function mixedLoad(s: Session & { set: ScaleSet }, label: string, oneUrl: boolean, cached: boolean): Promise<LoadResult> {
   const classes = urlClasses(s.set, { jobs: JOBS, hosts: HOSTS, events: EVENTS });
   const choose = chooser(classes);
   const job = await ingestJob(s.db, s.set);
@@ -267,6 +309,7 @@ async function mixedLoad(s: Session & { set: ScaleSet }, label: string, oneUrl: 
   const started = performance.now();
   const end = started + DURATION * 1000;
   const finisher = finishJobs(s.db, s.set, job, end);
+  const probe = cached ? probeStaleness(s, end) : undefined;
   await Promise.all(Array.from({ length: CONCURRENCY }, async (_, c) => {
     const rnd = random(c + 1);
     const who: Who = c % 2 === 0 ? 'admin' : 'user';
@@ -297,6 +340,7 @@ async function mixedLoad(s: Session & { set: ScaleSet }, label: string, oneUrl: 
   };
   const after = await stored();
   const jobsFinished = await finisher;
+  const staleness = await probe;
   const sent = (await Promise.all(producers)).reduce((a, p) => a + p.sent, 0);
   const drain = performance.now();
   let total = after;
@@ -320,7 +364,7 @@ async function mixedLoad(s: Session & { set: ScaleSet }, label: string, oneUrl: 
     cpu_s: { web: r1(cpu.web), receiver: r1(cpu.receiver), dispatcher: r1(cpu.dispatcher), load_generator: r1(cpu.load_generator) },
     load_generator_cpu_share_pct: Math.round((100 * cpu.load_generator * 100) / Math.max(1, busyJiffies)),
     machine_busy_pct: Math.round((100 * busyJiffies) / (machine.total - cpu0.machine.total)),
-    error_samples: errorSamples,
+    error_samples: errorSamples, staleness,
   };
 }
 
@@ -328,7 +372,8 @@ function describeLoad(r: LoadResult): string {
   return `${r.label}: ${r.rps} req/s, p50 ${r.p50_ms} / p95 ${r.p95_ms} / p99 ${r.p99_ms} ms (max ${r.max_ms}), ${r.errors} errors of ${r.requests}; `
     + `events ${r.events_offered_per_s}/s offered, ${r.events_stored_in_window_per_s}/s stored in the window, all stored ${r.events_stored_after_s ?? 'NOT'} s after; `
     + `${r.jobs_finished} jobs finished; CPU s web ${r.cpu_s.web} / receiver ${r.cpu_s.receiver} / dispatcher ${r.cpu_s.dispatcher} / load generator ${r.cpu_s.load_generator} `
-    + `(${r.load_generator_cpu_share_pct}% of the busy CPU; machine ${r.machine_busy_pct}% busy)`;
+    + `(${r.load_generator_cpu_share_pct}% of the busy CPU; machine ${r.machine_busy_pct}% busy)`
+    + (r.staleness ? `; staleness probe (another process writes the first page's newest job every second): ${JSON.stringify(r.staleness)}` : '');
 }
 
 async function main(): Promise<void> {
@@ -350,14 +395,14 @@ async function main(): Promise<void> {
       try {
         if (PHASES.has(1)) {
           const single = await singleClient(s);
-          console.log(`\nSingle client, read cache off (${REPEAT} GETs per URL, 3 for stdout__icontains):\n${single.rows.join('\n')}`);
+          console.log(`\nSingle client, read cache off (after 3 warm-up GETs, ${REPEAT} GETs per URL; 1 + 3 for stdout__icontains):\n${single.rows.join('\n')}`);
           console.log(single.misses.length ? `targets missed: ${single.misses.join('; ')}` : 'every single-client target met');
           report.single_client_misses = single.misses;
         }
         if (PHASES.has(2)) {
           console.log('\nURL mix (weight, class, example):');
           for (const c of urlClasses(set, { jobs: JOBS, hosts: HOSTS, events: EVENTS })) console.log(`  ${c.weight}\t${c.name}\t${c.example}`);
-          const r = await mixedLoad(s, `mixed, ${CONCURRENCY} clients, cache off`, false);
+          const r = await mixedLoad(s, `mixed, ${CONCURRENCY} clients, cache off`, false, false);
           console.log(describeLoad(r));
           report.mixed_cache_off = r;
         }
@@ -369,12 +414,12 @@ async function main(): Promise<void> {
       const s = await open(dataDir, 64, set);
       try {
         if (PHASES.has(3)) {
-          const r = await mixedLoad(s, `mixed, ${CONCURRENCY} clients, cache on`, false);
+          const r = await mixedLoad(s, `mixed, ${CONCURRENCY} clients, cache on`, false, true);
           console.log(describeLoad(r));
           report.mixed_cache_on = r;
         }
         if (PHASES.has(4)) {
-          const r = await mixedLoad(s, `one URL (${OLD_URL}), ${CONCURRENCY} clients, cache on`, true);
+          const r = await mixedLoad(s, `one URL (${OLD_URL}), ${CONCURRENCY} clients, cache on`, true, true);
           console.log(describeLoad(r));
           report.one_url_cache_on = r;
         }
