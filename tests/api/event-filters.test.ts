@@ -72,6 +72,10 @@ describe('job event pages and filters', () => {
       ['?counter__gt=100&counter__lte=613&page_size=45', 'counter > 100 AND counter <= 613', 'counter'],
       ['?counter__gte=900&order_by=-counter&page_size=30', 'counter >= 900', 'counter DESC'],
       ['?order_by=-start_line&page_size=200', 'true', 'start_line DESC, counter DESC'],
+      // Filtered: numbered in one pass over the job (filteredPage), paged from those numbers.
+      ['?event=runner_on_failed&page_size=7', `event = 'runner_on_failed'`, 'counter'],
+      ['?failed=true&order_by=-counter&page_size=3', 'failed', 'counter DESC'],
+      ['?stdout__icontains=ITEM%201&order_by=-start_line&page_size=40', `stdout ILIKE '%item 1%'`, 'start_line DESC, counter DESC'],
     ] as const) {
       const want = await plain(where, order);
       const got: number[] = [];
