@@ -1,3 +1,4 @@
+import { InvalidFilter } from '../db/lookups.js';
 import type { HttpRequest, HttpResponse } from '@trufflesuite/uws-js-unofficial';
 import { PlaystreamError } from '../errors.js';
 import { log } from '../log.js';
@@ -208,6 +209,7 @@ export function uwsHandler<C>(router: Router<C>, ctx: C, hooks: HandlerHooks<C>)
     };
     const fail = (err: unknown) => {
       if (err instanceof HttpError) return finish({ status: err.status, headers: err.headers, body: err.body });
+      if (err instanceof InvalidFilter) return finish({ status: 400, body: { detail: err.message } });
       log.error('request failed', { method, path, err: (err as Error).stack ?? err });
       finish({ status: 500, body: { detail: 'A server error has occurred.' } });
     };

@@ -1,5 +1,5 @@
 import type { Grants } from '../access.js';
-import { badRequest } from '../http.js';
+import { compare, invalidFilter, likeEscape, LOOKUPS, matching, Params } from '../../db/lookups.js';
 import { permCondition } from './permissions.js';
 import { colOf, type FieldDef, resourceByKey, type ResourceDef } from './resource.js';
 
@@ -22,16 +22,6 @@ import { colOf, type FieldDef, resourceByKey, type ResourceDef } from './resourc
  * no RBAC to related-field lookups; it refuses filtering on secrets only. Superusers and
  * system auditors, who read everything, see no difference.
  */
-export class Params {
-  readonly values: unknown[] = [];
-  push(v: unknown): string {
-    this.values.push(v);
-    return `$${this.values.length}`;
-  }
-}
-
-const LOOKUPS = new Set(['exact', 'iexact', 'contains', 'icontains', 'startswith', 'istartswith', 'endswith', 'iendswith',
-  'gt', 'gte', 'lt', 'lte', 'in', 'isnull']);
 
 /** Query parameters that are not filters (pagination, ordering, output). */
 export const RESERVED = new Set(['page', 'page_size', 'order_by', 'order', 'search', 'format', 'role_level', 'host_filter',
@@ -39,77 +29,6 @@ export const RESERVED = new Set(['page', 'page_size', 'order_by', 'order', 'sear
 
 const MAX_FILTERS = 30;
 const MAX_DEPTH = 3;
-
-export function invalidFilter(message: string): never {
-  throw badRequest({ detail: message });
-}
-
-/** Converts one raw value to the field's type, or a 400. */
-export function coerce(field: string, f: FieldDef, raw: string): unknown {
-  switch (f.type) {
-    case 'int': {
-      if (!/^-?\d{1,18}$/.test(raw)) invalidFilter(`Invalid value ${JSON.stringify(raw)} for field ${field}: expected an integer.`);
-      return raw;
-    }
-    case 'float': {
-      if (!/^-?\d+(\.\d+)?$/.test(raw)) invalidFilter(`Invalid value ${JSON.stringify(raw)} for field ${field}: expected a number.`);
-      return raw;
-    }
-    case 'bool': {
-      const v = raw.toLowerCase();
-      if (['true', '1', 'yes'].includes(v)) return true;
-      if (['false', '0', 'no'].includes(v)) return false;
-      return invalidFilter(`Invalid boolean value ${JSON.stringify(raw)} for field ${field}.`);
-    }
-    case 'time': {
-      if (Number.isNaN(Date.parse(raw))) invalidFilter(`Invalid datetime ${JSON.stringify(raw)} for field ${field}.`);
-      return raw;
-    }
-    case 'json': return invalidFilter(`Filtering on field ${field} is not allowed.`);
-    default: return raw;
-  }
-}
-
-const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
-
-function compare(expr: string, field: string, f: FieldDef, lookup: string, raw: string, params: Params): string {
-  const cast = f.type === 'int' ? '::bigint' : f.type === 'float' ? '::numeric' : f.type === 'time' ? '::timestamptz' : '';
-  switch (lookup) {
-    case 'exact':
-      if (raw.toLowerCase() === 'null' && f.fk) return `${expr} IS NULL`;
-      return `${expr} = ${params.push(coerce(field, f, raw))}${cast}`;
-    case 'iexact': return matching(expr, f, (v) => `lower(${v}) = lower(${params.push(raw)})`);
-    case 'contains': return matching(expr, f, (v) => `${v} LIKE ${params.push(`%${likeEscape(raw)}%`)}`);
-    case 'icontains': return matching(expr, f, (v) => `${v} ILIKE ${params.push(`%${likeEscape(raw)}%`)}`);
-    case 'startswith': return matching(expr, f, (v) => `${v} LIKE ${params.push(`${likeEscape(raw)}%`)}`);
-    case 'istartswith': return matching(expr, f, (v) => `${v} ILIKE ${params.push(`${likeEscape(raw)}%`)}`);
-    case 'endswith': return matching(expr, f, (v) => `${v} LIKE ${params.push(`%${likeEscape(raw)}`)}`);
-    case 'iendswith': return matching(expr, f, (v) => `${v} ILIKE ${params.push(`%${likeEscape(raw)}`)}`);
-    case 'gt': return `${expr} > ${params.push(coerce(field, f, raw))}${cast}`;
-    case 'gte': return `${expr} >= ${params.push(coerce(field, f, raw))}${cast}`;
-    case 'lt': return `${expr} < ${params.push(coerce(field, f, raw))}${cast}`;
-    case 'lte': return `${expr} <= ${params.push(coerce(field, f, raw))}${cast}`;
-    case 'in': {
-      const items = raw.split(',').filter((s) => s !== '').slice(0, 1000).map((s) => coerce(field, f, s));
-      const arr = f.type === 'int' ? 'bigint[]' : f.type === 'bool' ? 'boolean[]' : f.type === 'time' ? 'timestamptz[]' : 'text[]';
-      return `${expr}${f.type === 'text' ? '::text' : ''} = ANY(${params.push(items)}::${arr})`;
-    }
-    case 'isnull': {
-      const v = coerce(field, { type: 'bool' }, raw);
-      return `${expr} IS ${v ? '' : 'NOT '}NULL`;
-    }
-    default: return invalidFilter(`Unsupported lookup ${lookup}.`);
-  }
-}
-
-/**
- * A pattern condition on a field's text: on the column itself, or, for a field with a
- * vocabulary, on the values it has had, the rows then found by equality (an index range
- * per matching value instead of a pattern test per row).
- */
-function matching(expr: string, f: FieldDef, cond: (value: string) => string): string {
-  return f.vocabulary ? `${expr} = ANY(ARRAY(SELECT v.value FROM ${f.vocabulary} v WHERE ${cond('v.value')}))` : cond(`${expr}::text`);
-}
 
 /** A declared field of `def`, never an inherited property of its fields object. */
 function fieldOf(def: ResourceDef, name: string): FieldDef | undefined {

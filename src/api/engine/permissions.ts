@@ -1,7 +1,7 @@
 import type { Grants, Perm } from '../access.js';
 import type { ApiContext } from '../context.js';
 import { forbidden } from '../http.js';
-import type { Params } from './filter.js';
+import type { Params } from '../../db/lookups.js';
 import type { Capabilities, ResourceDef, Row } from './resource.js';
 
 /**

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { AuthenticatedUser } from '../auth.js';
 import type { Grants } from '../access.js';
 import type { ApiContext } from '../context.js';
-import type { Params } from './filter.js';
+import type { Column, Params } from '../../db/lookups.js';
 
 /**
  * A resource definition: everything the generic engine needs to list, filter, order,
@@ -10,10 +10,10 @@ import type { Params } from './filter.js';
  * filters, order_by and writes accept only names declared here, and the SQL for each is
  * the `col` expression written in this file's callers, never text from a request.
  */
-export type FieldType = 'int' | 'text' | 'bool' | 'time' | 'json' | 'float';
+export type FieldType = Column['type'];
 
-export interface FieldDef {
-  type: FieldType;
+/** A field: its column's type (and vocabulary, db/lookups.ts) and how the API shows and writes it. */
+export interface FieldDef extends Column {
   /** SQL expression over alias `t`; default `t."<name>"` (or `t."<name>_id"` for fk fields). */
   col?: string;
   /** Foreign key to another resource's key (`organizations`): the API shows the id under the field name. */
@@ -32,11 +32,6 @@ export interface FieldDef {
   maxLength?: number;
   /** Accepts JSON null (as AWX's allow_null fields do) and stores this value for it. */
   nullAs?: string | null;
-  /**
-   * A table `(value text PRIMARY KEY)` holding every value the column has had (few, shared
-   * by many rows): pattern lookups match there, then the rows by equality (filter.ts).
-   */
-  vocabulary?: string;
 }
 
 export type Fields = Record<string, FieldDef>;

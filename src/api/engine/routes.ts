@@ -5,7 +5,7 @@ import { recordActivity } from '../activity.js';
 import type { ApiContext } from '../context.js';
 import { badRequest, jsonBody, type Router } from '../http.js';
 import { createObject, deleteObject, getObject, listPage, loadRow, resolveId, updateObject } from './crud.js';
-import { Params } from './filter.js';
+import { Params } from '../../db/lookups.js';
 import { requirePerm } from './permissions.js';
 import type { Caller, Queryable, ResourceDef, Row } from './resource.js';
 

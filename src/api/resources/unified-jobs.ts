@@ -63,7 +63,7 @@ const jobFields: Fields = {
 
 const jobAccess = {
   roleType: 'job_template', idExpr: 't.unified_job_template_id',
-  readSql: (g: import('../access.js').Grants, p: import('../engine/filter.js').Params) => {
+  readSql: (g: import('../access.js').Grants, p: import('../../db/lookups.js').Params) => {
     const values = unifiedJobReadParams(g);
     const first = p.values.length + 1;
     for (const v of values) p.push(v);

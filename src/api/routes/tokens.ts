@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { requireCaller, sha256 } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { getObject, listPage, resolveId, loadRow } from '../engine/crud.js';
-import { Params } from '../engine/filter.js';
+import { Params } from '../../db/lookups.js';
 import { badRequest, forbidden, jsonBody, type Router, type ApiRequest } from '../http.js';
 import { recordActivity } from '../activity.js';
 import { tokens, TOKEN_TTL_SECONDS } from '../resources/tokens.js';

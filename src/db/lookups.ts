@@ -1,0 +1,106 @@
+/**
+ * Django's field lookups (`exact iexact contains icontains startswith istartswith endswith
+ * iendswith gt gte lt lte in isnull`) compiled to SQL conditions over a column expression,
+ * values always bound as parameters. Shared by the API's query-string filters
+ * (api/engine/filter.ts) and inventory host filters (inventory/host-filter.ts), which AWX
+ * both reads with Django's lookup rules.
+ */
+
+/** The bound parameters of one statement, numbered as they are pushed. */
+export class Params {
+  readonly values: unknown[] = [];
+  push(v: unknown): string {
+    this.values.push(v);
+    return `$${this.values.length}`;
+  }
+}
+
+/** What a lookup needs to know of a column. */
+export interface Column {
+  type: 'int' | 'text' | 'bool' | 'time' | 'json' | 'float';
+  /** A foreign key: `exact=null` is IS NULL. */
+  fk?: string;
+  /**
+   * A table `(value text PRIMARY KEY)` holding every value the column has had (few, shared
+   * by many rows): pattern lookups match there, then the rows by equality.
+   */
+  vocabulary?: string;
+}
+
+export const LOOKUPS = new Set(['exact', 'iexact', 'contains', 'icontains', 'startswith', 'istartswith', 'endswith', 'iendswith',
+  'gt', 'gte', 'lt', 'lte', 'in', 'isnull']);
+
+/** A filter a request or a stored host filter asked for that cannot be compiled: answered 400 with this text (api/http.ts). */
+export class InvalidFilter extends Error {}
+
+export function invalidFilter(message: string): never {
+  throw new InvalidFilter(message);
+}
+
+/** Converts one raw value to the field's type, or a 400. */
+export function coerce(field: string, f: Column, raw: string): unknown {
+  switch (f.type) {
+    case 'int': {
+      if (!/^-?\d{1,18}$/.test(raw)) invalidFilter(`Invalid value ${JSON.stringify(raw)} for field ${field}: expected an integer.`);
+      return raw;
+    }
+    case 'float': {
+      if (!/^-?\d+(\.\d+)?$/.test(raw)) invalidFilter(`Invalid value ${JSON.stringify(raw)} for field ${field}: expected a number.`);
+      return raw;
+    }
+    case 'bool': {
+      const v = raw.toLowerCase();
+      if (['true', '1', 'yes'].includes(v)) return true;
+      if (['false', '0', 'no'].includes(v)) return false;
+      return invalidFilter(`Invalid boolean value ${JSON.stringify(raw)} for field ${field}.`);
+    }
+    case 'time': {
+      if (Number.isNaN(Date.parse(raw))) invalidFilter(`Invalid datetime ${JSON.stringify(raw)} for field ${field}.`);
+      return raw;
+    }
+    case 'json': return invalidFilter(`Filtering on field ${field} is not allowed.`);
+    default: return raw;
+  }
+}
+
+export const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export function compare(expr: string, field: string, f: Column, lookup: string, raw: string, params: Params): string {
+  const cast = f.type === 'int' ? '::bigint' : f.type === 'float' ? '::numeric' : f.type === 'time' ? '::timestamptz' : '';
+  switch (lookup) {
+    case 'exact':
+      if (raw.toLowerCase() === 'null' && f.fk) return `${expr} IS NULL`;
+      return `${expr} = ${params.push(coerce(field, f, raw))}${cast}`;
+    case 'iexact': return matching(expr, f, (v) => `lower(${v}) = lower(${params.push(raw)})`);
+    case 'contains': return matching(expr, f, (v) => `${v} LIKE ${params.push(`%${likeEscape(raw)}%`)}`);
+    case 'icontains': return matching(expr, f, (v) => `${v} ILIKE ${params.push(`%${likeEscape(raw)}%`)}`);
+    case 'startswith': return matching(expr, f, (v) => `${v} LIKE ${params.push(`${likeEscape(raw)}%`)}`);
+    case 'istartswith': return matching(expr, f, (v) => `${v} ILIKE ${params.push(`${likeEscape(raw)}%`)}`);
+    case 'endswith': return matching(expr, f, (v) => `${v} LIKE ${params.push(`%${likeEscape(raw)}`)}`);
+    case 'iendswith': return matching(expr, f, (v) => `${v} ILIKE ${params.push(`%${likeEscape(raw)}`)}`);
+    case 'gt': return `${expr} > ${params.push(coerce(field, f, raw))}${cast}`;
+    case 'gte': return `${expr} >= ${params.push(coerce(field, f, raw))}${cast}`;
+    case 'lt': return `${expr} < ${params.push(coerce(field, f, raw))}${cast}`;
+    case 'lte': return `${expr} <= ${params.push(coerce(field, f, raw))}${cast}`;
+    case 'in': {
+      const items = raw.split(',').filter((s) => s !== '').slice(0, 1000).map((s) => coerce(field, f, s));
+      const arr = f.type === 'int' ? 'bigint[]' : f.type === 'bool' ? 'boolean[]' : f.type === 'time' ? 'timestamptz[]' : 'text[]';
+      return `${expr}${f.type === 'text' ? '::text' : ''} = ANY(${params.push(items)}::${arr})`;
+    }
+    case 'isnull': {
+      const v = coerce(field, { type: 'bool' }, raw);
+      return `${expr} IS ${v ? '' : 'NOT '}NULL`;
+    }
+    default: return invalidFilter(`Unsupported lookup ${lookup}.`);
+  }
+}
+
+/**
+ * A pattern condition on a field's text: on the column itself, or, for a field with a
+ * vocabulary, on the values it has had, the rows then found by equality (an index range
+ * per matching value instead of a pattern test per row).
+ */
+export function matching(expr: string, f: Column, cond: (value: string) => string): string {
+  return f.vocabulary ? `${expr} = ANY(ARRAY(SELECT v.value FROM ${f.vocabulary} v WHERE ${cond('v.value')}))` : cond(`${expr}::text`);
+}
+
