@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
+import { INVENTORY_HOSTS_COLUMNS, inventoryHostsSql } from '../db/host-filter.js';
+import { Params } from '../db/lookups.js';
 import { parseVars } from './vars.js';
 
 /**
@@ -98,12 +100,17 @@ function vars(text: string, what: string): Record<string, unknown> {
   }
 }
 
-/** Ansible's YAML/JSON inventory for one DB inventory. */
+/**
+ * Ansible's YAML/JSON inventory for one DB inventory. A smart inventory's hosts are those its
+ * host filter selects when the job starts (db/host-filter.ts), ungrouped, as AWX writes them.
+ */
 export async function buildInventory(db: Pick<pg.Pool, 'query'>, inventoryId: number): Promise<Record<string, unknown>> {
-  const [{ rows: [inv] }, { rows: hosts }, { rows: groups }, { rows: members }, { rows: children }] = await Promise.all([
-    db.query<{ variables: string }>('SELECT variables FROM inventories WHERE id = $1', [inventoryId]),
+  const { rows: [inv] } = await db.query(`SELECT variables, ${INVENTORY_HOSTS_COLUMNS} FROM inventories WHERE id = $1`, [inventoryId]);
+  const params = new Params();
+  const which = inv ? inventoryHostsSql(inv, params) : 'false';
+  const [{ rows: hosts }, { rows: groups }, { rows: members }, { rows: children }] = await Promise.all([
     db.query<{ id: number; name: string; variables: string }>(
-      'SELECT id, name, variables FROM hosts WHERE inventory_id = $1 AND enabled ORDER BY name', [inventoryId]),
+      `SELECT t.id, t.name, t.variables FROM hosts t WHERE ${which} AND t.enabled ORDER BY t.name`, params.values),
     db.query<{ id: number; name: string; variables: string }>('SELECT id, name, variables FROM groups WHERE inventory_id = $1 ORDER BY name', [inventoryId]),
     db.query<{ group_id: number; host_id: number }>(
       'SELECT gh.group_id, gh.host_id FROM group_hosts gh JOIN groups g ON g.id = gh.group_id WHERE g.inventory_id = $1', [inventoryId]),

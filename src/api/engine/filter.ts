@@ -80,6 +80,7 @@ export function compileFilters(def: ResourceDef, query: URLSearchParams, params:
     (isOr ? or : and).push(c);
   }
   if (or.length) and.push(`(${or.join(' OR ')})`);
+  if (def.queryFilters) and.push(...def.queryFilters(query, params));
   const search = query.get('search');
   if (search) {
     const terms = search.split(',').filter(Boolean).slice(0, 10);

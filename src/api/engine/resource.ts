@@ -83,6 +83,8 @@ export interface ResourceDef {
   accessSelect?: string;
   /** Fields `?search=` looks in. */
   search: string[];
+  /** Conditions from query parameters other than field lookups (`?host_filter=` on hosts). */
+  queryFilters?: (query: URLSearchParams, params: Params) => string[];
   /** Default order (an allow-listed field name, `-` for descending). */
   defaultOrder?: string;
   /** Named URL parts: `['name', 'organization.name']` → `Name++Org`. */

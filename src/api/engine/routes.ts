@@ -58,8 +58,11 @@ export interface Association {
 }
 
 export interface SubListOptions {
-  /** SQL over the child alias t selecting the parent's children; the parent id is pushed first. */
-  condition: (parentParam: string) => string;
+  /**
+   * SQL over the child alias t selecting the parent's children; the parent id is pushed
+   * first; `parent` is the parent's row and `params` take any further values.
+   */
+  condition: (parentParam: string, parent: Row, params: Params) => string;
   associate?: Association;
   /** POST without `id` creates a child with these fields set from the parent. */
   createWith?: (parent: Row) => Row;
@@ -71,9 +74,9 @@ export function registerSubList(router: Router<ApiContext>, parent: ResourceDef,
   const path = `/api/v2/${parent.key}/:id/${name}/`;
   router.get(path, cachedRead([parent, child], async (req, ctx, caller) => {
     const parentId = await resolveId(ctx, parent, req.params.id);
-    await loadRow(ctx, parent, caller, parentId);
+    const parentRow = await loadRow(ctx, parent, caller, parentId);
     const params = new Params();
-    const cond = opts.condition(params.push(parentId));
+    const cond = opts.condition(params.push(parentId), parentRow, params);
     return listPage(ctx, child, caller, req, { where: [cond], params });
   }));
   if (!opts.associate && !opts.createWith) return;

@@ -1,7 +1,9 @@
 import { sourceVarsProblems } from '../../scheduler/inventory-update.js';
 import { parseVars } from '../../scheduler/vars.js';
 import { requireLinks } from '../access.js';
-import { defineResource, type Row } from '../engine/resource.js';
+import { hostFilterSql, parseHostFilter, smartInventoryHostsSql } from '../../db/host-filter.js';
+import { InvalidFilter, Params } from '../../db/lookups.js';
+import { defineResource, type Queryable, type Row } from '../engine/resource.js';
 import { badRequest } from '../http.js';
 import { bool, fk, grantRole, int, named, ro, text } from './common.js';
 import { sourcePathInProject } from './confined-paths.js';
@@ -41,12 +43,48 @@ export const inventories = defineResource({
   },
   prepare: async (ctx, _db, data, existing, caller) => {
     await requireLinks(ctx.pool, caller.grants, 'inventory', data, existing);
+    checkKind(data, existing);
     return yamlOrJsonVariables(data);
   },
   afterCreate: async (_ctx, db, id, _data, caller) => {
     if (!caller.grants.superuser) await grantRole(db, 'inventory', id, 'admin_role', caller.user.id);
   },
+  // A smart inventory holds no hosts of its own: its total is the hosts its filter selects.
+  extraSummary: async (ctx, rows) => {
+    for (const r of rows.filter((x) => x.kind === 'smart' && x.host_filter)) {
+      const params = new Params();
+      const cond = smartInventoryHostsSql(r.host_filter as string, `${params.push(r.id)}::bigint`, params);
+      r.total_hosts = Number((await ctx.pool.query(`SELECT count(*) AS n FROM hosts t WHERE ${cond}`, params.values)).rows[0].n);
+    }
+  },
 });
+
+/**
+ * AWX's inventory kinds: '' (hosts of its own) and 'smart' (the hosts `host_filter` selects,
+ * which it must name and which must parse); `host_filter` means nothing elsewhere. The
+ * 'constructed' kind (AWX 22) is refused rather than stored and ignored.
+ */
+function checkKind(data: Row, existing: Row | undefined): void {
+  const kind = (data.kind ?? existing?.kind ?? '') as string;
+  if (kind === 'constructed') throw badRequest({ kind: ['Constructed inventories are not supported by Playstream.'] });
+  if (existing && data.kind !== undefined && data.kind !== existing.kind) throw badRequest({ kind: ['An inventory\'s kind cannot be changed.'] });
+  const filter = (data.host_filter !== undefined ? data.host_filter : existing?.host_filter) as string | null | undefined;
+  if (kind === 'smart' && !filter) throw badRequest({ host_filter: ['Smart inventories must specify host_filter'] });
+  if (kind !== 'smart' && filter) throw badRequest({ host_filter: ['host_filter applies to smart inventories only (kind: "smart").'] });
+  if (kind === 'smart' && data.host_filter !== undefined) {
+    try { hostFilterSql(parseHostFilter(filter as string), new Params()); } catch (err) {
+      if (err instanceof InvalidFilter) throw badRequest({ host_filter: [err.message] });
+      throw err;
+    }
+  }
+}
+
+/** Hosts, groups and sources belong to inventories of the default kind (AWX: "Cannot create Host for Smart Inventory"). */
+async function notSmart(ctx: { pool: Queryable }, data: Row, what: string): Promise<void> {
+  if (data.inventory == null) return;
+  const { rows } = await ctx.pool.query('SELECT kind FROM inventories WHERE id = $1', [data.inventory]);
+  if (rows[0]?.kind === 'smart') throw badRequest({ inventory: [`Cannot create ${what} for Smart Inventory`] });
+}
 
 const inventoryChildAccess = {
   roleType: 'inventory', idExpr: 't.inventory_id', orgExpr: INV_ORG,
@@ -64,6 +102,11 @@ export const hosts = defineResource({
     has_active_failures: ro('bool', { col: 'false' }), has_inventory_sources: ro('bool', { col: 'false' }),
   },
   search: ['name', 'description'],
+  // AWX's ?host_filter= (db/host-filter.ts): a 400 naming what does not parse, never ignored.
+  queryFilters: (query, params) => {
+    const filter = query.get('host_filter');
+    return filter ? [hostFilterSql(parseHostFilter(filter), params)] : [];
+  },
   namedUrl: ['name', 'inventory.name'],
   access: inventoryChildAccess,
   related: (r) => {
@@ -74,6 +117,7 @@ export const hosts = defineResource({
   },
   prepare: async (ctx, _db, data, existing, caller) => {
     await requireLinks(ctx.pool, caller.grants, 'host', data, existing);
+    await notSmart(ctx, data, 'Host');
     return yamlOrJsonVariables(data);
   },
 });
@@ -91,6 +135,7 @@ export const groups = defineResource({
   },
   prepare: async (ctx, _db, data, existing, caller) => {
     await requireLinks(ctx.pool, caller.grants, 'group', data, existing);
+    await notSmart(ctx, data, 'Group');
     return yamlOrJsonVariables(data);
   },
 });
@@ -116,6 +161,7 @@ export const inventorySources = defineResource({
   },
   prepare: async (ctx, _db, data, existing, caller) => {
     await requireLinks(ctx.pool, caller.grants, 'inventory_source', data, existing);
+    await notSmart(ctx, data, 'Inventory Source');
     const project = (data.source_project !== undefined ? data.source_project : existing?.source_project) as number | null | undefined;
     const sourcePath = (data.source_path ?? (data.source_project !== undefined ? existing?.source_path : undefined)) as string | undefined;
     if (sourcePath) await sourcePathInProject(ctx, project ?? null, sourcePath);

@@ -1,4 +1,6 @@
 import YAML from 'yaml';
+import { INVENTORY_HOSTS_COLUMNS, inventoryHostsSql } from '../../db/host-filter.js';
+import { Params } from '../../db/lookups.js';
 import { withTransaction } from '../../db/pool.js';
 import { recordActivity } from '../activity.js';
 import { requireLinks } from '../access.js';
@@ -208,9 +210,11 @@ function parseVariables(text: unknown): Record<string, unknown> {
  * top-level groups, and with `?hostvars=1` every host's variables under `_meta`.
  */
 export async function inventoryScript(db: Queryable, inventoryId: number, opts: { hostvars: boolean; towervars: boolean }): Promise<Row> {
-  const [{ rows: [inv] }, { rows: hosts }, { rows: groups }, { rows: memberships }, { rows: children }] = await Promise.all([
-    db.query('SELECT variables FROM inventories WHERE id = $1', [inventoryId]),
-    db.query('SELECT id, name, variables, enabled FROM hosts WHERE inventory_id = $1 ORDER BY name', [inventoryId]),
+  const { rows: [inv] } = await db.query(`SELECT variables, ${INVENTORY_HOSTS_COLUMNS} FROM inventories WHERE id = $1`, [inventoryId]);
+  const params = new Params();
+  const which = inv ? inventoryHostsSql(inv as Parameters<typeof inventoryHostsSql>[0], params) : 'false';
+  const [{ rows: hosts }, { rows: groups }, { rows: memberships }, { rows: children }] = await Promise.all([
+    db.query(`SELECT t.id, t.name, t.variables, t.enabled FROM hosts t WHERE ${which} ORDER BY t.name`, params.values),
     db.query('SELECT id, name, variables FROM groups WHERE inventory_id = $1 ORDER BY name', [inventoryId]),
     db.query('SELECT gh.group_id, gh.host_id FROM group_hosts gh JOIN groups g ON g.id = gh.group_id WHERE g.inventory_id = $1', [inventoryId]),
     db.query('SELECT gc.parent_id, gc.child_id FROM group_children gc JOIN groups g ON g.id = gc.parent_id WHERE g.inventory_id = $1', [inventoryId]),

@@ -1,4 +1,5 @@
 import { requireLink, requireLinks, requireRoleGrant, requireUserAdmin } from '../access.js';
+import { smartInventoryHostsSql } from '../../db/host-filter.js';
 import type { ApiContext } from '../context.js';
 import { badRequest, type Router } from '../http.js';
 import { registerResource, registerSubList, type Association } from '../engine/routes.js';
@@ -113,7 +114,12 @@ export function registerResources(router: Router<ApiContext>): void {
     registerSubList(router, def, 'access_list', users, { condition: (p) => `t.id IN (SELECT user_id FROM rbac_user_roles WHERE resource_type = '${type}' AND resource_id = ${p})` });
   }
 
-  registerSubList(router, inventories, 'hosts', hosts, { condition: (p) => `t.inventory_id = ${p}`, createWith: (i) => ({ inventory: i.id }) });
+  registerSubList(router, inventories, 'hosts', hosts, {
+    // A smart inventory's hosts are those its filter selects (db/host-filter.ts).
+    condition: (p, inv, params) => (inv.kind === 'smart' && inv.host_filter
+      ? smartInventoryHostsSql(inv.host_filter as string, p, params) : `t.inventory_id = ${p}`),
+    createWith: (i) => ({ inventory: i.id }),
+  });
   registerSubList(router, inventories, 'groups', groups, { condition: (p) => `t.inventory_id = ${p}`, createWith: (i) => ({ inventory: i.id }) });
   registerSubList(router, inventories, 'root_groups', groups, { condition: (p) => `t.inventory_id = ${p} AND NOT EXISTS (SELECT 1 FROM group_children gc WHERE gc.child_id = t.id)` });
   registerSubList(router, inventories, 'inventory_sources', inventorySources, { condition: (p) => `t.inventory_id = ${p}`, createWith: (i) => ({ inventory: i.id }) });
