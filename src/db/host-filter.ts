@@ -7,13 +7,15 @@ import { type Column, compare, invalidFilter, LOOKUPS, type Params } from './loo
  * (`name__icontains`, `enabled`, `inventory__name`, `groups__name__startswith`) or `search` /
  * `groups__search` / `inventory__search`; a value is a bare word or "quoted" (then it may hold
  * spaces, parentheses and `=`), or nothing (the empty string). A bare `null` is SQL NULL.
- * `ansible_facts__...` needs facts Playstream does not keep (no fact cache): refused, never
- * ignored. Compiled to a condition over `hosts t`, values bound as parameters; the caller adds
- * who may see which hosts.
+ * `ansible_facts__a__b=v` matches hosts whose cached facts (scheduler/fact-cache.ts) contain
+ * {"a": {"b": v}} (`a[]` for a list holding the rest; a bare v typed as JSON: null, true,
+ * 5, 1.5, else a string), as AWX's JSON containment; other lookups on facts are refused.
+ * Compiled to a condition over `hosts t`, values bound as parameters; the caller adds who may
+ * see which hosts.
  */
 export type HostFilter =
   | { op: 'and' | 'or'; items: HostFilter[] }
-  | { key: string; value: string | null };
+  | { key: string; value: string | null; quoted?: boolean };
 
 type Token = { kind: 'word' | 'quoted'; text: string } | { kind: '(' | ')' | '=' };
 
@@ -56,7 +58,7 @@ export function parseHostFilter(text: string): HostFilter {
     pos++;
     if (++terms > MAX_TERMS) fail(`at most ${MAX_TERMS} terms`);
     const v = peek();
-    if (v?.kind === 'quoted') { pos++; return { key: k.text, value: v.text }; }
+    if (v?.kind === 'quoted') { pos++; return { key: k.text, value: v.text, quoted: true }; }
     if (v?.kind === 'word' && !(isWord(v, 'and') || isWord(v, 'or'))) { pos++; return { key: k.text, value: v.text === 'null' ? null : v.text }; }
     return { key: k.text, value: '' };
   };
@@ -118,11 +120,27 @@ function lookupOn(fields: Record<string, Field>, key: string, parts: string[], v
   return compare(f.col, key, f, lookup, value, params);
 }
 
-function term(key: string, value: string | null, params: Params): string {
-  const parts = key.split('__');
-  if (parts[0] === 'ansible_facts') {
-    invalidFilter(`Invalid host filter field: ${key}: Playstream keeps no fact cache, so hosts have no ansible_facts to filter on.`);
+const JSON_LOOKUPS = new Set([...LOOKUPS, 'contains', 'contained_by', 'has_key', 'has_keys', 'has_any_keys']);
+
+/** `ansible_facts__a__b[]__c=v` as the JSON the host's facts must contain: {"a": {"b": [{"c": v}]}}. */
+function factsContain(key: string, value: string | null, quoted: boolean, params: Params): string {
+  const path = key.split('__').slice(1);
+  if (path.at(-1) === 'exact') path.pop();
+  const last = path.at(-1);
+  if (last && JSON_LOOKUPS.has(last)) invalidFilter(`Invalid host filter field: ${key}: ansible_facts does not support searching with __${last}.`);
+  if (!path.length || path.some((p) => p === '' || p === '[]')) invalidFilter(`Invalid host filter field: ${key}`);
+  let typed: unknown = value;
+  if (!quoted && value !== null) {
+    if (value === 'true' || value === 'false') typed = value === 'true';
+    else if (/^[-+]?\d+$/.test(value) || /^[-+]?\d+\.\d+$/.test(value)) typed = Number(value);
   }
+  const doc = path.reduceRight<unknown>((inner, piece) => (piece.endsWith('[]') ? { [piece.slice(0, -2)]: [inner] } : { [piece]: inner }), typed);
+  return `t.ansible_facts @> ${params.push(JSON.stringify(doc))}::jsonb`;
+}
+
+function term(key: string, value: string | null, quoted: boolean, params: Params): string {
+  const parts = key.split('__');
+  if (parts[0] === 'ansible_facts') return factsContain(key, value, quoted, params);
   const searchOn = (fields: Record<string, Field>) =>
     `(${SEARCHED.map((f) => compare(fields[f].col, key, fields[f], 'icontains', value ?? '', params)).join(' OR ')})`;
   if (key === 'search') return searchOn(HOST);
@@ -137,7 +155,7 @@ function term(key: string, value: string | null, params: Params): string {
 /** The filter as a condition over `hosts t`. */
 export function hostFilterSql(filter: HostFilter, params: Params): string {
   if ('op' in filter) return `(${filter.items.map((f) => hostFilterSql(f, params)).join(filter.op === 'and' ? ' AND ' : ' OR ')})`;
-  return `(${term(filter.key, filter.value, params)})`;
+  return `(${term(filter.key, filter.value, filter.quoted ?? false, params)})`;
 }
 
 /**

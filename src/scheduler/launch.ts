@@ -74,7 +74,7 @@ export async function launchJobTemplate(db: Queryable, jobTemplateId: number, op
     verbosity: o.verbosity ?? jt.verbosity, extra_vars: Object.keys(extraVars).length ? JSON.stringify(extraVars) : '',
     job_tags: o.job_tags ?? jt.job_tags, skip_tags: o.skip_tags ?? jt.skip_tags, start_at_task: jt.start_at_task,
     timeout: o.timeout ?? jt.timeout, diff_mode: o.diff_mode ?? jt.diff_mode, become_enabled: jt.become_enabled,
-    allow_simultaneous: jt.allow_simultaneous, launch_prompts: JSON.stringify(prompts),
+    allow_simultaneous: jt.allow_simultaneous, use_fact_cache: jt.use_fact_cache, launch_prompts: JSON.stringify(prompts),
     survey_passwords: JSON.stringify(sealed.surveyPasswords),
   }, credentialIds);
 }

@@ -14,6 +14,7 @@ import { runInventoryUpdate } from './inventory-update.js';
 import { markRunning, saveFinalStatus, TIMEOUT_EXPLANATION, type FinalFields, type StatusBus } from './job-states.js';
 import { parseVars } from './vars.js';
 import { createStartedNotifications } from './notifications.js';
+import { factCacheDir, FACT_CACHE_TYPE, finishFactCache, startFactCache } from './fact-cache.js';
 import { buildInventory, createPrivateDataDir, jobDir, projectDir, writeEnvFiles, writeInventory } from './private-data-dir.js';
 import { runProjectUpdate } from './project-update.js';
 import { binaries } from '../services/system-packages.js';
@@ -124,6 +125,10 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
   writeEnvFiles(dir, { extraVars, passwords: inj.passwords, envvars: inj.env, cmdline,
     trustedExtraVars: await trustedExtraVars(ctx.pool, job, jinja, extraVars, inj.extraVars) });
 
+  const facts = job.kind === 'job' && job.use_fact_cache && job.inventory_id
+    ? await startFactCache(ctx.pool, job.inventory_id, factCacheDir(dir, String(job.id))) : undefined;
+  if (facts) kwargs.fact_cache_type = FACT_CACHE_TYPE;
+
   const sandbox = await JobSandbox.open(ctx.pool, ctx.config, { privateDir: dir, readonly: checkout });
   const env = sandbox.env({ injected: inj.env, set: { ANSIBLE_FORCE_COLOR: 'True', ANSIBLE_HOST_KEY_CHECKING: 'False',
     PYTHONUNBUFFERED: '1', AWX_JOB_ID: String(job.id), PLAYSTREAM_JOB_ID: String(job.id) } });
@@ -143,6 +148,7 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
     unregister();
     stream.end();
   }
+  if (facts) await finishFactCache(ctx.pool, facts);
   return { final: outcomeToFinal(outcome, stream, redactor) };
 }
 

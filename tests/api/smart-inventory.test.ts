@@ -30,17 +30,29 @@ describe('host filter language', () => {
   it('parses terms, and binding tighter than or, parentheses, quotes, empty and null values', () => {
     expect(parsed('name=a and name=b or name=c')).toEqual({ op: 'or', items: [{ op: 'and', items: [{ key: 'name', value: 'a' }, { key: 'name', value: 'b' }] }, { key: 'name', value: 'c' }] });
     expect(parsed('name=a and (name=b or name=c)')).toEqual({ op: 'and', items: [{ key: 'name', value: 'a' }, { op: 'or', items: [{ key: 'name', value: 'b' }, { key: 'name', value: 'c' }] }] });
-    expect(parsed('description="a (quoted) = value" and instance_id=')).toEqual({ op: 'and', items: [
-      { key: 'description', value: 'a (quoted) = value' }, { key: 'instance_id', value: '' }] });
+    expect(parsed('name=x and instance_id=')).toEqual({ op: 'and', items: [{ key: 'name', value: 'x' }, { key: 'instance_id', value: '' }] });
     expect(parsed('last_job=null')).toEqual({ key: 'last_job', value: null });
-    expect(parsed('name="null"')).toEqual({ key: 'name', value: 'null' });
+    expect(parsed('name="null"')).toEqual({ key: 'name', value: 'null', quoted: true });
+    expect(parsed('description="a (quoted) = value"')).toEqual({ key: 'description', value: 'a (quoted) = value', quoted: true });
+  });
+
+  it('reads ansible_facts__ keys as the JSON the facts must contain, typed as AWX types bare values', () => {
+    const doc = (text: string) => { const p = new Params(); hostFilterSql(parseHostFilter(text), p); return JSON.parse(p.values[0] as string); };
+    expect(doc('ansible_facts__os_family=Debian')).toEqual({ os_family: 'Debian' });
+    expect(doc('ansible_facts__processor_count=2')).toEqual({ processor_count: 2 });
+    expect(doc('ansible_facts__processor_count="2"')).toEqual({ processor_count: '2' });
+    expect(doc('ansible_facts__virtual=true')).toEqual({ virtual: true });
+    expect(doc('ansible_facts__default_ipv4__address__exact=10.0.0.1')).toEqual({ default_ipv4: { address: '10.0.0.1' } });
+    expect(doc('ansible_facts__interfaces[]=eth0')).toEqual({ interfaces: ['eth0'] });
+    expect(doc('ansible_facts__mounts[]__mount=/')).toEqual({ mounts: [{ mount: '/' }] });
   });
 
   it('refuses what it cannot read, naming it, instead of matching everything', () => {
     for (const [text, says] of [
       ['', 'empty'], ['name=a and', 'expected key=value'], ['(name=a', 'unbalanced'], ['name=a name=b', 'unexpected'],
       ['name="open', 'unclosed quote'], ['nosuchfield=1', 'nosuchfield'], ['name__regex=.*', 'name__regex'],
-      ['ansible_facts__os=Linux', 'fact cache'], ['enabled=maybe', 'boolean'], ['groups__name__icontains=', ''],
+      ['ansible_facts__os__icontains=Linux', 'does not support searching with __icontains'], ['enabled=maybe', 'boolean'],
+      ['groups__name__icontains=', ''],
     ] as const) {
       const compile = () => hostFilterSql(parseHostFilter(text), new Params());
       if (text === 'groups__name__icontains=') { expect(compile()).toContain('group_hosts'); continue; }
@@ -86,7 +98,7 @@ describe('smart inventories and ?host_filter=', () => {
     };
     await bad({ kind: 'smart' }, 'host_filter', 'must specify host_filter');
     await bad({ kind: 'smart', host_filter: 'name=web and' }, 'host_filter', 'expected key=value');
-    await bad({ kind: 'smart', host_filter: 'ansible_facts__distribution=Debian' }, 'host_filter', 'fact cache');
+    await bad({ kind: 'smart', host_filter: 'ansible_facts__distribution__startswith=Deb' }, 'host_filter', 'does not support');
     await bad({ host_filter: 'name=web-1' }, 'host_filter', 'smart inventories only');
     await bad({ kind: 'constructed' }, 'kind', 'not supported');
     const created = await api('POST', '/api/v2/inventories/', { name: 'Smart web', organization: org, kind: 'smart',

@@ -100,6 +100,7 @@ export const hosts = defineResource({
     ...named, inventory: fk('inventories', { required: true }), enabled: bool(), instance_id: text(), variables: text(),
     last_job: ro('int', { col: 't.last_job_id', fk: 'jobs' }), last_job_host_summary: ro('int', { col: 't.last_job_host_summary_id' }),
     has_active_failures: ro('bool', { col: 'false' }), has_inventory_sources: ro('bool', { col: 'false' }),
+    ansible_facts_modified: ro('time'),
   },
   search: ['name', 'description'],
   // AWX's ?host_filter= (db/host-filter.ts): a 400 naming what does not parse, never ignored.

@@ -13,7 +13,7 @@ import { badRequest, forbidden, jsonBody, type Router } from '../http.js';
 import { notificationTemplates, previewSchedule, schedules } from '../resources/cluster.js';
 import { grantRole } from '../resources/common.js';
 import { credentials } from '../resources/credentials.js';
-import { inventories } from '../resources/inventories.js';
+import { hosts, inventories } from '../resources/inventories.js';
 import { jobTemplates } from '../resources/job-templates.js';
 import { projects } from '../resources/projects.js';
 import { launchProjectUpdate } from '../../scheduler/launch.js';
@@ -61,6 +61,15 @@ export function registerObjectActions(router: Router<ApiContext>): void {
     const hostvars = ['1', 'true'].includes(req.query.get('hostvars') ?? '');
     const towervars = ['1', 'true'].includes(req.query.get('towervars') ?? '');
     return { status: 200, body: await inventoryScript(ctx.pool, id, { hostvars, towervars }) };
+  });
+
+  // A host's facts as the last job with use_fact_cache left them (scheduler/fact-cache.ts).
+  router.get('/api/v2/hosts/:id/ansible_facts/', async (req, ctx) => {
+    const caller = await requireCaller(req, ctx);
+    const id = await resolveId(ctx, hosts, req.params.id);
+    await loadRow(ctx, hosts, caller, id);
+    const { rows } = await ctx.pool.query('SELECT ansible_facts FROM hosts WHERE id = $1', [id]);
+    return { status: 200, body: rows[0]?.ansible_facts ?? {} };
   });
 
   router.get('/api/v2/projects/:id/playbooks/', async (req, ctx) => {
