@@ -28,6 +28,14 @@ export function projectDir(dataDir: string, project: { id: number; local_path: s
   return path.join(dataDir, 'projects', local);
 }
 
+/**
+ * Where a project's role and collection requirements are installed for one revision (AWX's
+ * projects/.__awx_cache/<project>/<revision>): `requirements_roles`, `requirements_collections`.
+ */
+export function requirementsDir(dataDir: string, project: { id: number; local_path: string; name: string }, revision: string): string {
+  return path.join(dataDir, 'projects', '.__awx_cache', path.basename(projectDir(dataDir, project)), revision);
+}
+
 export function createPrivateDataDir(dataDir: string, jobId: number): string {
   const dir = jobDir(dataDir, jobId);
   fs.rmSync(dir, { recursive: true, force: true });

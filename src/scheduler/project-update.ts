@@ -6,7 +6,7 @@ import { jobKinds } from '../db/job-kinds.js';
 import { PlaystreamError } from '../errors.js';
 import { redisKeys } from '../redis-keys.js';
 import { EventPusher } from './event-push.js';
-import { createPrivateDataDir, projectDir } from './private-data-dir.js';
+import { createPrivateDataDir, projectDir, requirementsDir } from './private-data-dir.js';
 import { Redactor } from './redact.js';
 import { isUnder } from './sandbox/host-layout.js';
 import { JobSandbox } from './sandbox/job-sandbox.js';
@@ -23,6 +23,9 @@ import { SyntheticEvents } from './synthetic-events.js';
  * step is one task in the update's events (a play with runner_on_ok/failed and stats), so
  * project update output reads like AWX's. The project's Source Control credential (or the
  * update's own) reaches git through scm-credential.ts and is redacted from the events.
+ *
+ * Then `roles/requirements.yml` and `collections/requirements.yml`, when the project has
+ * them, are installed with ansible-galaxy for that revision (requirementsDir), once.
  *
  * Every git runs in the update's sandbox (sandbox/job-sandbox.ts): it writes the checkout
  * and its private data dir, reads a local (file://) repository, and sees nothing else of
@@ -60,10 +63,13 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
   const play = ev.emit('playbook_on_play_start', `\nPLAY [Update source tree if necessary] ${'*'.repeat(40)}`,
     { play: 'Update source tree if necessary', name: 'Update source tree if necessary' });
   const dir = projectDir(ctx.config.dataDir, project);
-  // The checkout is bound into the sandbox, so it must exist before git runs (an empty directory is a valid clone target).
+  // The checkout and the requirements cache are bound into the sandbox, so they must exist
+  // before git runs (an empty directory is a valid clone target).
   fs.mkdirSync(dir, { recursive: true });
+  const cacheRoot = path.dirname(requirementsDir(ctx.config.dataDir, project, 'x'));
+  fs.mkdirSync(cacheRoot, { recursive: true });
   const sandbox = await JobSandbox.open(ctx.pool, ctx.config,
-    { privateDir: plan.privateDir, writable: [dir], readonly: plan.localRepo ? [plan.localRepo] : [] });
+    { privateDir: plan.privateDir, writable: [dir, cacheRoot], readonly: plan.localRepo ? [plan.localRepo] : [] });
   const env = sandbox.env({ set: { GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '/bin/true', GIT_ALLOW_PROTOCOL: GIT_PROTOCOLS, ...auth.env } });
   let ok = 0;
   let failure = '';
@@ -133,6 +139,24 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
   }))) return failed();
   const playbooks = discoverPlaybooks(dir);
   await step('Find playbooks', async () => playbooks.join(', '));
+  // Roles and collections the project requires, installed once per revision (AWX's
+  // project_update.yml): jobs of this revision find them first on their paths.
+  const cache = requirementsDir(ctx.config.dataDir, project, revision);
+  if (!fs.existsSync(path.join(cache, '.complete'))) {
+    fs.rmSync(cache, { recursive: true, force: true });
+    for (const [kind, what] of [['roles', 'role'], ['collections', 'collection']] as const) {
+      const file = [`${kind}/requirements.yml`, `${kind}/requirements.yaml`].find((f) => fs.existsSync(path.join(dir, f)));
+      if (!file) continue;
+      if (!(await step(`Install ${kind} from ${file}`, async () => {
+        const dest = path.join(cache, `requirements_${kind}`);
+        fs.mkdirSync(dest, { recursive: true });
+        const cmd = sandbox.command('ansible-galaxy', [what, 'install', '-r', file, '-p', dest, '--force'], { cwd: dir });
+        return (await exec(cmd.file, cmd.args, { cwd: dir, env, maxBuffer: 10 << 20, timeout: 600_000 })).stdout.trim().split('\n').at(-1) ?? '';
+      }))) return failed();
+    }
+    fs.mkdirSync(cache, { recursive: true });
+    fs.writeFileSync(path.join(cache, '.complete'), revision);
+  }
   ev.emit('playbook_on_stats', `\nPLAY RECAP ${'*'.repeat(40)}\nlocalhost : ok=${ok} changed=0 unreachable=0 failed=0`,
     { ok: { localhost: ok }, failures: {}, changed: {}, dark: {}, skipped: {}, processed: { localhost: 1 } });
   await ctx.pool.query(

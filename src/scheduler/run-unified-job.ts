@@ -15,7 +15,7 @@ import { markRunning, saveFinalStatus, TIMEOUT_EXPLANATION, type FinalFields, ty
 import { parseVars } from './vars.js';
 import { createStartedNotifications } from './notifications.js';
 import { factCacheDir, FACT_CACHE_TYPE, finishFactCache, startFactCache } from './fact-cache.js';
-import { buildInventory, createPrivateDataDir, jobDir, projectDir, writeEnvFiles, writeInventory } from './private-data-dir.js';
+import { buildInventory, createPrivateDataDir, jobDir, projectDir, requirementsDir, writeEnvFiles, writeInventory } from './private-data-dir.js';
 import { runProjectUpdate } from './project-update.js';
 import { binaries } from '../services/system-packages.js';
 import { Redactor } from './redact.js';
@@ -104,16 +104,24 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
   const jinja = await allowJinjaInExtraVars(ctx.pool);
   let cwd: string;
   let checkout: string[] = [];
+  const requirementPaths: Record<string, string> = {};
   if (job.kind === 'job') {
     if (job.job_tags) cmdline.push('--tags', job.job_tags);
     if (job.skip_tags) cmdline.push('--skip-tags', job.skip_tags);
     if (job.start_at_task) cmdline.push('--start-at-task', job.start_at_task);
-    const { rows: [project] } = await ctx.pool.query('SELECT id, name, local_path FROM projects WHERE id = $1', [job.project_id]);
+    const { rows: [project] } = await ctx.pool.query('SELECT id, name, local_path, scm_revision FROM projects WHERE id = $1', [job.project_id]);
     if (!project) return { final: { status: 'error', jobExplanation: 'The project of this job no longer exists' } };
     cwd = projectDir(ctx.config.dataDir, project);
     if (!fs.existsSync(cwd)) return { final: { status: 'error', jobExplanation: `project directory ${cwd} does not exist: update the project` } };
     fs.symlinkSync(cwd, `${dir}/project`);
     checkout = [cwd];
+    // The roles and collections its update installed for this revision come first on Ansible's paths.
+    const requirements = project.scm_revision ? requirementsDir(ctx.config.dataDir, project, project.scm_revision) : '';
+    if (requirements && fs.existsSync(requirements)) {
+      checkout.push(requirements);
+      requirementPaths.ANSIBLE_ROLES_PATH = [`${requirements}/requirements_roles`, ...DEFAULT_ROLES_PATH].join(':');
+      requirementPaths.ANSIBLE_COLLECTIONS_PATHS = [`${requirements}/requirements_collections`, ...DEFAULT_COLLECTIONS_PATH].join(':');
+    }
     kwargs.playbook = job.playbook;
   } else {
     fs.mkdirSync(`${dir}/project`);
@@ -131,7 +139,7 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
 
   const sandbox = await JobSandbox.open(ctx.pool, ctx.config, { privateDir: dir, readonly: checkout });
   const env = sandbox.env({ injected: inj.env, set: { ANSIBLE_FORCE_COLOR: 'True', ANSIBLE_HOST_KEY_CHECKING: 'False',
-    PYTHONUNBUFFERED: '1', AWX_JOB_ID: String(job.id), PLAYSTREAM_JOB_ID: String(job.id) } });
+    PYTHONUNBUFFERED: '1', AWX_JOB_ID: String(job.id), PLAYSTREAM_JOB_ID: String(job.id), ...requirementPaths } });
   await ctx.pool.query('UPDATE unified_jobs SET job_args = $2, job_cwd = $3, job_env = $4 WHERE id = $1',
     [job.id, redactor.text(JSON.stringify([RUNNER_PROGRAM, ...runnerArgs(dir), JSON.stringify(kwargs), ...cmdline])), cwd,
       redactor.env(env)]);
@@ -151,6 +159,10 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
   if (facts) await finishFactCache(ctx.pool, facts);
   return { final: outcomeToFinal(outcome, stream, redactor) };
 }
+
+/** Ansible's own default role and collection paths, kept after the project's requirements. */
+const DEFAULT_ROLES_PATH = ['~/.ansible/roles', '/usr/share/ansible/roles', '/etc/ansible/roles'];
+const DEFAULT_COLLECTIONS_PATH = ['~/.ansible/collections', '/usr/share/ansible/collections'];
 
 type JinjaInExtraVars = 'always' | 'template' | 'never';
 
