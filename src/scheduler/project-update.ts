@@ -24,7 +24,8 @@ import { SyntheticEvents } from './synthetic-events.js';
  * project update output reads like AWX's. The project's Source Control credential (or the
  * update's own) reaches git through scm-credential.ts and is redacted from the events.
  *
- * Then `roles/requirements.yml` and `collections/requirements.yml`, when the project has
+ * Submodules are checked out recursively (following their branches with
+ * `scm_track_submodules`). Then `roles/requirements.yml` and `collections/requirements.yml`, when the project has
  * them, are installed with ansible-galaxy for that revision (requirementsDir), once.
  *
  * Every git runs in the update's sandbox (sandbox/job-sandbox.ts): it writes the checkout
@@ -136,6 +137,13 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
     if (!revision) throw new Error(`revision "${wanted || 'default branch'}" not found in ${project.scm_url}`);
     await git('checkout', '--quiet', '--force', '--detach', revision);
     return revision;
+  }))) return failed();
+  // Submodules, always recursive as AWX's update checks them out; with scm_track_submodules
+  // each follows the latest commit of its tracked branch instead of the one recorded.
+  if (fs.existsSync(path.join(dir, '.gitmodules')) && !(await step('Update submodules', async () => {
+    await git('submodule', 'sync', '--recursive', '--quiet');
+    await git('submodule', 'update', '--init', '--recursive', '--force', '--quiet', ...(project.scm_track_submodules ? ['--remote'] : []));
+    return await git('submodule', 'status', '--recursive');
   }))) return failed();
   const playbooks = discoverPlaybooks(dir);
   await step('Find playbooks', async () => playbooks.join(', '));
