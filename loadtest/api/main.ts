@@ -246,7 +246,7 @@ async function probeStaleness(s: Session, end: number): Promise<Record<string, n
 interface LoadResult {
   label: string; requests: number; errors: number; rps: number; p50_ms: number; p95_ms: number; p99_ms: number; max_ms: number;
   per_class: Record<string, { n: number; p50_ms: number; p99_ms: number; errors: number }>;
-  events_offered_per_s: number; events_stored_in_window_per_s: number; events_stored_after_s: number | null; jobs_finished: number;
+  events_offered_per_s: number; events_sent_per_s: number; events_stored_in_window_per_s: number; events_stored_after_s: number | null; jobs_finished: number;
   cpu_s: { web: number; receiver: number; dispatcher: number; load_generator: number }; load_generator_cpu_share_pct: number;
   machine_busy_pct: number; error_samples: string[]; staleness?: Record<string, number | null>;
 }
@@ -359,7 +359,7 @@ async function mixedLoad(s: Session & { set: ScaleSet }, label: string, oneUrl: 
       const t = v.t.sort((a, b) => a - b);
       return [k, { n: t.length, p50_ms: r1(percentile(t, 0.5)), p99_ms: r1(percentile(t, 0.99)), errors: v.errors }];
     })),
-    events_offered_per_s: EVENT_RATE, events_stored_in_window_per_s: Math.round((after - before) / elapsed),
+    events_offered_per_s: EVENT_RATE, events_sent_per_s: Math.round(sent / (DURATION + 1)), events_stored_in_window_per_s: Math.round((after - before) / elapsed),
     events_stored_after_s: total >= sent ? r1((performance.now() - drain) / 1000) : null, jobs_finished: jobsFinished,
     cpu_s: { web: r1(cpu.web), receiver: r1(cpu.receiver), dispatcher: r1(cpu.dispatcher), load_generator: r1(cpu.load_generator) },
     load_generator_cpu_share_pct: Math.round((100 * cpu.load_generator * 100) / Math.max(1, busyJiffies)),
@@ -370,7 +370,7 @@ async function mixedLoad(s: Session & { set: ScaleSet }, label: string, oneUrl: 
 
 function describeLoad(r: LoadResult): string {
   return `${r.label}: ${r.rps} req/s, p50 ${r.p50_ms} / p95 ${r.p95_ms} / p99 ${r.p99_ms} ms (max ${r.max_ms}), ${r.errors} errors of ${r.requests}; `
-    + `events ${r.events_offered_per_s}/s offered, ${r.events_stored_in_window_per_s}/s stored in the window, all stored ${r.events_stored_after_s ?? 'NOT'} s after; `
+    + `events ${r.events_offered_per_s}/s offered, ${r.events_sent_per_s}/s sent by the producers, ${r.events_stored_in_window_per_s}/s stored in the window, all stored ${r.events_stored_after_s ?? 'NOT'} s after; `
     + `${r.jobs_finished} jobs finished; CPU s web ${r.cpu_s.web} / receiver ${r.cpu_s.receiver} / dispatcher ${r.cpu_s.dispatcher} / load generator ${r.cpu_s.load_generator} `
     + `(${r.load_generator_cpu_share_pct}% of the busy CPU; machine ${r.machine_busy_pct}% busy)`
     + (r.staleness ? `; staleness probe (another process writes the first page's newest job every second): ${JSON.stringify(r.staleness)}` : '');
