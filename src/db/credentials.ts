@@ -51,3 +51,31 @@ export async function updateCredentialInputs(db: Queryable, secrets: SecretBox, 
   await db.query('UPDATE credentials SET inputs = $2, credential_type_id = $3, modified = now() WHERE id = $1',
     [id, encrypted, credentialTypeId]);
 }
+
+/**
+ * The passwords a launch must give for credentials whose inputs are "ASK", named as AWX
+ * names them: ssh_password, become_password, ssh_key_unlock (Machine), vault_password or
+ * vault_password.<vault_id> (Vault).
+ */
+export async function passwordsNeeded(db: Queryable, secrets: SecretBox, credentialIds: number[]): Promise<string[]> {
+  if (!credentialIds.length) return [];
+  const { rows } = await db.query<{ id: number; kind: string }>(
+    'SELECT c.id, t.kind FROM credentials c JOIN credential_types t ON t.id = c.credential_type_id WHERE c.id = ANY($1) ORDER BY c.id', [credentialIds]);
+  const needed: string[] = [];
+  for (const c of rows) {
+    const inputs = await loadCredentialInputs(db, secrets, c.id);
+    needed.push(...askedOf(c.kind, inputs).map(([name]) => name));
+  }
+  return needed;
+}
+
+/** The "ASK" inputs of one credential: [the launch password's name, the input it fills]. */
+export function askedOf(kind: string, inputs: Record<string, unknown>): [string, string][] {
+  const ask = (field: string) => inputs[field] === 'ASK';
+  if (kind === 'ssh') {
+    return ([['ssh_password', 'password'], ['become_password', 'become_password'], ['ssh_key_unlock', 'ssh_key_unlock']] as [string, string][])
+      .filter(([, field]) => ask(field));
+  }
+  if (kind === 'vault' && ask('vault_password')) return [[inputs.vault_id ? `vault_password.${inputs.vault_id}` : 'vault_password', 'vault_password']];
+  return [];
+}

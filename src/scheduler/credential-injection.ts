@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { loadCredentialInputs } from '../db/credentials.js';
+import { askedOf, loadCredentialInputs } from '../db/credentials.js';
 import { PlaystreamError } from '../errors.js';
 import type { SecretBox } from '../security/secrets.js';
 
@@ -14,6 +14,7 @@ import type { SecretBox } from '../security/secrets.js';
  *   `{{ field }}` and `{{ tower.filename }}` templates, as AWX's custom credential types.
  * Every secret value is collected so the runner can redact it from job_args, job_env and
  * stdout. Files written here live in the private data dir, removed when the job ends.
+ * An input "ASK" takes the password given at launch (passwordsNeeded, db/credentials.ts).
  * A username, become method or become user carrying Jinja is refused, as AWX refuses it:
  * Ansible would template it on the command line.
  */
@@ -29,7 +30,7 @@ interface CredRow { id: number; kind: string; namespace: string | null; inputs_s
   injectors: { env?: Record<string, string>; extra_vars?: Record<string, string>; file?: Record<string, string> } }
 
 export async function injectCredentials(db: Pick<pg.Pool, 'query'>, secrets: SecretBox, credentialIds: number[],
-  privateDataDir: string): Promise<Injection> {
+  privateDataDir: string, launchPasswords: Record<string, string> = {}): Promise<Injection> {
   const out: Injection = { args: [], env: {}, extraVars: {}, passwords: {}, secrets: [] };
   if (!credentialIds.length) return out;
   const { rows } = await db.query<CredRow>(
@@ -37,6 +38,11 @@ export async function injectCredentials(db: Pick<pg.Pool, 'query'>, secrets: Sec
        JOIN credential_types t ON t.id = c.credential_type_id WHERE c.id = ANY($1) ORDER BY c.id`, [credentialIds]);
   for (const cred of rows) {
     const inputs = await loadCredentialInputs(db, secrets, cred.id);
+    // "ASK" inputs take the password given at launch; one not given stops the job (a schedule cannot answer).
+    for (const [name, field] of askedOf(cred.kind, inputs)) {
+      if (!launchPasswords[name]) throw new PlaystreamError('PS_ERR_VALIDATION', `Credential ${cred.id} asks for ${name} at launch and none was given.`);
+      inputs[field] = launchPasswords[name];
+    }
     for (const f of cred.inputs_spec.fields ?? []) {
       const v = inputs[f.id];
       if (f.secret && typeof v === 'string' && v.length >= 2) out.secrets.push(v);

@@ -21,6 +21,8 @@ export interface LaunchOptions {
   overrides?: JobOverrides;
   /** Seals survey passwords in the job (survey-secrets.ts); a caller without it stores them as given, masked and redacted. */
   secrets?: SecretBox;
+  /** Passwords for the job's "ASK" credential inputs (db/credentials.ts passwordsNeeded), sealed with `secrets`. */
+  credentialPasswords?: Record<string, string>;
   /** Variables to seal besides the survey's password questions: a relaunch's survey_passwords. */
   secretVars?: string[];
 }
@@ -74,9 +76,18 @@ export async function launchJobTemplate(db: Queryable, jobTemplateId: number, op
     verbosity: o.verbosity ?? jt.verbosity, extra_vars: Object.keys(extraVars).length ? JSON.stringify(extraVars) : '',
     job_tags: o.job_tags ?? jt.job_tags, skip_tags: o.skip_tags ?? jt.skip_tags, start_at_task: jt.start_at_task,
     timeout: o.timeout ?? jt.timeout, diff_mode: o.diff_mode ?? jt.diff_mode, become_enabled: jt.become_enabled,
-    allow_simultaneous: jt.allow_simultaneous, use_fact_cache: jt.use_fact_cache, launch_prompts: JSON.stringify(prompts),
+    allow_simultaneous: jt.allow_simultaneous, use_fact_cache: jt.use_fact_cache,
+    credential_passwords: sealPasswords(opts), launch_prompts: JSON.stringify(prompts),
     survey_passwords: JSON.stringify(sealed.surveyPasswords),
   }, credentialIds);
+}
+
+/** The launch's credential passwords as the job keeps them until its runner reads them: sealed, never in clear. */
+function sealPasswords(opts: LaunchOptions): string {
+  const given = opts.credentialPasswords ?? {};
+  if (!Object.keys(given).length) return '';
+  if (!opts.secrets) throw new PlaystreamError('PS_ERR_LAUNCH', 'credential passwords need the secret box to be kept');
+  return opts.secrets.encrypt(JSON.stringify(given));
 }
 
 export async function launchProjectUpdate(db: Queryable, projectId: number, opts: LaunchOptions = {}): Promise<number> {

@@ -86,7 +86,11 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
   const { rows: creds } = await ctx.pool.query<{ credential_id: number }>(
     'SELECT credential_id FROM unified_job_credentials WHERE unified_job_id = $1', [job.id]);
   const credentialIds = [...new Set([...creds.map((c) => c.credential_id), ...(job.credential_id ? [job.credential_id] : [])])];
-  const inj = await injectCredentials(ctx.pool, ctx.secrets, credentialIds, dir);
+  // Passwords given at launch are read once and not kept.
+  const { rows: [asked] } = await ctx.pool.query<{ credential_passwords: string }>(
+    `UPDATE unified_jobs j SET credential_passwords = '' FROM unified_jobs o WHERE j.id = o.id AND j.id = $1 RETURNING o.credential_passwords`, [job.id]);
+  const launchPasswords = asked?.credential_passwords ? JSON.parse(ctx.secrets.decrypt(asked.credential_passwords)) as Record<string, string> : {};
+  const inj = await injectCredentials(ctx.pool, ctx.secrets, credentialIds, dir, launchPasswords);
   const survey = surveySecrets(job, ctx.secrets);
   const redactor = new Redactor([...inj.secrets, ...survey.redact]);
   const pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, jobKinds[job.kind].refField, job.id, job.created, redactor);

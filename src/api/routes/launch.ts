@@ -1,3 +1,4 @@
+import { passwordsNeeded } from '../../db/credentials.js';
 import { launchJobTemplate, launchProjectUpdate, launchInventoryUpdate, type JobOverrides } from '../../scheduler/launch.js';
 import { parseVars } from '../../scheduler/vars.js';
 import { cancelUnifiedJob } from '../../scheduler/submit.js';
@@ -73,6 +74,29 @@ async function requirePromptLinks(ctx: ApiContext, caller: Caller, templateId: n
     { inventory: template.inventory, credentials: rows.map((r) => Number(r.credential_id)) }, { prompts: true });
 }
 
+/** The template's credentials, or those a launch brings in their place. */
+async function launchCredentials(ctx: ApiContext, templateId: number, prompted?: number[]): Promise<number[]> {
+  if (prompted) return prompted;
+  const { rows } = await ctx.pool.query('SELECT credential_id FROM job_template_credentials WHERE job_template_id = $1', [templateId]);
+  return rows.map((r) => Number(r.credential_id));
+}
+
+/**
+ * AWX's credential_passwords: every password the launch's "ASK" credentials need, given as
+ * non-empty strings, or a 400 listing the missing ones under passwords_needed_to_start.
+ * Only the needed ones are kept.
+ */
+async function credentialPasswords(ctx: ApiContext, credentialIds: number[], given: unknown): Promise<Record<string, string>> {
+  if (given !== undefined && (given === null || typeof given !== 'object' || Array.isArray(given))) {
+    throw badRequest({ credential_passwords: ['Expected an object of password names to passwords.'] });
+  }
+  const supplied = (given ?? {}) as Row;
+  const needed = await passwordsNeeded(ctx.pool, ctx.secrets, credentialIds);
+  const lacking = needed.filter((p) => typeof supplied[p] !== 'string' || supplied[p] === '');
+  if (lacking.length) throw badRequest({ passwords_needed_to_start: lacking });
+  return Object.fromEntries(needed.map((p) => [p, supplied[p] as string]));
+}
+
 function launchError(err: unknown): never {
   if (err instanceof PlaystreamError) throw badRequest({ detail: err.message });
   throw err;
@@ -84,7 +108,8 @@ export function registerLaunch(router: Router<ApiContext>): void {
     const id = await resolveId(ctx, jobTemplates, req.params.id);
     const jt = await getObject(ctx, jobTemplates, caller, id);
     const body: Row = { can_start_without_user_input: !Object.keys(PROMPTS).some((k) => jt[PROMPTS[k].ask]) && !jt.survey_enabled,
-      passwords_needed_to_start: [], variables_needed_to_start: [] as string[], credential_needed_to_start: false,
+      passwords_needed_to_start: await passwordsNeeded(ctx.pool, ctx.secrets, await launchCredentials(ctx, id)),
+      variables_needed_to_start: [] as string[], credential_needed_to_start: false,
       inventory_needed_to_start: !jt.inventory, survey_enabled: jt.survey_enabled, job_template_data: { name: jt.name, id: jt.id, description: jt.description },
       defaults: { extra_vars: jt.extra_vars, limit: jt.limit, job_tags: jt.job_tags, skip_tags: jt.skip_tags, job_type: jt.job_type,
         verbosity: jt.verbosity, diff_mode: jt.diff_mode, scm_branch: jt.scm_branch, forks: jt.forks, timeout: jt.timeout,
@@ -126,7 +151,9 @@ export function registerLaunch(router: Router<ApiContext>): void {
     }
     if (!row.inventory && overrides.inventory_id == null) throw badRequest({ inventory: ['Job Template Inventory is missing or undefined.'] });
     await requirePromptLinks(ctx, caller, id, row, overrides);
-    const jobId = await launchJobTemplate(ctx.pool, id, { userId: caller.user.id, launchType: 'manual', overrides, secrets: ctx.secrets })
+    const passwords = await credentialPasswords(ctx, await launchCredentials(ctx, id, overrides.credentials), body.credential_passwords);
+    const jobId = await launchJobTemplate(ctx.pool, id, { userId: caller.user.id, launchType: 'manual', overrides, secrets: ctx.secrets,
+      credentialPasswords: passwords })
       .catch(launchError);
     await recordActivity(ctx.pool, ctx.config.nodeName, { actorId: caller.user.id, operation: 'create', object1: 'job', object1Id: jobId,
       object2: 'job_template', object2Id: id, changes: { launched: true } });
@@ -174,8 +201,10 @@ export function registerLaunch(router: Router<ApiContext>): void {
 
   router.get('/api/v2/jobs/:id/relaunch/', async (req, ctx) => {
     const caller = await requireCaller(req, ctx);
-    await loadRow(ctx, resourceByKey('jobs')!, caller, Number(req.params.id));
-    return { status: 200, body: { passwords_needed_to_start: [], retry_counts: {} } };
+    const old = await loadRow(ctx, resourceByKey('jobs')!, caller, Number(req.params.id));
+    const { rows } = await ctx.pool.query('SELECT credential_id FROM unified_job_credentials WHERE unified_job_id = $1', [old.id]);
+    return { status: 200, body: { passwords_needed_to_start: await passwordsNeeded(ctx.pool, ctx.secrets, rows.map((r) => Number(r.credential_id))),
+      retry_counts: {} } };
   });
   router.post('/api/v2/jobs/:id/relaunch/', async (req, ctx) => {
     const caller = await requireCaller(req, ctx);
@@ -201,8 +230,10 @@ export function registerLaunch(router: Router<ApiContext>): void {
       if (!rows.length) throw badRequest({ hosts: ['No failed hosts to relaunch against.'] });
       overrides.limit = rows.map((r) => r.host_name).join(',');
     }
+    // Passwords given at the first launch were never kept: a relaunch gives them again.
+    const passwords = await credentialPasswords(ctx, overrides.credentials ?? [], body?.credential_passwords);
     const jobId = await launchJobTemplate(ctx.pool, jtId, { userId: caller.user.id, launchType: 'relaunch', overrides, secrets: ctx.secrets,
-      secretVars: Object.keys(surveyPasswords) }).catch(launchError);
+      secretVars: Object.keys(surveyPasswords), credentialPasswords: passwords }).catch(launchError);
     return { status: 201, body: { job: jobId, ...(await getObject(ctx, jobsDef, caller, jobId)) } };
   });
 
