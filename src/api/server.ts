@@ -16,6 +16,7 @@ import { registerLogin } from './routes/login.js';
 import { registerObjectActions } from './routes/object-actions.js';
 import { registerResources } from './routes/resources.js';
 import { registerTokens } from './routes/tokens.js';
+import { registerWebhooks } from './routes/webhooks.js';
 import { attachWebsocket } from './ws/endpoint.js';
 import { ReadCache } from './cache/read-cache.js';
 
@@ -41,6 +42,7 @@ export function buildRouter(): Router<ApiContext> {
   registerConfig(router);
   registerTokens(router);
   registerLaunch(router);
+  registerWebhooks(router);
   registerObjectActions(router);
   registerResources(router);
   registerConsole(router); // a catch-all for the console's deep links: keep it last

@@ -21,6 +21,8 @@ export interface LaunchOptions {
   overrides?: JobOverrides;
   /** Seals survey passwords in the job (survey-secrets.ts); a caller without it stores them as given, masked and redacted. */
   secrets?: SecretBox;
+  /** The webhook delivery that launched the job (api/routes/webhooks.ts). */
+  webhook?: { service: string; guid: string };
   /** Passwords for the job's "ASK" credential inputs (db/credentials.ts passwordsNeeded), sealed with `secrets`. */
   credentialPasswords?: Record<string, string>;
   /** Variables to seal besides the survey's password questions: a relaunch's survey_passwords. */
@@ -44,7 +46,8 @@ export interface JobOverrides {
 }
 
 function common(opts: LaunchOptions): Record<string, unknown> {
-  return { launch_type: opts.launchType ?? 'manual', created_by_id: opts.userId ?? null, schedule_id: opts.scheduleId ?? null };
+  return { launch_type: opts.launchType ?? 'manual', created_by_id: opts.userId ?? null, schedule_id: opts.scheduleId ?? null,
+    ...(opts.webhook ? { webhook_service: opts.webhook.service, webhook_guid: opts.webhook.guid } : {}) };
 }
 
 async function one<T extends pg.QueryResultRow>(db: Queryable, sql: string, id: number, what: string): Promise<T> {

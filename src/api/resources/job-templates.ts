@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { requireLink, requireLinks } from '../access.js';
 import { defineResource, type Row } from '../engine/resource.js';
 import { badRequest } from '../http.js';
@@ -19,6 +20,12 @@ function changesAreSensitive(data: Row, existing: Row): boolean {
   return Object.keys(data).some((k) => !NON_SENSITIVE.has(k) && JSON.stringify(data[k] ?? null) !== JSON.stringify(existing[k] ?? null));
 }
 
+/** A webhook key as AWX makes them: 50 random letters and digits. */
+export function newWebhookKey(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  return Array.from(crypto.randomBytes(50), (b) => alphabet[b % alphabet.length]).join('');
+}
+
 export const jobTemplates = defineResource({
   key: 'job_templates', type: 'job_template', table: 'job_templates',
   fields: {
@@ -30,8 +37,10 @@ export const jobTemplates = defineResource({
     diff_mode: bool(), allow_simultaneous: bool(), job_slice_count: int(), survey_enabled: bool(),
     ...Object.fromEntries(ASK_FIELDS.map((f) => [f, bool()])),
     prevent_instance_group_fallback: bool(),
-    execution_environment: { type: 'int', col: 'NULL::bigint', writable: true }, webhook_service: text({ col: `''` }),
-    webhook_credential: { type: 'int', col: 'NULL::bigint', writable: true },
+    execution_environment: { type: 'int', col: 'NULL::bigint', writable: true },
+    webhook_service: text({ choices: ['', 'github', 'gitlab'] }),
+    webhook_credential: { type: 'int', col: 'NULL::bigint', writable: true, nullAs: null },
+    webhook_key: { type: 'text', writeOnly: true },
     status: ro('text'), last_job_run: ro('time'), last_job_failed: ro('bool'), last_job: ro('int', { col: 't.last_job_id' }),
     next_job_run: ro('time', { col: '(SELECT min(s.next_run) FROM schedules s WHERE s.unified_job_template_id = t.id AND s.enabled)' }),
   },
@@ -103,7 +112,13 @@ export const jobTemplates = defineResource({
     if (playbook && projectId != null) await playbookInProject(ctx, projectId, playbook);
     if (data.extra_vars !== undefined && typeof data.extra_vars === 'object') data.extra_vars = JSON.stringify(data.extra_vars);
     delete data.execution_environment;
+    // The webhook credential posts job status back to the forge, which Playstream does not do: refused, not dropped.
+    if (data.webhook_credential != null) throw badRequest({ webhook_credential: ['Reporting job status to GitHub or GitLab is not supported by Playstream.'] });
     delete data.webhook_credential;
+    // A template listening to a service has a key (routes/webhooks.ts); a new service gets a new one, none none.
+    if (data.webhook_service !== undefined && data.webhook_service !== (existing?.webhook_service ?? '')) {
+      data.webhook_key = data.webhook_service ? ctx.secrets.encrypt(newWebhookKey()) : '';
+    }
     return data;
   },
   afterCreate: async (_ctx, db, id, _data, caller) => {
