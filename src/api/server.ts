@@ -17,6 +17,7 @@ import { registerObjectActions } from './routes/object-actions.js';
 import { registerResources } from './routes/resources.js';
 import { registerTokens } from './routes/tokens.js';
 import { registerWebhooks } from './routes/webhooks.js';
+import { registerCallbacks } from './routes/callbacks.js';
 import { attachWebsocket } from './ws/endpoint.js';
 import { ReadCache } from './cache/read-cache.js';
 
@@ -43,6 +44,7 @@ export function buildRouter(): Router<ApiContext> {
   registerTokens(router);
   registerLaunch(router);
   registerWebhooks(router);
+  registerCallbacks(router);
   registerObjectActions(router);
   registerResources(router);
   registerConsole(router); // a catch-all for the console's deep links: keep it last
