@@ -173,6 +173,31 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
   return { final: { status: 'successful', extra: { scm_revision: revision, job_cwd: dir } } };
 }
 
+/**
+ * A job's own checkout of `branch` (a branch, tag or commit the project's last update
+ * fetched), for a job whose template or launch overrides the project's branch
+ * (allow_override): a repository borrowing the project clone's objects, its refs fetched,
+ * that revision checked out into `dest`. Returns `dest`. The branch is checked as the
+ * update checks it; hooks are off; nothing is fetched from the network.
+ */
+export async function checkoutBranch(projectCheckout: string, branch: string, dest: string): Promise<string> {
+  const { scm_branch: wanted } = checkScmFields({ scm_url: '/', scm_branch: branch, scm_refspec: '' });
+  fs.mkdirSync(dest, { recursive: true });
+  const git = async (...args: string[]) => (await exec('git', ['-c', 'core.hooksPath=/dev/null', '-c', 'protocol.allow=never',
+    '-c', 'protocol.file.allow=always', ...args], { cwd: dest, maxBuffer: 10 << 20 })).stdout.trim();
+  await git('init', '--quiet');
+  fs.writeFileSync(path.join(dest, '.git', 'objects', 'info', 'alternates'), `${path.join(projectCheckout, '.git', 'objects')}\n`);
+  await git('fetch', '--quiet', '--no-tags', '--', path.join(projectCheckout, '.git'), '+refs/remotes/origin/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*');
+  for (const ref of [`origin/${wanted}`, `refs/tags/${wanted}`, wanted]) {
+    const revision = await git('rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`).catch(() => '');
+    if (revision) {
+      await git('checkout', '--quiet', '--force', '--detach', revision);
+      return dest;
+    }
+  }
+  throw new PlaystreamError('PS_ERR_VALIDATION', `scm_branch "${branch}" is not in the project's last update: update the project`);
+}
+
 /** Removes what a directory holds and keeps the directory (the sandbox binds it by path). */
 function emptyDirectory(dir: string): void {
   for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });

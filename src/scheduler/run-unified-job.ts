@@ -15,6 +15,7 @@ import { markRunning, saveFinalStatus, TIMEOUT_EXPLANATION, type FinalFields, ty
 import { parseVars } from './vars.js';
 import { createStartedNotifications } from './notifications.js';
 import { factCacheDir, FACT_CACHE_TYPE, finishFactCache, startFactCache } from './fact-cache.js';
+import { checkoutBranch } from './project-update.js';
 import { buildInventory, createPrivateDataDir, jobDir, projectDir, requirementsDir, writeEnvFiles, writeInventory } from './private-data-dir.js';
 import { runProjectUpdate } from './project-update.js';
 import { binaries } from '../services/system-packages.js';
@@ -113,10 +114,14 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
     if (job.job_tags) cmdline.push('--tags', job.job_tags);
     if (job.skip_tags) cmdline.push('--skip-tags', job.skip_tags);
     if (job.start_at_task) cmdline.push('--start-at-task', job.start_at_task);
-    const { rows: [project] } = await ctx.pool.query('SELECT id, name, local_path, scm_revision FROM projects WHERE id = $1', [job.project_id]);
+    const { rows: [project] } = await ctx.pool.query('SELECT id, name, local_path, scm_revision, scm_branch FROM projects WHERE id = $1', [job.project_id]);
     if (!project) return { final: { status: 'error', jobExplanation: 'The project of this job no longer exists' } };
     cwd = projectDir(ctx.config.dataDir, project);
     if (!fs.existsSync(cwd)) return { final: { status: 'error', jobExplanation: `project directory ${cwd} does not exist: update the project` } };
+    if (job.scm_branch && job.scm_branch !== (project.scm_branch ?? '')) {
+      // Another branch than the project's (allow_override): a checkout for this job alone.
+      cwd = await checkoutBranch(cwd, job.scm_branch, `${dir}/branch_checkout`);
+    }
     fs.symlinkSync(cwd, `${dir}/project`);
     checkout = [cwd];
     // The roles and collections its update installed for this revision come first on Ansible's paths.

@@ -107,6 +107,13 @@ export const jobTemplates = defineResource({
     } else {
       delete data.organization;
     }
+    // A branch other than the project's needs the project to allow it (AWX's JobOptionsSerializer.validate).
+    const branch = (data.scm_branch !== undefined ? data.scm_branch : existing?.scm_branch) as string | undefined;
+    const askBranch = (data.ask_scm_branch_on_launch !== undefined ? data.ask_scm_branch_on_launch : existing?.ask_scm_branch_on_launch) as boolean | undefined;
+    if ((branch || askBranch) && projectId != null) {
+      const { rows: [p] } = await ctx.pool.query('SELECT allow_override FROM projects WHERE id = $1', [projectId]);
+      if (p && !p.allow_override) throw badRequest({ [branch ? 'scm_branch' : 'ask_scm_branch_on_launch']: ['Project does not allow overriding branch.'] });
+    }
     // A playbook is a file of the project's checkout: checked when either changes.
     const playbook = (data.playbook ?? (data.project !== undefined ? existing?.playbook : undefined)) as string | undefined;
     if (playbook && projectId != null) await playbookInProject(ctx, projectId, playbook);
