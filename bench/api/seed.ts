@@ -16,7 +16,7 @@ import type pg from 'pg';
 export interface ScaleSizes { jobs: number; templates: number; hosts: number; events: number }
 
 /** `firstJobId`: the id of seeded job 0; seeded job i has id firstJobId + i. */
-export interface ScaleSet { orgIds: number[]; templateIds: number[]; adminId: number; userId: number; bigJobId: number; launcherIds: number[]; firstJobId: number }
+export interface ScaleSet { orgIds: number[]; inventoryIds: number[]; templateIds: number[]; adminId: number; userId: number; bigJobId: number; launcherIds: number[]; firstJobId: number }
 
 export async function seedApiScale(pool: pg.Pool, s: ScaleSizes, passwordHash: string): Promise<ScaleSet> {
   const q = async (sql: string, values: unknown[] = []) => (await pool.query(sql, values)).rows;
@@ -81,5 +81,5 @@ export async function seedApiScale(pool: pg.Pool, s: ScaleSizes, passwordHash: s
             c - 1, c, format('host-%s.example.com', lpad((c % 10000)::text, 5, '0')), 'site.yml', 'all', format('task %s', c / 50)
        FROM generate_series(1, $3) c`, [big.id, big.created, s.events]);
   await q('SELECT fold_unified_job_counts()');
-  return { orgIds, templateIds, adminId, userId, bigJobId: Number(big.id), launcherIds, firstJobId: Number(first) };
+  return { orgIds, inventoryIds: invIds, templateIds, adminId, userId, bigJobId: Number(big.id), launcherIds, firstJobId: Number(first) };
 }
