@@ -7,6 +7,7 @@ import { log } from '../log.js';
 import { publishBroadcast, statusChangedMessage } from '../pipeline/broadcast.js';
 import { redisKeys } from '../redis-keys.js';
 import { finalStatusSaved } from './rendezvous-call.js';
+import { wakeTaskManager } from './submit.js';
 
 /**
  * The unified job state machine (AWX's statuses), the only place a status is written
@@ -41,7 +42,7 @@ export const TIMEOUT_EXPLANATION = 'Job terminated due to timeout';
 
 export interface StatusBus { redis: Redis; config: Pick<Config, 'redisPrefix' | 'callbackQueue'> }
 
-interface JobRow { id: number; status: string; kind: string; unified_job_template_id: number | null; finished: Date | null }
+interface JobRow { id: number; status: string; kind: string; unified_job_template_id: number | null; finished: Date | null; launch_type?: string }
 
 export async function publishStatus(bus: StatusBus | undefined, rows: JobRow[]): Promise<void> {
   if (!bus) return;
@@ -88,12 +89,14 @@ export async function saveFinalStatus(pool: pg.Pool, bus: StatusBus | undefined,
           emitted_events = COALESCE($5, emitted_events)
           ${extraCols.map((c, i) => `, "${c}" = $${i + 7}`).join('')}
         WHERE id = $1 AND status = ANY($6)
-        RETURNING id, status, kind, unified_job_template_id, finished`,
+        RETURNING id, status, kind, unified_job_template_id, finished, launch_type`,
       [jobId, fields.status, fields.jobExplanation ?? null, fields.resultTraceback ?? null, fields.emittedEvents ?? null,
         [...from], ...extraCols.map((c) => extra[c])]);
     if (!rows.length) return null;
     await recordOnTemplate(client, rows[0]);
     await finalStatusSaved(client, jobId);
+    // A workflow node's job finished: the task manager advances its workflow (AWX's "handle work" wake-up, delivered at commit).
+    if (rows[0].launch_type === 'workflow') await wakeTaskManager(client);
     return rows[0];
   });
   if (row) await publishStatus(bus, [row]);
@@ -104,7 +107,7 @@ export async function saveFinalStatus(pool: pg.Pool, bus: StatusBus | undefined,
 async function recordOnTemplate(client: pg.PoolClient, row: JobRow): Promise<void> {
   if (!row.unified_job_template_id) return;
   const table = { job: 'job_templates', project_update: 'projects', inventory_update: 'inventory_sources',
-    system_job: 'system_job_templates' }[row.kind];
+    system_job: 'system_job_templates', workflow_job: 'workflow_job_templates' }[row.kind];
   if (!table) return;
   await client.query(
     `UPDATE ${table} SET last_job_id = $2, last_job_run = now(), last_job_failed = $3 IN ('failed', 'error'), status = $3
