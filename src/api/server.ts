@@ -16,6 +16,7 @@ import { registerLogin } from './routes/login.js';
 import { registerObjectActions } from './routes/object-actions.js';
 import { registerResources } from './routes/resources.js';
 import { registerTokens } from './routes/tokens.js';
+import { registerWorkflows } from './routes/workflows.js';
 import { attachWebsocket } from './ws/endpoint.js';
 import { ReadCache } from './cache/read-cache.js';
 
@@ -43,6 +44,7 @@ export function buildRouter(): Router<ApiContext> {
   registerLaunch(router);
   registerObjectActions(router);
   registerResources(router);
+  registerWorkflows(router);
   registerConsole(router); // a catch-all for the console's deep links: keep it last
   return router;
 }

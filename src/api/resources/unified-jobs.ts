@@ -121,11 +121,18 @@ export const unifiedJobs = defineResource({
   key: 'unified_jobs', type: 'unified_job', table: 'unified_jobs', fields: { ...common, ...jobFields },
   search: ['name', 'description'], access: jobAccess, readOnly: true, noDelete: true,
   accessSelect: SURVEY_PASSWORDS_SELECT,
-  related: (r) => relatedOf(jobKinds[r.type as JobKind].apiPath, jobKinds[r.type as JobKind].eventsPath, r.type as string)(r),
+  related: (r) => relatedOf(apiPathOf(r.type), jobKinds[r.type as JobKind]?.eventsPath ?? 'workflow_nodes', r.type as string)(r),
   present: (row, out) => {
     out.type = row.type;
     if (out.extra_vars !== undefined) out.extra_vars = displayExtraVars(out.extra_vars, row._survey_passwords);
-    out.url = `/api/v2/${jobKinds[row.type as JobKind].apiPath}/${row.id}/`;
+    out.url = `/api/v2/${apiPathOf(row.type)}/${row.id}/`;
   },
   extraSummary: summarizeJobs,
 });
+
+/** API collection of a unified job's kind; workflow jobs have no events, so no entry in jobKinds. */
+function apiPathOf(type: unknown): string {
+  return type === 'workflow_job' ? 'workflow_jobs' : jobKinds[type as JobKind].apiPath;
+}
+
+export { common as unifiedJobFields, jobAccess as unifiedJobAccess, SURVEY_PASSWORDS_SELECT as unifiedJobSurveyPasswordsSelect };
