@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cancelUnifiedJob, wakeTaskManager } from '../../src/scheduler/submit.js';
+import { launchWorkflowJobTemplate } from '../../src/scheduler/workflow/launch-workflow.js';
+import { useTestEnv, type TestEnv } from '../support/harness.js';
+import { createProjectAndInventory, insertJobTemplate, orgId, startDispatcher, stopProcess, waitFor, waitForStatus } from '../scheduler/support.js';
+
+/**
+ * Workflows run for real: a dispatcher process, ansible-runner and real playbooks. The
+ * next node starts when the job before it finishes (the final status wakes the task
+ * manager), not at the task manager's 5 s poll: each hand-over is timed.
+ */
+const PLAYBOOKS = {
+  'ok.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: msg="hello {{ who | default('world') }}"\n`,
+  'fail.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.fail: msg=boom\n`,
+  'sleep.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.command: sleep 120\n`,
+};
+/** The dispatcher's task manager polls every 5 s; a hand-over well under that came from the wake-up. */
+const HANDOVER_MS = 3000;
+
+let t: TestEnv;
+let dispatcher: ReturnType<typeof startDispatcher>;
+let org: number;
+let project: number;
+let inventory: number;
+
+async function wfjt(name: string): Promise<number> {
+  return (await t.pool.query('INSERT INTO workflow_job_templates (name, organization_id) VALUES ($1, $2) RETURNING id', [name, org])).rows[0].id;
+}
+async function node(workflow: number, identifier: string, template: number): Promise<number> {
+  return (await t.pool.query(`INSERT INTO workflow_job_template_nodes (workflow_job_template_id, identifier, unified_job_template_id)
+    VALUES ($1, $2, $3) RETURNING id`, [workflow, identifier, template])).rows[0].id;
+}
+async function edge(from: number, kind: string, to: number): Promise<void> {
+  await t.pool.query('INSERT INTO workflow_job_template_node_edges (from_id, kind, to_id) VALUES ($1, $2, $3)', [from, kind, to]);
+}
+async function jobNodes(workflowJob: number): Promise<Record<string, Record<string, any>>> {
+  const { rows } = await t.pool.query(
+    `SELECT n.identifier, n.do_not_run, n.job_id, j.status, j.kind, j.launch_type, j.created, j.finished, j.job_explanation
+       FROM workflow_job_nodes n LEFT JOIN unified_jobs j ON j.id = n.job_id WHERE n.workflow_job_id = $1`, [workflowJob]);
+  return Object.fromEntries(rows.map((r) => [r.identifier, r]));
+}
+
+beforeAll(async () => {
+  t = await useTestEnv({ PLAYSTREAM_DISPATCHER_WORKERS: '4' });
+  org = await orgId(t.pool);
+  ({ project, inventory } = await createProjectAndInventory(t, org, PLAYBOOKS));
+  dispatcher = startDispatcher(t.env);
+}, 120_000);
+
+afterAll(async () => { if (dispatcher) await stopProcess(dispatcher); });
+
+describe('workflows through the dispatcher', () => {
+  it('project sync → failing job → on failure a second job: the failure path runs, the success path is do_not_run, the workflow succeeds', async () => {
+    const fail = await insertJobTemplate(t.pool, { name: 'fails', organization_id: org, inventory_id: inventory, project_id: project, playbook: 'fail.yml' });
+    const ok = await insertJobTemplate(t.pool, { name: 'recovers', organization_id: org, inventory_id: inventory, project_id: project, playbook: 'ok.yml' });
+    const w = await wfjt('sync then fail then recover');
+    const sync = await node(w, 'sync', project);
+    const job = await node(w, 'job', fail);
+    const onFailure = await node(w, 'on-failure', ok);
+    const onSuccess = await node(w, 'on-success', ok);
+    await edge(sync, 'success', job);
+    await edge(job, 'failure', onFailure);
+    await edge(job, 'success', onSuccess);
+
+    const wj = await launchWorkflowJobTemplate(t.pool, w, { launchType: 'manual' });
+    const done = await waitForStatus(t.pool, wj, ['successful', 'failed', 'error', 'canceled'], 180_000);
+    const nodes = await jobNodes(wj);
+    expect(done.status, done.job_explanation).toBe('successful');
+    expect(nodes.sync).toMatchObject({ kind: 'project_update', status: 'successful', launch_type: 'workflow', do_not_run: false });
+    expect(nodes.job).toMatchObject({ kind: 'job', status: 'failed', launch_type: 'workflow' });
+    expect(nodes['on-failure']).toMatchObject({ kind: 'job', status: 'successful', launch_type: 'workflow' });
+    expect(nodes['on-success']).toMatchObject({ do_not_run: true, job_id: null });
+    expect(nodes.job.created.getTime() - nodes.sync.finished.getTime()).toBeLessThan(HANDOVER_MS);
+    expect(nodes['on-failure'].created.getTime() - nodes.job.finished.getTime()).toBeLessThan(HANDOVER_MS);
+    const { rows: [tpl] } = await t.pool.query('SELECT status, last_job_id, last_job_failed FROM workflow_job_templates WHERE id = $1', [w]);
+    expect(tpl).toMatchObject({ status: 'successful', last_job_id: wj, last_job_failed: false });
+  }, 240_000);
+
+  it('a failed job without a failure path fails the workflow, with AWX\'s explanation', async () => {
+    const fail = await insertJobTemplate(t.pool, { name: 'fails alone', organization_id: org, inventory_id: inventory, project_id: project, playbook: 'fail.yml' });
+    const ok = await insertJobTemplate(t.pool, { name: 'never', organization_id: org, inventory_id: inventory, project_id: project, playbook: 'ok.yml' });
+    const w = await wfjt('fail without a path');
+    const first = await node(w, 'first', fail);
+    await edge(first, 'success', await node(w, 'then', ok));
+    const wj = await launchWorkflowJobTemplate(t.pool, w, { launchType: 'manual' });
+    const done = await waitForStatus(t.pool, wj, ['successful', 'failed', 'error', 'canceled'], 180_000);
+    expect(done).toMatchObject({ status: 'failed', failed: true, job_explanation: 'No error handling paths found, marking workflow as failed' });
+    const nodes = await jobNodes(wj);
+    expect(nodes.first.status).toBe('failed');
+    expect(nodes.then).toMatchObject({ do_not_run: true, job_id: null });
+  }, 240_000);
+
+  it('nested: a workflow node runs another workflow, and its outcome follows the edges', async () => {
+    const ok = await insertJobTemplate(t.pool, { name: 'inner ok', organization_id: org, inventory_id: inventory, project_id: project, playbook: 'ok.yml' });
+    const inner = await wfjt('inner');
+    await node(inner, 'inner-job', ok);
+    const outer = await wfjt('outer');
+    const child = await node(outer, 'child', inner);
+    await edge(child, 'success', await node(outer, 'after', ok));
+    const wj = await launchWorkflowJobTemplate(t.pool, outer, { launchType: 'manual' });
+    const done = await waitForStatus(t.pool, wj, ['successful', 'failed', 'error', 'canceled'], 180_000);
+    const nodes = await jobNodes(wj);
+    expect(done.status, done.job_explanation).toBe('successful');
+    expect(nodes.child).toMatchObject({ kind: 'workflow_job', status: 'successful', launch_type: 'workflow' });
+    expect(nodes.after).toMatchObject({ kind: 'job', status: 'successful' });
+    expect((await jobNodes(nodes.child.job_id))['inner-job']).toMatchObject({ kind: 'job', status: 'successful' });
+  }, 240_000);
+
+  it('cancel mid-run stops the running job, leaves the rest unrun and cancels the workflow', async () => {
+    const sleep = await insertJobTemplate(t.pool, { name: 'sleeps', organization_id: org, inventory_id: inventory, project_id: project, playbook: 'sleep.yml' });
+    const ok = await insertJobTemplate(t.pool, { name: 'after sleep', organization_id: org, inventory_id: inventory, project_id: project, playbook: 'ok.yml' });
+    const w = await wfjt('cancel me');
+    const first = await node(w, 'sleep', sleep);
+    await edge(first, 'always', await node(w, 'next', ok));
+    const wj = await launchWorkflowJobTemplate(t.pool, w, { launchType: 'manual' });
+    const running = await waitFor(async () => {
+      const n = (await jobNodes(wj)).sleep;
+      return n?.status === 'running' ? n : null;
+    }, 120_000, 'the sleeping node to run');
+    expect(await cancelUnifiedJob(t.pool, wj)).toBe(true);
+    await wakeTaskManager(t.pool);
+    const done = await waitForStatus(t.pool, wj, ['successful', 'failed', 'error', 'canceled'], 60_000);
+    expect(done.status).toBe('canceled');
+    const nodes = await jobNodes(wj);
+    expect(nodes.sleep).toMatchObject({ job_id: running.job_id, status: 'canceled' });
+    expect(nodes.next).toMatchObject({ do_not_run: true, job_id: null });
+  }, 240_000);
+});
