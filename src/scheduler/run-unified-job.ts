@@ -143,7 +143,10 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
     unregister();
     stream.end();
   }
-  return { final: outcomeToFinal(outcome, stream, redactor) };
+  const final = outcomeToFinal(outcome, stream, redactor);
+  // set_stats artifacts, kept on the job for the workflow nodes after it (workflow/advance.ts), secrets redacted.
+  if (stream.artifacts) final.extra = { ...final.extra, artifacts: redactor.text(JSON.stringify(stream.artifacts)) };
+  return { final };
 }
 
 type JinjaInExtraVars = 'always' | 'template' | 'never';

@@ -13,6 +13,8 @@ const PLAYBOOKS = {
   'ok.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: msg="hello {{ who | default('world') }}"\n`,
   'fail.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.fail: msg=boom\n`,
   'sleep.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.command: sleep 120\n`,
+  'stats.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.set_stats:\n        data: { handoff: 42, build: "b-7" }\n`,
+  'use.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.assert:\n        that: [ "handoff == 42", "build == 'b-7'" ]\n`,
 };
 /** The dispatcher's task manager polls every 5 s; a hand-over well under that came from the wake-up. */
 const HANDOVER_MS = 3000;
@@ -104,6 +106,23 @@ describe('workflows through the dispatcher', () => {
     expect(nodes.child).toMatchObject({ kind: 'workflow_job', status: 'successful', launch_type: 'workflow' });
     expect(nodes.after).toMatchObject({ kind: 'job', status: 'successful' });
     expect((await jobNodes(nodes.child.job_id))['inner-job']).toMatchObject({ kind: 'job', status: 'successful' });
+  }, 240_000);
+
+  it('set_stats artifacts of a job reach the extra vars of the nodes after it', async () => {
+    const stats = await insertJobTemplate(t.pool, { name: 'sets stats', organization_id: org, inventory_id: inventory, project_id: project, playbook: 'stats.yml' });
+    const use = await insertJobTemplate(t.pool, { name: 'uses stats', organization_id: org, inventory_id: inventory, project_id: project, playbook: 'use.yml' });
+    const w = await wfjt('artifacts');
+    const first = await node(w, 'stats', stats);
+    await edge(first, 'success', await node(w, 'use', use));
+    const wj = await launchWorkflowJobTemplate(t.pool, w, { launchType: 'manual' });
+    const done = await waitForStatus(t.pool, wj, ['successful', 'failed', 'error', 'canceled'], 180_000);
+    const nodes = await jobNodes(wj);
+    expect(done.status, JSON.stringify(nodes)).toBe('successful');
+    const { rows: [producer] } = await t.pool.query('SELECT artifacts FROM unified_jobs WHERE id = $1', [nodes.stats.job_id]);
+    expect(producer.artifacts).toEqual({ handoff: 42, build: 'b-7' });
+    const { rows: [consumer] } = await t.pool.query('SELECT extra_vars, status FROM unified_jobs WHERE id = $1', [nodes.use.job_id]);
+    expect(consumer.status).toBe('successful');
+    expect(JSON.parse(consumer.extra_vars)).toMatchObject({ handoff: 42, build: 'b-7' });
   }, 240_000);
 
   it('cancel mid-run stops the running job, leaves the rest unrun and cancels the workflow', async () => {
