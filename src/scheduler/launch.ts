@@ -4,6 +4,7 @@ import type { SecretBox } from '../security/secrets.js';
 import { submitUnifiedJob } from './submit.js';
 import { sealSurveyPasswords, surveyPasswordQuestions } from './survey-secrets.js';
 import { parseVars } from './vars.js';
+import { launchWorkflowJobTemplate } from './workflow/launch-workflow.js';
 
 /**
  * Turning templates into pending unified jobs. Each launcher copies its template's fields
@@ -149,13 +150,19 @@ export async function launchUnifiedJobTemplate(db: Queryable, templateId: number
     `SELECT 'job_template' AS kind FROM job_templates WHERE id = $1
      UNION ALL SELECT 'project' FROM projects WHERE id = $1
      UNION ALL SELECT 'inventory_source' FROM inventory_sources WHERE id = $1
-     UNION ALL SELECT 'system_job_template' FROM system_job_templates WHERE id = $1`, [templateId]);
+     UNION ALL SELECT 'system_job_template' FROM system_job_templates WHERE id = $1
+     UNION ALL SELECT 'workflow_job_template' FROM workflow_job_templates WHERE id = $1`, [templateId]);
   switch (rows[0]?.kind) {
     case 'job_template': return launchJobTemplate(db, templateId, opts);
     case 'project': return launchProjectUpdate(db, templateId, opts);
     case 'inventory_source': return launchInventoryUpdate(db, templateId, opts);
     case 'system_job_template': return launchSystemJob(db, templateId,
       { ...opts, extraVars: opts.overrides?.extra_vars ? parseVars(opts.overrides.extra_vars) : undefined });
+    case 'workflow_job_template': {
+      const o = opts.overrides ?? {};
+      return launchWorkflowJobTemplate(db, templateId, { ...opts, workflowOverrides: { extra_vars: o.extra_vars ? parseVars(o.extra_vars) : undefined,
+        inventory_id: o.inventory_id, limit: o.limit, scm_branch: o.scm_branch, job_tags: o.job_tags, skip_tags: o.skip_tags } });
+    }
     default: throw new PlaystreamError('PS_ERR_NOT_FOUND', `unified job template ${templateId} not found`);
   }
 }

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seedFirstStart } from '../../src/db/seed.js';
+import { launchUnifiedJobTemplate } from '../../src/scheduler/launch.js';
 import { runTaskManagerPass } from '../../src/scheduler/task-manager.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
 import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
@@ -157,6 +158,20 @@ describe('workflow API', () => {
     expect((await api('POST', `/api/v2/workflow_jobs/${wjId}/cancel/`, {})).status).toBe(405);
     await api('PATCH', `/api/v2/job_templates/${jt.id}/`, { ask_limit_on_launch: false, ask_variables_on_launch: false });
     void next;
+  });
+
+  it('workflow job templates are unified job templates: listed, scheduled, launched by id', async () => {
+    const w = (await api('POST', '/api/v2/workflow_job_templates/', { name: 'unified', organization: 1 })).json;
+    await api('POST', `/api/v2/workflow_job_templates/${w.id}/workflow_nodes/`, { unified_job_template: jt.id, identifier: 'only' });
+    const listed = (await api('GET', `/api/v2/unified_job_templates/?name=unified`)).json.results;
+    expect(listed).toEqual([expect.objectContaining({ id: w.id, type: 'workflow_job_template', url: `/api/v2/workflow_job_templates/${w.id}/` })]);
+    const s = await api('POST', `/api/v2/workflow_job_templates/${w.id}/schedules/`, { name: 'nightly', rrule: 'DTSTART:20300101T120000Z RRULE:FREQ=DAILY;INTERVAL=1' });
+    expect(s.status, JSON.stringify(s.json)).toBe(201);
+    expect(s.json.unified_job_template).toBe(w.id);
+    const wj = await launchUnifiedJobTemplate(env.pool, w.id, { launchType: 'scheduled', scheduleId: s.json.id, overrides: { limit: 'not-asked' } });
+    const job = (await api('GET', `/api/v2/workflow_jobs/${wj}/`)).json;
+    expect(job).toMatchObject({ type: 'workflow_job', launch_type: 'scheduled', schedule: s.json.id, workflow_job_template: w.id });
+    expect((await api('GET', `/api/v2/workflow_jobs/${wj}/workflow_nodes/`)).json.results.map((n: any) => n.identifier)).toEqual(['only']);
   });
 
   it('refuses recursion: a workflow that runs itself through a nested workflow fails that node, and the workflow with it', async () => {

@@ -64,7 +64,7 @@ export const workflowJobTemplates = defineResource({
   objectRoles: ['admin_role', 'execute_role', 'read_role'],
   related: (r) => {
     const u = `/api/v2/workflow_job_templates/${r.id}/`;
-    return Object.fromEntries(['workflow_jobs', 'launch', 'workflow_nodes', 'activity_stream', 'access_list', 'object_roles']
+    return Object.fromEntries(['workflow_jobs', 'launch', 'workflow_nodes', 'schedules', 'activity_stream', 'access_list', 'object_roles']
       .map((k) => [k, `${u}${k}/`]));
   },
   present: (_row, out) => {

@@ -11,6 +11,7 @@ import { getObject, loadRow, requireObjectPerm, resolveId } from '../engine/crud
 import type { Caller, Queryable, Row } from '../engine/resource.js';
 import { registerResource, registerSubList, type Association } from '../engine/routes.js';
 import { badRequest, HttpError, jsonBody, type Router } from '../http.js';
+import { schedules } from '../resources/cluster.js';
 import { credentials } from '../resources/credentials.js';
 import { roles } from '../resources/roles.js';
 import { users } from '../resources/organizations.js';
@@ -145,6 +146,8 @@ export function registerWorkflows(router: Router<ApiContext>): void {
   registerSubList(router, workflowJobTemplates, 'workflow_nodes', workflowJobTemplateNodes, {
     condition: (p) => `t.workflow_job_template_id = ${p}`, createWith: (w) => ({ workflow_job_template: w.id }) });
   registerSubList(router, workflowJobTemplates, 'workflow_jobs', workflowJobs, { condition: (p) => `t.unified_job_template_id = ${p}` });
+  registerSubList(router, workflowJobTemplates, 'schedules', schedules, { condition: (p) => `t.unified_job_template_id = ${p}`,
+    createWith: (w) => ({ unified_job_template: w.id }) });
   registerSubList(router, workflowJobTemplates, 'object_roles', roles, {
     condition: (p) => `t.resource_type = 'workflow_job_template' AND t.resource_id = ${p}` });
   registerSubList(router, workflowJobTemplates, 'access_list', users, {
