@@ -19,7 +19,7 @@ import { badRequest, HttpError } from './http.js';
  * filters become `id = ANY($ids) OR organization_id = ANY($orgs)` with those arrays, so no
  * SQL text depends on the caller.
  */
-export type Perm = 'read' | 'admin' | 'use' | 'execute' | 'update' | 'adhoc' | 'member';
+export type Perm = 'read' | 'admin' | 'use' | 'execute' | 'update' | 'adhoc' | 'member' | 'approve';
 
 export const OBJECT_ROLES: Record<string, string[]> = {
   organization: ['admin_role', 'execute_role', 'project_admin_role', 'inventory_admin_role', 'credential_admin_role',
@@ -29,17 +29,17 @@ export const OBJECT_ROLES: Record<string, string[]> = {
   project: ['admin_role', 'use_role', 'update_role', 'read_role'],
   inventory: ['admin_role', 'update_role', 'adhoc_role', 'use_role', 'read_role'],
   job_template: ['admin_role', 'execute_role', 'read_role'],
-  workflow_job_template: ['admin_role', 'execute_role', 'read_role'],
+  workflow_job_template: ['admin_role', 'execute_role', 'read_role', 'approval_role'],
   credential: ['admin_role', 'use_role', 'read_role'],
   instance_group: ['admin_role', 'use_role', 'read_role'],
 };
 
-const ALL: Perm[] = ['read', 'admin', 'use', 'execute', 'update', 'adhoc', 'member'];
+const ALL: Perm[] = ['read', 'admin', 'use', 'execute', 'update', 'adhoc', 'member', 'approve'];
 
 /** What a role implies on its own object. */
 const OWN: Record<string, Perm[]> = {
   admin_role: ALL, execute_role: ['execute', 'read'], use_role: ['use', 'read'], update_role: ['update', 'read'],
-  adhoc_role: ['adhoc', 'use', 'read'], member_role: ['member', 'read'], read_role: ['read'],
+  adhoc_role: ['adhoc', 'use', 'read'], member_role: ['member', 'read'], read_role: ['read'], approval_role: ['approve', 'read'],
 };
 
 /** What an organization role implies on the organization's objects, by object type. */
@@ -52,6 +52,7 @@ const ORG_CHILD: Record<string, Record<string, Perm[]>> = {
   credential_admin_role: { credential: ALL },
   job_template_admin_role: { job_template: ALL },
   workflow_admin_role: { workflow_job_template: ALL },
+  approval_role: { workflow_job_template: ['approve', 'read'] },
   notification_admin_role: { notification_template: ALL },
 };
 

@@ -107,7 +107,7 @@ export async function saveFinalStatus(pool: pg.Pool, bus: StatusBus | undefined,
 async function recordOnTemplate(client: pg.PoolClient, row: JobRow): Promise<void> {
   if (!row.unified_job_template_id) return;
   const table = { job: 'job_templates', project_update: 'projects', inventory_update: 'inventory_sources',
-    system_job: 'system_job_templates', workflow_job: 'workflow_job_templates' }[row.kind];
+    system_job: 'system_job_templates', workflow_job: 'workflow_job_templates', workflow_approval: 'workflow_approval_templates' }[row.kind];
   if (!table) return;
   await client.query(
     `UPDATE ${table} SET last_job_id = $2, last_job_run = now(), last_job_failed = $3 IN ('failed', 'error'), status = $3

@@ -56,7 +56,7 @@ export async function runTaskManagerPass(pool: pg.Pool, options: { bus?: StatusB
     const { rows: pending } = await db.query<PendingJob>(
       `SELECT id, kind, name, unified_job_template_id, project_id, inventory_id, inventory_source_id, organization_id, forks,
               allow_simultaneous, job_explanation
-         FROM unified_jobs WHERE status = 'pending' AND kind <> 'workflow_job' ORDER BY id LIMIT $1`, [MAX_PENDING_PER_PASS]);
+         FROM unified_jobs WHERE status = 'pending' AND kind NOT IN ('workflow_job', 'workflow_approval') ORDER BY id LIMIT $1`, [MAX_PENDING_PER_PASS]);
     if (!pending.length) return { placed: [] as PlacedRow[], blocked: 0, dependencies, workflows };
     const { rows: active } = await db.query<ActiveJob>(
       `SELECT id, kind, unified_job_template_id, project_id, inventory_id, inventory_source_id
@@ -178,6 +178,9 @@ async function moveToWaiting(db: pg.PoolClient, placed: PlacedRow[]): Promise<(P
 async function applyWorkflowOutcomes(pool: pg.Pool, bus: StatusBus | undefined, w: WorkflowPassResult): Promise<void> {
   await publishStatus(bus, w.started);
   for (const r of w.refused) await saveFinalStatus(pool, bus, r.id, { status: 'failed', jobExplanation: r.explanation }, ['new']);
+  for (const e of w.expired) {
+    await saveFinalStatus(pool, bus, e.id, { status: 'failed', jobExplanation: e.explanation, extra: { timed_out: true } }, ['pending']);
+  }
   for (const f of w.finished) {
     await saveFinalStatus(pool, bus, f.id, { status: f.status, jobExplanation: f.explanation || undefined }, ['running']);
   }

@@ -130,9 +130,10 @@ export const unifiedJobs = defineResource({
   extraSummary: summarizeJobs,
 });
 
-/** API collection of a unified job's kind; workflow jobs have no events, so no entry in jobKinds. */
+/** API collection of a unified job's kind; workflow jobs and approvals have no events, so no entry in jobKinds. */
 function apiPathOf(type: unknown): string {
-  return type === 'workflow_job' ? 'workflow_jobs' : jobKinds[type as JobKind].apiPath;
+  if (type === 'workflow_job' || type === 'workflow_approval') return `${type}s`;
+  return jobKinds[type as JobKind].apiPath;
 }
 
 export { common as unifiedJobFields, jobAccess as unifiedJobAccess, SURVEY_PASSWORDS_SELECT as unifiedJobSurveyPasswordsSelect };

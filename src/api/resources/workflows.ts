@@ -61,7 +61,7 @@ export const workflowJobTemplates = defineResource({
     // AWX's WorkflowJobTemplateAccess.can_add: workflow admin of the organization (mandatory but for superusers), checked with the links.
     canCreate: (_ctx, grants, data) => data.organization != null || grants.superuser,
   },
-  objectRoles: ['admin_role', 'execute_role', 'read_role'],
+  objectRoles: ['admin_role', 'execute_role', 'read_role', 'approval_role'],
   related: (r) => {
     const u = `/api/v2/workflow_job_templates/${r.id}/`;
     return Object.fromEntries(['workflow_jobs', 'launch', 'workflow_nodes', 'schedules', 'activity_stream', 'access_list', 'object_roles']
@@ -125,7 +125,8 @@ const nodePromptFields: Fields = {
 /** A node's template of any kind: its kind and the row its prompts are checked against. */
 export async function nodeTemplate(db: Queryable, id: number): Promise<{ kind: string; row: Row } | null> {
   for (const [kind, table] of [['job_template', 'job_templates'], ['workflow_job_template', 'workflow_job_templates'],
-    ['project', 'projects'], ['inventory_source', 'inventory_sources'], ['system_job_template', 'system_job_templates']]) {
+    ['project', 'projects'], ['inventory_source', 'inventory_sources'], ['system_job_template', 'system_job_templates'],
+    ['workflow_approval_template', 'workflow_approval_templates']]) {
     const { rows } = await db.query(`SELECT * FROM ${table} WHERE id = $1`, [id]);
     if (rows[0]) return { kind, row: rows[0] };
   }
@@ -243,7 +244,8 @@ async function summarizeNodeTemplates(ctx: ApiContext, rows: Row[]): Promise<voi
      UNION ALL SELECT id, name, description, 'workflow_job' FROM workflow_job_templates WHERE id = ANY($1::bigint[])
      UNION ALL SELECT id, name, description, 'project_update' FROM projects WHERE id = ANY($1::bigint[])
      UNION ALL SELECT id, name, description, 'inventory_update' FROM inventory_sources WHERE id = ANY($1::bigint[])
-     UNION ALL SELECT id, name, description, 'system_job' FROM system_job_templates WHERE id = ANY($1::bigint[])`, [ids]));
+     UNION ALL SELECT id, name, description, 'system_job' FROM system_job_templates WHERE id = ANY($1::bigint[])
+     UNION ALL SELECT id, name, description, 'workflow_approval' FROM workflow_approval_templates WHERE id = ANY($1::bigint[])`, [ids]));
   const byId = new Map(templates.map((t) => [Number(t.id), t]));
   for (const r of rows) {
     const t = byId.get(Number(r.unified_job_template));
@@ -323,4 +325,62 @@ export const workflowJobNodes = defineResource({
   present: (_row, out) => {
     if (out.extra_data == null) out.extra_data = {};
   },
+});
+
+/** The workflow job template an approval (template or job) belongs to, through the node that points at it. */
+const APPROVAL_TEMPLATE_WFJT = '(SELECT n.workflow_job_template_id FROM workflow_job_template_nodes n WHERE n.unified_job_template_id = t.id ORDER BY n.id LIMIT 1)';
+
+export const workflowApprovalTemplates = defineResource({
+  key: 'workflow_approval_templates', type: 'workflow_approval_template', table: 'workflow_approval_templates',
+  fields: { ...named, timeout: int(), status: ro('text'), last_job_run: ro('time'), last_job_failed: ro('bool'),
+    last_job: ro('int', { col: 't.last_job_id' }) },
+  search: ['name', 'description'], defaultOrder: 'id',
+  access: { roleType: 'workflow_job_template', idExpr: APPROVAL_TEMPLATE_WFJT,
+    orgExpr: `(SELECT w.organization_id FROM workflow_job_templates w WHERE w.id = ${APPROVAL_TEMPLATE_WFJT})` },
+  related: (r) => ({ approvals: `/api/v2/workflow_approval_templates/${r.id}/approvals/` }),
+  prepare: (_ctx, _db, data, existing) => {
+    // Created only through a node (create_approval_template), as AWX's list offers no POST.
+    if (!existing) throw new HttpError(405, { detail: 'Method "POST" not allowed.' });
+    if (data.timeout !== undefined && (data.timeout as number) < 0) throw badRequest({ timeout: ['Ensure this value is greater than or equal to 0.'] });
+    return data;
+  },
+});
+
+/** The workflow job an approval job runs in: its template carries the roles. */
+const APPROVAL_WORKFLOW_JOB = '(SELECT n.workflow_job_id FROM workflow_job_nodes n WHERE n.job_id = t.id)';
+
+export const workflowApprovals = defineResource({
+  key: 'workflow_approvals', type: 'workflow_approval', table: 'unified_jobs', where: `t.kind = 'workflow_approval'`,
+  fields: {
+    ...unifiedJobFields,
+    workflow_approval_template: ro('int', { col: 't.unified_job_template_id', fk: 'workflow_approval_templates' }),
+    timeout: ro('int'), timed_out: ro('bool'),
+    approved_or_denied_by: ro('int', { col: 't.approved_or_denied_by_id', fk: 'users' }),
+    expires: ro('time', { col: `(CASE WHEN t.timeout > 0 THEN t.created + make_interval(secs => t.timeout) END)` }),
+  },
+  search: ['name', 'description'], defaultOrder: 'id', readOnly: true,
+  access: {
+    roleType: 'workflow_job_template',
+    idExpr: `(SELECT w.unified_job_template_id FROM unified_jobs w WHERE w.id = ${APPROVAL_WORKFLOW_JOB})`,
+    orgExpr: `(SELECT w.organization_id FROM unified_jobs w WHERE w.id = ${APPROVAL_WORKFLOW_JOB})`,
+    readSql: (g, p) => `t.id IN (SELECT n.job_id FROM workflow_job_nodes n WHERE n.workflow_job_id IN
+      (SELECT t.id FROM unified_jobs t WHERE t.kind = 'workflow_job' AND ${unifiedJobAccess.readSql(g, p)}))`,
+  },
+  related: (r) => {
+    const u = `/api/v2/workflow_approvals/${r.id}/`;
+    return { approve: `${u}approve/`, deny: `${u}deny/`,
+      ...(r.unified_job_template != null ? { workflow_approval_template: `/api/v2/workflow_approval_templates/${r.unified_job_template}/` } : {}) };
+  },
+  extraSummary: async (ctx, rows, caller) => {
+    const { rows: owners } = await ctx.pool.query(
+      `SELECT n.job_id, w.unified_job_template_id AS wfjt, w.organization_id AS org FROM workflow_job_nodes n
+         JOIN unified_jobs w ON w.id = n.workflow_job_id WHERE n.job_id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
+    const byJob = new Map(owners.map((o) => [Number(o.job_id), o]));
+    for (const r of rows) {
+      const o = byJob.get(Number(r.id));
+      r.can_approve_or_deny = r.status === 'pending' && (caller.grants.superuser
+        || (!!o && caller.grants.perms('workflow_job_template', o.wfjt, o.org).has('approve')));
+    }
+  },
+  present: (_row, out) => { out.type = 'workflow_approval'; },
 });

@@ -1,3 +1,4 @@
+import { withTransaction } from '../../db/pool.js';
 import { PlaystreamError } from '../../errors.js';
 import { cancelUnifiedJob, wakeTaskManager } from '../../scheduler/submit.js';
 import { parseVars } from '../../scheduler/vars.js';
@@ -16,8 +17,10 @@ import { credentials } from '../resources/credentials.js';
 import { roles } from '../resources/roles.js';
 import { users } from '../resources/organizations.js';
 import {
-  checkNodePrompts, nodeTemplate, workflowJobNodes, workflowJobs, workflowJobTemplateNodes, workflowJobTemplates,
+  checkNodePrompts, nodeTemplate, workflowApprovals, workflowApprovalTemplates, workflowJobNodes, workflowJobs, workflowJobTemplateNodes,
+  workflowJobTemplates,
 } from '../resources/workflows.js';
+import { decideApproval } from '../../scheduler/workflow/approvals.js';
 
 /**
  * Workflow routes: the four resources, the graph's edges as AWX's success_nodes /
@@ -236,5 +239,55 @@ export function registerWorkflows(router: Router<ApiContext>): void {
     return { status: 201, body: await launch(ctx, caller, templateId, body, 'relaunch') };
   });
 
-  for (const def of [workflowJobTemplates, workflowJobTemplateNodes, workflowJobs, workflowJobNodes]) registerResource(router, def);
+  registerApprovals(router);
+  registerSubList(router, workflowApprovalTemplates, 'approvals', workflowApprovals, { condition: (p) => `t.unified_job_template_id = ${p}` });
+  for (const def of [workflowJobTemplates, workflowJobTemplateNodes, workflowJobs, workflowJobNodes, workflowApprovalTemplates, workflowApprovals]) {
+    registerResource(router, def);
+  }
+}
+
+/** Approval nodes: a node's approval template, and approve/deny with the approval role (AWX's WorkflowApprovalAccess). */
+function registerApprovals(router: Router<ApiContext>): void {
+  router.post('/api/v2/workflow_job_template_nodes/:id/create_approval_template/', async (req, ctx) => {
+    const caller = await requireCaller(req, ctx);
+    const nodeId = await resolveId(ctx, workflowJobTemplateNodes, req.params.id);
+    const node = await loadRow(ctx, workflowJobTemplateNodes, caller, nodeId);
+    // AWX: change of the node's workflow job template.
+    await requireObjectPerm(ctx, workflowJobTemplates, caller, node.workflow_job_template as number, 'admin');
+    const body = jsonBody<Row>(req) ?? {};
+    const errors: Record<string, string[]> = {};
+    if (typeof body.name !== 'string' || !body.name.trim()) errors.name = ['This field is required.'];
+    else if (body.name.length > 512) errors.name = ['Ensure this field has no more than 512 characters.'];
+    if (body.description !== undefined && body.description !== null && typeof body.description !== 'string') errors.description = ['Not a valid string.'];
+    const timeout = body.timeout ?? 0;
+    if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 0) errors.timeout = ['A valid integer is required.'];
+    if (Object.keys(errors).length) throw badRequest(errors);
+    const id = await withTransaction(ctx.pool, async (db) => {
+      const { rows: [t] } = await db.query<{ id: number }>(
+        'INSERT INTO workflow_approval_templates (name, description, timeout) VALUES ($1, $2, $3) RETURNING id',
+        [body.name, body.description ?? '', timeout]);
+      await db.query('UPDATE workflow_job_template_nodes SET unified_job_template_id = $2, modified = now() WHERE id = $1', [nodeId, t.id]);
+      await recordActivity(db, ctx.config.nodeName, { actorId: caller.user.id, operation: 'create', object1: 'workflow_approval_template',
+        object1Id: t.id, changes: { name: body.name, timeout } });
+      return t.id;
+    });
+    return { status: 201, body: await getObject(ctx, workflowApprovalTemplates, caller, id) };
+  });
+
+  for (const action of ['approve', 'deny'] as const) {
+    router.get(`/api/v2/workflow_approvals/:id/${action}/`, async (req, ctx) => {
+      const caller = await requireCaller(req, ctx);
+      await loadRow(ctx, workflowApprovals, caller, await resolveId(ctx, workflowApprovals, req.params.id));
+      return { status: 200, body: {} };
+    });
+    router.post(`/api/v2/workflow_approvals/:id/${action}/`, async (req, ctx) => {
+      const caller = await requireCaller(req, ctx);
+      const id = await resolveId(ctx, workflowApprovals, req.params.id);
+      const row = await requireObjectPerm(ctx, workflowApprovals, caller, id, 'approve');
+      const already = () => badRequest({ error: 'This workflow step has already been approved or denied.' });
+      if (row.status !== 'pending') throw already();
+      if (!(await decideApproval(ctx.pool, { redis: ctx.redis, config: ctx.config }, id, caller.user.id, action === 'approve'))) throw already();
+      return { status: 204 };
+    });
+  }
 }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { PlaystreamError } from '../../errors.js';
 import { launchInventoryUpdate, launchJobTemplate, launchProjectUpdate, launchSystemJob, type JobOverrides } from '../launch.js';
+import { submitUnifiedJob } from '../submit.js';
 import { parseVars } from '../vars.js';
 import { decideWorkflow, recursionExplanation, type EdgeKind, type GraphNode } from './graph.js';
 import { launchWorkflowJobTemplate, type WorkflowOverrides } from './launch-workflow.js';
@@ -12,6 +13,8 @@ import { launchWorkflowJobTemplate, type WorkflowOverrides } from './launch-work
  * and a job of a workflow node wakes it when its final status is saved (job-states.ts), as
  * AWX's "handle work" wake-up does.
  *
+ * 0. Approvals pending past their timeout expire (failed, timed_out), as AWX's task manager
+ *    expires them; the 5 s poll is what notices the time passing.
  * 1. Pending workflow jobs become running (no instance, no capacity: AWX's task impact 0),
  *    one at a time per template unless allow_simultaneous.
  * 2. Each running workflow job's nodes are read in bulk (three queries for all of them) and
@@ -32,6 +35,8 @@ export interface WorkflowPassResult {
   cancel: number[];
   /** Node jobs that could not start (a missing resource, recursion): created `new`, to be failed with this explanation. */
   refused: { id: number; explanation: string }[];
+  /** Approvals past their timeout, to be failed with timed_out. */
+  expired: { id: number; explanation: string }[];
   spawned: number;
 }
 
@@ -48,7 +53,8 @@ interface NodeRow {
 }
 
 export async function advanceWorkflows(db: pg.PoolClient): Promise<WorkflowPassResult> {
-  const result: WorkflowPassResult = { started: [], finished: [], cancel: [], refused: [], spawned: 0 };
+  const result: WorkflowPassResult = { started: [], finished: [], cancel: [], refused: [], expired: [], spawned: 0 };
+  result.expired = await expiredApprovals(db);
   result.started = await startPendingWorkflows(db);
   const { rows: workflows } = await db.query<WorkflowJobRow>(
     `SELECT id, name, unified_job_template_id, cancel_flag, created_by_id, inventory_id, "limit", scm_branch, job_tags, skip_tags, extra_vars
@@ -97,6 +103,13 @@ export async function advanceWorkflows(db: pg.PoolClient): Promise<WorkflowPassR
   return result;
 }
 
+async function expiredApprovals(db: pg.PoolClient): Promise<WorkflowPassResult['expired']> {
+  const { rows } = await db.query<{ id: number; name: string; timeout: number }>(
+    `SELECT id, name, timeout FROM unified_jobs WHERE kind = 'workflow_approval' AND status = 'pending' AND timeout > 0
+        AND created + make_interval(secs => timeout) < now() ORDER BY id`);
+  return rows.map((r) => ({ id: r.id, explanation: `The approval node ${r.name} (${r.id}) has expired after ${r.timeout} seconds.` }));
+}
+
 async function startPendingWorkflows(db: pg.PoolClient): Promise<WorkflowPassResult['started']> {
   const { rows: pending } = await db.query<{ id: number; unified_job_template_id: number | null; allow_simultaneous: boolean; job_explanation: string }>(
     `SELECT id, unified_job_template_id, allow_simultaneous, job_explanation FROM unified_jobs
@@ -138,7 +151,8 @@ interface SpawnNode {
 /** The template a node names, whatever its kind (one id sequence). */
 async function templateKind(db: pg.PoolClient, id: number): Promise<{ kind: string; row: Record<string, any> } | null> {
   for (const [kind, table] of [['job_template', 'job_templates'], ['workflow_job_template', 'workflow_job_templates'],
-    ['project', 'projects'], ['inventory_source', 'inventory_sources'], ['system_job_template', 'system_job_templates']]) {
+    ['project', 'projects'], ['inventory_source', 'inventory_sources'], ['system_job_template', 'system_job_templates'],
+    ['workflow_approval_template', 'workflow_approval_templates']]) {
     const { rows } = await db.query(`SELECT * FROM ${table} WHERE id = $1`, [id]);
     if (rows[0]) return { kind, row: rows[0] };
   }
@@ -146,7 +160,7 @@ async function templateKind(db: pg.PoolClient, id: number): Promise<{ kind: stri
 }
 
 const JOB_KIND_OF: Record<string, string> = { job_template: 'job', workflow_job_template: 'workflow_job', project: 'project_update',
-  inventory_source: 'inventory_update', system_job_template: 'system_job' };
+  inventory_source: 'inventory_update', system_job_template: 'system_job', workflow_approval_template: 'workflow_approval' };
 
 /**
  * Creates one node's job. As AWX (WorkflowJobNode.get_job_kwargs): the workflow job's own
@@ -181,6 +195,11 @@ async function spawnNodeJob(db: pg.PoolClient, wj: WorkflowJobRow, nodeId: numbe
         jobId = await launchProjectUpdate(db, template.row.id, opts);
       } else if (template.kind === 'inventory_source') {
         jobId = await launchInventoryUpdate(db, template.row.id, opts);
+      } else if (template.kind === 'workflow_approval_template') {
+        // Waits in pending for approve/deny or its timeout; AWX counts it started when created.
+        jobId = await submitUnifiedJob(db, { kind: 'workflow_approval', name: template.row.name, description: template.row.description,
+          unified_job_template_id: template.row.id, launch_type: 'workflow', created_by_id: wj.created_by_id, timeout: template.row.timeout,
+          started: new Date(), stream_complete: true, dependencies_processed: true });
       } else {
         jobId = await launchSystemJob(db, template.row.id, opts);
       }
