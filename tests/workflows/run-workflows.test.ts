@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchProjectUpdate } from '../../src/scheduler/launch.js';
 import { cancelUnifiedJob, wakeTaskManager } from '../../src/scheduler/submit.js';
+import { decideApproval } from '../../src/scheduler/workflow/approvals.js';
 import { launchWorkflowJobTemplate } from '../../src/scheduler/workflow/launch-workflow.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
 import { createProjectAndInventory, insertJobTemplate, orgId, startDispatcher, stopProcess, waitFor, waitForStatus } from '../scheduler/support.js';
@@ -47,6 +49,8 @@ beforeAll(async () => {
   org = await orgId(t.pool);
   ({ project, inventory } = await createProjectAndInventory(t, org, PLAYBOOKS));
   dispatcher = startDispatcher(t.env);
+  // Every test may run alone (-t): the project is checked out before any of them.
+  expect((await waitForStatus(t.pool, await launchProjectUpdate(t.pool, project), ['successful', 'failed', 'error'])).status).toBe('successful');
 }, 120_000);
 
 afterAll(async () => { if (dispatcher) await stopProcess(dispatcher); });
@@ -123,6 +127,43 @@ describe('workflows through the dispatcher', () => {
     const { rows: [consumer] } = await t.pool.query('SELECT extra_vars, status FROM unified_jobs WHERE id = $1', [nodes.use.job_id]);
     expect(consumer.status).toBe('successful');
     expect(JSON.parse(consumer.extra_vars)).toMatchObject({ handoff: 42, build: 'b-7' });
+  }, 240_000);
+
+  it('approvals: one approved lets the next job run; one left to time out fails and takes its failure path', async () => {
+    const ok = await insertJobTemplate(t.pool, { name: 'after approval', organization_id: org, inventory_id: inventory, project_id: project, playbook: 'ok.yml' });
+    const gated = async (name: string, timeout: number) => {
+      const w = await wfjt(name);
+      const approval = (await t.pool.query('INSERT INTO workflow_approval_templates (name, timeout) VALUES ($1, $2) RETURNING id', [`${name} gate`, timeout])).rows[0].id;
+      const gate = await node(w, 'gate', approval);
+      await edge(gate, 'success', await node(w, 'deploy', ok));
+      await edge(gate, 'failure', await node(w, 'rollback', ok));
+      return launchWorkflowJobTemplate(t.pool, w, { launchType: 'manual' });
+    };
+    const approved = await gated('approved', 0);
+    const expiring = await gated('expiring', 2);
+    const pendingGate = (wj: number) => waitFor(async () => {
+      const n = (await jobNodes(wj)).gate;
+      return n?.status === 'pending' ? n : null;
+    }, 60_000, 'the approval to wait');
+    const gate = await pendingGate(approved);
+    await pendingGate(expiring);
+    expect(await decideApproval(t.pool, undefined, gate.job_id, null, true)).toBe(true);
+
+    const first = await waitForStatus(t.pool, approved, ['successful', 'failed', 'error', 'canceled'], 120_000);
+    expect(first.status).toBe('successful');
+    const a = await jobNodes(approved);
+    expect(a.gate).toMatchObject({ kind: 'workflow_approval', status: 'successful' });
+    expect(a.deploy).toMatchObject({ kind: 'job', status: 'successful' });
+    expect(a.rollback).toMatchObject({ do_not_run: true, job_id: null });
+    expect(a.deploy.created.getTime() - a.gate.finished.getTime()).toBeLessThan(HANDOVER_MS);
+
+    const second = await waitForStatus(t.pool, expiring, ['successful', 'failed', 'error', 'canceled'], 120_000);
+    const e = await jobNodes(expiring);
+    expect(second.status).toBe('successful');
+    expect(e.gate).toMatchObject({ kind: 'workflow_approval', status: 'failed',
+      job_explanation: `The approval node expiring gate (${e.gate.job_id}) has expired after 2 seconds.` });
+    expect(e.rollback).toMatchObject({ kind: 'job', status: 'successful' });
+    expect(e.deploy).toMatchObject({ do_not_run: true, job_id: null });
   }, 240_000);
 
   it('cancel mid-run stops the running job, leaves the rest unrun and cancels the workflow', async () => {
