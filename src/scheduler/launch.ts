@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { PlaystreamError } from '../errors.js';
 import type { SecretBox } from '../security/secrets.js';
-import { submitUnifiedJob } from './submit.js';
+import { submitUnifiedJob, type SubmittedJob } from './submit.js';
 import { sealSurveyPasswords, surveyPasswordQuestions } from './survey-secrets.js';
 import { parseVars } from './vars.js';
 import { launchWorkflowJobTemplate } from './workflow/launch-workflow.js';
@@ -54,6 +54,20 @@ async function one<T extends pg.QueryResultRow>(db: Queryable, sql: string, id: 
 
 export async function launchJobTemplate(db: Queryable, jobTemplateId: number, opts: LaunchOptions = {}): Promise<number> {
   const jt = await one<Record<string, any>>(db, 'SELECT * FROM job_templates WHERE id = $1', jobTemplateId, 'job template');
+  const templateCredentials = opts.overrides?.credentials ? [] : (await db.query<{ credential_id: number }>(
+    'SELECT credential_id FROM job_template_credentials WHERE job_template_id = $1 ORDER BY credential_id', [jobTemplateId]))
+    .rows.map((r) => r.credential_id);
+  const job = jobFromTemplate(jt, templateCredentials, opts);
+  return submitUnifiedJob(db, job.fields, job.credentialIds);
+}
+
+/**
+ * The job a job template launches with `opts`, without writing it: its row and credentials
+ * (the template's, `templateCredentials`, unless the credentials prompt replaces them).
+ * Throws PS_ERR_LAUNCH when the template cannot launch. The workflow pass builds many at
+ * once with it and submits them together (submitUnifiedJobs).
+ */
+export function jobFromTemplate(jt: Record<string, any>, templateCredentials: number[], opts: LaunchOptions = {}): SubmittedJob {
   const o = opts.overrides ?? {};
   const inventoryId = o.inventory_id ?? jt.inventory_id;
   if (!inventoryId) throw new PlaystreamError('PS_ERR_LAUNCH', `job template ${jt.name} has no inventory`);
@@ -65,10 +79,8 @@ export async function launchJobTemplate(db: Queryable, jobTemplateId: number, op
   const extraVars = sealed.vars;
   // launch_prompts keeps the prompt as given, except that its survey passwords are the sealed values.
   const prompts = o.extra_vars === undefined ? o : { ...o, extra_vars: Object.fromEntries(Object.keys(prompted).map((k) => [k, extraVars[k]])) };
-  const credentialIds = o.credentials ?? (await db.query<{ credential_id: number }>(
-    'SELECT credential_id FROM job_template_credentials WHERE job_template_id = $1 ORDER BY credential_id', [jobTemplateId]))
-    .rows.map((r) => r.credential_id);
-  return submitUnifiedJob(db, {
+  const credentialIds = o.credentials ?? templateCredentials;
+  return { credentialIds, fields: {
     kind: 'job', name: jt.name, unified_job_template_id: jt.id, organization_id: jt.organization_id, ...common(opts),
     job_type: o.job_type ?? jt.job_type, inventory_id: inventoryId, project_id: jt.project_id, playbook: jt.playbook,
     scm_branch: o.scm_branch ?? jt.scm_branch, forks: o.forks ?? jt.forks, limit: o.limit ?? jt.limit,
@@ -77,7 +89,7 @@ export async function launchJobTemplate(db: Queryable, jobTemplateId: number, op
     timeout: o.timeout ?? jt.timeout, diff_mode: o.diff_mode ?? jt.diff_mode, become_enabled: jt.become_enabled,
     allow_simultaneous: jt.allow_simultaneous, launch_prompts: JSON.stringify(prompts),
     survey_passwords: JSON.stringify(sealed.surveyPasswords),
-  }, credentialIds);
+  } };
 }
 
 export async function launchProjectUpdate(db: Queryable, projectId: number, opts: LaunchOptions = {}): Promise<number> {

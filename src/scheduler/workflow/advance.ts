@@ -1,10 +1,6 @@
 import type pg from 'pg';
-import { PlaystreamError } from '../../errors.js';
-import { launchInventoryUpdate, launchJobTemplate, launchProjectUpdate, launchSystemJob, type JobOverrides } from '../launch.js';
-import { submitUnifiedJob } from '../submit.js';
-import { parseVars } from '../vars.js';
-import { decideWorkflow, recursionExplanation, type EdgeKind, type GraphNode } from './graph.js';
-import { launchWorkflowJobTemplate, type WorkflowOverrides } from './launch-workflow.js';
+import { decideWorkflow, type EdgeKind, type GraphNode } from './graph.js';
+import { spawnNodeJobs, type WorkflowJobRow } from './spawn.js';
 
 /**
  * The workflow pass (AWX's WorkflowManager), run by the task manager inside its pass's
@@ -40,13 +36,6 @@ export interface WorkflowPassResult {
   spawned: number;
 }
 
-export const MISSING_RESOURCE_EXPLANATION =
-  'Job spawned from workflow could not start because it was missing a related resource such as project or inventory';
-
-interface WorkflowJobRow {
-  id: number; name: string; unified_job_template_id: number | null; cancel_flag: boolean; created_by_id: number | null;
-  inventory_id: number | null; limit: string; scm_branch: string; job_tags: string; skip_tags: string; extra_vars: string;
-}
 interface NodeRow {
   id: number; workflow_job_id: number; unified_job_template_id: number | null; do_not_run: boolean; all_parents_must_converge: boolean;
   job_id: number | null; job_status: string | null; job_cancel_flag: boolean | null;
@@ -73,6 +62,7 @@ export async function advanceWorkflows(db: pg.PoolClient): Promise<WorkflowPassR
   const edgesOf = groupBy(edges, (e) => e.wj);
 
   const doNotRun: number[] = [];
+  const toStart: { wj: WorkflowJobRow; nodeId: number }[] = [];
   for (const wj of workflows) {
     const own = nodesOf.get(wj.id) ?? [];
     const graphNodes: GraphNode[] = own.map((n) => ({
@@ -91,15 +81,13 @@ export async function advanceWorkflows(db: pg.PoolClient): Promise<WorkflowPassR
       result.finished.push({ id: wj.id, ...d.finished });
       continue;
     }
-    for (const nodeId of d.start) {
-      const spawned = await spawnNodeJob(db, wj, nodeId);
-      result.spawned++;
-      if (spawned.refused) result.refused.push({ id: spawned.jobId, explanation: spawned.refused });
-    }
+    for (const nodeId of d.start) toStart.push({ wj, nodeId });
   }
   if (doNotRun.length) {
     await db.query('UPDATE workflow_job_nodes SET do_not_run = true, modified = now() WHERE id = ANY($1::bigint[])', [doNotRun]);
   }
+  result.refused.push(...await spawnNodeJobs(db, toStart));
+  result.spawned = toStart.length;
   return result;
 }
 
@@ -140,178 +128,6 @@ async function startPendingWorkflows(db: pg.PoolClient): Promise<WorkflowPassRes
     `UPDATE unified_jobs SET status = 'running', started = now(), modified = now(), job_explanation = ''
       WHERE id = ANY($1::bigint[]) AND status = 'pending' RETURNING id, kind, status, unified_job_template_id`, [start]);
   return rows.map((r) => ({ ...r, finished: null }));
-}
-
-interface SpawnNode {
-  id: number; unified_job_template_id: number; inventory_id: number | null; limit: string | null; job_tags: string | null;
-  skip_tags: string | null; scm_branch: string | null; job_type: 'run' | 'check' | null; verbosity: number | null;
-  diff_mode: boolean | null; extra_data: Record<string, unknown>; credentials: number[]; ancestor_artifacts: Record<string, unknown>;
-}
-
-/** The template a node names, whatever its kind (one id sequence). */
-async function templateKind(db: pg.PoolClient, id: number): Promise<{ kind: string; row: Record<string, any> } | null> {
-  for (const [kind, table] of [['job_template', 'job_templates'], ['workflow_job_template', 'workflow_job_templates'],
-    ['project', 'projects'], ['inventory_source', 'inventory_sources'], ['system_job_template', 'system_job_templates'],
-    ['workflow_approval_template', 'workflow_approval_templates']]) {
-    const { rows } = await db.query(`SELECT * FROM ${table} WHERE id = $1`, [id]);
-    if (rows[0]) return { kind, row: rows[0] };
-  }
-  return null;
-}
-
-const JOB_KIND_OF: Record<string, string> = { job_template: 'job', workflow_job_template: 'workflow_job', project: 'project_update',
-  inventory_source: 'inventory_update', system_job_template: 'system_job', workflow_approval_template: 'workflow_approval' };
-
-/**
- * Creates one node's job. As AWX (WorkflowJobNode.get_job_kwargs): the workflow job's own
- * prompts (inventory, limit, scm_branch, tags) override the node's, and either reaches the
- * job only where its template asks for the field; the workflow's extra vars reach every
- * job template's job whatever it asks, above the artifacts of the nodes before it, which
- * are above the node's accepted extra data.
- */
-async function spawnNodeJob(db: pg.PoolClient, wj: WorkflowJobRow, nodeId: number): Promise<{ jobId: number; refused?: string }> {
-  const { rows: [node] } = await db.query<SpawnNode>(
-    `SELECT n.*, ARRAY(SELECT credential_id FROM workflow_job_node_credentials c WHERE c.node_id = n.id ORDER BY credential_id) AS credentials
-       FROM workflow_job_nodes n WHERE n.id = $1`, [nodeId]);
-  const template = await templateKind(db, Number(node.unified_job_template_id));
-  const artifacts = await ancestorArtifacts(db, nodeId);
-  const opts = { launchType: 'workflow' as const, userId: wj.created_by_id };
-  let refused: string | undefined;
-  let jobId: number | null = null;
-  if (!template) {
-    refused = MISSING_RESOURCE_EXPLANATION;
-  } else {
-    await db.query('SAVEPOINT workflow_spawn');
-    try {
-      if (template.kind === 'workflow_job_template') {
-        refused = await recursionRefusal(db, wj, template.row) ?? undefined;
-        if (!refused) {
-          jobId = await launchWorkflowJobTemplate(db, template.row.id, { ...opts,
-            workflowOverrides: workflowPrompts(template.row, node, wj, artifacts) });
-        }
-      } else if (template.kind === 'job_template') {
-        jobId = await launchJobTemplate(db, template.row.id, { ...opts, overrides: await jobPrompts(db, template.row, node, wj, artifacts) });
-      } else if (template.kind === 'project') {
-        jobId = await launchProjectUpdate(db, template.row.id, opts);
-      } else if (template.kind === 'inventory_source') {
-        jobId = await launchInventoryUpdate(db, template.row.id, opts);
-      } else if (template.kind === 'workflow_approval_template') {
-        // Waits in pending for approve/deny or its timeout; AWX counts it started when created.
-        jobId = await submitUnifiedJob(db, { kind: 'workflow_approval', name: template.row.name, description: template.row.description,
-          unified_job_template_id: template.row.id, launch_type: 'workflow', created_by_id: wj.created_by_id, timeout: template.row.timeout,
-          started: new Date(), stream_complete: true, dependencies_processed: true });
-      } else {
-        jobId = await launchSystemJob(db, template.row.id, opts);
-      }
-      await db.query('RELEASE SAVEPOINT workflow_spawn');
-    } catch (err) {
-      await db.query('ROLLBACK TO SAVEPOINT workflow_spawn');
-      if (!(err instanceof PlaystreamError)) throw err;
-      refused = MISSING_RESOURCE_EXPLANATION;
-      jobId = null;
-    }
-  }
-  if (jobId === null) {
-    // The node still gets a job, failed with the reason, as AWX records it (after commit, through the state machine).
-    const { rows: [row] } = await db.query<{ id: number }>(
-      `INSERT INTO unified_jobs (kind, name, unified_job_template_id, organization_id, launch_type, created_by_id, status, dependencies_processed)
-       VALUES ($1, $2, $3, $4, 'workflow', $5, 'new', true) RETURNING id`,
-      [JOB_KIND_OF[template?.kind ?? 'job_template'], template?.row.name ?? '', node.unified_job_template_id,
-        template?.row.organization_id ?? null, wj.created_by_id]);
-    jobId = row.id;
-  }
-  await db.query('UPDATE workflow_job_nodes SET job_id = $2, ancestor_artifacts = $3, modified = now() WHERE id = $1',
-    [nodeId, jobId, JSON.stringify(artifacts)]);
-  return { jobId, refused };
-}
-
-/** Artifacts of the nodes before this one: their own ancestors' and their jobs' (set_stats), nearer ones last. */
-async function ancestorArtifacts(db: pg.PoolClient, nodeId: number): Promise<Record<string, unknown>> {
-  const { rows } = await db.query<{ ancestor_artifacts: Record<string, unknown>; artifacts: Record<string, unknown> | null }>(
-    `SELECT p.ancestor_artifacts, j.artifacts FROM workflow_job_nodes p LEFT JOIN unified_jobs j ON j.id = p.job_id
-      WHERE p.id IN (SELECT from_id FROM workflow_job_node_edges WHERE to_id = $1) ORDER BY p.id`, [nodeId]);
-  const out: Record<string, unknown> = {};
-  for (const r of rows) Object.assign(out, r.ancestor_artifacts, r.artifacts ?? {});
-  return out;
-}
-
-/** AWX's get_ancestor_workflows: the templates of the workflows above `wj`, nearest first, including its own. */
-async function recursionRefusal(db: pg.PoolClient, wj: WorkflowJobRow, template: Record<string, any>): Promise<string | null> {
-  const { rows } = await db.query<{ id: number; name: string }>(
-    `WITH RECURSIVE up(job_id, depth) AS (
-       SELECT $1::bigint, 0
-       UNION ALL
-       SELECT n.workflow_job_id, up.depth + 1 FROM up JOIN workflow_job_nodes n ON n.job_id = up.job_id WHERE up.depth < 100)
-     SELECT t.id, t.name FROM up JOIN unified_jobs j ON j.id = up.job_id JOIN workflow_job_templates t ON t.id = j.unified_job_template_id
-      ORDER BY up.depth`, [wj.id]);
-  return recursionExplanation(Number(template.id), template.name, rows.map((r) => ({ id: Number(r.id), name: r.name })));
-}
-
-/** The workflow job's own prompts: the fields it carries that were set (AWX's prompts_dict of the workflow job). */
-function workflowJobPrompts(wj: WorkflowJobRow): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (wj.inventory_id !== null) out.inventory_id = Number(wj.inventory_id);
-  for (const f of ['limit', 'scm_branch', 'job_tags', 'skip_tags'] as const) if (wj[f]) out[f] = wj[f];
-  return out;
-}
-
-function nodePrompts(node: SpawnNode): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (node.inventory_id !== null) out.inventory_id = Number(node.inventory_id);
-  for (const f of ['limit', 'job_tags', 'skip_tags', 'scm_branch', 'job_type', 'verbosity', 'diff_mode'] as const) {
-    if (node[f] !== null) out[f] = node[f];
-  }
-  return out;
-}
-
-/** Prompt field → the template's flag that accepts it. */
-const JT_ASK: Record<string, string> = {
-  inventory_id: 'ask_inventory_on_launch', limit: 'ask_limit_on_launch', job_tags: 'ask_tags_on_launch', skip_tags: 'ask_skip_tags_on_launch',
-  scm_branch: 'ask_scm_branch_on_launch', job_type: 'ask_job_type_on_launch', verbosity: 'ask_verbosity_on_launch',
-  diff_mode: 'ask_diff_mode_on_launch',
-};
-const WFJT_ASK: Record<string, string> = {
-  inventory_id: 'ask_inventory_on_launch', limit: 'ask_limit_on_launch', job_tags: 'ask_tags_on_launch', skip_tags: 'ask_skip_tags_on_launch',
-  scm_branch: 'ask_scm_branch_on_launch',
-};
-
-/** Extra vars a template accepts: all when it asks for variables, else its survey's questions. */
-export function acceptedVars(template: Record<string, any>,
-  vars: Record<string, unknown>): Record<string, unknown> {
-  if (template.ask_variables_on_launch) return { ...vars };
-  if (!template.survey_enabled) return {};
-  const spec = (template.survey_spec ?? {}) as { spec?: { variable?: string }[] };
-  const asked = new Set((spec.spec ?? []).map((q) => q.variable));
-  return Object.fromEntries(Object.entries(vars).filter(([k]) => asked.has(k)));
-}
-
-async function jobPrompts(db: pg.PoolClient, jt: Record<string, any>, node: SpawnNode, wj: WorkflowJobRow,
-  artifacts: Record<string, unknown>): Promise<JobOverrides> {
-  const combined = { ...nodePrompts(node), ...workflowJobPrompts(wj) };
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(combined)) if (jt[JT_ASK[k]]) out[k] = v;
-  if (node.credentials.length && jt.ask_credential_on_launch) out.credentials = await mergeCredentials(db, jt.id, node.credentials);
-  const extraVars = { ...acceptedVars(jt, node.extra_data ?? {}), ...artifacts, ...parseVars(wj.extra_vars) };
-  if (Object.keys(extraVars).length) out.extra_vars = extraVars;
-  return out as JobOverrides;
-}
-
-function workflowPrompts(wfjt: Record<string, any>, node: SpawnNode, wj: WorkflowJobRow, artifacts: Record<string, unknown>): WorkflowOverrides {
-  const combined = { ...nodePrompts(node), ...workflowJobPrompts(wj) };
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(combined)) if (WFJT_ASK[k] && wfjt[WFJT_ASK[k]]) out[k] = v;
-  const extraVars = { ...acceptedVars(wfjt, { ...(node.extra_data ?? {}), ...parseVars(wj.extra_vars) }), ...artifacts };
-  if (Object.keys(extraVars).length) out.extra_vars = extraVars;
-  return out as WorkflowOverrides;
-}
-
-/** A node's credentials replace the template's of the same credential type (AWX's unique_dict by kind). */
-async function mergeCredentials(db: pg.PoolClient, jobTemplateId: number, nodeCredentials: number[]): Promise<number[]> {
-  const { rows } = await db.query<{ id: number }>(
-    `SELECT c.id FROM job_template_credentials jc JOIN credentials c ON c.id = jc.credential_id
-      WHERE jc.job_template_id = $1 AND c.credential_type_id NOT IN (SELECT credential_type_id FROM credentials WHERE id = ANY($2::bigint[]))`,
-    [jobTemplateId, nodeCredentials]);
-  return [...rows.map((r) => Number(r.id)), ...nodeCredentials];
 }
 
 function groupBy<T>(rows: T[], key: (r: T) => number): Map<number, T[]> {
