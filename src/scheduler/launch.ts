@@ -5,6 +5,7 @@ import { submitUnifiedJob, type SubmittedJob } from './submit.js';
 import { sealSurveyPasswords, surveyPasswordQuestions } from './survey-secrets.js';
 import { parseVars } from './vars.js';
 import { launchWorkflowJobTemplate } from './workflow/launch-workflow.js';
+import { effectiveSliceCount, launchSlicedJob } from './workflow/slices.js';
 
 /**
  * Turning templates into pending unified jobs. Each launcher copies its template's fields
@@ -24,6 +25,8 @@ export interface LaunchOptions {
   secrets?: SecretBox;
   /** Variables to seal besides the survey's password questions: a relaunch's survey_passwords. */
   secretVars?: string[];
+  /** This job is slice `number` of `count` of a sliced job (workflow/slices.ts): it runs on its share of the hosts. */
+  slice?: { number: number; count: number };
 }
 
 export interface JobOverrides {
@@ -54,6 +57,10 @@ async function one<T extends pg.QueryResultRow>(db: Queryable, sql: string, id: 
 
 export async function launchJobTemplate(db: Queryable, jobTemplateId: number, opts: LaunchOptions = {}): Promise<number> {
   const jt = await one<Record<string, any>>(db, 'SELECT * FROM job_templates WHERE id = $1', jobTemplateId, 'job template');
+  if (!opts.slice && jt.job_slice_count > 1) {
+    const slices = await effectiveSliceCount(db, jt, opts.overrides?.inventory_id ?? jt.inventory_id);
+    if (slices > 1) return launchSlicedJob(db, jt, slices, opts);
+  }
   const templateCredentials = opts.overrides?.credentials ? [] : (await db.query<{ credential_id: number }>(
     'SELECT credential_id FROM job_template_credentials WHERE job_template_id = $1 ORDER BY credential_id', [jobTemplateId]))
     .rows.map((r) => r.credential_id);
@@ -87,8 +94,9 @@ export function jobFromTemplate(jt: Record<string, any>, templateCredentials: nu
     verbosity: o.verbosity ?? jt.verbosity, extra_vars: Object.keys(extraVars).length ? JSON.stringify(extraVars) : '',
     job_tags: o.job_tags ?? jt.job_tags, skip_tags: o.skip_tags ?? jt.skip_tags, start_at_task: jt.start_at_task,
     timeout: o.timeout ?? jt.timeout, diff_mode: o.diff_mode ?? jt.diff_mode, become_enabled: jt.become_enabled,
-    allow_simultaneous: jt.allow_simultaneous, launch_prompts: JSON.stringify(prompts),
+    allow_simultaneous: opts.slice ? true : jt.allow_simultaneous, launch_prompts: JSON.stringify(prompts),
     survey_passwords: JSON.stringify(sealed.surveyPasswords),
+    ...(opts.slice ? { job_slice_number: opts.slice.number, job_slice_count: opts.slice.count } : {}),
   } };
 }
 

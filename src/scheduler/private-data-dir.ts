@@ -99,7 +99,8 @@ function vars(text: string, what: string): Record<string, unknown> {
 }
 
 /** Ansible's YAML/JSON inventory for one DB inventory. */
-export async function buildInventory(db: Pick<pg.Pool, 'query'>, inventoryId: number): Promise<Record<string, unknown>> {
+export async function buildInventory(db: Pick<pg.Pool, 'query'>, inventoryId: number,
+  slice?: { number: number; count: number }): Promise<Record<string, unknown>> {
   const [{ rows: [inv] }, { rows: hosts }, { rows: groups }, { rows: members }, { rows: children }] = await Promise.all([
     db.query<{ variables: string }>('SELECT variables FROM inventories WHERE id = $1', [inventoryId]),
     db.query<{ id: number; name: string; variables: string }>(
@@ -110,6 +111,8 @@ export async function buildInventory(db: Pick<pg.Pool, 'query'>, inventoryId: nu
     db.query<{ parent_id: number; child_id: number }>(
       'SELECT gc.parent_id, gc.child_id FROM group_children gc JOIN groups g ON g.id = gc.parent_id WHERE g.inventory_id = $1', [inventoryId]),
   ]);
+  // A job slice runs on every `count`th host by name from its own (AWX's get_sliced_hosts).
+  if (slice && slice.count > 1) hosts.splice(0, hosts.length, ...hosts.filter((_, i) => i % slice.count === slice.number - 1));
   const hostName = new Map(hosts.map((h) => [h.id, h.name]));
   const groupName = new Map(groups.map((g) => [g.id, g.name]));
   const out: Record<string, any> = {};

@@ -91,7 +91,8 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
   const pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, jobKinds[job.kind].refField, job.id, job.created, redactor);
   setPusher(pusher);
 
-  writeInventory(dir, await buildInventory(ctx.pool, job.inventory_id));
+  writeInventory(dir, await buildInventory(ctx.pool, job.inventory_id,
+    job.job_slice_count > 1 ? { number: job.job_slice_number, count: job.job_slice_count } : undefined));
   const cmdline: string[] = [...inj.args];
   if (job.limit) cmdline.push('--limit', job.limit);
   if (job.forks > 0) cmdline.push('--forks', String(job.forks));

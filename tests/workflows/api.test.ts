@@ -174,6 +174,25 @@ describe('workflow API', () => {
     expect((await api('GET', `/api/v2/workflow_jobs/${wj}/workflow_nodes/`)).json.results.map((n: any) => n.identifier)).toEqual(['only']);
   });
 
+  it('a job template with job_slice_count launches a sliced workflow job (one slice per host at most)', async () => {
+    const inv = (await api('POST', '/api/v2/inventories/', { name: 'two hosts', organization: 1 })).json;
+    for (const name of ['a', 'b']) await api('POST', `/api/v2/inventories/${inv.id}/hosts/`, { name });
+    const sliced = await api('POST', '/api/v2/job_templates/', { name: 'sliced', project: jt.project, playbook: jt.playbook, inventory: inv.id,
+      job_slice_count: 5 });
+    expect(sliced.status).toBe(201);
+    const launched = await api('POST', `/api/v2/job_templates/${sliced.json.id}/launch/`, {});
+    expect(launched.status).toBe(201);
+    expect(launched.json).toMatchObject({ workflow_job: launched.json.id, type: 'workflow_job', is_sliced_job: true, job_template: sliced.json.id,
+      workflow_job_template: null });
+    const nodes = (await api('GET', `/api/v2/workflow_jobs/${launched.json.id}/workflow_nodes/`)).json.results;
+    expect(nodes.map((n: any) => n.identifier)).toEqual(['slice-1', 'slice-2']);
+    await pass();
+    const { rows } = await env.pool.query(`SELECT job_slice_number, job_slice_count, allow_simultaneous FROM unified_jobs
+      WHERE id IN (SELECT job_id FROM workflow_job_nodes WHERE workflow_job_id = $1) ORDER BY job_slice_number`, [launched.json.id]);
+    expect(rows).toEqual([{ job_slice_number: 1, job_slice_count: 2, allow_simultaneous: true }, { job_slice_number: 2, job_slice_count: 2, allow_simultaneous: true }]);
+    await api('POST', `/api/v2/workflow_jobs/${launched.json.id}/cancel/`, {});
+  });
+
   it('refuses recursion: a workflow that runs itself through a nested workflow fails that node, and the workflow with it', async () => {
     const outer = (await api('POST', '/api/v2/workflow_job_templates/', { name: 'outer', organization: 1 })).json;
     const inner = (await api('POST', '/api/v2/workflow_job_templates/', { name: 'inner', organization: 1 })).json;

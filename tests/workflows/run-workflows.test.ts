@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchProjectUpdate } from '../../src/scheduler/launch.js';
+import { launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
 import { cancelUnifiedJob, wakeTaskManager } from '../../src/scheduler/submit.js';
 import { decideApproval } from '../../src/scheduler/workflow/approvals.js';
 import { launchWorkflowJobTemplate } from '../../src/scheduler/workflow/launch-workflow.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { createProjectAndInventory, insertJobTemplate, orgId, startDispatcher, stopProcess, waitFor, waitForStatus } from '../scheduler/support.js';
+import { createProjectAndInventory, insertJobTemplate, orgId, pushedEvents, startDispatcher, stopProcess, waitFor, waitForStatus } from '../scheduler/support.js';
 
 /**
  * Workflows run for real: a dispatcher process, ansible-runner and real playbooks. The
@@ -164,6 +164,27 @@ describe('workflows through the dispatcher', () => {
       job_explanation: `The approval node expiring gate (${e.gate.job_id}) has expired after 2 seconds.` });
     expect(e.rollback).toMatchObject({ kind: 'job', status: 'successful' });
     expect(e.deploy).toMatchObject({ do_not_run: true, job_id: null });
+  }, 240_000);
+
+  it('job slicing: 6 hosts in 3 slices run as a workflow of 3 jobs, each on every third host by name, rolled up', async () => {
+    const six = (await t.pool.query(`INSERT INTO inventories (name, organization_id) VALUES ('six', $1) RETURNING id`, [org])).rows[0].id;
+    for (const h of ['h1', 'h2', 'h3', 'h4', 'h5', 'h6']) {
+      await t.pool.query(`INSERT INTO hosts (name, inventory_id, variables) VALUES ($1, $2, $3)`,
+        [h, six, 'ansible_connection: local\nansible_python_interpreter: "{{ ansible_playbook_python }}"']);
+    }
+    const sliced = await insertJobTemplate(t.pool, { name: 'sliced', organization_id: org, inventory_id: six, project_id: project,
+      playbook: 'ok.yml', job_slice_count: 3, allow_simultaneous: false });
+    const wj = await launchJobTemplate(t.pool, sliced, { overrides: { extra_vars: { who: 'slices' } } });
+    const done = await waitForStatus(t.pool, wj, ['successful', 'failed', 'error', 'canceled'], 180_000);
+    expect(done).toMatchObject({ kind: 'workflow_job', is_sliced_job: true, job_slice_count: 3, unified_job_template_id: sliced, status: 'successful' });
+    const { rows: jobs } = await t.pool.query(
+      `SELECT j.id, j.job_slice_number, j.job_slice_count, j.status, j.extra_vars FROM workflow_job_nodes n JOIN unified_jobs j ON j.id = n.job_id
+        WHERE n.workflow_job_id = $1 ORDER BY j.job_slice_number`, [wj]);
+    expect(jobs.map((j) => [j.job_slice_number, j.job_slice_count, j.status])).toEqual([[1, 3, 'successful'], [2, 3, 'successful'], [3, 3, 'successful']]);
+    const hostsOf = async (id: number) => [...new Set((await pushedEvents(t, 'job_id', id)).filter((e) => e.event === 'runner_on_ok')
+      .map((e) => e.event_data.host))].sort();
+    expect(await Promise.all(jobs.map((j) => hostsOf(j.id)))).toEqual([['h1', 'h4'], ['h2', 'h5'], ['h3', 'h6']]);
+    expect(JSON.parse(jobs[0].extra_vars)).toMatchObject({ who: 'slices' });
   }, 240_000);
 
   it('cancel mid-run stops the running job, leaves the rest unrun and cancels the workflow', async () => {

@@ -255,10 +255,11 @@ async function summarizeNodeTemplates(ctx: ApiContext, rows: Row[]): Promise<voi
 
 const workflowJobFields: Fields = {
   ...unifiedJobFields,
-  workflow_job_template: ro('int', { col: 't.unified_job_template_id', fk: 'workflow_job_templates' }),
+  workflow_job_template: ro('int', { col: '(CASE WHEN NOT t.is_sliced_job THEN t.unified_job_template_id END)', fk: 'workflow_job_templates' }),
   extra_vars: ro('text'), allow_simultaneous: ro('bool'), inventory: ro('int', { fk: 'inventories' }), limit: ro('text'),
   scm_branch: ro('text'), job_tags: ro('text'), skip_tags: ro('text'),
-  job_template: ro('int', { col: 'NULL::bigint' }), is_sliced_job: ro('bool', { col: 'false' }), is_bulk_job: ro('bool', { col: 'false' }),
+  job_template: ro('int', { col: '(CASE WHEN t.is_sliced_job THEN t.unified_job_template_id END)' }), is_sliced_job: ro('bool'),
+  is_bulk_job: ro('bool', { col: 'false' }),
   webhook_service: ro('text', { col: `''` }), webhook_credential: ro('int', { col: 'NULL::bigint' }), webhook_guid: ro('text', { col: `''` }),
 };
 
@@ -271,7 +272,9 @@ export const workflowJobs = defineResource({
     const u = `/api/v2/workflow_jobs/${r.id}/`;
     const out: Record<string, string> = Object.fromEntries(['workflow_nodes', 'cancel', 'relaunch', 'notifications', 'activity_stream', 'labels']
       .map((k) => [k, `${u}${k}/`]));
-    if (r.unified_job_template != null) out.unified_job_template = `/api/v2/workflow_job_templates/${r.unified_job_template}/`;
+    if (r.unified_job_template != null) {
+      out.unified_job_template = `/api/v2/${r.is_sliced_job ? 'job_templates' : 'workflow_job_templates'}/${r.unified_job_template}/`;
+    }
     return out;
   },
   present: (row, out) => {

@@ -128,8 +128,14 @@ export function registerLaunch(router: Router<ApiContext>): void {
     await requirePromptLinks(ctx, caller, id, row, overrides);
     const jobId = await launchJobTemplate(ctx.pool, id, { userId: caller.user.id, launchType: 'manual', overrides, secrets: ctx.secrets })
       .catch(launchError);
-    await recordActivity(ctx.pool, ctx.config.nodeName, { actorId: caller.user.id, operation: 'create', object1: 'job', object1Id: jobId,
-      object2: 'job_template', object2Id: id, changes: { launched: true } });
+    // A sliced template launches a workflow job of its slices (AWX answers with `workflow_job`).
+    const { rows: [launched] } = await ctx.pool.query('SELECT kind FROM unified_jobs WHERE id = $1', [jobId]);
+    const sliced = launched?.kind === 'workflow_job';
+    await recordActivity(ctx.pool, ctx.config.nodeName, { actorId: caller.user.id, operation: 'create', object1: sliced ? 'workflow_job' : 'job',
+      object1Id: jobId, object2: 'job_template', object2Id: id, changes: { launched: true } });
+    if (sliced) {
+      return { status: 201, body: { workflow_job: jobId, ignored_fields: ignored, ...(await getObject(ctx, resourceByKey('workflow_jobs')!, caller, jobId)) } };
+    }
     const job = await getObject(ctx, resourceByKey('jobs')!, caller, jobId);
     return { status: 201, body: { job: jobId, ignored_fields: ignored, ...job } };
   });

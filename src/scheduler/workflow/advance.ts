@@ -46,7 +46,8 @@ export async function advanceWorkflows(db: pg.PoolClient): Promise<WorkflowPassR
   result.expired = await expiredApprovals(db);
   result.started = await startPendingWorkflows(db);
   const { rows: workflows } = await db.query<WorkflowJobRow>(
-    `SELECT id, name, unified_job_template_id, cancel_flag, created_by_id, inventory_id, "limit", scm_branch, job_tags, skip_tags, extra_vars
+    `SELECT id, name, unified_job_template_id, cancel_flag, created_by_id, inventory_id, "limit", scm_branch, job_tags, skip_tags, extra_vars,
+            is_sliced_job, job_slice_count, launch_prompts
        FROM unified_jobs WHERE kind = 'workflow_job' AND status = 'running' ORDER BY id`);
   if (!workflows.length) return result;
   const ids = workflows.map((w) => w.id);

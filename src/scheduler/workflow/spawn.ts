@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { PlaystreamError } from '../../errors.js';
-import { jobFromTemplate, launchInventoryUpdate, launchProjectUpdate, launchSystemJob, type JobOverrides } from '../launch.js';
+import { jobFromTemplate, launchInventoryUpdate, launchJobTemplate, launchProjectUpdate, launchSystemJob, type JobOverrides } from '../launch.js';
 import { submitUnifiedJob, submitUnifiedJobs, type SubmittedJob } from '../submit.js';
 import { parseVars } from '../vars.js';
 import { recursionExplanation } from './graph.js';
@@ -29,6 +29,7 @@ import { launchWorkflowJobTemplate, type WorkflowOverrides } from './launch-work
 export interface WorkflowJobRow {
   id: number; name: string; unified_job_template_id: number | null; cancel_flag: boolean; created_by_id: number | null;
   inventory_id: number | null; limit: string; scm_branch: string; job_tags: string; skip_tags: string; extra_vars: string;
+  is_sliced_job: boolean; job_slice_count: number; launch_prompts: JobOverrides;
 }
 
 export const MISSING_RESOURCE_EXPLANATION =
@@ -37,7 +38,7 @@ export const MISSING_RESOURCE_EXPLANATION =
 interface SpawnNode {
   id: number; unified_job_template_id: number | null; inventory_id: number | null; limit: string | null; job_tags: string | null;
   skip_tags: string | null; scm_branch: string | null; job_type: 'run' | 'check' | null; verbosity: number | null;
-  diff_mode: boolean | null; extra_data: Record<string, unknown>; credentials: number[];
+  diff_mode: boolean | null; extra_data: Record<string, unknown>; credentials: number[]; ancestor_artifacts: Record<string, unknown>;
 }
 type Template = { kind: string; row: Record<string, any> };
 
@@ -54,7 +55,7 @@ export async function spawnNodeJobs(db: pg.PoolClient, items: { wj: WorkflowJobR
   const nodeIds = items.map((i) => i.nodeId);
   const { rows: nodeRows } = await db.query<SpawnNode>(
     `SELECT n.id, n.unified_job_template_id, n.inventory_id, n."limit", n.job_tags, n.skip_tags, n.scm_branch, n.job_type, n.verbosity,
-            n.diff_mode, n.extra_data,
+            n.diff_mode, n.extra_data, n.ancestor_artifacts,
             ARRAY(SELECT credential_id FROM workflow_job_node_credentials c WHERE c.node_id = n.id ORDER BY credential_id) AS credentials
        FROM workflow_job_nodes n WHERE n.id = ANY($1::bigint[])`, [nodeIds]);
   const nodes = new Map(nodeRows.map((n) => [Number(n.id), n]));
@@ -81,11 +82,16 @@ export async function spawnNodeJobs(db: pg.PoolClient, items: { wj: WorkflowJobR
     const opts = { launchType: 'workflow' as const, userId: wj.created_by_id };
     const aa = artifacts.get(nodeId) ?? {};
     if (!template) { await refuse(wj, node, template, MISSING_RESOURCE_EXPLANATION); continue; }
-    if (template.kind === 'job_template') {
+    const sliceNumber = Number(node.ancestor_artifacts?.job_slice ?? 0);
+    if (template.kind === 'job_template' && (sliceNumber > 0 || !(template.row.job_slice_count > 1))) {
       try {
         const own = credentials.ofTemplate.get(Number(template.row.id)) ?? [];
-        const overrides = jobPrompts(template.row, node, wj, aa, own, credentials.typeOf);
-        batch.push({ nodeId, job: jobFromTemplate(template.row, own.map((c) => c.id), { ...opts, overrides }) });
+        // A slice runs with the prompts its sliced job was launched with (already accepted then).
+        const job = sliceNumber > 0 && wj.is_sliced_job
+          ? jobFromTemplate(template.row, own.map((c) => c.id), { ...opts, overrides: wj.launch_prompts ?? {},
+            slice: { number: sliceNumber, count: wj.job_slice_count } })
+          : jobFromTemplate(template.row, own.map((c) => c.id), { ...opts, overrides: jobPrompts(template.row, node, wj, aa, own, credentials.typeOf) });
+        batch.push({ nodeId, job });
       } catch (err) {
         if (!(err instanceof PlaystreamError)) throw err;
         await refuse(wj, node, template, MISSING_RESOURCE_EXPLANATION);
@@ -98,7 +104,11 @@ export async function spawnNodeJobs(db: pg.PoolClient, items: { wj: WorkflowJobR
     }
     await db.query('SAVEPOINT workflow_spawn');
     try {
-      jobOf.set(nodeId, await launchOne(db, template, opts, workflowPrompts(template.row, node, wj, aa)));
+      jobOf.set(nodeId, template.kind === 'job_template'
+        // A sliced job template in a workflow: its launch slices it into a nested workflow, as AWX's does.
+        ? await launchJobTemplate(db, template.row.id, { ...opts, overrides: jobPrompts(template.row, node, wj, aa,
+          credentials.ofTemplate.get(Number(template.row.id)) ?? [], credentials.typeOf) })
+        : await launchOne(db, template, opts, workflowPrompts(template.row, node, wj, aa)));
       await db.query('RELEASE SAVEPOINT workflow_spawn');
     } catch (err) {
       await db.query('ROLLBACK TO SAVEPOINT workflow_spawn');
@@ -108,11 +118,12 @@ export async function spawnNodeJobs(db: pg.PoolClient, items: { wj: WorkflowJobR
   }
   const ids = await submitUnifiedJobs(db, batch.map((b) => b.job));
   batch.forEach((b, i) => jobOf.set(b.nodeId, ids[i]));
+  // A root keeps its own ancestor artifacts (a slice's job_slice); AWX saves them only for nodes with parents.
   const linked = [...jobOf.entries()];
   await db.query(
-    `UPDATE workflow_job_nodes n SET job_id = v.job, ancestor_artifacts = v.aa, modified = now()
+    `UPDATE workflow_job_nodes n SET job_id = v.job, ancestor_artifacts = COALESCE(v.aa, n.ancestor_artifacts), modified = now()
        FROM unnest($1::bigint[], $2::bigint[], $3::jsonb[]) AS v(node, job, aa) WHERE n.id = v.node`,
-    [linked.map((l) => l[0]), linked.map((l) => l[1]), linked.map((l) => JSON.stringify(artifacts.get(l[0]) ?? {}))]);
+    [linked.map((l) => l[0]), linked.map((l) => l[1]), linked.map((l) => (artifacts.has(l[0]) ? JSON.stringify(artifacts.get(l[0])) : null))]);
   return refused;
 }
 
