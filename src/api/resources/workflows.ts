@@ -27,10 +27,12 @@ function refuseGiven(data: Row, names: string[], isGiven: (v: unknown) => boolea
   for (const n of names) delete data[n];
 }
 
+/** Extra vars are stored as given when text (AWX keeps the text; awx.awx compares it), checked to parse; an object as JSON. */
 function varsText(field: string, v: unknown): string {
   if (v === undefined || v === null || v === '') return '';
   try {
     const parsed = parseVars(v as string | Record<string, unknown>);
+    if (typeof v === 'string') return v;
     return Object.keys(parsed).length ? JSON.stringify(parsed) : '';
   } catch (err) {
     throw badRequest({ [field]: [(err as Error).message] });
@@ -249,9 +251,15 @@ async function summarizeNodeTemplates(ctx: ApiContext, rows: Row[]): Promise<voi
   const byId = new Map(templates.map((t) => [Number(t.id), t]));
   for (const r of rows) {
     const t = byId.get(Number(r.unified_job_template));
-    if (t) (r.summary_fields as Row).unified_job_template = t;
+    if (!t) continue;
+    (r.summary_fields as Row).unified_job_template = t;
+    // The template's own URL, as AWX links it (awx.awx reads an approval node's template there).
+    (r.related as Record<string, string>).unified_job_template = `/api/v2/${TEMPLATE_PATH[t.unified_job_type as string]}/${t.id}/`;
   }
 }
+
+const TEMPLATE_PATH: Record<string, string> = { job: 'job_templates', workflow_job: 'workflow_job_templates', project_update: 'projects',
+  inventory_update: 'inventory_sources', system_job: 'system_job_templates', workflow_approval: 'workflow_approval_templates' };
 
 const workflowJobFields: Fields = {
   ...unifiedJobFields,
@@ -323,7 +331,13 @@ export const workflowJobNodes = defineResource({
     const { rows: jobs } = await ctx.pool.query(
       `SELECT id, name, description, status, failed, elapsed, kind AS type FROM unified_jobs WHERE id = ANY($1::bigint[])`, [jobIds]);
     const byId = new Map(jobs.map((j) => [Number(j.id), j]));
-    for (const r of rows) if (r.job != null && byId.has(Number(r.job))) (r.summary_fields as Row).job = byId.get(Number(r.job));
+    for (const r of rows) {
+      const job = r.job == null ? undefined : byId.get(Number(r.job));
+      if (!job) continue;
+      (r.summary_fields as Row).job = job;
+      // The job's own URL (/workflow_approvals/N/ for an approval: awx.awx posts `approve` under it).
+      (r.related as Record<string, string>).job = `/api/v2/${job.type}s/${job.id}/`;
+    }
   },
   present: (_row, out) => {
     if (out.extra_data == null) out.extra_data = {};
@@ -340,7 +354,7 @@ export const workflowApprovalTemplates = defineResource({
   search: ['name', 'description'], defaultOrder: 'id',
   access: { roleType: 'workflow_job_template', idExpr: APPROVAL_TEMPLATE_WFJT,
     orgExpr: `(SELECT w.organization_id FROM workflow_job_templates w WHERE w.id = ${APPROVAL_TEMPLATE_WFJT})` },
-  related: (r) => ({ approvals: `/api/v2/workflow_approval_templates/${r.id}/approvals/` }),
+  related: (r) => ({ jobs: `/api/v2/workflow_approval_templates/${r.id}/jobs/` }),
   prepare: (_ctx, _db, data, existing) => {
     // Created only through a node (create_approval_template), as AWX's list offers no POST.
     if (!existing) throw new HttpError(405, { detail: 'Method "POST" not allowed.' });

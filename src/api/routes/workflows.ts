@@ -240,7 +240,7 @@ export function registerWorkflows(router: Router<ApiContext>): void {
   });
 
   registerApprovals(router);
-  registerSubList(router, workflowApprovalTemplates, 'approvals', workflowApprovals, { condition: (p) => `t.unified_job_template_id = ${p}` });
+  registerSubList(router, workflowApprovalTemplates, 'jobs', workflowApprovals, { condition: (p) => `t.unified_job_template_id = ${p}` });
   for (const def of [workflowJobTemplates, workflowJobTemplateNodes, workflowJobs, workflowJobNodes, workflowApprovalTemplates, workflowApprovals]) {
     registerResource(router, def);
   }
