@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { withTransaction } from '../db/pool.js';
 import { taskImpact } from './capacity.js';
 import { createDependencies, failedDependencyExplanation } from './dependency-manager.js';
-import { publishStatus, saveFinalStatus, type StatusBus } from './job-states.js';
+import { publishStatus, saveFinalStatus, WORKFLOW_JOB_ID_SQL, type StatusBus } from './job-states.js';
 import { candidateGroups, instanceErrors, loadPlacementState, placeJob } from './placement.js';
 import { cancelUnifiedJob, wakeTaskManager } from './submit.js';
 import { dispatchChannel } from './task-queue.js';
@@ -117,7 +117,7 @@ export async function runTaskManagerPass(pool: pg.Pool, options: { bus?: StatusB
   });
   if (!result) return { ran: false, placed: 0, blocked: 0, failed: 0, dependencies: 0 };
   await publishStatus(options.bus, result.placed.map((p) => ({ id: p.id, kind: p.kind ?? 'job',
-    unified_job_template_id: p.unified_job_template_id ?? null, status: 'waiting', finished: null })));
+    unified_job_template_id: p.unified_job_template_id ?? null, status: 'waiting', finished: null, workflow_job_id: p.workflow_job_id })));
   for (const f of failures) {
     await saveFinalStatus(pool, options.bus, f.id, { status: 'failed', jobExplanation: f.explanation }, ['pending']);
   }
@@ -125,7 +125,9 @@ export async function runTaskManagerPass(pool: pg.Pool, options: { bus?: StatusB
   return { ran: true, placed: result.placed.length, blocked: result.blocked, failed: failures.length, dependencies: result.dependencies };
 }
 
-interface PlacedRow { id: number; node: string; ig: number | null; impact: number; kind?: string; unified_job_template_id?: number | null }
+interface PlacedRow {
+  id: number; node: string; ig: number | null; impact: number; kind?: string; unified_job_template_id?: number | null; workflow_job_id?: number | null;
+}
 
 function blockedBy(job: PendingJob, busy: { templates: Set<number>; projectUpdates: Set<number>; inventoryUpdates: Set<number>;
   sources: Set<number> }): string | null {
@@ -156,12 +158,12 @@ function blockedBy(job: PendingJob, busy: { templates: Set<number>; projectUpdat
 /** pending → waiting in one statement, and one dispatcher task per placed job for its node. */
 async function moveToWaiting(db: pg.PoolClient, placed: PlacedRow[]): Promise<(PlacedRow & { kind: string })[]> {
   if (!placed.length) return [];
-  const { rows } = await db.query<{ id: number; kind: string; unified_job_template_id: number | null; execution_node: string }>(
+  const { rows } = await db.query<{ id: number; kind: string; unified_job_template_id: number | null; execution_node: string; workflow_job_id: number | null }>(
     `UPDATE unified_jobs u SET status = 'waiting', execution_node = v.node, controller_node = v.node,
         instance_group_id = v.ig, task_impact = v.impact, job_explanation = '', modified = now()
        FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::int[]) AS v(id, node, ig, impact)
       WHERE u.id = v.id AND u.status = 'pending'
-      RETURNING u.id, u.kind, u.unified_job_template_id, u.execution_node`,
+      RETURNING u.id, u.kind, u.unified_job_template_id, u.execution_node, ${WORKFLOW_JOB_ID_SQL}`,
     [placed.map((p) => p.id), placed.map((p) => p.node), placed.map((p) => p.ig), placed.map((p) => p.impact)]);
   await db.query(
     `INSERT INTO dispatcher_tasks (node, name, args)
@@ -171,7 +173,7 @@ async function moveToWaiting(db: pg.PoolClient, placed: PlacedRow[]): Promise<(P
     await db.query('SELECT pg_notify($1, $2)', [dispatchChannel(node), '']);
   }
   const byId = new Map(placed.map((p) => [p.id, p]));
-  return rows.map((r) => ({ ...byId.get(r.id)!, kind: r.kind, unified_job_template_id: r.unified_job_template_id }));
+  return rows.map((r) => ({ ...byId.get(r.id)!, kind: r.kind, unified_job_template_id: r.unified_job_template_id, workflow_job_id: r.workflow_job_id }));
 }
 
 /** The workflow pass's state changes, through the job state machine, after its transaction committed. */

@@ -3,6 +3,7 @@ import { launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/laun
 import { cancelUnifiedJob, wakeTaskManager } from '../../src/scheduler/submit.js';
 import { decideApproval } from '../../src/scheduler/workflow/approvals.js';
 import { launchWorkflowJobTemplate } from '../../src/scheduler/workflow/launch-workflow.js';
+import { redisKeys } from '../../src/redis-keys.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
 import { createProjectAndInventory, insertJobTemplate, orgId, pushedEvents, startDispatcher, stopProcess, waitFor, waitForStatus } from '../scheduler/support.js';
 
@@ -68,9 +69,24 @@ describe('workflows through the dispatcher', () => {
     await edge(job, 'failure', onFailure);
     await edge(job, 'success', onSuccess);
 
+    // The workflow_events-<id> websocket group hears each node job's status changes, as AWX's UI follows them.
+    const sub = t.redis.duplicate();
+    const events: Record<string, any>[] = [];
+    sub.on('message', (_channel: string, text: string) => {
+      const m = JSON.parse(text);
+      if (String(m.group).startsWith('workflow_events-')) events.push(...m.messages.map((x: any) => ({ ...x, group: m.group })));
+    });
+    await sub.subscribe(redisKeys(t.config).broadcastChannel);
     const wj = await launchWorkflowJobTemplate(t.pool, w, { launchType: 'manual' });
     const done = await waitForStatus(t.pool, wj, ['successful', 'failed', 'error', 'canceled'], 180_000);
     const nodes = await jobNodes(wj);
+    await waitFor(async () => events.some((e) => e.unified_job_id === nodes['on-failure'].job_id && e.status === 'successful'), 10_000, 'the last node event');
+    await sub.quit();
+    const statuses = (id: number) => events.filter((e) => e.unified_job_id === id).map((e) => e.status);
+    expect(events.every((e) => e.group === `workflow_events-${wj}` && e.group_name === 'workflow_events' && e.workflow_job_id === wj)).toBe(true);
+    expect(statuses(nodes.sync.job_id)).toEqual(['waiting', 'running', 'successful']);
+    expect(statuses(nodes.job.job_id)).toEqual(['waiting', 'running', 'failed']);
+    expect(statuses(nodes['on-failure'].job_id)).toEqual(['waiting', 'running', 'successful']);
     expect(done.status, done.job_explanation).toBe('successful');
     expect(nodes.sync).toMatchObject({ kind: 'project_update', status: 'successful', launch_type: 'workflow', do_not_run: false });
     expect(nodes.job).toMatchObject({ kind: 'job', status: 'failed', launch_type: 'workflow' });

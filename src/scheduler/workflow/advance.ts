@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { WORKFLOW_JOB_ID_SQL } from '../job-states.js';
 import { decideWorkflow, type EdgeKind, type GraphNode } from './graph.js';
 import { spawnNodeJobs, type WorkflowJobRow } from './spawn.js';
 
@@ -24,7 +25,7 @@ import { spawnNodeJobs, type WorkflowJobRow } from './spawn.js';
  */
 export interface WorkflowPassResult {
   /** Workflow jobs moved pending → running in this pass. */
-  started: { id: number; kind: string; status: string; unified_job_template_id: number | null; finished: null }[];
+  started: { id: number; kind: string; status: string; unified_job_template_id: number | null; finished: null; workflow_job_id: number | null }[];
   /** Workflow jobs to finish. */
   finished: { id: number; status: 'successful' | 'failed' | 'canceled'; explanation: string }[];
   /** Jobs of canceled workflows to cancel. */
@@ -125,9 +126,9 @@ async function startPendingWorkflows(db: pg.PoolClient): Promise<WorkflowPassRes
                      WHERE u.id = v.id AND u.status = 'pending'`, [held.map((h) => h.id), held.map((h) => h.text)]);
   }
   if (!start.length) return [];
-  const { rows } = await db.query<{ id: number; kind: string; status: string; unified_job_template_id: number | null }>(
-    `UPDATE unified_jobs SET status = 'running', started = now(), modified = now(), job_explanation = ''
-      WHERE id = ANY($1::bigint[]) AND status = 'pending' RETURNING id, kind, status, unified_job_template_id`, [start]);
+  const { rows } = await db.query<{ id: number; kind: string; status: string; unified_job_template_id: number | null; workflow_job_id: number | null }>(
+    `UPDATE unified_jobs u SET status = 'running', started = now(), modified = now(), job_explanation = ''
+      WHERE id = ANY($1::bigint[]) AND status = 'pending' RETURNING id, kind, status, unified_job_template_id, ${WORKFLOW_JOB_ID_SQL}`, [start]);
   return rows.map((r) => ({ ...r, finished: null }));
 }
 
