@@ -43,6 +43,8 @@ export interface JobOverrides {
   timeout?: number;
   diff_mode?: boolean;
   scm_branch?: string;
+  /** Slices to split the job into (AWX's ask_job_slice_count_on_launch prompt); the template's otherwise. */
+  job_slice_count?: number;
 }
 
 function common(opts: LaunchOptions): Record<string, unknown> {
@@ -57,8 +59,9 @@ async function one<T extends pg.QueryResultRow>(db: Queryable, sql: string, id: 
 
 export async function launchJobTemplate(db: Queryable, jobTemplateId: number, opts: LaunchOptions = {}): Promise<number> {
   const jt = await one<Record<string, any>>(db, 'SELECT * FROM job_templates WHERE id = $1', jobTemplateId, 'job template');
-  if (!opts.slice && jt.job_slice_count > 1) {
-    const slices = await effectiveSliceCount(db, jt, opts.overrides?.inventory_id ?? jt.inventory_id);
+  const sliceCount = opts.overrides?.job_slice_count ?? jt.job_slice_count;
+  if (!opts.slice && sliceCount > 1) {
+    const slices = await effectiveSliceCount(db, { ...jt, job_slice_count: sliceCount }, opts.overrides?.inventory_id ?? jt.inventory_id);
     if (slices > 1) return launchSlicedJob(db, jt, slices, opts);
   }
   const templateCredentials = opts.overrides?.credentials ? [] : (await db.query<{ credential_id: number }>(

@@ -191,6 +191,17 @@ describe('workflow API', () => {
       WHERE id IN (SELECT job_id FROM workflow_job_nodes WHERE workflow_job_id = $1) ORDER BY job_slice_number`, [launched.json.id]);
     expect(rows).toEqual([{ job_slice_number: 1, job_slice_count: 2, allow_simultaneous: true }, { job_slice_number: 2, job_slice_count: 2, allow_simultaneous: true }]);
     await api('POST', `/api/v2/workflow_jobs/${launched.json.id}/cancel/`, {});
+
+    // The job_slice_count prompt slices a template that asks for it, and is a 400 when it is not a count.
+    const prompted = (await api('POST', '/api/v2/job_templates/', { name: 'slice on ask', project: jt.project, playbook: jt.playbook,
+      inventory: inv.id, ask_job_slice_count_on_launch: true })).json;
+    expect((await api('POST', `/api/v2/job_templates/${prompted.id}/launch/`, { job_slice_count: 0 })).json.job_slice_count).toBeDefined();
+    const split = await api('POST', `/api/v2/job_templates/${prompted.id}/launch/`, { job_slice_count: 2 });
+    expect(split.json).toMatchObject({ type: 'workflow_job', is_sliced_job: true, job_template: prompted.id });
+    const whole = await api('POST', `/api/v2/job_templates/${prompted.id}/launch/`, {});
+    expect(whole.json).toMatchObject({ type: 'job', job: whole.json.id });
+    for (const id of [split.json.id]) await api('POST', `/api/v2/workflow_jobs/${id}/cancel/`, {});
+    await api('POST', `/api/v2/jobs/${whole.json.id}/cancel/`, {});
   });
 
   it('refuses recursion: a workflow that runs itself through a nested workflow fails that node, and the workflow with it', async () => {

@@ -37,9 +37,9 @@ const PROMPTS: Record<string, { ask: string; to: keyof JobOverrides }> = {
   labels: { ask: 'ask_labels_on_launch', to: 'limit' },
   instance_groups: { ask: 'ask_instance_groups_on_launch', to: 'limit' },
   execution_environment: { ask: 'ask_execution_environment_on_launch', to: 'limit' },
-  job_slice_count: { ask: 'ask_job_slice_count_on_launch', to: 'limit' },
+  job_slice_count: { ask: 'ask_job_slice_count_on_launch', to: 'job_slice_count' },
 };
-const NOT_APPLIED = new Set(['labels', 'instance_groups', 'execution_environment', 'job_slice_count']);
+const NOT_APPLIED = new Set(['labels', 'instance_groups', 'execution_environment']);
 
 /** The survey and variables prompt of a template (survey_spec is not part of its API object). */
 async function surveyOf(ctx: ApiContext, id: number): Promise<{ survey_enabled: boolean; survey_spec: unknown; ask_variables_on_launch: boolean }> {
@@ -110,6 +110,9 @@ export function registerLaunch(router: Router<ApiContext>): void {
       if (!p) { if (k !== 'credential_passwords' && k !== 'extra_data') ignored[k] = v; continue; }
       if (!row[p.ask]) { ignored[k] = v; continue; }
       if (NOT_APPLIED.has(k)) continue;
+      if (k === 'job_slice_count' && (typeof v !== 'number' || !Number.isInteger(v) || v < 1)) {
+        throw badRequest({ job_slice_count: ['Ensure this value is greater than or equal to 1.'] });
+      }
       (overrides as Row)[p.to] = k === 'inventory' || k === 'credentials' ? promptedIds(k, v) : v;
     }
     const template = await surveyOf(ctx, id);
