@@ -229,8 +229,10 @@ async function prepareNode(ctx: ApiContext, data: Row, existing: Row | undefined
   for (const f of [...Object.keys(NODE_PROMPTS), 'extra_data']) prompts[f] = data[f] !== undefined ? data[f] : existing?.[f];
   checkNodePrompts(template, prompts);
   await requireLinks(ctx.pool, caller.grants, 'workflow_job_template_node', data, existing);
-  // AWX's ujt_execute: changing a node's prompts needs the right to start its template, changed or not.
-  if (existing && existing.unified_job_template != null && data.unified_job_template === undefined && Object.keys(data).length) {
+  // AWX's ujt_execute: changing a node's prompts needs the right to start its template, changed or not (an
+  // approval node's template is the workflow's own: its admin, checked by the engine, is enough).
+  if (existing && existing.unified_job_template != null && data.unified_job_template === undefined && Object.keys(data).length
+    && template?.kind !== 'workflow_approval_template') {
     await requireLink(ctx.pool, caller.grants, 'workflow_job_template_node', 'unified_job_template', [Number(existing.unified_job_template)]);
   }
   if (data.extra_data !== undefined) data.extra_data = data.extra_data ?? {};
