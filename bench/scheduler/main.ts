@@ -8,6 +8,7 @@ import { startEmbeddedRedis } from '../../src/services/redis.js';
 import { launchJobTemplate } from '../../src/scheduler/launch.js';
 import { runTaskManagerPass } from '../../src/scheduler/task-manager.js';
 import { benchLaunchLatency } from './launch-latency.js';
+import { benchWorkflowPass } from './workflow-pass.js';
 
 /**
  * `npm run bench:scheduler`:
@@ -17,21 +18,34 @@ import { benchLaunchLatency } from './launch-latency.js';
  *    blocking, placement and the bulk writes;
  * 2. launch-to-running latency of trivial jobs with idle capacity, in a second database, with
  *    a real dispatcher and ansible-runner (launch-latency.ts), beside its baselines.
- * BENCH_PENDING (10,000) and BENCH_LAUNCHES (20) size them; BENCH_ONLY=latency|pass runs one.
+ * 3. one pass starting the next nodes of 1,000 running workflows of 10 nodes (workflow-pass.ts).
+ * BENCH_PENDING (10,000), BENCH_LAUNCHES (20) and BENCH_WORKFLOWS (1,000) size them;
+ * BENCH_ONLY=latency|pass|workflows runs one.
  */
 const N = Number(process.env.BENCH_PENDING ?? 10_000);
 const LAUNCHES = Number(process.env.BENCH_LAUNCHES ?? 20);
+const WORKFLOWS = Number(process.env.BENCH_WORKFLOWS ?? 1000);
 const only = process.env.BENCH_ONLY ?? '';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-bench-sched-'));
 fs.chmodSync(dir, 0o755);
 const pg = await startEmbeddedPostgres({ dir: path.join(dir, 'pg'), autoInstall: true, database: 'postgres',
   settings: { fsync: 'off', synchronous_commit: 'off' } });
 const pool = createPool(pg.url, { max: 4, name: 'bench' });
-const redis = only === 'pass' ? null : await startEmbeddedRedis({ dir: path.join(dir, 'redis'), autoInstall: true, appendfsync: 'no', persistence: false });
+const redis = only === 'pass' || only === 'workflows' ? null : await startEmbeddedRedis({ dir: path.join(dir, 'redis'), autoInstall: true, appendfsync: 'no', persistence: false });
 console.log(`machine: ${os.cpus().length} cores, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}`);
 try {
-  if (only !== 'latency') await benchPass();
-  if (only !== 'pass') {
+  if (only === '' || only === 'pass') await benchPass();
+  if (only === '' || only === 'workflows') {
+    await createDatabaseIfMissing(pg.url, 'workflows');
+    const wfPool = createPool(withDatabase(pg.url, 'workflows'), { max: 4, name: 'bench-workflows' });
+    try {
+      await migrate(wfPool);
+      for (const line of await benchWorkflowPass(wfPool, WORKFLOWS)) console.log(line);
+    } finally {
+      await wfPool.end();
+    }
+  }
+  if (only === '' || only === 'latency') {
     await createDatabaseIfMissing(pg.url, 'latency');
     const latencyUrl = withDatabase(pg.url, 'latency');
     const latencyPool = createPool(latencyUrl, { max: 4, name: 'bench-latency' });

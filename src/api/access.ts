@@ -19,7 +19,7 @@ import { badRequest, HttpError } from './http.js';
  * filters become `id = ANY($ids) OR organization_id = ANY($orgs)` with those arrays, so no
  * SQL text depends on the caller.
  */
-export type Perm = 'read' | 'admin' | 'use' | 'execute' | 'update' | 'adhoc' | 'member';
+export type Perm = 'read' | 'admin' | 'use' | 'execute' | 'update' | 'adhoc' | 'member' | 'approve';
 
 export const OBJECT_ROLES: Record<string, string[]> = {
   organization: ['admin_role', 'execute_role', 'project_admin_role', 'inventory_admin_role', 'credential_admin_role',
@@ -29,27 +29,30 @@ export const OBJECT_ROLES: Record<string, string[]> = {
   project: ['admin_role', 'use_role', 'update_role', 'read_role'],
   inventory: ['admin_role', 'update_role', 'adhoc_role', 'use_role', 'read_role'],
   job_template: ['admin_role', 'execute_role', 'read_role'],
+  workflow_job_template: ['admin_role', 'execute_role', 'read_role', 'approval_role'],
   credential: ['admin_role', 'use_role', 'read_role'],
   instance_group: ['admin_role', 'use_role', 'read_role'],
 };
 
-const ALL: Perm[] = ['read', 'admin', 'use', 'execute', 'update', 'adhoc', 'member'];
+const ALL: Perm[] = ['read', 'admin', 'use', 'execute', 'update', 'adhoc', 'member', 'approve'];
 
 /** What a role implies on its own object. */
 const OWN: Record<string, Perm[]> = {
   admin_role: ALL, execute_role: ['execute', 'read'], use_role: ['use', 'read'], update_role: ['update', 'read'],
-  adhoc_role: ['adhoc', 'use', 'read'], member_role: ['member', 'read'], read_role: ['read'],
+  adhoc_role: ['adhoc', 'use', 'read'], member_role: ['member', 'read'], read_role: ['read'], approval_role: ['approve', 'read'],
 };
 
 /** What an organization role implies on the organization's objects, by object type. */
 const ORG_CHILD: Record<string, Record<string, Perm[]>> = {
   admin_role: { '*': ALL },
   auditor_role: { '*': ['read'] },
-  execute_role: { job_template: ['execute', 'read'] },
+  execute_role: { job_template: ['execute', 'read'], workflow_job_template: ['execute', 'read'] },
   project_admin_role: { project: ALL },
   inventory_admin_role: { inventory: ALL },
   credential_admin_role: { credential: ALL },
   job_template_admin_role: { job_template: ALL },
+  workflow_admin_role: { workflow_job_template: ALL },
+  approval_role: { workflow_job_template: ['approve', 'read'] },
   notification_admin_role: { notification_template: ALL },
 };
 
@@ -157,8 +160,8 @@ export function unifiedJobReadSql(_grants: Grants, first: number): string {
 }
 
 export function unifiedJobReadParams(grants: Grants): unknown[] {
-  const templates = [...grants.ids('job_template', 'read'), ...grants.ids('project', 'read')];
-  const orgs = [...new Set([...grants.orgs('job_template', 'read'), ...grants.orgs('project', 'read')])];
+  const templates = [...grants.ids('job_template', 'read'), ...grants.ids('project', 'read'), ...grants.ids('workflow_job_template', 'read')];
+  const orgs = [...new Set([...grants.orgs('job_template', 'read'), ...grants.orgs('project', 'read'), ...grants.orgs('workflow_job_template', 'read')])];
   return [grants.user.id, templates, orgs, grants.ids('inventory', 'read'), grants.orgs('inventory', 'read')];
 }
 
@@ -199,6 +202,11 @@ export const LINKS: Record<string, Record<string, LinkRule>> = {
   // ScheduleAccess: the right to start the template, and its launch config's prompts.
   schedule: { unified_job_template: { target: 'unified_job_template', perm: 'execute' }, inventory: use('inventory'),
     credentials: use('credential', { many: true }) },
+  // WorkflowJobTemplateAccess: workflow admin of the organization, use of the inventory.
+  workflow_job_template: { organization: inOrg('workflow_job_template'), inventory: use('inventory') },
+  // WorkflowJobTemplateNodeAccess: the right to start the node's template, and its prompts' links.
+  workflow_job_template_node: { unified_job_template: { target: 'unified_job_template', perm: 'execute' }, inventory: use('inventory'),
+    credentials: use('credential', { many: true }) },
   // ProjectAccess: the credential git authenticates with goes to the project's scm_url.
   project: { organization: inOrg('project'), credential: use('credential') },
   inventory: { organization: inOrg('inventory'), instance_groups: use('instance_group', { many: true }) },
@@ -228,7 +236,8 @@ async function loadTargets(db: Queryable, rule: LinkRule, targetIds: number[]): 
        UNION ALL SELECT id, 'project', organization_id, id FROM projects WHERE id = ANY($1::bigint[])
        UNION ALL SELECT s.id, 'inventory_source', i.organization_id, s.inventory_id FROM inventory_sources s
                    JOIN inventories i ON i.id = s.inventory_id WHERE s.id = ANY($1::bigint[])
-       UNION ALL SELECT id, 'system_job_template', NULL, id FROM system_job_templates WHERE id = ANY($1::bigint[])`, [targetIds]);
+       UNION ALL SELECT id, 'system_job_template', NULL, id FROM system_job_templates WHERE id = ANY($1::bigint[])
+       UNION ALL SELECT id, 'workflow_job_template', organization_id, id FROM workflow_job_templates WHERE id = ANY($1::bigint[])`, [targetIds]);
     for (const r of rows) {
       const [roleType, perm] = START[r.kind];
       out.set(Number(r.id), { id: Number(r.id), org: r.org == null ? null : Number(r.org), roleType, roleId: Number(r.role_id), perm });
@@ -247,7 +256,7 @@ async function loadTargets(db: Queryable, rule: LinkRule, targetIds: number[]): 
 
 const START: Record<string, [string, Perm | null]> = {
   job_template: ['job_template', 'execute'], project: ['project', 'update'], inventory_source: ['inventory', 'update'],
-  system_job_template: ['system_job_template', null],
+  system_job_template: ['system_job_template', null], workflow_job_template: ['workflow_job_template', 'execute'],
 };
 
 const TARGET_SQL: Record<Exclude<LinkTarget, 'unified_job_template'>, string> = {

@@ -18,6 +18,7 @@ import { registerResources } from './routes/resources.js';
 import { registerTokens } from './routes/tokens.js';
 import { registerWebhooks } from './routes/webhooks.js';
 import { registerCallbacks } from './routes/callbacks.js';
+import { registerWorkflows } from './routes/workflows.js';
 import { attachWebsocket } from './ws/endpoint.js';
 import { ReadCache } from './cache/read-cache.js';
 
@@ -47,6 +48,7 @@ export function buildRouter(): Router<ApiContext> {
   registerCallbacks(router);
   registerObjectActions(router);
   registerResources(router);
+  registerWorkflows(router);
   registerConsole(router); // a catch-all for the console's deep links: keep it last
   return router;
 }

@@ -7,6 +7,7 @@ import { log } from '../log.js';
 import { publishBroadcast, statusChangedMessage } from '../pipeline/broadcast.js';
 import { redisKeys } from '../redis-keys.js';
 import { finalStatusSaved } from './rendezvous-call.js';
+import { wakeTaskManager } from './submit.js';
 
 /**
  * The unified job state machine (AWX's statuses), the only place a status is written
@@ -41,22 +42,40 @@ export const TIMEOUT_EXPLANATION = 'Job terminated due to timeout';
 
 export interface StatusBus { redis: Redis; config: Pick<Config, 'redisPrefix' | 'callbackQueue'> }
 
-interface JobRow { id: number; status: string; kind: string; unified_job_template_id: number | null; finished: Date | null }
+interface JobRow {
+  id: number; status: string; kind: string; unified_job_template_id: number | null; finished: Date | null; launch_type?: string;
+  /** The workflow job whose node this job is (WORKFLOW_JOB_ID_SQL), if any. */
+  workflow_job_id?: number | null;
+}
+
+/** SQL over unified_jobs aliased `u`: the workflow job a job belongs to through its node (unique index on job_id). */
+export const WORKFLOW_JOB_ID_SQL = '(SELECT n.workflow_job_id FROM workflow_job_nodes n WHERE n.job_id = u.id) AS workflow_job_id';
 
 export async function publishStatus(bus: StatusBus | undefined, rows: JobRow[]): Promise<void> {
   if (!bus) return;
   const channel = redisKeys(bus.config).broadcastChannel;
   for (const row of rows) {
     await publishBroadcast(bus.redis, channel, statusChangedMessage(row)).catch((err) => log.warn('status publish failed', { err }));
+    if (row.workflow_job_id) {
+      await publishBroadcast(bus.redis, channel, workflowEventMessage(row, row.workflow_job_id))
+        .catch((err) => log.warn('workflow event publish failed', { err }));
+    }
   }
+}
+
+/** AWX's `workflow_events-<workflow job id>` message: a node's job changed status (the console's workflow view follows it). */
+function workflowEventMessage(row: JobRow, workflowJobId: number) {
+  return { group: `workflow_events-${workflowJobId}`, messages: [{ unified_job_id: row.id, status: row.status, type: row.kind,
+    group_name: 'workflow_events', workflow_job_id: workflowJobId, workflow_job_template_id: row.unified_job_template_id ?? null,
+    unified_job_template_id: row.unified_job_template_id ?? null, finished: row.finished ?? null }] };
 }
 
 /** waiting → running. Returns false (and changes nothing) when the job is no longer waiting here. */
 export async function markRunning(pool: pg.Pool, bus: StatusBus | undefined, jobId: number, node: string): Promise<boolean> {
   const { rows } = await pool.query<JobRow>(
-    `UPDATE unified_jobs SET status = 'running', started = now(), modified = now(), job_explanation = ''
+    `UPDATE unified_jobs u SET status = 'running', started = now(), modified = now(), job_explanation = ''
       WHERE id = $1 AND status = 'waiting' AND execution_node = $2 AND NOT cancel_flag
-      RETURNING id, status, kind, unified_job_template_id, finished`, [jobId, node]);
+      RETURNING id, status, kind, unified_job_template_id, finished, ${WORKFLOW_JOB_ID_SQL}`, [jobId, node]);
   await publishStatus(bus, rows);
   return rows.length === 1;
 }
@@ -82,18 +101,20 @@ export async function saveFinalStatus(pool: pg.Pool, bus: StatusBus | undefined,
   const extraCols = Object.keys(extra);
   const row = await withTransaction(pool, async (client) => {
     const { rows } = await client.query<JobRow>(
-      `UPDATE unified_jobs SET status = $2, failed = $2 IN ('failed', 'error'), finished = now(), modified = now(),
+      `UPDATE unified_jobs u SET status = $2, failed = $2 IN ('failed', 'error'), finished = now(), modified = now(),
           elapsed = COALESCE(EXTRACT(EPOCH FROM now() - started), 0),
           job_explanation = COALESCE($3, job_explanation), result_traceback = COALESCE($4, result_traceback),
           emitted_events = COALESCE($5, emitted_events)
           ${extraCols.map((c, i) => `, "${c}" = $${i + 7}`).join('')}
         WHERE id = $1 AND status = ANY($6)
-        RETURNING id, status, kind, unified_job_template_id, finished`,
+        RETURNING id, status, kind, unified_job_template_id, finished, launch_type, ${WORKFLOW_JOB_ID_SQL}`,
       [jobId, fields.status, fields.jobExplanation ?? null, fields.resultTraceback ?? null, fields.emittedEvents ?? null,
         [...from], ...extraCols.map((c) => extra[c])]);
     if (!rows.length) return null;
     await recordOnTemplate(client, rows[0]);
     await finalStatusSaved(client, jobId);
+    // A workflow node's job finished: the task manager advances its workflow (AWX's "handle work" wake-up, delivered at commit).
+    if (rows[0].launch_type === 'workflow') await wakeTaskManager(client);
     return rows[0];
   });
   if (row) await publishStatus(bus, [row]);
@@ -104,7 +125,7 @@ export async function saveFinalStatus(pool: pg.Pool, bus: StatusBus | undefined,
 async function recordOnTemplate(client: pg.PoolClient, row: JobRow): Promise<void> {
   if (!row.unified_job_template_id) return;
   const table = { job: 'job_templates', project_update: 'projects', inventory_update: 'inventory_sources',
-    system_job: 'system_job_templates' }[row.kind];
+    system_job: 'system_job_templates', workflow_job: 'workflow_job_templates', workflow_approval: 'workflow_approval_templates' }[row.kind];
   if (!table) return;
   await client.query(
     `UPDATE ${table} SET last_job_id = $2, last_job_run = now(), last_job_failed = $3 IN ('failed', 'error'), status = $3

@@ -1,9 +1,11 @@
 import type pg from 'pg';
 import { PlaystreamError } from '../errors.js';
 import type { SecretBox } from '../security/secrets.js';
-import { submitUnifiedJob } from './submit.js';
+import { submitUnifiedJob, type SubmittedJob } from './submit.js';
 import { sealSurveyPasswords, surveyPasswordQuestions } from './survey-secrets.js';
 import { parseVars } from './vars.js';
+import { launchWorkflowJobTemplate } from './workflow/launch-workflow.js';
+import { effectiveSliceCount, launchSlicedJob } from './workflow/slices.js';
 
 /**
  * Turning templates into pending unified jobs. Each launcher copies its template's fields
@@ -27,6 +29,8 @@ export interface LaunchOptions {
   credentialPasswords?: Record<string, string>;
   /** Variables to seal besides the survey's password questions: a relaunch's survey_passwords. */
   secretVars?: string[];
+  /** This job is slice `number` of `count` of a sliced job (workflow/slices.ts): it runs on its share of the hosts. */
+  slice?: { number: number; count: number };
 }
 
 export interface JobOverrides {
@@ -43,6 +47,8 @@ export interface JobOverrides {
   timeout?: number;
   diff_mode?: boolean;
   scm_branch?: string;
+  /** Slices to split the job into (AWX's ask_job_slice_count_on_launch prompt); the template's otherwise. */
+  job_slice_count?: number;
 }
 
 function common(opts: LaunchOptions): Record<string, unknown> {
@@ -58,6 +64,25 @@ async function one<T extends pg.QueryResultRow>(db: Queryable, sql: string, id: 
 
 export async function launchJobTemplate(db: Queryable, jobTemplateId: number, opts: LaunchOptions = {}): Promise<number> {
   const jt = await one<Record<string, any>>(db, 'SELECT * FROM job_templates WHERE id = $1', jobTemplateId, 'job template');
+  const sliceCount = opts.overrides?.job_slice_count ?? jt.job_slice_count;
+  if (!opts.slice && sliceCount > 1) {
+    const slices = await effectiveSliceCount(db, { ...jt, job_slice_count: sliceCount }, opts.overrides?.inventory_id ?? jt.inventory_id);
+    if (slices > 1) return launchSlicedJob(db, jt, slices, opts);
+  }
+  const templateCredentials = opts.overrides?.credentials ? [] : (await db.query<{ credential_id: number }>(
+    'SELECT credential_id FROM job_template_credentials WHERE job_template_id = $1 ORDER BY credential_id', [jobTemplateId]))
+    .rows.map((r) => r.credential_id);
+  const job = jobFromTemplate(jt, templateCredentials, opts);
+  return submitUnifiedJob(db, job.fields, job.credentialIds);
+}
+
+/**
+ * The job a job template launches with `opts`, without writing it: its row and credentials
+ * (the template's, `templateCredentials`, unless the credentials prompt replaces them).
+ * Throws PS_ERR_LAUNCH when the template cannot launch. The workflow pass builds many at
+ * once with it and submits them together (submitUnifiedJobs).
+ */
+export function jobFromTemplate(jt: Record<string, any>, templateCredentials: number[], opts: LaunchOptions = {}): SubmittedJob {
   const o = opts.overrides ?? {};
   const inventoryId = o.inventory_id ?? jt.inventory_id;
   if (!inventoryId) throw new PlaystreamError('PS_ERR_LAUNCH', `job template ${jt.name} has no inventory`);
@@ -69,20 +94,19 @@ export async function launchJobTemplate(db: Queryable, jobTemplateId: number, op
   const extraVars = sealed.vars;
   // launch_prompts keeps the prompt as given, except that its survey passwords are the sealed values.
   const prompts = o.extra_vars === undefined ? o : { ...o, extra_vars: Object.fromEntries(Object.keys(prompted).map((k) => [k, extraVars[k]])) };
-  const credentialIds = o.credentials ?? (await db.query<{ credential_id: number }>(
-    'SELECT credential_id FROM job_template_credentials WHERE job_template_id = $1 ORDER BY credential_id', [jobTemplateId]))
-    .rows.map((r) => r.credential_id);
-  return submitUnifiedJob(db, {
+  const credentialIds = o.credentials ?? templateCredentials;
+  return { credentialIds, fields: {
     kind: 'job', name: jt.name, unified_job_template_id: jt.id, organization_id: jt.organization_id, ...common(opts),
     job_type: o.job_type ?? jt.job_type, inventory_id: inventoryId, project_id: jt.project_id, playbook: jt.playbook,
     scm_branch: o.scm_branch ?? jt.scm_branch, forks: o.forks ?? jt.forks, limit: o.limit ?? jt.limit,
     verbosity: o.verbosity ?? jt.verbosity, extra_vars: Object.keys(extraVars).length ? JSON.stringify(extraVars) : '',
     job_tags: o.job_tags ?? jt.job_tags, skip_tags: o.skip_tags ?? jt.skip_tags, start_at_task: jt.start_at_task,
     timeout: o.timeout ?? jt.timeout, diff_mode: o.diff_mode ?? jt.diff_mode, become_enabled: jt.become_enabled,
-    allow_simultaneous: jt.allow_simultaneous, use_fact_cache: jt.use_fact_cache,
+    allow_simultaneous: opts.slice ? true : jt.allow_simultaneous, use_fact_cache: jt.use_fact_cache,
     credential_passwords: sealPasswords(opts), launch_prompts: JSON.stringify(prompts),
     survey_passwords: JSON.stringify(sealed.surveyPasswords),
-  }, credentialIds);
+    ...(opts.slice ? { job_slice_number: opts.slice.number, job_slice_count: opts.slice.count } : {}),
+  } };
 }
 
 /** The launch's credential passwords as the job keeps them until its runner reads them: sealed, never in clear. */
@@ -163,13 +187,19 @@ export async function launchUnifiedJobTemplate(db: Queryable, templateId: number
     `SELECT 'job_template' AS kind FROM job_templates WHERE id = $1
      UNION ALL SELECT 'project' FROM projects WHERE id = $1
      UNION ALL SELECT 'inventory_source' FROM inventory_sources WHERE id = $1
-     UNION ALL SELECT 'system_job_template' FROM system_job_templates WHERE id = $1`, [templateId]);
+     UNION ALL SELECT 'system_job_template' FROM system_job_templates WHERE id = $1
+     UNION ALL SELECT 'workflow_job_template' FROM workflow_job_templates WHERE id = $1`, [templateId]);
   switch (rows[0]?.kind) {
     case 'job_template': return launchJobTemplate(db, templateId, opts);
     case 'project': return launchProjectUpdate(db, templateId, opts);
     case 'inventory_source': return launchInventoryUpdate(db, templateId, opts);
     case 'system_job_template': return launchSystemJob(db, templateId,
       { ...opts, extraVars: opts.overrides?.extra_vars ? parseVars(opts.overrides.extra_vars) : undefined });
+    case 'workflow_job_template': {
+      const o = opts.overrides ?? {};
+      return launchWorkflowJobTemplate(db, templateId, { ...opts, workflowOverrides: { extra_vars: o.extra_vars ? parseVars(o.extra_vars) : undefined,
+        inventory_id: o.inventory_id, limit: o.limit, scm_branch: o.scm_branch, job_tags: o.job_tags, skip_tags: o.skip_tags } });
+    }
     default: throw new PlaystreamError('PS_ERR_NOT_FOUND', `unified job template ${templateId} not found`);
   }
 }

@@ -112,7 +112,8 @@ function vars(text: string, what: string): Record<string, unknown> {
  * Ansible's YAML/JSON inventory for one DB inventory. A smart inventory's hosts are those its
  * host filter selects when the job starts (db/host-filter.ts), ungrouped, as AWX writes them.
  */
-export async function buildInventory(db: Pick<pg.Pool, 'query'>, inventoryId: number): Promise<Record<string, unknown>> {
+export async function buildInventory(db: Pick<pg.Pool, 'query'>, inventoryId: number,
+  slice?: { number: number; count: number }): Promise<Record<string, unknown>> {
   const { rows: [inv] } = await db.query(`SELECT variables, ${INVENTORY_HOSTS_COLUMNS} FROM inventories WHERE id = $1`, [inventoryId]);
   const params = new Params();
   const which = inv ? inventoryHostsSql(inv, params) : 'false';
@@ -125,6 +126,8 @@ export async function buildInventory(db: Pick<pg.Pool, 'query'>, inventoryId: nu
     db.query<{ parent_id: number; child_id: number }>(
       'SELECT gc.parent_id, gc.child_id FROM group_children gc JOIN groups g ON g.id = gc.parent_id WHERE g.inventory_id = $1', [inventoryId]),
   ]);
+  // A job slice runs on every `count`th host by name from its own (AWX's get_sliced_hosts).
+  if (slice && slice.count > 1) hosts.splice(0, hosts.length, ...hosts.filter((_, i) => i % slice.count === slice.number - 1));
   const hostName = new Map(hosts.map((h) => [h.id, h.name]));
   const groupName = new Map(groups.map((g) => [g.id, g.name]));
   const out: Record<string, any> = {};

@@ -97,7 +97,8 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
   const pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, jobKinds[job.kind].refField, job.id, job.created, redactor);
   setPusher(pusher);
 
-  writeInventory(dir, await buildInventory(ctx.pool, job.inventory_id));
+  writeInventory(dir, await buildInventory(ctx.pool, job.inventory_id,
+    job.job_slice_count > 1 ? { number: job.job_slice_number, count: job.job_slice_count } : undefined));
   const cmdline: string[] = [...inj.args];
   if (job.limit) cmdline.push('--limit', job.limit);
   if (job.forks > 0) cmdline.push('--forks', String(job.forks));
@@ -166,7 +167,10 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
     stream.end();
   }
   if (facts) await finishFactCache(ctx.pool, facts);
-  return { final: outcomeToFinal(outcome, stream, redactor) };
+  const final = outcomeToFinal(outcome, stream, redactor);
+  // set_stats artifacts, kept on the job for the workflow nodes after it (workflow/advance.ts), secrets redacted.
+  if (stream.artifacts) final.extra = { ...final.extra, artifacts: redactor.text(JSON.stringify(stream.artifacts)) };
+  return { final };
 }
 
 /** Ansible's own default role and collection paths, kept after the project's requirements. */

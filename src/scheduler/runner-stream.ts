@@ -52,6 +52,8 @@ export class WorkerStream {
   /** Ansible's `ERROR! …` message and the lines after it (bounded), for job_explanation. */
   readonly errorLines: string[] = [];
   strayLines = 0;
+  /** What the playbook's set_stats left for the jobs after it (playbook_on_stats' artifact_data; AWX's job artifacts). */
+  artifacts: Record<string, unknown> | null = null;
 
   constructor(pusher: EventPusher, opts: { maxLineBytes?: number } = {}) {
     this.#pusher = pusher;
@@ -151,7 +153,13 @@ export class WorkerStream {
     if (counter > this.#lastCounter) this.#lastCounter = counter;
     if (typeof e.end_line === 'number' && e.end_line > this.#lastEndLine) this.#lastEndLine = e.end_line;
     if (e.event === 'verbose' && typeof e.stdout === 'string') this.#watchErrors(e.stdout);
+    else if (e.event === 'playbook_on_stats') this.#keepArtifacts(e.event_data);
     this.#pusher.push(body, counter);
+  }
+
+  #keepArtifacts(eventData: unknown): void {
+    const a = (eventData as { artifact_data?: unknown } | null)?.artifact_data;
+    if (a && typeof a === 'object' && !Array.isArray(a) && Object.keys(a).length) this.artifacts = a as Record<string, unknown>;
   }
 
   /** Keeps Ansible's fatal `ERROR! …` message (it has no event of its own beyond verbose lines). */

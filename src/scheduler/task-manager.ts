@@ -2,9 +2,11 @@ import type pg from 'pg';
 import { withTransaction } from '../db/pool.js';
 import { taskImpact } from './capacity.js';
 import { createDependencies, failedDependencyExplanation } from './dependency-manager.js';
-import { publishStatus, saveFinalStatus, type StatusBus } from './job-states.js';
+import { publishStatus, saveFinalStatus, WORKFLOW_JOB_ID_SQL, type StatusBus } from './job-states.js';
 import { candidateGroups, instanceErrors, loadPlacementState, placeJob } from './placement.js';
+import { cancelUnifiedJob, wakeTaskManager } from './submit.js';
 import { dispatchChannel } from './task-queue.js';
+import { advanceWorkflows, type WorkflowPassResult } from './workflow/advance.js';
 
 /**
  * One task manager pass: pending → waiting for every job that is unblocked and fits.
@@ -21,6 +23,9 @@ import { dispatchChannel } from './task-queue.js';
  *   time per inventory source;
  * - a system job runs one at a time per system job template;
  * - a job waits for its dependencies (dependency-manager.ts) and fails if one failed.
+ *
+ * Workflow jobs are advanced first (workflow/advance.ts): their pending jobs start, their
+ * graphs are decided and the node jobs they spawn are placed by this same pass.
  *
  * A job none of whose candidate instances can run anything, because they report `errors`
  * (programs missing, cluster.ts), stays pending with those errors as its explanation, ahead
@@ -46,12 +51,13 @@ export async function runTaskManagerPass(pool: pg.Pool, options: { bus?: StatusB
   const result = await withTransaction(pool, async (db) => {
     const { rows: [lock] } = await db.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [TASK_MANAGER_LOCK]);
     if (!lock.ok) return null;
+    const workflows = await advanceWorkflows(db);
     const dependencies = await createDependencies(db);
     const { rows: pending } = await db.query<PendingJob>(
       `SELECT id, kind, name, unified_job_template_id, project_id, inventory_id, inventory_source_id, organization_id, forks,
               allow_simultaneous, job_explanation
-         FROM unified_jobs WHERE status = 'pending' ORDER BY id LIMIT $1`, [MAX_PENDING_PER_PASS]);
-    if (!pending.length) return { placed: [] as PlacedRow[], blocked: 0, dependencies };
+         FROM unified_jobs WHERE status = 'pending' AND kind NOT IN ('workflow_job', 'workflow_approval') ORDER BY id LIMIT $1`, [MAX_PENDING_PER_PASS]);
+    if (!pending.length) return { placed: [] as PlacedRow[], blocked: 0, dependencies, workflows };
     const { rows: active } = await db.query<ActiveJob>(
       `SELECT id, kind, unified_job_template_id, project_id, inventory_id, inventory_source_id
          FROM unified_jobs WHERE status IN ('waiting', 'running')`);
@@ -107,18 +113,21 @@ export async function runTaskManagerPass(pool: pg.Pool, options: { bus?: StatusB
           WHERE u.id = v.id AND u.status = 'pending'`, [explanations.map((e) => e.id), explanations.map((e) => e.text)]);
     }
     const moved = await moveToWaiting(db, placed);
-    return { placed: moved, blocked: pending.length - moved.length - failures.length, dependencies };
+    return { placed: moved, blocked: pending.length - moved.length - failures.length, dependencies, workflows };
   });
   if (!result) return { ran: false, placed: 0, blocked: 0, failed: 0, dependencies: 0 };
   await publishStatus(options.bus, result.placed.map((p) => ({ id: p.id, kind: p.kind ?? 'job',
-    unified_job_template_id: p.unified_job_template_id ?? null, status: 'waiting', finished: null })));
+    unified_job_template_id: p.unified_job_template_id ?? null, status: 'waiting', finished: null, workflow_job_id: p.workflow_job_id })));
   for (const f of failures) {
     await saveFinalStatus(pool, options.bus, f.id, { status: 'failed', jobExplanation: f.explanation }, ['pending']);
   }
+  await applyWorkflowOutcomes(pool, options.bus, result.workflows);
   return { ran: true, placed: result.placed.length, blocked: result.blocked, failed: failures.length, dependencies: result.dependencies };
 }
 
-interface PlacedRow { id: number; node: string; ig: number | null; impact: number; kind?: string; unified_job_template_id?: number | null }
+interface PlacedRow {
+  id: number; node: string; ig: number | null; impact: number; kind?: string; unified_job_template_id?: number | null; workflow_job_id?: number | null;
+}
 
 function blockedBy(job: PendingJob, busy: { templates: Set<number>; projectUpdates: Set<number>; inventoryUpdates: Set<number>;
   sources: Set<number> }): string | null {
@@ -149,12 +158,12 @@ function blockedBy(job: PendingJob, busy: { templates: Set<number>; projectUpdat
 /** pending → waiting in one statement, and one dispatcher task per placed job for its node. */
 async function moveToWaiting(db: pg.PoolClient, placed: PlacedRow[]): Promise<(PlacedRow & { kind: string })[]> {
   if (!placed.length) return [];
-  const { rows } = await db.query<{ id: number; kind: string; unified_job_template_id: number | null; execution_node: string }>(
+  const { rows } = await db.query<{ id: number; kind: string; unified_job_template_id: number | null; execution_node: string; workflow_job_id: number | null }>(
     `UPDATE unified_jobs u SET status = 'waiting', execution_node = v.node, controller_node = v.node,
         instance_group_id = v.ig, task_impact = v.impact, job_explanation = '', modified = now()
        FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::int[]) AS v(id, node, ig, impact)
       WHERE u.id = v.id AND u.status = 'pending'
-      RETURNING u.id, u.kind, u.unified_job_template_id, u.execution_node`,
+      RETURNING u.id, u.kind, u.unified_job_template_id, u.execution_node, ${WORKFLOW_JOB_ID_SQL}`,
     [placed.map((p) => p.id), placed.map((p) => p.node), placed.map((p) => p.ig), placed.map((p) => p.impact)]);
   await db.query(
     `INSERT INTO dispatcher_tasks (node, name, args)
@@ -164,5 +173,20 @@ async function moveToWaiting(db: pg.PoolClient, placed: PlacedRow[]): Promise<(P
     await db.query('SELECT pg_notify($1, $2)', [dispatchChannel(node), '']);
   }
   const byId = new Map(placed.map((p) => [p.id, p]));
-  return rows.map((r) => ({ ...byId.get(r.id)!, kind: r.kind, unified_job_template_id: r.unified_job_template_id }));
+  return rows.map((r) => ({ ...byId.get(r.id)!, kind: r.kind, unified_job_template_id: r.unified_job_template_id, workflow_job_id: r.workflow_job_id }));
+}
+
+/** The workflow pass's state changes, through the job state machine, after its transaction committed. */
+async function applyWorkflowOutcomes(pool: pg.Pool, bus: StatusBus | undefined, w: WorkflowPassResult): Promise<void> {
+  await publishStatus(bus, w.started);
+  for (const r of w.refused) await saveFinalStatus(pool, bus, r.id, { status: 'failed', jobExplanation: r.explanation }, ['new']);
+  for (const e of w.expired) {
+    await saveFinalStatus(pool, bus, e.id, { status: 'failed', jobExplanation: e.explanation, extra: { timed_out: true } }, ['pending']);
+  }
+  for (const f of w.finished) {
+    await saveFinalStatus(pool, bus, f.id, { status: f.status, jobExplanation: f.explanation || undefined }, ['running']);
+  }
+  for (const id of w.cancel) await cancelUnifiedJob(pool, id, bus);
+  // A canceled child workflow is advanced (its own children canceled) by the next pass.
+  if (w.cancel.length) await wakeTaskManager(pool);
 }

@@ -37,7 +37,8 @@ export function rowPerms(def: ResourceDef, grants: Grants, row: Row): Set<Perm> 
   return grants.perms(rule.roleType, row._aid as number | null, row._aorg as number | null);
 }
 
-const START_PERM: Record<string, Perm> = { job_template: 'execute', project: 'update', inventory_source: 'update', system_job_template: 'admin' };
+const START_PERM: Record<string, Perm> = { job_template: 'execute', project: 'update', inventory_source: 'update', system_job_template: 'admin',
+  workflow_job_template: 'execute' };
 
 export function capabilities(def: ResourceDef, grants: Grants, row: Row): Capabilities {
   const perms = rowPerms(def, grants, row);

@@ -54,15 +54,17 @@ export const unifiedJobTemplates = defineResource({
            UNION ALL SELECT id, name, description, organization_id, 'project', status, last_job_run, last_job_failed, created, modified FROM projects
            UNION ALL SELECT s.id, s.name, s.description, i.organization_id, 'inventory_source', s.status, s.last_job_run, s.last_job_failed, s.created, s.modified
                        FROM inventory_sources s JOIN inventories i ON i.id = s.inventory_id
-           UNION ALL SELECT id, name, description, NULL, 'system_job_template', status, last_job_run, last_job_failed, created, modified FROM system_job_templates)`,
+           UNION ALL SELECT id, name, description, NULL, 'system_job_template', status, last_job_run, last_job_failed, created, modified FROM system_job_templates
+           UNION ALL SELECT id, name, description, organization_id, 'workflow_job_template', status, last_job_run, last_job_failed, created, modified FROM workflow_job_templates)`,
   fields: { ...base, name: ro('text'), description: ro('text'), organization: ro('int', { fk: 'organizations' }), type: ro('text', { col: 't.kind' }),
     status: ro('text'), last_job_run: ro('time'), last_job_failed: ro('bool') },
   search: ['name', 'description'], readOnly: true, noDelete: true,
-  access: { roleType: 'job_template', readSql: (g, p) => `(t.id = ANY(${p.push([...g.ids('job_template', 'read'), ...g.ids('project', 'read')])}::bigint[])
-    OR t.organization_id = ANY(${p.push([...new Set([...g.orgs('job_template', 'read'), ...g.orgs('project', 'read')])])}::bigint[]))` },
+  access: { roleType: 'job_template', readSql: (g, p) => `(t.id = ANY(${p.push([...g.ids('job_template', 'read'), ...g.ids('project', 'read'), ...g.ids('workflow_job_template', 'read')])}::bigint[])
+    OR t.organization_id = ANY(${p.push([...new Set([...g.orgs('job_template', 'read'), ...g.orgs('project', 'read'), ...g.orgs('workflow_job_template', 'read')])])}::bigint[]))` },
   present: (row, out) => {
     out.type = row.type;
-    const path = { job_template: 'job_templates', project: 'projects', inventory_source: 'inventory_sources', system_job_template: 'system_job_templates' }[row.type as string];
+    const path = { job_template: 'job_templates', project: 'projects', inventory_source: 'inventory_sources', system_job_template: 'system_job_templates',
+      workflow_job_template: 'workflow_job_templates' }[row.type as string];
     out.url = `/api/v2/${path}/${row.id}/`;
   },
 });

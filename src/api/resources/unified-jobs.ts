@@ -122,10 +122,18 @@ export const unifiedJobs = defineResource({
   key: 'unified_jobs', type: 'unified_job', table: 'unified_jobs', fields: { ...common, ...jobFields },
   search: ['name', 'description'], access: jobAccess, readOnly: true, noDelete: true,
   accessSelect: JOB_SELECT,
-  related: (r) => relatedOf(jobKinds[r.type as JobKind].apiPath, jobKinds[r.type as JobKind].eventsPath, r.type as string)(r),
+  related: (r) => relatedOf(apiPathOf(r.type), jobKinds[r.type as JobKind]?.eventsPath ?? 'workflow_nodes', r.type as string)(r),
   present: (row, out) => {
     out.type = row.type;
     presentJob(row, out);
-    out.url = `/api/v2/${jobKinds[row.type as JobKind].apiPath}/${row.id}/`;
+    out.url = `/api/v2/${apiPathOf(row.type)}/${row.id}/`;
   },
 });
+
+/** API collection of a unified job's kind; workflow jobs and approvals have no events, so no entry in jobKinds. */
+function apiPathOf(type: unknown): string {
+  if (type === 'workflow_job' || type === 'workflow_approval') return `${type}s`;
+  return jobKinds[type as JobKind].apiPath;
+}
+
+export { common as unifiedJobFields, jobAccess as unifiedJobAccess, JOB_SELECT as unifiedJobSelect };

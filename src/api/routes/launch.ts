@@ -38,9 +38,9 @@ const PROMPTS: Record<string, { ask: string; to: keyof JobOverrides }> = {
   labels: { ask: 'ask_labels_on_launch', to: 'limit' },
   instance_groups: { ask: 'ask_instance_groups_on_launch', to: 'limit' },
   execution_environment: { ask: 'ask_execution_environment_on_launch', to: 'limit' },
-  job_slice_count: { ask: 'ask_job_slice_count_on_launch', to: 'limit' },
+  job_slice_count: { ask: 'ask_job_slice_count_on_launch', to: 'job_slice_count' },
 };
-const NOT_APPLIED = new Set(['labels', 'instance_groups', 'execution_environment', 'job_slice_count']);
+const NOT_APPLIED = new Set(['labels', 'instance_groups', 'execution_environment']);
 
 /** The survey and variables prompt of a template (survey_spec is not part of its API object). */
 async function surveyOf(ctx: ApiContext, id: number): Promise<{ survey_enabled: boolean; survey_spec: unknown; ask_variables_on_launch: boolean }> {
@@ -135,6 +135,9 @@ export function registerLaunch(router: Router<ApiContext>): void {
       if (!p) { if (k !== 'credential_passwords' && k !== 'extra_data') ignored[k] = v; continue; }
       if (!row[p.ask]) { ignored[k] = v; continue; }
       if (NOT_APPLIED.has(k)) continue;
+      if (k === 'job_slice_count' && (typeof v !== 'number' || !Number.isInteger(v) || v < 1)) {
+        throw badRequest({ job_slice_count: ['Ensure this value is greater than or equal to 1.'] });
+      }
       (overrides as Row)[p.to] = k === 'inventory' || k === 'credentials' ? promptedIds(k, v) : v;
     }
     const template = await surveyOf(ctx, id);
@@ -155,8 +158,14 @@ export function registerLaunch(router: Router<ApiContext>): void {
     const jobId = await launchJobTemplate(ctx.pool, id, { userId: caller.user.id, launchType: 'manual', overrides, secrets: ctx.secrets,
       credentialPasswords: passwords })
       .catch(launchError);
-    await recordActivity(ctx.pool, ctx.config.nodeName, { actorId: caller.user.id, operation: 'create', object1: 'job', object1Id: jobId,
-      object2: 'job_template', object2Id: id, changes: { launched: true } });
+    // A sliced template launches a workflow job of its slices (AWX answers with `workflow_job`).
+    const { rows: [launched] } = await ctx.pool.query('SELECT kind FROM unified_jobs WHERE id = $1', [jobId]);
+    const sliced = launched?.kind === 'workflow_job';
+    await recordActivity(ctx.pool, ctx.config.nodeName, { actorId: caller.user.id, operation: 'create', object1: sliced ? 'workflow_job' : 'job',
+      object1Id: jobId, object2: 'job_template', object2Id: id, changes: { launched: true } });
+    if (sliced) {
+      return { status: 201, body: { workflow_job: jobId, ignored_fields: ignored, ...(await getObject(ctx, resourceByKey('workflow_jobs')!, caller, jobId)) } };
+    }
     const job = await getObject(ctx, resourceByKey('jobs')!, caller, jobId);
     return { status: 201, body: { job: jobId, ignored_fields: ignored, ...job } };
   });
