@@ -7,6 +7,7 @@ import { redisKeys } from '../redis-keys.js';
 import type { SecretBox } from '../security/secrets.js';
 import { launchUnifiedJobTemplate } from './launch.js';
 import { RRULE_STEP_BUDGET, RruleError, nextOccurrence, parseRrule } from './rrule/index.js';
+import { scheduledLaunchOverrides, type SchedulePrompts } from './schedule-prompts.js';
 
 /**
  * Schedules: an RRULE string in AWX's accepted form (rrule/parse.ts), `next_run` kept current,
@@ -64,8 +65,9 @@ export async function runDueSchedules(pool: pg.Pool, redis: Redis | undefined, c
   const changed: number[] = [];
   for (;;) {
     const done = await withTransaction(pool, async (db) => {
-      const { rows: [s] } = await db.query<{ id: number; rrule: string; unified_job_template_id: number; extra_data: Record<string, unknown> }>(
-        `SELECT id, rrule, unified_job_template_id, extra_data FROM schedules
+      const { rows: [s] } = await db.query<{ id: number; rrule: string; unified_job_template_id: number; extra_data: Record<string, unknown>;
+        launch_prompts: SchedulePrompts }>(
+        `SELECT id, rrule, unified_job_template_id, extra_data, launch_prompts FROM schedules
           WHERE enabled AND next_run <= $1 ORDER BY next_run LIMIT 1 FOR UPDATE SKIP LOCKED`, [now]);
       if (!s) return true;
       let next: Date | null;
@@ -81,9 +83,10 @@ export async function runDueSchedules(pool: pg.Pool, redis: Redis | undefined, c
       // occurrence would be retried (and fail) on every pass.
       await db.query('SAVEPOINT schedule_launch');
       try {
+        const prompts = await scheduledLaunchOverrides(db, s);
         const extra = s.extra_data && Object.keys(s.extra_data).length ? { extra_vars: s.extra_data } : {};
         launched.push(await launchUnifiedJobTemplate(db, s.unified_job_template_id,
-          { launchType: 'scheduled', scheduleId: s.id, overrides: extra, secrets }));
+          { launchType: 'scheduled', scheduleId: s.id, overrides: { ...prompts, ...extra }, secrets }));
         await db.query('RELEASE SAVEPOINT schedule_launch');
       } catch (err) {
         await db.query('ROLLBACK TO SAVEPOINT schedule_launch');

@@ -6,6 +6,7 @@ import { defineResource, type Row } from '../engine/resource.js';
 import { badRequest, forbidden } from '../http.js';
 import { maskSecretFields, sealSecretValue, type SecretBox } from '../../security/secrets.js';
 import { bool, fk, int, named, ro, text, base } from './common.js';
+import { prepareSchedulePrompts, schedulePromptFields } from './schedule-prompts.js';
 
 /** Instances, instance groups, labels, schedules, notification templates and notifications. */
 export const instances = defineResource({
@@ -109,7 +110,7 @@ export const schedules = defineResource({
     ...named, unified_job_template: fk('unified_job_templates', { required: true }),
     rrule: text({ required: true, maxLength: RRULE_MAX_LENGTH }), enabled: bool(),
     dtstart: ro('time'), dtend: ro('time'), next_run: ro('time'), extra_data: { type: 'json', writable: true },
-    inventory: { type: 'int', writable: true, col: `NULLIF(t.launch_prompts->>'inventory', '')::bigint` },
+    ...schedulePromptFields,
     // Computed from the rrule in `present`; the columns only give filters something to read.
     timezone: ro('text', { col: `''` }), until: ro('text', { col: `''` }),
   },
@@ -122,7 +123,9 @@ export const schedules = defineResource({
         || g.perms('project', d.unified_job_template as number, rows[0]?.organization_id).has('update');
     } },
   related: (r) => ({ unified_job_template: `/api/v2/unified_job_templates/${r.unified_job_template}/`, preview: `/api/v2/schedules/preview/`,
-    credentials: `/api/v2/schedules/${r.id}/credentials/`, unified_jobs: `/api/v2/schedules/${r.id}/jobs/` }),
+    credentials: `/api/v2/schedules/${r.id}/credentials/`, labels: `/api/v2/schedules/${r.id}/labels/`,
+    instance_groups: `/api/v2/schedules/${r.id}/instance_groups/`, unified_jobs: `/api/v2/schedules/${r.id}/jobs/`,
+    ...(r.inventory ? { inventory: `/api/v2/inventories/${r.inventory}/` } : {}) }),
   present: (row, out) => {
     try {
       const set = parseRrule(row.rrule);
@@ -147,8 +150,7 @@ export const schedules = defineResource({
     else if (data.enabled === false) data.next_run = null;
     else if (data.enabled === true) data.next_run = scheduleFields(existing?.rrule, true).next_run;
     if (data.extra_data !== undefined && (typeof data.extra_data !== 'object' || Array.isArray(data.extra_data))) data.extra_data = {};
-    if (data.inventory !== undefined) { data.launch_prompts = data.inventory == null ? {} : { inventory: data.inventory }; delete data.inventory; }
-    return data;
+    return prepareSchedulePrompts(ctx.pool, data, existing);
   },
 });
 schedules.fields.next_run = { type: 'time', writable: false, col: 't."next_run"' };
