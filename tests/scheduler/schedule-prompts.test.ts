@@ -44,7 +44,7 @@ async function template(cols: Record<string, unknown> = {}): Promise<number> {
 describe('a schedule stores only what its template asks for', () => {
   it('accepts asked prompts, shows them, and clears one with null', async () => {
     const jt = await template({ ask_limit_on_launch: true, ask_forks_on_launch: true, ask_diff_mode_on_launch: true });
-    const s = await api('POST', `/api/v2/job_templates/${jt}/schedules/`, { name: 'asked', rrule: RULE, limit: 'alpha', forks: '3', diff_mode: true });
+    const s = await api('POST', `/api/v2/job_templates/${jt}/schedules/`, { name: 'asked', rrule: RULE, limit: 'alpha', forks: '3', diff_mode: 'yes' });
     expect(s.status, s.text).toBe(201);
     expect(s.json).toMatchObject({ limit: 'alpha', forks: 3, diff_mode: true, job_tags: null, inventory: null, verbosity: null });
     const cleared = await api('PATCH', `/api/v2/schedules/${s.json.id}/`, { limit: null });

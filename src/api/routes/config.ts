@@ -4,6 +4,7 @@ import type { ApiContext } from '../context.js';
 import { forbidden, jsonBody, notFound, type Router } from '../http.js';
 import { parseShowPaths } from '../../scheduler/sandbox/show-paths.js';
 import { recordActivity } from '../activity.js';
+import { parseDrfBoolean, parseDrfInteger } from '../engine/drf-values.js';
 
 /**
  * /api/, /api/v2/ (the resource index), /config/, /settings/ and /dashboard/. Settings are
@@ -44,6 +45,23 @@ const SETTING_CHECKS: Record<string, (v: unknown, ctx: ApiContext) => string | u
     try { parseShowPaths(v, ctx.config.dataDir); return undefined; } catch (err) { return (err as Error).message; }
   },
 };
+
+const SETTING_DEFAULTS_ALL: Record<string, unknown> = Object.assign({}, ...Object.values(SETTING_DEFAULTS));
+
+/**
+ * A setting's value as AWX's field for it parses it (drf-values.ts): a boolean setting takes
+ * "True", "on", 1 ..., an integer one takes "5" (AWX's settings are BooleanField and
+ * IntegerField); undefined when that field would refuse it. Other kinds are checked by type.
+ */
+function parseSettingValue(defaultValue: unknown, v: unknown): unknown {
+  if (typeof defaultValue === 'boolean') return parseDrfBoolean(v);
+  if (typeof defaultValue === 'number') return parseDrfInteger(v);
+  return v;
+}
+
+function settingTypeError(defaultValue: unknown): string {
+  return typeof defaultValue === 'boolean' ? 'Must be a valid boolean.' : 'A valid integer is required.';
+}
 
 async function category(ctx: ApiContext, slug: string): Promise<Record<string, unknown>> {
   const keys = slug === 'all' ? Object.values(SETTING_DEFAULTS).reduce((a, b) => ({ ...a, ...b }), {}) : SETTING_DEFAULTS[slug];
@@ -89,10 +107,12 @@ export function registerConfig(router: Router<ApiContext>): void {
     const current = await category(ctx, req.params.slug);
     const body = jsonBody<Record<string, unknown>>(req);
     const errors: Record<string, string[]> = {};
-    for (const [k, v] of Object.entries(body)) {
+    for (const [k, given] of Object.entries(body)) {
       if (!(k in current)) { errors[k] = ['Not a known setting.']; continue; }
-      const d = current[k];
-      if (d !== null && typeof d !== typeof v) errors[k] = [`Expected a ${Array.isArray(d) ? 'list' : typeof d}.`];
+      const d = SETTING_DEFAULTS_ALL[k] ?? current[k];
+      const v = body[k] = parseSettingValue(d, given);
+      if (v === undefined) errors[k] = [settingTypeError(d)];
+      else if (d !== null && (typeof d !== typeof v || Array.isArray(d) !== Array.isArray(v))) errors[k] = [`Expected a ${Array.isArray(d) ? 'list' : typeof d}.`];
       else if (SETTING_CHECKS[k]) { const problem = SETTING_CHECKS[k](v, ctx); if (problem) errors[k] = [problem]; }
     }
     if (Object.keys(errors).length) return { status: 400, body: errors };
