@@ -12,6 +12,7 @@ import { registerMetrics } from './routes/metrics.js';
 import { registerDeadLetters } from './routes/dead-letters.js';
 import { registerConfig } from './routes/config.js';
 import { registerLaunch } from './routes/launch.js';
+import { registerAdHocCommands } from './routes/ad-hoc-commands.js';
 import { registerLogin } from './routes/login.js';
 import { registerObjectActions } from './routes/object-actions.js';
 import { registerResources } from './routes/resources.js';
@@ -41,6 +42,7 @@ export function buildRouter(): Router<ApiContext> {
   registerConfig(router);
   registerTokens(router);
   registerLaunch(router);
+  registerAdHocCommands(router);
   registerObjectActions(router);
   registerResources(router);
   registerConsole(router); // a catch-all for the console's deep links: keep it last
