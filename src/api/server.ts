@@ -13,6 +13,7 @@ import { registerDeadLetters } from './routes/dead-letters.js';
 import { registerConfig } from './routes/config.js';
 import { registerLaunch } from './routes/launch.js';
 import { registerAdHocCommands } from './routes/ad-hoc-commands.js';
+import { registerSystemJobTemplates } from './routes/system-job-templates.js';
 import { registerLogin } from './routes/login.js';
 import { registerObjectActions } from './routes/object-actions.js';
 import { registerResources } from './routes/resources.js';
@@ -43,6 +44,7 @@ export function buildRouter(): Router<ApiContext> {
   registerTokens(router);
   registerLaunch(router);
   registerAdHocCommands(router);
+  registerSystemJobTemplates(router);
   registerObjectActions(router);
   registerResources(router);
   registerConsole(router); // a catch-all for the console's deep links: keep it last

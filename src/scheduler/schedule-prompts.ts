@@ -49,6 +49,8 @@ export interface PromptTemplate {
   kind: 'job_template' | 'project' | 'inventory_source' | 'system_job_template' | null;
   row: Record<string, any> | null;
   credentialIds: number[];
+  /** A system job template's job_type (cleanup_jobs, ...). */
+  jobType?: string;
 }
 
 export async function loadPromptTemplate(db: Queryable, templateId: number): Promise<PromptTemplate> {
@@ -59,11 +61,11 @@ export async function loadPromptTemplate(db: Queryable, templateId: number): Pro
       'SELECT credential_id FROM job_template_credentials WHERE job_template_id = $1', [templateId]);
     return { kind: 'job_template', row: jt, credentialIds: rows.map((r) => Number(r.credential_id)) };
   }
-  const { rows: [other] } = await db.query<{ kind: PromptTemplate['kind'] }>(
-    `SELECT 'project' AS kind FROM projects WHERE id = $1
-     UNION ALL SELECT 'inventory_source' FROM inventory_sources WHERE id = $1
-     UNION ALL SELECT 'system_job_template' FROM system_job_templates WHERE id = $1`, [templateId]);
-  return { kind: other?.kind ?? null, row: null, credentialIds: [] };
+  const { rows: [other] } = await db.query<{ kind: PromptTemplate['kind']; job_type: string | null }>(
+    `SELECT 'project' AS kind, NULL AS job_type FROM projects WHERE id = $1
+     UNION ALL SELECT 'inventory_source', NULL FROM inventory_sources WHERE id = $1
+     UNION ALL SELECT 'system_job_template', job_type FROM system_job_templates WHERE id = $1`, [templateId]);
+  return { kind: other?.kind ?? null, row: null, credentialIds: [], jobType: other?.job_type ?? undefined };
 }
 
 function sameValue(rule: PromptRule, prompt: unknown, current: unknown): boolean {

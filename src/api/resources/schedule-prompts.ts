@@ -1,6 +1,7 @@
 import type { Fields, Queryable, Row } from '../engine/resource.js';
 import { badRequest } from '../http.js';
 import { SCHEDULE_PROMPTS, loadPromptTemplate, sortPrompts, type SchedulePrompts } from '../../scheduler/schedule-prompts.js';
+import { systemJobVarProblems } from '../../scheduler/system-job-vars.js';
 
 /**
  * The prompt fields of a schedule's API object (AWX's LaunchConfigurationBaseSerializer):
@@ -50,7 +51,8 @@ function rangeErrors(data: Row): Record<string, string[]> {
  * Moves the prompt fields of a schedule write into `launch_prompts`, after checking them
  * against the template as AWX does when a schedule is saved: a create, a change of template
  * or of any prompt re-checks the whole saved configuration (stored prompts and credentials
- * merged with the new ones), so a schedule never holds a prompt its template refuses.
+ * merged with the new ones), so a schedule never holds a prompt its template refuses. A
+ * system job template's schedule has its extra_data checked as its launch's variables.
  */
 export async function prepareSchedulePrompts(db: Queryable, data: Row, existing: Row | undefined): Promise<Row> {
   const errors = rangeErrors(data);
@@ -59,7 +61,12 @@ export async function prepareSchedulePrompts(db: Queryable, data: Row, existing:
   const given = Object.keys(SCHEDULE_PROMPTS).filter((k) => data[k] !== undefined);
   const templateId = (data.unified_job_template ?? existing?.unified_job_template) as number;
   const retargeted = existing && data.unified_job_template !== undefined && data.unified_job_template !== existing.unified_job_template;
-  if (!existing || retargeted || given.length) {
+  const template = (!existing || retargeted || given.length || data.extra_data !== undefined) ? await loadPromptTemplate(db, templateId) : null;
+  if (template?.kind === 'system_job_template' && template.jobType) {
+    const problems = systemJobVarProblems(template.jobType, (data.extra_data ?? existing?.extra_data ?? {}) as Row);
+    if (problems.length) throw badRequest({ extra_data: problems });
+  }
+  if (template && (!existing || retargeted || given.length)) {
     const prompts: SchedulePrompts = {};
     for (const k of Object.keys(SCHEDULE_PROMPTS)) {
       const v = k in data ? data[k] : existing?.[k];
@@ -71,7 +78,7 @@ export async function prepareSchedulePrompts(db: Queryable, data: Row, existing:
     }
     const credentialIds = existing ? (await db.query<{ credential_id: string }>(
       'SELECT credential_id FROM schedule_credentials WHERE schedule_id = $1', [existing.id])).rows.map((r) => Number(r.credential_id)) : [];
-    const { errors: refused } = sortPrompts(await loadPromptTemplate(db, templateId), prompts, credentialIds);
+    const { errors: refused } = sortPrompts(template, prompts, credentialIds);
     if (Object.keys(refused).length) throw badRequest(refused);
     data.launch_prompts = prompts;
   }
