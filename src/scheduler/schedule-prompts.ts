@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { log } from '../log.js';
 import type { JobOverrides } from './launch.js';
+import { parseVars } from './vars.js';
 
 /**
  * A schedule's saved prompts: AWX's launch configuration fields (LaunchConfigurationBase),
@@ -115,19 +116,45 @@ export function sortPrompts(template: PromptTemplate, prompts: SchedulePrompts, 
 }
 
 /**
+ * AWX's _accept_or_ignore_variables over a schedule's extra_data, at launch: every variable
+ * when the template asks for variables, a survey question's answer when the survey is on
+ * (answers were checked when the schedule was saved), nothing else; a variable equal to the
+ * template's own value is no prompt. `rejected` names the rest.
+ */
+export function sortExtraData(jt: Record<string, any>, extraData: Record<string, unknown>): { accepted: Record<string, unknown>; rejected: string[] } {
+  const accepted: Record<string, unknown> = {};
+  const rejected: string[] = [];
+  const questions = new Set<string>(jt.survey_enabled && Array.isArray(jt.survey_spec?.spec)
+    ? jt.survey_spec.spec.map((q: { variable?: unknown }) => q?.variable).filter((v: unknown) => typeof v === 'string') : []);
+  let own: Record<string, unknown> = {};
+  try { own = parseVars(jt.extra_vars); } catch { /* a template whose own vars do not parse fails at launch, saying so */ }
+  for (const [k, v] of Object.entries(extraData)) {
+    if (jt.ask_variables_on_launch || questions.has(k)) accepted[k] = v;
+    else if (!(k in own && JSON.stringify(own[k]) === JSON.stringify(v))) rejected.push(k);
+  }
+  return { accepted, rejected };
+}
+
+/**
  * The overrides a scheduled launch applies: the schedule's prompts the template accepts at
  * launch time. Refused ones are logged and dropped (AWX's Schedule.get_job_kwargs); the API
  * refused them when the schedule was saved, so only a template changed since gets here.
  */
 export async function scheduledLaunchOverrides(db: Queryable, schedule: { id: number; unified_job_template_id: number;
-  launch_prompts: SchedulePrompts | null }): Promise<JobOverrides> {
+  launch_prompts: SchedulePrompts | null; extra_data: Record<string, unknown> | null }): Promise<JobOverrides> {
   const { rows } = await db.query<{ credential_id: string }>(
     'SELECT credential_id FROM schedule_credentials WHERE schedule_id = $1 ORDER BY credential_id', [schedule.id]);
   const credentialIds = rows.map((r) => Number(r.credential_id));
   const prompts = schedule.launch_prompts ?? {};
-  if (!credentialIds.length && !Object.keys(SCHEDULE_PROMPTS).some((k) => prompts[k] != null)) return {};
+  const extraData = schedule.extra_data && typeof schedule.extra_data === 'object' ? schedule.extra_data : {};
+  const hasVars = Object.keys(extraData).length > 0;
+  if (!credentialIds.length && !hasVars && !Object.keys(SCHEDULE_PROMPTS).some((k) => prompts[k] != null)) return {};
   const template = await loadPromptTemplate(db, Number(schedule.unified_job_template_id));
+  // Only job templates sort their variables; a system job's `days` was checked when the schedule was saved.
+  if (template.kind !== 'job_template' || !template.row) return hasVars ? { extra_vars: extraData } : {};
   const { accepted, errors } = sortPrompts(template, prompts, credentialIds);
+  const vars = sortExtraData(template.row, extraData);
+  if (vars.rejected.length) errors.extra_data = [`Variables ${vars.rejected.join(', ')} are not allowed on launch.`];
   if (Object.keys(errors).length) log.warn('schedule prompts dropped: the template no longer accepts them', { schedule: schedule.id, errors });
-  return accepted;
+  return Object.keys(vars.accepted).length ? { ...accepted, extra_vars: vars.accepted } : accepted;
 }

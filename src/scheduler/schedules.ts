@@ -83,10 +83,8 @@ export async function runDueSchedules(pool: pg.Pool, redis: Redis | undefined, c
       // occurrence would be retried (and fail) on every pass.
       await db.query('SAVEPOINT schedule_launch');
       try {
-        const prompts = await scheduledLaunchOverrides(db, s);
-        const extra = s.extra_data && Object.keys(s.extra_data).length ? { extra_vars: s.extra_data } : {};
         launched.push(await launchUnifiedJobTemplate(db, s.unified_job_template_id,
-          { launchType: 'scheduled', scheduleId: s.id, overrides: { ...prompts, ...extra }, secrets }));
+          { launchType: 'scheduled', scheduleId: s.id, overrides: await scheduledLaunchOverrides(db, s), secrets }));
         await db.query('RELEASE SAVEPOINT schedule_launch');
       } catch (err) {
         await db.query('ROLLBACK TO SAVEPOINT schedule_launch');

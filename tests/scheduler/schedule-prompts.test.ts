@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertCredential } from '../../src/db/credentials.js';
 import { seedFirstStart } from '../../src/db/seed.js';
+import { runDueSchedules } from '../../src/scheduler/schedules.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
 import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
 import { createProjectAndInventory, insertJobTemplate, orgId, startJobStack, waitForProcessed } from './support.js';
@@ -109,6 +110,45 @@ describe('a schedule stores only what its template asks for', () => {
       expect(res.status).toBe(400);
       expect(Object.keys(res.json)).toEqual([list]);
     }
+  });
+});
+
+describe('a schedule\'s extra_data follows the template\'s variables prompt', () => {
+  it('refuses variables the template does not ask for (the attack: extra vars past a template that takes none)', async () => {
+    const jt = await template({ extra_vars: 'color: red' });
+    const res = await api('POST', '/api/v2/schedules/', { name: 'vars', unified_job_template: jt, rrule: RULE, extra_data: { become_user: 'root' } });
+    expect(res.status).toBe(400);
+    expect(res.json).toEqual({ extra_data: ['Variables become_user are not allowed on launch. Check the Prompt on Launch setting on the Job Template to include Extra Variables.'] });
+    expect((await t.pool.query('SELECT count(*)::int AS n FROM schedules WHERE unified_job_template_id = $1', [jt])).rows[0].n).toBe(0);
+    // The template's own value is no prompt; with ask_variables_on_launch anything goes.
+    expect((await api('POST', '/api/v2/schedules/', { name: 'same vars', unified_job_template: jt, rrule: RULE, extra_data: { color: 'red' } })).status).toBe(201);
+    const asks = await template({ ask_variables_on_launch: true });
+    expect((await api('POST', '/api/v2/schedules/', { name: 'free vars', unified_job_template: asks, rrule: RULE, extra_data: { x: 1 } })).status).toBe(201);
+    const onProject = await api('POST', '/api/v2/schedules/', { name: 'pvars', unified_job_template: project, rrule: RULE, extra_data: { x: 1 } });
+    expect(onProject.json).toEqual({ extra_data: ['Field is not allowed on launch.'] });
+  });
+
+  it('checks survey answers as a launch does, required ones included', async () => {
+    const spec = { name: 's', description: '', spec: [{ variable: 'size', type: 'integer', min: 1, max: 3, required: true, question_name: 'Size' }] };
+    const jt = await template({ survey_enabled: true, survey_spec: JSON.stringify(spec) });
+    const missing = await api('POST', '/api/v2/schedules/', { name: 'no answer', unified_job_template: jt, rrule: RULE });
+    expect(missing.json).toEqual({ variables_needed_to_start: ["'size' value missing"] });
+    const wrong = await api('POST', '/api/v2/schedules/', { name: 'big', unified_job_template: jt, rrule: RULE, extra_data: { size: 9 } });
+    expect(wrong.status).toBe(400);
+    expect(Object.keys(wrong.json)).toEqual(['variables_needed_to_start']);
+    expect((await api('POST', '/api/v2/schedules/', { name: 'answered', unified_job_template: jt, rrule: RULE, extra_data: { size: 2 } })).status).toBe(201);
+  });
+
+  it('a launch drops what the template stopped accepting after the schedule was saved', async () => {
+    const jt = await template({ ask_variables_on_launch: true, ask_limit_on_launch: true });
+    const s = await api('POST', '/api/v2/schedules/', { name: 'then', unified_job_template: jt, rrule: RULE, extra_data: { x: 1 }, limit: 'alpha' });
+    expect(s.status, s.text).toBe(201);
+    await t.pool.query('UPDATE job_templates SET ask_variables_on_launch = false, ask_limit_on_launch = false WHERE id = $1', [jt]);
+    await t.pool.query(`UPDATE schedules SET next_run = now() - interval '1 second' WHERE id = $1`, [s.json.id]);
+    const [jobId] = await runDueSchedules(t.pool, undefined, t.config);
+    const { rows: [job] } = await t.pool.query('SELECT extra_vars, "limit", schedule_id FROM unified_jobs WHERE id = $1', [jobId]);
+    expect(job).toEqual({ extra_vars: '', limit: '', schedule_id: s.json.id });
+    await t.pool.query('DELETE FROM unified_jobs WHERE id = $1', [jobId]);
   });
 });
 

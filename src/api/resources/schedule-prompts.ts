@@ -1,6 +1,8 @@
 import type { Fields, Queryable, Row } from '../engine/resource.js';
 import { badRequest } from '../http.js';
-import { SCHEDULE_PROMPTS, loadPromptTemplate, sortPrompts, type SchedulePrompts } from '../../scheduler/schedule-prompts.js';
+import { NOT_ALLOWED, SCHEDULE_PROMPTS, loadPromptTemplate, sortExtraData, sortPrompts, type PromptTemplate,
+  type SchedulePrompts } from '../../scheduler/schedule-prompts.js';
+import { applySurvey } from '../survey.js';
 import { systemJobVarProblems } from '../../scheduler/system-job-vars.js';
 
 /**
@@ -48,6 +50,30 @@ function rangeErrors(data: Row): Record<string, string[]> {
 }
 
 /**
+ * A schedule's extra_data as its launch will take it (AWX's accept_or_ignore_variables with
+ * no errors excluded): on a job template, survey answers checked against their questions
+ * (and required ones present) and other variables only with ask_variables_on_launch; on a
+ * system job template, its `days`; on a project or inventory source, none.
+ */
+function checkExtraData(template: PromptTemplate, extraData: Row): void {
+  if (template.kind === 'system_job_template') {
+    const problems = systemJobVarProblems(template.jobType ?? '', extraData);
+    if (problems.length) throw badRequest({ extra_data: problems });
+    return;
+  }
+  if (template.kind !== 'job_template' || !template.row) {
+    if (Object.keys(extraData).length) throw badRequest({ extra_data: [NOT_ALLOWED] });
+    return;
+  }
+  const survey = applySurvey(template.row as Parameters<typeof applySurvey>[0], extraData);
+  if (survey.errors.length) throw badRequest({ variables_needed_to_start: survey.errors });
+  const { rejected } = sortExtraData(template.row, extraData);
+  if (rejected.length) {
+    throw badRequest({ extra_data: [`Variables ${rejected.join(', ')} are not allowed on launch. Check the Prompt on Launch setting on the Job Template to include Extra Variables.`] });
+  }
+}
+
+/**
  * Moves the prompt fields of a schedule write into `launch_prompts`, after checking them
  * against the template as AWX does when a schedule is saved: a create, a change of template
  * or of any prompt re-checks the whole saved configuration (stored prompts and credentials
@@ -62,10 +88,7 @@ export async function prepareSchedulePrompts(db: Queryable, data: Row, existing:
   const templateId = (data.unified_job_template ?? existing?.unified_job_template) as number;
   const retargeted = existing && data.unified_job_template !== undefined && data.unified_job_template !== existing.unified_job_template;
   const template = (!existing || retargeted || given.length || data.extra_data !== undefined) ? await loadPromptTemplate(db, templateId) : null;
-  if (template?.kind === 'system_job_template' && template.jobType) {
-    const problems = systemJobVarProblems(template.jobType, (data.extra_data ?? existing?.extra_data ?? {}) as Row);
-    if (problems.length) throw badRequest({ extra_data: problems });
-  }
+  if (template) checkExtraData(template, (data.extra_data ?? existing?.extra_data ?? {}) as Row);
   if (template && (!existing || retargeted || given.length)) {
     const prompts: SchedulePrompts = {};
     for (const k of Object.keys(SCHEDULE_PROMPTS)) {
