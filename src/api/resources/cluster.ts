@@ -7,6 +7,7 @@ import { badRequest, forbidden } from '../http.js';
 import { maskSecretFields, sealSecretValue, type SecretBox } from '../../security/secrets.js';
 import { bool, fk, int, named, ro, text, base } from './common.js';
 import { prepareSchedulePrompts, schedulePromptFields } from './schedule-prompts.js';
+import { messagesProblems } from '../../scheduler/notification-messages.js';
 
 /** Instances, instance groups, labels, schedules, notification templates and notifications. */
 export const instances = defineResource({
@@ -234,6 +235,10 @@ export const notificationTemplates = defineResource({
     }
     if (!existing && data.notification_configuration === undefined) data.notification_configuration = {};
     if (data.messages === undefined && !existing) data.messages = null;
+    if (data.messages !== undefined || (existing && data.notification_type !== undefined)) {
+      const problems = messagesProblems(data.messages !== undefined ? data.messages : existing?.messages, String(type ?? ''));
+      if (problems.length) throw badRequest({ messages: problems });
+    }
     return data;
   },
 });
