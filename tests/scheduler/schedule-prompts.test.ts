@@ -167,6 +167,7 @@ describe('a scheduled run uses the schedule\'s prompts', () => {
     expect(job.status, job.result_traceback).toBe('successful');
     expect(job).toMatchObject({ launch_type: 'scheduled', limit: 'alpha', job_tags: 'two', verbosity: 1 });
     expect(Number(job.inventory_id)).toBe(other);
+    expect((await api('GET', `/api/v2/schedules/${s.json.id}/jobs/`)).json.results.map((r: any) => r.id)).toEqual([job.id]);
     const hosts = await t.pool.query('SELECT host_name, ok FROM job_host_summaries WHERE job_id = $1 ORDER BY host_name', [job.id]);
     expect(hosts.rows).toEqual([{ host_name: 'alpha', ok: 1 }]);
     const { rows: ran } = await t.pool.query(`SELECT DISTINCT host_name, event_data::jsonb->'res'->>'msg' AS msg FROM job_events

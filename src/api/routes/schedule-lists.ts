@@ -6,6 +6,7 @@ import { registerSubList } from '../engine/routes.js';
 import { badRequest, type Router } from '../http.js';
 import { credentials } from '../resources/credentials.js';
 import { instanceGroups, labels, schedules } from '../resources/cluster.js';
+import { unifiedJobs } from '../resources/unified-jobs.js';
 
 /**
  * A schedule's association lists (AWX's ScheduleCredentialsList, ScheduleLabelsList,
@@ -35,6 +36,8 @@ export function registerScheduleLists(router: Router<ApiContext>): void {
       },
     },
   });
+  // The jobs a schedule launched (AWX's ScheduleUnifiedJobsList), named by its `unified_jobs` related link.
+  registerSubList(router, schedules, 'jobs', unifiedJobs, { condition: (p) => `t.schedule_id = ${p}` });
   for (const [name, child] of [['labels', labels], ['instance_groups', instanceGroups]] as const) {
     // Always empty; the parent id is still a bound parameter, as every sub-list's is.
     registerSubList(router, schedules, name, child, { condition: (p) => `${p}::bigint IS NULL` });
