@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { grantRole } from '../../src/api/resources/common.js';
 import { insertCredential } from '../../src/db/credentials.js';
 import { seedFirstStart } from '../../src/db/seed.js';
 import { runDueSchedules } from '../../src/scheduler/schedules.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
 import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
+import { createUser } from '../ws/ws-client.js';
 import { createProjectAndInventory, insertJobTemplate, orgId, startJobStack, waitForProcessed } from './support.js';
 
 /**
@@ -110,6 +112,35 @@ describe('a schedule stores only what its template asks for', () => {
       expect(res.status).toBe(400);
       expect(Object.keys(res.json)).toEqual([list]);
     }
+  });
+});
+
+describe('a schedule\'s links need the caller\'s rights', () => {
+  it('bob, who administers the template, cannot hand its schedule a credential or inventory he may not use', async () => {
+    const bob = await createUser(t.pool, 'bob', 'bob-pw');
+    const jt = await template({ ask_credential_on_launch: true, ask_inventory_on_launch: true });
+    // Changing a schedule needs admin of its template here (AWX also lets an executor change the schedules they created).
+    await grantRole(t.pool, 'job_template', jt, 'admin_role', bob);
+    const ssh = (await t.pool.query(`SELECT id FROM credential_types WHERE kind = 'ssh' AND managed LIMIT 1`)).rows[0].id;
+    const theirs = await insertCredential(t.pool, t.secrets, { name: 'not bobs', organization_id: org, credential_type_id: ssh, inputs: { username: 'root' } });
+    const otherInventory = (await t.pool.query(`INSERT INTO inventories (name, organization_id) VALUES ('not bobs', $1) RETURNING id`, [org])).rows[0].id;
+    // Seeing them is not using them.
+    await grantRole(t.pool, 'credential', theirs, 'read_role', bob);
+    await grantRole(t.pool, 'inventory', otherInventory, 'read_role', bob);
+    const asBob = (method: string, path: string, body?: unknown) => apiRequest(url, method, path, body, basicAuth('bob', 'bob-pw'));
+    const own = await asBob('POST', '/api/v2/schedules/', { name: 'bobs', unified_job_template: jt, rrule: RULE });
+    expect(own.status, own.text).toBe(201);
+    const cred = await asBob('POST', `/api/v2/schedules/${own.json.id}/credentials/`, { id: theirs });
+    expect(cred.status).toBe(403);
+    expect(cred.json.detail).toMatch(/credential/);
+    const inv = await asBob('PATCH', `/api/v2/schedules/${own.json.id}/`, { inventory: otherInventory });
+    expect(inv.status).toBe(403);
+    expect(inv.json.detail).toMatch(/inventory/);
+    expect((await asBob('PATCH', `/api/v2/schedules/${own.json.id}/`, { limit: 'x' })).status).toBe(400);
+    expect((await t.pool.query('SELECT count(*)::int AS n FROM schedule_credentials WHERE schedule_id = $1', [own.json.id])).rows[0].n).toBe(0);
+    expect((await t.pool.query('SELECT launch_prompts FROM schedules WHERE id = $1', [own.json.id])).rows[0].launch_prompts).toEqual({});
+    await grantRole(t.pool, 'credential', theirs, 'use_role', bob);
+    expect((await asBob('POST', `/api/v2/schedules/${own.json.id}/credentials/`, { id: theirs })).status).toBe(204);
   });
 });
 
