@@ -128,6 +128,14 @@ describe('running ad hoc commands', () => {
     const ping = await api('POST', '/api/v2/ad_hoc_commands/', { inventory, module_name: 'ping' });
     expect(ping.status, ping.text).toBe(201);
     expect((await waitForProcessed(t.pool, ping.json.id)).status).toBe('successful');
+
+    // From a host: its inventory, limited to it (AWX's HostAdHocCommandsList).
+    const host = (await t.pool.query(`SELECT id FROM hosts WHERE inventory_id = $1 AND name = 'localhost'`, [inventory])).rows[0].id;
+    const onHost = await api('POST', `/api/v2/hosts/${host}/ad_hoc_commands/`, { module_name: 'ping', inventory: 999999, limit: 'all' });
+    expect(onHost.status, onHost.text).toBe(201);
+    expect(onHost.json).toMatchObject({ inventory, limit: 'localhost', module_name: 'ping' });
+    expect((await waitForProcessed(t.pool, onHost.json.id)).status).toBe('successful');
+    expect((await api('GET', `/api/v2/hosts/${host}/ad_hoc_commands/`)).json.results.map((r: any) => r.id)).toEqual([onHost.json.id]);
   }, 180_000);
 
   it('a relaunch needs the roles again: without adhoc_role on the inventory, 403', async () => {

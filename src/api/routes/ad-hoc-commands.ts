@@ -10,7 +10,7 @@ import { parseDrfBoolean, parseDrfInteger } from '../engine/drf-values.js';
 import type { Caller, Row } from '../engine/resource.js';
 import { registerSubList } from '../engine/routes.js';
 import { badRequest, jsonBody, type Router } from '../http.js';
-import { inventories } from '../resources/inventories.js';
+import { groups, hosts, inventories } from '../resources/inventories.js';
 import { adHocCommands } from '../resources/unified-jobs.js';
 import { SETTING_DEFAULTS } from './config.js';
 
@@ -138,6 +138,19 @@ export function registerAdHocCommands(router: Router<ApiContext>): void {
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest({ detail: 'Expected a JSON object.' });
     return { status: 201, body: await startAdHocCommand(ctx, caller, { ...body, inventory: inventory.id }, 'manual') };
   });
+
+  // HostAdHocCommandsList / GroupAdHocCommandsList: the host's or group's inventory, limited to its name.
+  for (const [path, def] of [['hosts', hosts], ['groups', groups]] as const) {
+    registerSubList(router, def, 'ad_hoc_commands', adHocCommands, {
+      condition: (p) => `t.inventory_id = (SELECT x.inventory_id FROM ${path} x WHERE x.id = ${p}) AND t."limit" = (SELECT x.name FROM ${path} x WHERE x.id = ${p})` });
+    router.post(`/api/v2/${path}/:id/ad_hoc_commands/`, async (req, ctx) => {
+      const caller = await requireCaller(req, ctx);
+      const parent = await loadRow(ctx, def, caller, await resolveId(ctx, def, req.params.id));
+      const body = jsonBody<Row>(req);
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest({ detail: 'Expected a JSON object.' });
+      return { status: 201, body: await startAdHocCommand(ctx, caller, { ...body, inventory: parent.inventory, limit: parent.name }, 'manual') };
+    });
+  }
 
   router.get('/api/v2/ad_hoc_commands/:id/relaunch/', async (req, ctx) => {
     const caller = await requireCaller(req, ctx);
