@@ -144,6 +144,28 @@ describe('a schedule\'s links need the caller\'s rights', () => {
   });
 });
 
+describe('who may change a schedule', () => {
+  it('an executor changes and deletes the schedules they created, not anyone else\'s', async () => {
+    const jt = await template({ ask_limit_on_launch: true });
+    const [dan, erin] = [await createUser(t.pool, 'dan', 'dan-pw'), await createUser(t.pool, 'erin', 'erin-pw')];
+    for (const u of [dan, erin]) await grantRole(t.pool, 'job_template', jt, 'execute_role', u);
+    const as = (who: string) => (method: string, path: string, body?: unknown) => apiRequest(url, method, path, body, basicAuth(who, `${who}-pw`));
+    const mine = await as('dan')('POST', `/api/v2/job_templates/${jt}/schedules/`, { name: 'dans', rrule: RULE, limit: 'a' });
+    expect(mine.status, mine.text).toBe(201);
+    expect(mine.json.created_by).toBe(dan);
+    expect(mine.json.summary_fields.user_capabilities.edit).toBe(true);
+    expect((await as('erin')('GET', `/api/v2/schedules/${mine.json.id}/`)).json.summary_fields.user_capabilities.edit).toBe(false);
+    expect((await as('erin')('PATCH', `/api/v2/schedules/${mine.json.id}/`, { limit: 'b' })).status).toBe(403);
+    expect((await as('erin')('DELETE', `/api/v2/schedules/${mine.json.id}/`)).status).toBe(403);
+    expect((await as('dan')('PATCH', `/api/v2/schedules/${mine.json.id}/`, { limit: 'b' })).json.limit).toBe('b');
+    // Without execute any more, not even their own.
+    await t.pool.query(`DELETE FROM rbac_role_users WHERE user_id = $1`, [dan]);
+    expect((await as('dan')('PATCH', `/api/v2/schedules/${mine.json.id}/`, { limit: 'c' })).status).toBe(403);
+    await grantRole(t.pool, 'job_template', jt, 'execute_role', dan);
+    expect((await as('dan')('DELETE', `/api/v2/schedules/${mine.json.id}/`)).status).toBe(204);
+  });
+});
+
 describe('a schedule\'s extra_data follows the template\'s variables prompt', () => {
   it('refuses variables the template does not ask for (the attack: extra vars past a template that takes none)', async () => {
     const jt = await template({ extra_vars: 'color: red' });

@@ -114,9 +114,16 @@ export const schedules = defineResource({
     ...schedulePromptFields,
     // Computed from the rrule in `present`; the columns only give filters something to read.
     timezone: ro('text', { col: `''` }), until: ro('text', { col: `''` }),
+    created_by: ro('int', { fk: 'users' }),
   },
   search: ['name', 'description'],
   access: { roleType: 'job_template', idExpr: 't.unified_job_template_id',
+    // ScheduleAccess.can_change/can_delete: admin of the template, or the creator while they may still execute it.
+    rowAdmin: (g, row) => {
+      if (g.superuser) return true;
+      const perms = g.perms('job_template', row._aid as number | null, row._aorg as number | null);
+      return perms.has('admin') || (row.created_by != null && Number(row.created_by) === g.user.id && perms.has('execute'));
+    },
     orgExpr: '(SELECT u.organization_id FROM job_templates u WHERE u.id = t.unified_job_template_id UNION ALL SELECT p.organization_id FROM projects p WHERE p.id = t.unified_job_template_id LIMIT 1)',
     canCreate: async (ctx, g, d) => {
       const { rows } = await ctx.pool.query('SELECT organization_id FROM job_templates WHERE id = $1 UNION ALL SELECT organization_id FROM projects WHERE id = $1', [d.unified_job_template]);
@@ -145,6 +152,7 @@ export const schedules = defineResource({
     await requireLinks(ctx.pool, caller.grants, 'schedule', data, existing);
     const retargeted = existing && data.unified_job_template !== undefined && data.unified_job_template !== existing.unified_job_template;
     if ((!existing || retargeted) && !(await mayCreate(ctx, schedules, caller.grants, { ...existing, ...data }))) throw forbidden();
+    if (!existing) data.created_by = caller.user.id;
     const enabled = (data.enabled ?? existing?.enabled ?? true) as boolean;
     if (data.rrule !== undefined) Object.assign(data, scheduleFields(data.rrule, enabled));
     // Disabling never evaluates, so a schedule whose stored rule is refused can still be turned off.
