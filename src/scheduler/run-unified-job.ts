@@ -23,6 +23,7 @@ import { RUNNER_PROGRAM, runnerArgs, startRunner, type RunnerOutcome } from './r
 import { errorExplanation, WorkerStream } from './runner-stream.js';
 import { JobSandbox } from './sandbox/job-sandbox.js';
 import { runSystemJob } from './system-jobs.js';
+import { effectiveTimeout } from './job-timeout.js';
 
 /**
  * What a dispatcher worker does with a `run_unified_job` task: waiting → running, run the
@@ -132,7 +133,8 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
       redactor.env(env)]);
 
   const stream = new WorkerStream(pusher);
-  const runner = startRunner({ kwargs, env, privateDataDir: dir, ident: String(job.id), timeoutSeconds: job.timeout,
+  const runner = startRunner({ kwargs, env, privateDataDir: dir, ident: String(job.id),
+    timeoutSeconds: await effectiveTimeout(ctx.pool, job.kind, job.timeout),
     command: sandbox.command(RUNNER_PROGRAM, runnerArgs(dir), { cwd: dir, reportPid: true }),
     onStdout: (chunk) => stream.write(chunk) });
   const unregister = ctx.onCancel(job.id, () => runner.cancel());

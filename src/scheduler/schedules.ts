@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { withTransaction } from '../db/pool.js';
+import { isWholeNumber, readSetting } from '../db/settings.js';
 import { log } from '../log.js';
 import { publishBroadcast } from '../pipeline/broadcast.js';
 import { redisKeys } from '../redis-keys.js';
@@ -56,6 +57,22 @@ export async function refreshNextRun(db: Pick<pg.Pool, 'query'>, scheduleId: num
 }
 
 /**
+ * AWX's JobTemplate.cache_timeout_blocked: a job template with SCHEDULE_MAX_JOBS (10) of its
+ * jobs pending, waiting or running gets no more from its schedules; the occurrence is skipped
+ * (next_run still advances) with a warning, so a template that cannot keep up does not pile
+ * up a queue of its own.
+ */
+async function templateBlocked(db: Pick<pg.Pool, 'query'>, templateId: number): Promise<boolean> {
+  const max = await readSetting(db, 'SCHEDULE_MAX_JOBS', 10, isWholeNumber);
+  const { rows: [r] } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT 1 FROM unified_jobs WHERE kind = 'job' AND unified_job_template_id = $1
+        AND status IN ('pending', 'waiting', 'running') LIMIT $2) x`, [templateId, Math.max(0, max) + 1]);
+  if (r.n < max) return false;
+  log.warn('schedule skipped: its job template has too many jobs waiting to run', { template: templateId, waiting: r.n, SCHEDULE_MAX_JOBS: max });
+  return true;
+}
+
+/**
  * Launches every due schedule once; returns the ids of the jobs launched. `secrets` seals
  * survey password answers in the launched job (survey-secrets.ts), as an API launch does.
  */
@@ -76,6 +93,11 @@ export async function runDueSchedules(pool: pg.Pool, redis: Redis | undefined, c
       } catch (err) {
         if (!(err instanceof RruleError)) throw err;
         await disableSchedule(db, s.id, err);
+        changed.push(s.id);
+        return false;
+      }
+      if (await templateBlocked(db, s.unified_job_template_id)) {
+        await db.query('UPDATE schedules SET next_run = $2, modified = now() WHERE id = $1', [s.id, next]);
         changed.push(s.id);
         return false;
       }
