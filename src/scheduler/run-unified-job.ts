@@ -24,6 +24,7 @@ import { errorExplanation, WorkerStream } from './runner-stream.js';
 import { JobSandbox } from './sandbox/job-sandbox.js';
 import { runSystemJob } from './system-jobs.js';
 import { effectiveTimeout } from './job-timeout.js';
+import { isWholeNumber, readSetting } from '../db/settings.js';
 
 /**
  * What a dispatcher worker does with a `run_unified_job` task: waiting → running, run the
@@ -95,7 +96,7 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
   writeInventory(dir, await buildInventory(ctx.pool, job.inventory_id));
   const cmdline: string[] = [...inj.args];
   if (job.limit) cmdline.push('--limit', job.limit);
-  if (job.forks > 0) cmdline.push('--forks', String(job.forks));
+  if (job.forks > 0) cmdline.push('--forks', String(await boundedForks(ctx.pool, job)));
   if (job.verbosity > 0) cmdline.push(`-${'v'.repeat(Math.min(job.verbosity, 5))}`);
   if (job.job_type === 'check') cmdline.push('--check');
   if (job.diff_mode) cmdline.push('--diff');
@@ -146,6 +147,15 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
     stream.end();
   }
   return { final: outcomeToFinal(outcome, stream, redactor) };
+}
+
+/** AWX's MAX_FORKS (200; 0: no bound) caps a job's forks at run time, with a warning, whatever the template or prompt asked. */
+async function boundedForks(db: Pick<pg.Pool, 'query'>, job: JobRow): Promise<number> {
+  if (job.kind !== 'job') return job.forks;
+  const max = await readSetting(db, 'MAX_FORKS', 200, isWholeNumber);
+  if (max <= 0 || job.forks <= max) return job.forks;
+  log.warn('job forks above MAX_FORKS: capped', { job: job.id, forks: job.forks, MAX_FORKS: max });
+  return max;
 }
 
 type JinjaInExtraVars = 'always' | 'template' | 'never';

@@ -26,7 +26,8 @@ beforeAll(async () => {
   t = await useTestEnv();
   org = await orgId(t.pool);
   ({ project, inventory } = await createProjectAndInventory(t, org, {
-    'sleep.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.command: sleep 60\n' }));
+    'sleep.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.command: sleep 60\n',
+    'ok.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: msg=ok\n' }));
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
 }, 60_000);
 afterAll(() => { for (const s of sockets) s.destroy(); silent.close(); });
@@ -56,6 +57,19 @@ describe('timeouts from settings', () => {
     expect(job.job_explanation).toBe(TIMEOUT_EXPLANATION);
     expect(Date.now() - started).toBeLessThan(40_000);
   }, 90_000);
+});
+
+describe('MAX_FORKS', () => {
+  it('caps a job\'s forks at run time', async () => {
+    await setting('DEFAULT_JOB_TIMEOUT', 0);
+    await setting('MAX_FORKS', 3);
+    const jt = await insertJobTemplate(t.pool, { name: 'wide', organization_id: org, inventory_id: inventory, project_id: project, playbook: 'ok.yml', forks: 50 });
+    const job = await runInProcess(t, await launchJobTemplate(t.pool, jt));
+    expect(job.status, job.job_explanation).toBe('successful');
+    expect(job.forks).toBe(50);
+    const args = JSON.parse(job.job_args) as string[];
+    expect(args.slice(args.indexOf('--forks'), args.indexOf('--forks') + 2)).toEqual(['--forks', '3']);
+  }, 60_000);
 });
 
 describe('SCHEDULE_MAX_JOBS', () => {
