@@ -85,4 +85,15 @@ describe('the API parses writes as AWX does', () => {
     expect(bad.json).toEqual({ MAX_FORKS: ['A valid integer is required.'], PROJECT_UPDATE_VVV: ['Must be a valid boolean.'] });
     expect((await api('GET', '/api/v2/settings/jobs/')).json).toMatchObject({ MAX_FORKS: 50, PROJECT_UPDATE_VVV: true });
   });
+
+  it('ACTIVITY_STREAM_ENABLED "False" stops the activity stream, "on" starts it again', async () => {
+    const entries = async (name: string) => (await env.pool.query(
+      `SELECT count(*)::int AS n FROM activity_stream WHERE object1 = 'organization' AND changes->>'name' = $1`, [name])).rows[0].n;
+    expect((await api('PATCH', '/api/v2/settings/system/', { ACTIVITY_STREAM_ENABLED: 'False' })).json.ACTIVITY_STREAM_ENABLED).toBe(false);
+    expect((await api('POST', '/api/v2/organizations/', { name: 'unrecorded' })).status).toBe(201);
+    expect(await entries('unrecorded')).toBe(0);
+    expect((await api('PATCH', '/api/v2/settings/system/', { ACTIVITY_STREAM_ENABLED: 'on' })).json.ACTIVITY_STREAM_ENABLED).toBe(true);
+    expect((await api('POST', '/api/v2/organizations/', { name: 'recorded' })).status).toBe(201);
+    expect(await entries('recorded')).toBe(1);
+  });
 });
