@@ -41,6 +41,9 @@ export const SETTING_DEFAULTS: Record<string, Record<string, unknown>> = {
 const SETTING_CHECKS: Record<string, (v: unknown, ctx: ApiContext) => string | undefined> = {
   ALLOW_JINJA_IN_EXTRA_VARS: (v) => (['always', 'never', 'template'].includes(v as string)
     ? undefined : `"${String(v)}" is not a valid choice (always, never, template).`),
+  // AWX's IntegerField bounds for these two.
+  SESSION_COOKIE_AGE: (v) => ((v as number) >= 60 && (v as number) <= 30_000_000 ? undefined : 'Ensure this value is between 60 and 30000000.'),
+  SESSIONS_PER_USER: (v) => ((v as number) >= -1 ? undefined : 'Ensure this value is greater than or equal to -1.'),
   AWX_ISOLATION_SHOW_PATHS: (v, ctx) => {
     try { parseShowPaths(v, ctx.config.dataDir); return undefined; } catch (err) { return (err as Error).message; }
   },
