@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { jobKinds, type JobKind } from '../db/job-kinds.js';
+import { readSetting } from '../db/settings.js';
 
 /**
  * Custom notification messages (AWX's NotificationTemplate.messages): per event (`started`,
@@ -165,6 +166,9 @@ export async function jobMessageContext(db: Pick<pg.Pool, 'query'>, jobId: numbe
   if (!j) return null;
   const info = jobKinds[j.kind as JobKind];
   const url = `/api/v2/${info?.apiPath ?? 'unified_jobs'}/${j.id}/`;
+  // AWX's get_ui_url: the job's page in the web console, under TOWER_URL_BASE.
+  const base = await readSetting(db, 'TOWER_URL_BASE', 'http://127.0.0.1:8013', (v) => typeof v === 'string');
+  const uiUrl = `${base.replace(/\/+$/, '')}/jobs/${j.kind}/${j.id}/output`;
   const summary: Record<string, unknown> = {};
   if (j.inventory_id) summary.inventory = { id: Number(j.inventory_id), name: j.inv_name, description: j.inv_description, organization_id: j.inv_org, kind: j.inv_kind ?? '' };
   if (j.project_id) summary.project = { id: Number(j.project_id), name: j.proj_name, description: j.proj_description, status: j.proj_status, scm_type: j.proj_scm_type };
@@ -181,8 +185,8 @@ export async function jobMessageContext(db: Pick<pg.Pool, 'query'>, jobId: numbe
   job.host_status_counts = j.host_status_counts ?? {};
   const friendly = (j.kind as string).split('_').map((w: string) => w[0].toUpperCase() + w.slice(1)).join(' ');
   return {
-    job, job_friendly_name: friendly, url,
-    job_metadata: JSON.stringify({ id: Number(j.id), name: j.name, url, created_by: j.username ?? null, started: j.started, finished: j.finished,
+    job, job_friendly_name: friendly, url: uiUrl,
+    job_metadata: JSON.stringify({ id: Number(j.id), name: j.name, url: uiUrl, created_by: j.username ?? null, started: j.started, finished: j.finished,
       status: j.status, traceback: j.result_traceback ?? '' }, null, 4),
   };
 }

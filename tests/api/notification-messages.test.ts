@@ -58,6 +58,7 @@ describe('notification messages', () => {
       success: { message: '{{ job_friendly_name }} {{ job.name }} #{{ job.id }} {{ job.status }}',
         body: '{"text": "{{ job.summary_fields.inventory.name }} ok={{ job.host_status_counts.ok }} failed={{ job.failed }}", "id": {{ job.id }}}' },
       error: { message: 'failed: {{ job.name }}' },
+      started: { message: '{{ job.name }} started, see {{ url }}' },
     });
     expect(nt.status, nt.text).toBe(201);
     const inv = (await env.pool.query(`SELECT id FROM inventories WHERE name = 'Demo Inventory'`)).rows[0].id;
@@ -70,5 +71,11 @@ describe('notification messages', () => {
     expect(received.at(-1)!.body).toEqual({ text: 'Demo Inventory ok=3 failed=False', id: job.id });
     const sent = await api('GET', `/api/v2/notifications/${n.id}/`);
     expect(sent.json).toMatchObject({ status: 'successful', subject: `Job Nightly #${job.id} successful` });
+    // `url` is the job's page in the console under TOWER_URL_BASE, as AWX's get_ui_url.
+    await api('PATCH', '/api/v2/settings/system/', { TOWER_URL_BASE: 'https://ps.example.com/' });
+    const { rows: [started] } = await env.pool.query(`INSERT INTO notifications (notification_template_id, unified_job_id, status, notification_type, subject, body)
+      VALUES ($1, $2, 'pending', 'webhook', 'default subject', jsonb_build_object('id', $2::bigint, 'status', 'running')) RETURNING id`, [nt.json.id, job.id]);
+    await sendDueNotifications(env.pool, env.secrets);
+    expect((await api('GET', `/api/v2/notifications/${started.id}/`)).json.subject).toBe(`Nightly started, see https://ps.example.com/jobs/job/${job.id}/output`);
   });
 });
