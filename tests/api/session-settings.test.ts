@@ -4,8 +4,8 @@ import { useTestEnv, type TestEnv } from '../support/harness.js';
 import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
 
 /**
- * Issue #15: the authentication settings SESSION_COOKIE_AGE and SESSIONS_PER_USER were
- * stored and ignored; a login now follows them as AWX's does.
+ * Issue #15: the authentication settings SESSION_COOKIE_AGE, SESSIONS_PER_USER and
+ * AUTH_BASIC_ENABLED were stored and ignored; logins and requests now follow them as AWX's do.
  */
 let env: TestEnv;
 let url: string;
@@ -50,5 +50,16 @@ describe('session settings', () => {
     expect(await me(newer.cookie)).toBe(200);
     expect(await me(older.cookie)).toBe(401);
     expect((await api('PATCH', '/api/v2/settings/authentication/', { SESSIONS_PER_USER: -2 })).status).toBe(400);
+  });
+
+  it('AUTH_BASIC_ENABLED off refuses basic auth; tokens and the login form still work', async () => {
+    const token = (await api('POST', '/api/v2/tokens/', { scope: 'write', description: 'keep a way in' })).json.token;
+    const bearer = { authorization: `Bearer ${token}` };
+    expect((await api('PATCH', '/api/v2/settings/authentication/', { AUTH_BASIC_ENABLED: 'false' })).json.AUTH_BASIC_ENABLED).toBe(false);
+    expect((await api('GET', '/api/v2/me/')).status).toBe(401);
+    expect((await api('GET', '/api/v2/me/', undefined, bearer)).status).toBe(200);
+    expect(await me((await login()).cookie)).toBe(200);
+    expect((await api('PATCH', '/api/v2/settings/authentication/', { AUTH_BASIC_ENABLED: true }, bearer)).status).toBe(200);
+    expect((await api('GET', '/api/v2/me/')).status).toBe(200);
   });
 });

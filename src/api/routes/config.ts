@@ -1,5 +1,5 @@
 import { version } from '../../paths.js';
-import { requireCaller } from '../auth.js';
+import { forgetBasicAuthSetting, requireCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { forbidden, jsonBody, notFound, type Router } from '../http.js';
 import { parseShowPaths } from '../../scheduler/sandbox/show-paths.js';
@@ -122,6 +122,7 @@ export function registerConfig(router: Router<ApiContext>): void {
     for (const [k, v] of Object.entries(body)) {
       await ctx.pool.query(`INSERT INTO api_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2, modified = now()`, [k, JSON.stringify(v)]);
     }
+    if ('AUTH_BASIC_ENABLED' in body) forgetBasicAuthSetting();
     await recordActivity(ctx.pool, ctx.config.nodeName, { actorId: caller.user.id, operation: 'update', object1: 'setting', object1Id: null, changes: body });
     return { status: 200, body: await category(ctx, req.params.slug) };
   };
