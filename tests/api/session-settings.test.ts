@@ -52,6 +52,13 @@ describe('session settings', () => {
     expect((await api('PATCH', '/api/v2/settings/authentication/', { SESSIONS_PER_USER: -2 })).status).toBe(400);
   });
 
+  it('the login page\'s customisations show on /api/ before logging in', async () => {
+    await api('PATCH', '/api/v2/settings/ui/', { CUSTOM_LOGIN_INFO: 'Authorized use only' });
+    await api('PATCH', '/api/v2/settings/authentication/', { LOGIN_REDIRECT_OVERRIDE: 'https://sso.example.com/' });
+    expect((await api('GET', '/api/', undefined, {})).json).toMatchObject({ custom_login_info: 'Authorized use only',
+      login_redirect_override: 'https://sso.example.com/', custom_logo: '' });
+  });
+
   it('AUTH_BASIC_ENABLED off refuses basic auth; tokens and the login form still work', async () => {
     const token = (await api('POST', '/api/v2/tokens/', { scope: 'write', description: 'keep a way in' })).json.token;
     const bearer = { authorization: `Bearer ${token}` };

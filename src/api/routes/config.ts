@@ -76,8 +76,15 @@ async function category(ctx: ApiContext, slug: string): Promise<Record<string, u
 }
 
 export function registerConfig(router: Router<ApiContext>): void {
-  router.get('/api/', () => ({ status: 200, body: { description: 'AWX REST API', current_version: '/api/v2/', available_versions: { v2: '/api/v2/' },
-    oauth2: '/api/o/', custom_logo: '', custom_login_info: '', login_redirect_override: '' } }));
+  // AWX's ApiRootView: the login page's customisations, readable before logging in.
+  router.get('/api/', async (_req, ctx) => {
+    const { rows } = await ctx.pool.query<{ key: string; value: unknown }>(
+      `SELECT key, value FROM api_settings WHERE key IN ('CUSTOM_LOGO', 'CUSTOM_LOGIN_INFO', 'LOGIN_REDIRECT_OVERRIDE')`);
+    const set = Object.fromEntries(rows.map((r) => [r.key, r.value]));
+    return { status: 200, body: { description: 'AWX REST API', current_version: '/api/v2/', available_versions: { v2: '/api/v2/' },
+      oauth2: '/api/o/', custom_logo: set.CUSTOM_LOGO ?? '', custom_login_info: set.CUSTOM_LOGIN_INFO ?? '',
+      login_redirect_override: set.LOGIN_REDIRECT_OVERRIDE ?? '' } };
+  });
   router.get('/api/v2/', () => ({ status: 200, body: Object.fromEntries(RESOURCES.map((r) => [r, `/api/v2/${r === 'inventory' ? 'inventories' : r}/`])) }));
 
   router.get('/api/v2/config/', async (req, ctx) => {
