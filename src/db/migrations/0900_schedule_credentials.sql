@@ -8,3 +8,9 @@ CREATE TABLE schedule_credentials (
   PRIMARY KEY (schedule_id, credential_id)
 );
 CREATE INDEX schedule_credentials_credential_idx ON schedule_credentials (credential_id);
+-- The API read cache's change triggers (migration 0400), which every table it may read carries:
+-- without them the web process finds a table it cannot watch and keeps its cache off.
+CREATE TRIGGER api_cache_changes AFTER INSERT OR UPDATE OR DELETE ON schedule_credentials
+  FOR EACH ROW EXECUTE FUNCTION api_cache_notify();
+CREATE TRIGGER api_cache_truncate AFTER TRUNCATE ON schedule_credentials
+  FOR EACH STATEMENT EXECUTE FUNCTION api_cache_notify();
