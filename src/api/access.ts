@@ -207,6 +207,8 @@ export const LINKS: Record<string, Record<string, LinkRule>> = {
   // WorkflowJobTemplateNodeAccess: the right to start the node's template, and its prompts' links.
   workflow_job_template_node: { unified_job_template: { target: 'unified_job_template', perm: 'execute' }, inventory: use('inventory'),
     credentials: use('credential', { many: true }) },
+  // AdHocCommandAccess.can_add (and can_start, for relaunch): adhoc_role on the inventory, use of the credential.
+  ad_hoc_command: { inventory: { target: 'inventory', perm: 'adhoc' }, credential: use('credential') },
   // ProjectAccess: the credential git authenticates with goes to the project's scm_url.
   project: { organization: inOrg('project'), credential: use('credential') },
   inventory: { organization: inOrg('inventory'), instance_groups: use('instance_group', { many: true }) },

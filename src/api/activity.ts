@@ -37,10 +37,15 @@ function maskValue(v: unknown, secret: boolean): unknown {
   return v;
 }
 
+/**
+ * Writes one entry unless a superuser turned the stream off (AWX's ACTIVITY_STREAM_ENABLED,
+ * default true): the setting is read by the INSERT itself, so honouring it costs no round trip.
+ */
 export async function recordActivity(db: Queryable, nodeName: string, e: ActivityEntry): Promise<void> {
   await db.query(
     `INSERT INTO activity_stream (actor_id, operation, object1, object1_id, object2, object2_id, object_relationship_type, changes, action_node)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
+      WHERE coalesce((SELECT value FROM api_settings WHERE key = 'ACTIVITY_STREAM_ENABLED'), 'true'::jsonb) <> 'false'::jsonb`,
     [e.actorId, e.operation, e.object1, e.object1Id, e.object2 ?? '', e.object2Id ?? null, e.relationship ?? '',
       JSON.stringify(maskChanges(e.changes ?? {})), nodeName]);
 }

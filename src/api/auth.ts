@@ -269,9 +269,28 @@ export function authenticateRequest(req: ApiRequest, ctx: ApiContext): Promise<A
   return auth;
 }
 
+/**
+ * AWX's AUTH_BASIC_ENABLED (default true): off, a basic Authorization header authenticates
+ * nobody (the login form and tokens still work). Read at most every 5 s per web process, as
+ * one more query on every scripted request would double the cost of a cached read; a change
+ * made through this process applies at once (forgetBasicAuthSetting), in others within 5 s.
+ */
+const BASIC_SETTING_TTL_MS = 5_000;
+let basicSetting: { enabled: boolean; at: number } | undefined;
+
+export function forgetBasicAuthSetting(): void { basicSetting = undefined; }
+
+async function basicAuthEnabled(ctx: ApiContext): Promise<boolean> {
+  if (basicSetting && Date.now() - basicSetting.at < BASIC_SETTING_TTL_MS) return basicSetting.enabled;
+  const { rows } = await ctx.pool.query<{ value: unknown }>(`SELECT value FROM api_settings WHERE key = 'AUTH_BASIC_ENABLED'`);
+  basicSetting = { enabled: rows[0]?.value !== false, at: Date.now() };
+  return basicSetting.enabled;
+}
+
 async function authenticateOnce(req: ApiRequest, ctx: ApiContext): Promise<Authentication | undefined> {
   const header = req.headers.authorization;
   if (header && /^basic /i.test(header)) {
+    if (!(await basicAuthEnabled(ctx))) return undefined;
     const user = await basicUser(ctx, req, header);
     return user && { user, via: 'basic', scope: 'write' };
   }

@@ -12,6 +12,8 @@ import { registerMetrics } from './routes/metrics.js';
 import { registerDeadLetters } from './routes/dead-letters.js';
 import { registerConfig } from './routes/config.js';
 import { registerLaunch } from './routes/launch.js';
+import { registerAdHocCommands } from './routes/ad-hoc-commands.js';
+import { registerSystemJobTemplates } from './routes/system-job-templates.js';
 import { registerLogin } from './routes/login.js';
 import { registerObjectActions } from './routes/object-actions.js';
 import { registerResources } from './routes/resources.js';
@@ -46,6 +48,8 @@ export function buildRouter(): Router<ApiContext> {
   registerLaunch(router);
   registerWebhooks(router);
   registerCallbacks(router);
+  registerAdHocCommands(router);
+  registerSystemJobTemplates(router);
   registerObjectActions(router);
   registerResources(router);
   registerWorkflows(router);

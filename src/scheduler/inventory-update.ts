@@ -16,6 +16,7 @@ import { Redactor } from './redact.js';
 import { JobSandbox } from './sandbox/job-sandbox.js';
 import type { JobContext, JobRow, KindResult } from './run-unified-job.js';
 import { SyntheticEvents } from './synthetic-events.js';
+import { effectiveTimeout } from './job-timeout.js';
 
 /**
  * An inventory update from a file in a project (source `scm`): `ansible-inventory -i <file>
@@ -54,7 +55,7 @@ export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher
   let listed: Record<string, any>;
   try {
     const cmd = sandbox.command('ansible-inventory', ['-i', file, '--list', '--export'], { cwd });
-    const { stdout, stderr } = await exec(cmd.file, cmd.args, { cwd, maxBuffer: 256 << 20, timeout: (job.timeout || 0) * 1000,
+    const { stdout, stderr } = await exec(cmd.file, cmd.args, { cwd, maxBuffer: 256 << 20, timeout: (await effectiveTimeout(ctx.pool, job.kind, job.timeout)) * 1000,
       env: sandbox.env({ injected: sourceEnv, set }) });
     // Warnings (a group that did not parse, a deprecated option) are part of the update's output.
     emitLines(ev, stderr);

@@ -151,6 +151,7 @@ export interface AdHocFields {
   diff_mode?: boolean;
   timeout?: number;
   created_by_id?: number | null;
+  launch_type?: LaunchType;
 }
 
 export async function launchAdHocCommand(db: Queryable, fields: AdHocFields): Promise<number> {
@@ -162,7 +163,7 @@ export async function launchAdHocCommand(db: Queryable, fields: AdHocFields): Pr
   }
   const extraVars = parseVars(fields.extra_vars);
   return submitUnifiedJob(db, {
-    kind: 'ad_hoc_command', name: moduleName, organization_id: inv.organization_id, launch_type: 'manual',
+    kind: 'ad_hoc_command', name: moduleName, organization_id: inv.organization_id, launch_type: fields.launch_type ?? 'manual',
     created_by_id: fields.created_by_id ?? null, inventory_id: fields.inventory_id, module_name: moduleName,
     module_args: fields.module_args ?? '', limit: fields.limit ?? '', forks: fields.forks ?? 0, verbosity: fields.verbosity ?? 0,
     credential_id: fields.credential_id ?? null, job_type: fields.job_type ?? 'run', become_enabled: fields.become_enabled ?? false,

@@ -2,6 +2,7 @@ import nodemailer from 'nodemailer';
 import type pg from 'pg';
 import { request } from 'undici';
 import { log } from '../log.js';
+import { jobMessageContext, messageEvent, renderTemplate } from './notification-messages.js';
 import type { SecretBox } from '../security/secrets.js';
 
 /**
@@ -50,6 +51,7 @@ export async function sendDueNotifications(pool: pg.Pool, secrets: SecretBox, li
     for (const n of rows) {
       let error = '';
       try {
+        await applyCustomMessages(client, n);
         await deliver({ ...n, configuration: secrets.decryptFields(n.configuration) });
       } catch (err) {
         error = String((err as Error).message ?? err).slice(0, 2000);
@@ -70,6 +72,31 @@ export async function sendDueNotifications(pool: pg.Pool, secrets: SecretBox, li
   } finally {
     client.release();
   }
+}
+
+/**
+ * The template's own message and body for the notification's event, rendered against its
+ * job (notification-messages.ts) and stored on the notification as sent, as AWX stores its
+ * rendered subject and body. A webhook body must render to a JSON object.
+ */
+async function applyCustomMessages(db: Pick<pg.Pool, 'query'>, n: NotificationRow): Promise<void> {
+  const pair = n.messages?.[messageEvent(n.body?.status)];
+  if (!pair || (!pair.message && !pair.body) || n.unified_job_id == null) return;
+  const context = await jobMessageContext(db, n.unified_job_id);
+  if (!context) return;
+  if (pair.message) n.subject = renderTemplate(pair.message, context);
+  if (pair.body) {
+    const rendered = renderTemplate(pair.body, context);
+    if (n.notification_type === 'webhook') {
+      let parsed: unknown;
+      try { parsed = JSON.parse(rendered); } catch { throw new Error('the webhook body did not render to JSON'); }
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the webhook body did not render to a JSON object');
+      n.body = parsed as Record<string, unknown>;
+    } else {
+      n.body = rendered as unknown as Record<string, unknown>;
+    }
+  }
+  await db.query('UPDATE notifications SET subject = $2, body = $3 WHERE id = $1', [n.id, n.subject, JSON.stringify(n.body)]);
 }
 
 async function deliver(n: NotificationRow): Promise<void> {
@@ -97,7 +124,7 @@ async function deliver(n: NotificationRow): Promise<void> {
     case 'email': {
       const transport = nodemailer.createTransport({ host: c.host, port: Number(c.port ?? 25), secure: Boolean(c.use_ssl),
         ignoreTLS: !c.use_tls, auth: c.username ? { user: c.username, pass: c.password } : undefined, connectionTimeout: 10_000 });
-      await transport.sendMail({ from: c.sender, to: c.recipients, subject: text, text: JSON.stringify(body, null, 2) });
+      await transport.sendMail({ from: c.sender, to: c.recipients, subject: text, text: typeof body === 'string' ? body : JSON.stringify(body, null, 2) });
       return;
     }
     default:

@@ -13,6 +13,8 @@ import { JobSandbox } from './sandbox/job-sandbox.js';
 import { scmGitAuth, type ScmGitAuth } from './scm-credential.js';
 import type { JobContext, JobRow, KindResult } from './run-unified-job.js';
 import { SyntheticEvents } from './synthetic-events.js';
+import { effectiveTimeout } from './job-timeout.js';
+import { TIMEOUT_EXPLANATION } from './job-states.js';
 
 /**
  * A project update: git clone or fetch into <dataDir>/projects/<local_path>, then check out
@@ -91,12 +93,23 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
       return false;
     }
   };
+  // The project's `timeout` (or DEFAULT_PROJECT_UPDATE_TIMEOUT) bounds the whole update: each git command gets what is left.
+  const timeout = await effectiveTimeout(ctx.pool, 'project_update', job.timeout);
+  const deadline = timeout > 0 ? Date.now() + timeout * 1000 : 0;
+  let timedOut = false;
   const git = async (...args: string[]) => {
     const cmd = sandbox.command('git', args, { cwd: dir });
-    return (await exec(cmd.file, cmd.args, { cwd: dir, env, maxBuffer: 10 << 20 })).stdout.trim();
+    const left = deadline ? deadline - Date.now() : 0;
+    if (deadline && left <= 0) { timedOut = true; throw new Error(TIMEOUT_EXPLANATION); }
+    try {
+      return (await exec(cmd.file, cmd.args, { cwd: dir, env, maxBuffer: 10 << 20, timeout: left })).stdout.trim();
+    } catch (err) {
+      if (deadline && (err as { killed?: boolean }).killed) timedOut = true;
+      throw err;
+    }
   };
   // What failed, with git's own message, for job_explanation (it is also in the update's output).
-  const failed = (): KindResult => ({ final: { status: 'failed', jobExplanation: pusher.redactor.text(failure) } });
+  const failed = (): KindResult => ({ final: { status: 'failed', jobExplanation: timedOut ? TIMEOUT_EXPLANATION : pusher.redactor.text(failure) } });
 
   if (project.scm_delete_on_update && !(await step('Delete project directory', async () => {
     emptyDirectory(dir);

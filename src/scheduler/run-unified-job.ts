@@ -25,6 +25,8 @@ import { RUNNER_PROGRAM, runnerArgs, startRunner, type RunnerOutcome } from './r
 import { errorExplanation, WorkerStream } from './runner-stream.js';
 import { JobSandbox } from './sandbox/job-sandbox.js';
 import { runSystemJob } from './system-jobs.js';
+import { effectiveTimeout } from './job-timeout.js';
+import { isWholeNumber, readSetting } from '../db/settings.js';
 
 /**
  * What a dispatcher worker does with a `run_unified_job` task: waiting → running, run the
@@ -101,7 +103,7 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
     job.job_slice_count > 1 ? { number: job.job_slice_number, count: job.job_slice_count } : undefined));
   const cmdline: string[] = [...inj.args];
   if (job.limit) cmdline.push('--limit', job.limit);
-  if (job.forks > 0) cmdline.push('--forks', String(job.forks));
+  if (job.forks > 0) cmdline.push('--forks', String(await boundedForks(ctx.pool, job)));
   if (job.verbosity > 0) cmdline.push(`-${'v'.repeat(Math.min(job.verbosity, 5))}`);
   if (job.job_type === 'check') cmdline.push('--check');
   if (job.diff_mode) cmdline.push('--diff');
@@ -155,7 +157,8 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
       redactor.env(env)]);
 
   const stream = new WorkerStream(pusher);
-  const runner = startRunner({ kwargs, env, privateDataDir: dir, ident: String(job.id), timeoutSeconds: job.timeout,
+  const runner = startRunner({ kwargs, env, privateDataDir: dir, ident: String(job.id),
+    timeoutSeconds: await effectiveTimeout(ctx.pool, job.kind, job.timeout),
     command: sandbox.command(RUNNER_PROGRAM, runnerArgs(dir), { cwd: dir, reportPid: true }),
     onStdout: (chunk) => stream.write(chunk) });
   const unregister = ctx.onCancel(job.id, () => runner.cancel());
@@ -176,6 +179,15 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
 /** Ansible's own default role and collection paths, kept after the project's requirements. */
 const DEFAULT_ROLES_PATH = ['~/.ansible/roles', '/usr/share/ansible/roles', '/etc/ansible/roles'];
 const DEFAULT_COLLECTIONS_PATH = ['~/.ansible/collections', '/usr/share/ansible/collections'];
+
+/** AWX's MAX_FORKS (200; 0: no bound) caps a job's forks at run time, with a warning, whatever the template or prompt asked. */
+async function boundedForks(db: Pick<pg.Pool, 'query'>, job: JobRow): Promise<number> {
+  if (job.kind !== 'job') return job.forks;
+  const max = await readSetting(db, 'MAX_FORKS', 200, isWholeNumber);
+  if (max <= 0 || job.forks <= max) return job.forks;
+  log.warn('job forks above MAX_FORKS: capped', { job: job.id, forks: job.forks, MAX_FORKS: max });
+  return max;
+}
 
 type JinjaInExtraVars = 'always' | 'template' | 'never';
 

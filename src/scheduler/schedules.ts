@@ -1,12 +1,14 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { withTransaction } from '../db/pool.js';
+import { isWholeNumber, readSetting } from '../db/settings.js';
 import { log } from '../log.js';
 import { publishBroadcast } from '../pipeline/broadcast.js';
 import { redisKeys } from '../redis-keys.js';
 import type { SecretBox } from '../security/secrets.js';
 import { launchUnifiedJobTemplate } from './launch.js';
 import { RRULE_STEP_BUDGET, RruleError, nextOccurrence, parseRrule } from './rrule/index.js';
+import { scheduledLaunchOverrides, type SchedulePrompts } from './schedule-prompts.js';
 
 /**
  * Schedules: an RRULE string in AWX's accepted form (rrule/parse.ts), `next_run` kept current,
@@ -55,6 +57,22 @@ export async function refreshNextRun(db: Pick<pg.Pool, 'query'>, scheduleId: num
 }
 
 /**
+ * AWX's JobTemplate.cache_timeout_blocked: a job template with SCHEDULE_MAX_JOBS (10) of its
+ * jobs pending, waiting or running gets no more from its schedules; the occurrence is skipped
+ * (next_run still advances) with a warning, so a template that cannot keep up does not pile
+ * up a queue of its own.
+ */
+async function templateBlocked(db: Pick<pg.Pool, 'query'>, templateId: number): Promise<boolean> {
+  const max = await readSetting(db, 'SCHEDULE_MAX_JOBS', 10, isWholeNumber);
+  const { rows: [r] } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT 1 FROM unified_jobs WHERE kind = 'job' AND unified_job_template_id = $1
+        AND status IN ('pending', 'waiting', 'running') LIMIT $2) x`, [templateId, Math.max(0, max) + 1]);
+  if (r.n < max) return false;
+  log.warn('schedule skipped: its job template has too many jobs waiting to run', { template: templateId, waiting: r.n, SCHEDULE_MAX_JOBS: max });
+  return true;
+}
+
+/**
  * Launches every due schedule once; returns the ids of the jobs launched. `secrets` seals
  * survey password answers in the launched job (survey-secrets.ts), as an API launch does.
  */
@@ -64,8 +82,9 @@ export async function runDueSchedules(pool: pg.Pool, redis: Redis | undefined, c
   const changed: number[] = [];
   for (;;) {
     const done = await withTransaction(pool, async (db) => {
-      const { rows: [s] } = await db.query<{ id: number; rrule: string; unified_job_template_id: number; extra_data: Record<string, unknown> }>(
-        `SELECT id, rrule, unified_job_template_id, extra_data FROM schedules
+      const { rows: [s] } = await db.query<{ id: number; rrule: string; unified_job_template_id: number; extra_data: Record<string, unknown>;
+        launch_prompts: SchedulePrompts }>(
+        `SELECT id, rrule, unified_job_template_id, extra_data, launch_prompts FROM schedules
           WHERE enabled AND next_run <= $1 ORDER BY next_run LIMIT 1 FOR UPDATE SKIP LOCKED`, [now]);
       if (!s) return true;
       let next: Date | null;
@@ -77,13 +96,17 @@ export async function runDueSchedules(pool: pg.Pool, redis: Redis | undefined, c
         changed.push(s.id);
         return false;
       }
+      if (await templateBlocked(db, s.unified_job_template_id)) {
+        await db.query('UPDATE schedules SET next_run = $2, modified = now() WHERE id = $1', [s.id, next]);
+        changed.push(s.id);
+        return false;
+      }
       // A failed launch must not abort the transaction that advances next_run, or the same
       // occurrence would be retried (and fail) on every pass.
       await db.query('SAVEPOINT schedule_launch');
       try {
-        const extra = s.extra_data && Object.keys(s.extra_data).length ? { extra_vars: s.extra_data } : {};
         launched.push(await launchUnifiedJobTemplate(db, s.unified_job_template_id,
-          { launchType: 'scheduled', scheduleId: s.id, overrides: extra, secrets }));
+          { launchType: 'scheduled', scheduleId: s.id, overrides: await scheduledLaunchOverrides(db, s), secrets }));
         await db.query('RELEASE SAVEPOINT schedule_launch');
       } catch (err) {
         await db.query('ROLLBACK TO SAVEPOINT schedule_launch');

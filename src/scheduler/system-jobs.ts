@@ -11,7 +11,9 @@ import { SyntheticEvents } from './synthetic-events.js';
  * - cleanup_jobs: deletes unified jobs finished more than `days` ago, then drops every
  *   event partition wholly older than the cutoff (retention is DROP TABLE, never a
  *   row-by-row DELETE of events);
- * - cleanup_activitystream: deletes activity stream entries older than `days`.
+ * - cleanup_activitystream: deletes activity stream entries older than `days`;
+ * - cleanup_sessions: deletes expired browser sessions (AWX's cleanup_sessions);
+ * - cleanup_tokens: deletes expired API tokens (AWX's cleartokens).
  */
 export async function runSystemJob(ctx: JobContext, job: JobRow, setPusher: (p: EventPusher) => void): Promise<KindResult> {
   const pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, jobKinds.system_job.refField, job.id,
@@ -30,8 +32,14 @@ export async function runSystemJob(ctx: JobContext, job: JobRow, setPusher: (p: 
   } else if (job.job_type === 'cleanup_activitystream') {
     const { rowCount } = await ctx.pool.query('DELETE FROM activity_stream WHERE "timestamp" < $1', [cutoff]);
     ev.emit('verbose', `Removed ${rowCount ?? 0} activity stream entries before ${cutoff.toISOString()}`);
+  } else if (job.job_type === 'cleanup_sessions') {
+    const { rowCount } = await ctx.pool.query('DELETE FROM api_sessions WHERE expires <= now()');
+    ev.emit('verbose', `Removed ${rowCount ?? 0} expired sessions`);
+  } else if (job.job_type === 'cleanup_tokens') {
+    const { rowCount } = await ctx.pool.query('DELETE FROM api_tokens WHERE expires <= now()');
+    ev.emit('verbose', `Removed ${rowCount ?? 0} expired tokens`);
   } else {
-    ev.emit('verbose', `${job.job_type}: nothing to do`);
+    return { final: { status: 'error', jobExplanation: `unknown system job type ${job.job_type}` } };
   }
   return { final: { status: 'successful' } };
 }

@@ -51,7 +51,7 @@ async function runPlaybook(): Promise<{ stdout: string; recap: Record<string, nu
     env: { ...process.env, CONTROLLER_HOST: url, CONTROLLER_USERNAME: 'admin', CONTROLLER_PASSWORD: 'admin-password',
       CONTROLLER_VERIFY_SSL: 'false', ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0', ANSIBLE_LOCAL_TEMP: path.join(env.dataDir, 'ansible-tmp'),
       ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3' },
-    maxBuffer: 16 * 1024 * 1024, timeout: 80_000,
+    maxBuffer: 16 * 1024 * 1024, timeout: 150_000,
   }).catch((err: { stdout?: string; stderr?: string }) => {
     throw new Error(`ansible-playbook failed:\n${err.stdout}\n${err.stderr}`);
   });
@@ -125,8 +125,28 @@ describe('awx.awx collection', () => {
     expect(seen.count).toBe(1);
     expect(seen.results[0].summary_fields.user_capabilities.start).toBe(true);
 
+    // The ad hoc command ran for real; the settings module's "True" was stored as a boolean.
+    const adhoc = Number(first.stdout.match(/ADHOC=(\d+)/)![1]);
+    expect((await q('SELECT kind, status, module_args FROM unified_jobs WHERE id = $1', [adhoc]))[0])
+      .toEqual({ kind: 'ad_hoc_command', status: 'successful', module_args: 'echo adhoc-from-awx' });
+    expect(await q(`SELECT key, value FROM api_settings WHERE key IN ('PROJECT_UPDATE_VVV', 'SCHEDULE_MAX_JOBS') ORDER BY key`))
+      .toEqual([{ key: 'PROJECT_UPDATE_VVV', value: true }, { key: 'SCHEDULE_MAX_JOBS', value: 12 }]);
+
+    // The schedule's limit and inventory prompts are what its run uses: made due, the dispatcher launches it.
+    const [limited] = await q(`SELECT id FROM schedules WHERE name = 'Limited hello'`);
+    const [invB] = await q(`SELECT id FROM inventories WHERE name = 'Playbook Inventory B'`);
+    await q(`UPDATE schedules SET next_run = now() - interval '1 second' WHERE id = $1`, [limited.id]);
+    let scheduled: Record<string, any> | undefined;
+    for (const until = Date.now() + 40_000; Date.now() < until; await new Promise((r) => setTimeout(r, 250))) {
+      [scheduled] = await q(`SELECT id, status, inventory_id, "limit" FROM unified_jobs WHERE schedule_id = $1 AND event_processing_finished`, [limited.id]);
+      if (scheduled) break;
+    }
+    expect(scheduled).toMatchObject({ status: 'successful', limit: 'localhost' });
+    expect(Number(scheduled!.inventory_id)).toBe(Number(invB.id));
+    expect(await q('SELECT host_name FROM job_host_summaries WHERE job_id = $1', [scheduled!.id])).toEqual([{ host_name: 'localhost' }]);
+
     const second = await runPlaybook();
     expect(second.recap.failed).toBe(0);
     expect(second.recap.changed, second.stdout).toBe(0);
-  }, 170_000);
+  }, 400_000);
 });

@@ -41,7 +41,7 @@ describe('system jobs', () => {
     const old = await oldJobWithEvent(org, 100 * DAY);
     const recent = await oldJobWithEvent(org, 10 * DAY);
     expect(await exists(old.partition)).toBe(true);
-    const sjt = (await t.pool.query(`INSERT INTO system_job_templates (name, job_type) VALUES ('Cleanup Job Details', 'cleanup_jobs') RETURNING id`)).rows[0].id;
+    const sjt = (await t.pool.query(`SELECT id FROM system_job_templates WHERE job_type = 'cleanup_jobs'`)).rows[0].id;
 
     const job = await runInProcess(t, await launchSystemJob(t.pool, sjt, { extraVars: { days: 30 } }));
     expect(job.status, job.result_traceback).toBe('successful');
@@ -61,7 +61,7 @@ describe('system jobs', () => {
   it('cleanup_activitystream deletes entries older than the cutoff only', async () => {
     await t.pool.query(`INSERT INTO activity_stream ("timestamp", operation, object1) VALUES (now() - interval '40 days', 'create', 'old'),
       (now() - interval '1 day', 'create', 'new')`);
-    const sjt = (await t.pool.query(`INSERT INTO system_job_templates (name, job_type) VALUES ('Cleanup Activity Stream', 'cleanup_activitystream') RETURNING id`)).rows[0].id;
+    const sjt = (await t.pool.query(`SELECT id FROM system_job_templates WHERE name = 'Cleanup Activity Stream'`)).rows[0].id;
     const job = await runInProcess(t, await launchSystemJob(t.pool, sjt, { extraVars: { days: 30 } }));
     expect(job.status).toBe('successful');
     const { rows } = await t.pool.query(`SELECT object1 FROM activity_stream WHERE object1 IN ('old', 'new')`);

@@ -1,11 +1,13 @@
 import type { ApiContext } from '../context.js';
 import { badRequest } from '../http.js';
+import { parseDrfBoolean, parseDrfFloat, parseDrfInteger } from './drf-values.js';
 import { resourceByKey, type ResourceDef, type Row } from './resource.js';
 
 /**
- * Type checks of a write body against the resource's writable fields, shaped as DRF
- * shapes them: `{"field": ["message"]}` per bad field, all reported at once. Unknown
- * fields are ignored (as DRF does); read-only ones too. Foreign keys must name an
+ * Type checks of a write body against the resource's writable fields, values parsed as DRF
+ * parses them (drf-values.ts) and errors shaped as DRF shapes them: `{"field": ["message"]}`
+ * per bad field, all reported at once. Unknown fields are ignored (as DRF does); read-only
+ * ones too. Foreign keys must name an
  * existing object (`Invalid pk "9" - object does not exist.`).
  */
 export async function validateWrite(ctx: ApiContext, def: ResourceDef, body: Row, existing: Row | undefined): Promise<Row> {
@@ -31,15 +33,16 @@ export async function validateWrite(ctx: ApiContext, def: ResourceDef, body: Row
     }
     switch (f.type) {
       case 'int':
-        if (typeof v === 'string' && /^-?\d{1,15}$/.test(v)) v = Number(v);
-        if (typeof v !== 'number' || !Number.isInteger(v)) { errors[name] = ['A valid integer is required.']; continue; }
+        v = parseDrfInteger(v);
+        if (v === undefined) { errors[name] = ['A valid integer is required.']; continue; }
         break;
       case 'float':
-        if (typeof v !== 'number') { errors[name] = ['A valid number is required.']; continue; }
+        v = parseDrfFloat(v);
+        if (v === undefined) { errors[name] = ['A valid number is required.']; continue; }
         break;
       case 'bool':
-        if (v === 'true' || v === 'false') v = v === 'true';
-        if (typeof v !== 'boolean') { errors[name] = ['Must be a valid boolean.']; continue; }
+        v = parseDrfBoolean(v);
+        if (v === undefined) { errors[name] = ['Must be a valid boolean.']; continue; }
         break;
       case 'text':
         if (typeof v === 'number' || typeof v === 'boolean') v = String(v);

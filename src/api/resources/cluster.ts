@@ -6,6 +6,8 @@ import { defineResource, type Row } from '../engine/resource.js';
 import { badRequest, forbidden } from '../http.js';
 import { maskSecretFields, sealSecretValue, type SecretBox } from '../../security/secrets.js';
 import { bool, fk, int, named, ro, text, base } from './common.js';
+import { prepareSchedulePrompts, schedulePromptFields } from './schedule-prompts.js';
+import { messagesProblems } from '../../scheduler/notification-messages.js';
 
 /** Instances, instance groups, labels, schedules, notification templates and notifications. */
 export const instances = defineResource({
@@ -111,12 +113,19 @@ export const schedules = defineResource({
     ...named, unified_job_template: fk('unified_job_templates', { required: true }),
     rrule: text({ required: true, maxLength: RRULE_MAX_LENGTH }), enabled: bool(),
     dtstart: ro('time'), dtend: ro('time'), next_run: ro('time'), extra_data: { type: 'json', writable: true },
-    inventory: { type: 'int', writable: true, col: `NULLIF(t.launch_prompts->>'inventory', '')::bigint` },
+    ...schedulePromptFields,
     // Computed from the rrule in `present`; the columns only give filters something to read.
     timezone: ro('text', { col: `''` }), until: ro('text', { col: `''` }),
+    created_by: ro('int', { fk: 'users' }),
   },
   search: ['name', 'description'],
   access: { roleType: 'job_template', idExpr: 't.unified_job_template_id',
+    // ScheduleAccess.can_change/can_delete: admin of the template, or the creator while they may still execute it.
+    rowAdmin: (g, row) => {
+      if (g.superuser) return true;
+      const perms = g.perms('job_template', row._aid as number | null, row._aorg as number | null);
+      return perms.has('admin') || (row.created_by != null && Number(row.created_by) === g.user.id && perms.has('execute'));
+    },
     orgExpr: '(SELECT u.organization_id FROM job_templates u WHERE u.id = t.unified_job_template_id UNION ALL SELECT p.organization_id FROM projects p WHERE p.id = t.unified_job_template_id LIMIT 1)',
     canCreate: async (ctx, g, d) => {
       const { rows } = await ctx.pool.query('SELECT organization_id FROM job_templates WHERE id = $1 UNION ALL SELECT organization_id FROM projects WHERE id = $1', [d.unified_job_template]);
@@ -124,7 +133,9 @@ export const schedules = defineResource({
         || g.perms('project', d.unified_job_template as number, rows[0]?.organization_id).has('update');
     } },
   related: (r) => ({ unified_job_template: `/api/v2/unified_job_templates/${r.unified_job_template}/`, preview: `/api/v2/schedules/preview/`,
-    credentials: `/api/v2/schedules/${r.id}/credentials/`, unified_jobs: `/api/v2/schedules/${r.id}/jobs/` }),
+    credentials: `/api/v2/schedules/${r.id}/credentials/`, labels: `/api/v2/schedules/${r.id}/labels/`,
+    instance_groups: `/api/v2/schedules/${r.id}/instance_groups/`, unified_jobs: `/api/v2/schedules/${r.id}/jobs/`,
+    ...(r.inventory ? { inventory: `/api/v2/inventories/${r.inventory}/` } : {}) }),
   present: (row, out) => {
     try {
       const set = parseRrule(row.rrule);
@@ -143,14 +154,14 @@ export const schedules = defineResource({
     await requireLinks(ctx.pool, caller.grants, 'schedule', data, existing);
     const retargeted = existing && data.unified_job_template !== undefined && data.unified_job_template !== existing.unified_job_template;
     if ((!existing || retargeted) && !(await mayCreate(ctx, schedules, caller.grants, { ...existing, ...data }))) throw forbidden();
+    if (!existing) data.created_by = caller.user.id;
     const enabled = (data.enabled ?? existing?.enabled ?? true) as boolean;
     if (data.rrule !== undefined) Object.assign(data, scheduleFields(data.rrule, enabled));
     // Disabling never evaluates, so a schedule whose stored rule is refused can still be turned off.
     else if (data.enabled === false) data.next_run = null;
     else if (data.enabled === true) data.next_run = scheduleFields(existing?.rrule, true).next_run;
     if (data.extra_data !== undefined && (typeof data.extra_data !== 'object' || Array.isArray(data.extra_data))) data.extra_data = {};
-    if (data.inventory !== undefined) { data.launch_prompts = data.inventory == null ? {} : { inventory: data.inventory }; delete data.inventory; }
-    return data;
+    return prepareSchedulePrompts(ctx.pool, data, existing);
   },
 });
 schedules.fields.next_run = { type: 'time', writable: false, col: 't."next_run"' };
@@ -234,6 +245,10 @@ export const notificationTemplates = defineResource({
     }
     if (!existing && data.notification_configuration === undefined) data.notification_configuration = {};
     if (data.messages === undefined && !existing) data.messages = null;
+    if (data.messages !== undefined || (existing && data.notification_type !== undefined)) {
+      const problems = messagesProblems(data.messages !== undefined ? data.messages : existing?.messages, String(type ?? ''));
+      if (problems.length) throw badRequest({ messages: problems });
+    }
     return data;
   },
 });

@@ -1,9 +1,10 @@
 import { version } from '../../paths.js';
-import { requireCaller } from '../auth.js';
+import { forgetBasicAuthSetting, requireCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { forbidden, jsonBody, notFound, type Router } from '../http.js';
 import { parseShowPaths } from '../../scheduler/sandbox/show-paths.js';
 import { recordActivity } from '../activity.js';
+import { parseDrfBoolean, parseDrfInteger } from '../engine/drf-values.js';
 
 /**
  * /api/, /api/v2/ (the resource index), /config/, /settings/ and /dashboard/. Settings are
@@ -40,10 +41,30 @@ export const SETTING_DEFAULTS: Record<string, Record<string, unknown>> = {
 const SETTING_CHECKS: Record<string, (v: unknown, ctx: ApiContext) => string | undefined> = {
   ALLOW_JINJA_IN_EXTRA_VARS: (v) => (['always', 'never', 'template'].includes(v as string)
     ? undefined : `"${String(v)}" is not a valid choice (always, never, template).`),
+  // AWX's IntegerField bounds for these two.
+  SESSION_COOKIE_AGE: (v) => ((v as number) >= 60 && (v as number) <= 30_000_000 ? undefined : 'Ensure this value is between 60 and 30000000.'),
+  SESSIONS_PER_USER: (v) => ((v as number) >= -1 ? undefined : 'Ensure this value is greater than or equal to -1.'),
   AWX_ISOLATION_SHOW_PATHS: (v, ctx) => {
     try { parseShowPaths(v, ctx.config.dataDir); return undefined; } catch (err) { return (err as Error).message; }
   },
 };
+
+const SETTING_DEFAULTS_ALL: Record<string, unknown> = Object.assign({}, ...Object.values(SETTING_DEFAULTS));
+
+/**
+ * A setting's value as AWX's field for it parses it (drf-values.ts): a boolean setting takes
+ * "True", "on", 1 ..., an integer one takes "5" (AWX's settings are BooleanField and
+ * IntegerField); undefined when that field would refuse it. Other kinds are checked by type.
+ */
+function parseSettingValue(defaultValue: unknown, v: unknown): unknown {
+  if (typeof defaultValue === 'boolean') return parseDrfBoolean(v);
+  if (typeof defaultValue === 'number') return parseDrfInteger(v);
+  return v;
+}
+
+function settingTypeError(defaultValue: unknown): string {
+  return typeof defaultValue === 'boolean' ? 'Must be a valid boolean.' : 'A valid integer is required.';
+}
 
 async function category(ctx: ApiContext, slug: string): Promise<Record<string, unknown>> {
   const keys = slug === 'all' ? Object.values(SETTING_DEFAULTS).reduce((a, b) => ({ ...a, ...b }), {}) : SETTING_DEFAULTS[slug];
@@ -55,8 +76,15 @@ async function category(ctx: ApiContext, slug: string): Promise<Record<string, u
 }
 
 export function registerConfig(router: Router<ApiContext>): void {
-  router.get('/api/', () => ({ status: 200, body: { description: 'AWX REST API', current_version: '/api/v2/', available_versions: { v2: '/api/v2/' },
-    oauth2: '/api/o/', custom_logo: '', custom_login_info: '', login_redirect_override: '' } }));
+  // AWX's ApiRootView: the login page's customisations, readable before logging in.
+  router.get('/api/', async (_req, ctx) => {
+    const { rows } = await ctx.pool.query<{ key: string; value: unknown }>(
+      `SELECT key, value FROM api_settings WHERE key IN ('CUSTOM_LOGO', 'CUSTOM_LOGIN_INFO', 'LOGIN_REDIRECT_OVERRIDE')`);
+    const set = Object.fromEntries(rows.map((r) => [r.key, r.value]));
+    return { status: 200, body: { description: 'AWX REST API', current_version: '/api/v2/', available_versions: { v2: '/api/v2/' },
+      oauth2: '/api/o/', custom_logo: set.CUSTOM_LOGO ?? '', custom_login_info: set.CUSTOM_LOGIN_INFO ?? '',
+      login_redirect_override: set.LOGIN_REDIRECT_OVERRIDE ?? '' } };
+  });
   router.get('/api/v2/', () => ({ status: 200, body: Object.fromEntries(RESOURCES.map((r) => [r, `/api/v2/${r === 'inventory' ? 'inventories' : r}/`])) }));
 
   router.get('/api/v2/config/', async (req, ctx) => {
@@ -89,16 +117,19 @@ export function registerConfig(router: Router<ApiContext>): void {
     const current = await category(ctx, req.params.slug);
     const body = jsonBody<Record<string, unknown>>(req);
     const errors: Record<string, string[]> = {};
-    for (const [k, v] of Object.entries(body)) {
+    for (const [k, given] of Object.entries(body)) {
       if (!(k in current)) { errors[k] = ['Not a known setting.']; continue; }
-      const d = current[k];
-      if (d !== null && typeof d !== typeof v) errors[k] = [`Expected a ${Array.isArray(d) ? 'list' : typeof d}.`];
+      const d = SETTING_DEFAULTS_ALL[k] ?? current[k];
+      const v = body[k] = parseSettingValue(d, given);
+      if (v === undefined) errors[k] = [settingTypeError(d)];
+      else if (d !== null && (typeof d !== typeof v || Array.isArray(d) !== Array.isArray(v))) errors[k] = [`Expected a ${Array.isArray(d) ? 'list' : typeof d}.`];
       else if (SETTING_CHECKS[k]) { const problem = SETTING_CHECKS[k](v, ctx); if (problem) errors[k] = [problem]; }
     }
     if (Object.keys(errors).length) return { status: 400, body: errors };
     for (const [k, v] of Object.entries(body)) {
       await ctx.pool.query(`INSERT INTO api_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2, modified = now()`, [k, JSON.stringify(v)]);
     }
+    if ('AUTH_BASIC_ENABLED' in body) forgetBasicAuthSetting();
     await recordActivity(ctx.pool, ctx.config.nodeName, { actorId: caller.user.id, operation: 'update', object1: 'setting', object1Id: null, changes: body });
     return { status: 200, body: await category(ctx, req.params.slug) };
   };

@@ -42,6 +42,16 @@ const PROMPTS: Record<string, { ask: string; to: keyof JobOverrides }> = {
 };
 const NOT_APPLIED = new Set(['labels', 'instance_groups', 'execution_environment']);
 
+/**
+ * A prompt the template asks for but Playstream cannot apply is refused by name (issue #15:
+ * never accepted and ignored). The values that ask for nothing are let through: no labels,
+ * no instance groups, no execution environment.
+ */
+function unappliedPrompt(field: string, v: unknown): string | undefined {
+  if (v == null || (Array.isArray(v) && !v.length)) return undefined;
+  return `Playstream does not support ${field} at launch.`;
+}
+
 /** The survey and variables prompt of a template (survey_spec is not part of its API object). */
 async function surveyOf(ctx: ApiContext, id: number): Promise<{ survey_enabled: boolean; survey_spec: unknown; ask_variables_on_launch: boolean }> {
   const { rows } = await ctx.pool.query('SELECT survey_enabled, survey_spec, ask_variables_on_launch FROM job_templates WHERE id = $1', [id]);
@@ -129,17 +139,19 @@ export function registerLaunch(router: Router<ApiContext>): void {
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest({ detail: 'Expected a JSON object.' });
     const overrides: JobOverrides = {};
     const ignored: Row = {};
+    const unsupported: Record<string, string[]> = {};
     for (const [k, v] of Object.entries(body)) {
       if (k === 'extra_vars') continue;
       const p = PROMPTS[k];
       if (!p) { if (k !== 'credential_passwords' && k !== 'extra_data') ignored[k] = v; continue; }
       if (!row[p.ask]) { ignored[k] = v; continue; }
-      if (NOT_APPLIED.has(k)) continue;
+      if (NOT_APPLIED.has(k)) { const problem = unappliedPrompt(k, v); if (problem) unsupported[k] = [problem]; continue; }
       if (k === 'job_slice_count' && (typeof v !== 'number' || !Number.isInteger(v) || v < 1)) {
         throw badRequest({ job_slice_count: ['Ensure this value is greater than or equal to 1.'] });
       }
       (overrides as Row)[p.to] = k === 'inventory' || k === 'credentials' ? promptedIds(k, v) : v;
     }
+    if (Object.keys(unsupported).length) throw badRequest(unsupported);
     const template = await surveyOf(ctx, id);
     if (body.extra_vars !== undefined || template.survey_enabled) {
       let survey;

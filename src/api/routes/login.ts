@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { checkPassword, CSRF_COOKIE, parseCookies, requireCaller, SESSION_COOKIE, sha256 } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { HttpError, type ApiRequest, type Router } from '../http.js';
+import { isWholeNumber, readSetting } from '../../db/settings.js';
 
 /**
  * Session login as Django does it: GET /api/login/ sets the `csrftoken` cookie; POST with
@@ -51,13 +52,20 @@ export function registerLogin(router: Router<ApiContext>): void {
     if (!user) throw new HttpError(401, { detail: 'Invalid username or password. Please try again.' });
     const key = crypto.randomBytes(32).toString('base64url');
     const csrf = crypto.randomBytes(24).toString('base64url');
+    // AWX's SESSION_COOKIE_AGE (seconds a session lasts) and SESSIONS_PER_USER (-1: any number; N: the newest N stay).
+    const age = await readSetting(ctx.pool, 'SESSION_COOKIE_AGE', SESSION_SECONDS, (v) => isWholeNumber(v) && (v as number) >= 60);
+    const perUser = await readSetting(ctx.pool, 'SESSIONS_PER_USER', -1, isWholeNumber);
     await ctx.pool.query(`INSERT INTO api_sessions (key_hash, user_id, csrf_token, expires) VALUES ($1, $2, $3, now() + $4 * interval '1 second')`,
-      [sha256(key), user.id, csrf, SESSION_SECONDS]);
+      [sha256(key), user.id, csrf, age]);
+    if (perUser > 0) {
+      await ctx.pool.query(`DELETE FROM api_sessions WHERE user_id = $1 AND key_hash NOT IN
+        (SELECT key_hash FROM api_sessions WHERE user_id = $1 ORDER BY created DESC, key_hash = $3 DESC LIMIT $2)`, [user.id, perUser, sha256(key)]);
+    }
     await ctx.pool.query('UPDATE users SET last_login = now() WHERE id = $1', [user.id]);
     await ctx.pool.query('DELETE FROM api_sessions WHERE expires < now()');
     const next = typeof fields.next === 'string' && fields.next.startsWith('/') && !fields.next.startsWith('//') ? fields.next : '/api/';
     return { status: 302, headers: { location: next,
-      'set-cookie': `${cookie(SESSION_COOKIE, key, SESSION_SECONDS, true)}\n${cookie(CSRF_COOKIE, csrf, 31_449_600, false)}` }, body: '' };
+      'set-cookie': `${cookie(SESSION_COOKIE, key, age, true)}\n${cookie(CSRF_COOKIE, csrf, 31_449_600, false)}` }, body: '' };
   }, { anonymousBody: true, maxBody: FORM_MAX_BYTES });
 
   router.get('/api/logout/', logout);

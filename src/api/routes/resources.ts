@@ -15,6 +15,7 @@ import { projects } from '../resources/projects.js';
 import { roles } from '../resources/roles.js';
 import { tokens } from '../resources/tokens.js';
 import { adHocCommands, inventoryUpdates, jobs, projectUpdates, systemJobs, unifiedJobs } from '../resources/unified-jobs.js';
+import { registerScheduleLists } from './schedule-lists.js';
 import { instanceGroups, instances, labels, notifications, notificationTemplates, schedules, systemJobTemplates, unifiedJobTemplates } from '../resources/cluster.js';
 
 /** Every resource's collection and detail routes, and the sub-lists AWX clients use. */
@@ -135,6 +136,7 @@ export function registerResources(router: Router<ApiContext>): void {
   registerSubList(router, inventorySources, 'inventory_updates', inventoryUpdates, { condition: (p) => `t.unified_job_template_id = ${p}` });
 
   registerSubList(router, projects, 'project_updates', projectUpdates, { condition: (p) => `t.unified_job_template_id = ${p}` });
+  registerScheduleLists(router);
   registerSubList(router, projects, 'schedules', schedules, { condition: (p) => `t.unified_job_template_id = ${p}` });
   registerSubList(router, jobTemplates, 'jobs', jobs, { condition: (p) => `t.unified_job_template_id = ${p}` });
   registerSubList(router, jobTemplates, 'schedules', schedules, { condition: (p) => `t.unified_job_template_id = ${p}`, createWith: (j) => ({ unified_job_template: j.id }) });
