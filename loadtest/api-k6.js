@@ -36,7 +36,7 @@ const CLASSES = [
   [12, (who) => `/api/v2/jobs/?${who === 'admin'
     ? pick(['status=failed', 'status=successful', 'status__in=error,canceled', 'failed=true', `launched_by_id=${pick(set.launcherIds)}`, `job_template=${pick(set.templateIds)}`,
       `finished__gt=2026-01-${String(int(2, 20)).padStart(2, '0')}T00:00:00Z`])
-    : pick(['status=failed', 'failed=true', `launched_by_id=${set.userId}`, `job_template=${pick(userTemplates)}`])}&order_by=${pick(['-id', '-finished'])}&page=${who === 'admin' ? int(1, 20) : int(1, 3)}`],
+    : pick(['status=failed', 'failed=true', `launched_by_id=${set.userId}`, `job_template=${pick(userTemplates)}`])}&order_by=${pick(['-id', '-finished'])}&page=${who === 'admin' ? int(1, 20) : 1}`],
   [5, () => `/api/v2/jobs/?${pick(['name__icontains', 'search'])}=${encodeURIComponent(`template ${String(int(0, set.templateIds.length - 1)).padStart(4, '0')}`)}&order_by=-id`],
   [15, (who) => `/api/v2/jobs/${set.firstJobId + jobIndex(who)}/`],
   [10, (who) => `/api/v2/unified_jobs/?order_by=${pick(['-finished', '-id', 'status', '-created'])}&page=${pageOf(who)}${who === 'admin' && Math.random() < 0.3 ? '&type=project_update' : ''}`],

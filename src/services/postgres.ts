@@ -1,6 +1,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { PlaystreamError } from '../errors.js';
@@ -57,6 +58,18 @@ function makeTraversable(dir: string): void {
   }
 }
 
+/**
+ * Memory for the embedded server, from the machine's: shared_buffers an eighth of it (128 MB
+ * to 2 GB; Postgres's own default, 128 MB, leaves a million-job table and its indexes in the
+ * OS cache, copied in on every read), effective_cache_size half. `settings` can override both.
+ */
+function memorySettings(): string[] {
+  // A container's limit, where there is one, not the host's memory.
+  const limit = process.constrainedMemory?.() || Infinity;
+  const mb = Math.floor(Math.min(os.totalmem(), limit) / 2 ** 20);
+  return ['-c', `shared_buffers=${Math.min(2048, Math.max(128, Math.floor(mb / 8)))}MB`, '-c', `effective_cache_size=${Math.floor(mb / 2)}MB`];
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const bins = ensureBinaries({ postgres: binaries.postgres, initdb: binaries.initdb }, options);
   const owner = postgresOwner();
@@ -100,7 +113,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   const port = await freePort();
   const args = ['-D', clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1',
-    '-c', `unix_socket_directories=${clusterDir}`, '-c', 'max_connections=200'];
+    '-c', `unix_socket_directories=${clusterDir}`, '-c', 'max_connections=200', ...memorySettings()];
   for (const [k, v] of Object.entries(options.settings ?? {})) args.push('-c', `${k}=${v}`);
   const out = fs.openSync(logFile, 'a');
   if (owner) fs.chownSync(logFile, owner.uid, owner.gid);
