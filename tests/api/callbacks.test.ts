@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seedFirstStart } from '../../src/db/seed.js';
-import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
+import type { TestEnv } from '../support/harness.js';
+import { useSeededWeb } from '../support/web.js';
 
 /**
  * Provisioning callbacks (api/routes/callbacks.ts): the machine that calls with the
@@ -12,13 +11,10 @@ import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
 let t: TestEnv;
 let url: string;
 let jt: { id: number; inventory: number };
-const admin = basicAuth('admin', 'admin-password');
-const api = (method: string, p: string, body?: unknown) => apiRequest(url, method, p, body, admin);
+let api: Awaited<ReturnType<typeof useSeededWeb>>['api'];
 
 beforeAll(async () => {
-  t = await useTestEnv();
-  await seedFirstStart(t.pool, { dataDir: t.dataDir, adminPassword: 'admin-password' });
-  ({ url } = await startTestWeb(t));
+  ({ t, url, api } = await useSeededWeb());
   jt = (await api('GET', '/api/v2/job_templates/?name=Demo%20Job%20Template')).json.results[0];
 });
 

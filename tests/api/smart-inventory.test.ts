@@ -1,11 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hostFilterSql, parseHostFilter } from '../../src/db/host-filter.js';
 import { InvalidFilter, Params } from '../../src/db/lookups.js';
-import { seedFirstStart } from '../../src/db/seed.js';
 import { launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
 import { createProjectAndInventory, insertJobTemplate, orgId, pushedEvents, runInProcess } from '../scheduler/support.js';
-import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
+import type { TestEnv } from '../support/harness.js';
+import { useSeededWeb } from '../support/web.js';
 
 /**
  * AWX's host filter (db/host-filter.ts): `?host_filter=` on /hosts/ and smart inventories,
@@ -16,13 +15,10 @@ import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
  */
 let t: TestEnv;
 let url: string;
-const admin = basicAuth('admin', 'admin-password');
-const api = (method: string, path: string, body?: unknown) => apiRequest(url, method, path, body, admin);
+let api: Awaited<ReturnType<typeof useSeededWeb>>['api'];
 
 beforeAll(async () => {
-  t = await useTestEnv();
-  await seedFirstStart(t.pool, { dataDir: t.dataDir, adminPassword: 'admin-password' });
-  ({ url } = await startTestWeb(t));
+  ({ t, url, api } = await useSeededWeb());
 });
 
 describe('host filter language', () => {

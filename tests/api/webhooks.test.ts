@@ -1,8 +1,7 @@
 import crypto from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seedFirstStart } from '../../src/db/seed.js';
-import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
+import type { TestEnv } from '../support/harness.js';
+import { useSeededWeb } from '../support/web.js';
 
 /**
  * GitHub and GitLab webhooks on job templates (api/routes/webhooks.ts): a delivery signed
@@ -13,13 +12,10 @@ import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
 let t: TestEnv;
 let url: string;
 let jt: number;
-const admin = basicAuth('admin', 'admin-password');
-const api = (method: string, p: string, body?: unknown) => apiRequest(url, method, p, body, admin);
+let api: Awaited<ReturnType<typeof useSeededWeb>>['api'];
 
 beforeAll(async () => {
-  t = await useTestEnv();
-  await seedFirstStart(t.pool, { dataDir: t.dataDir, adminPassword: 'admin-password' });
-  ({ url } = await startTestWeb(t));
+  ({ t, url, api } = await useSeededWeb());
   jt = (await api('GET', '/api/v2/job_templates/?name=Demo%20Job%20Template')).json.results[0].id;
 });
 

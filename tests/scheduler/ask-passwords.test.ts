@@ -2,10 +2,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seedFirstStart } from '../../src/db/seed.js';
 import { launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
-import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
+import type { TestEnv } from '../support/harness.js';
+import { useSeededWeb } from '../support/web.js';
 import { createProjectAndInventory, insertJobTemplate, orgId, pushedEvents, runInProcess } from './support.js';
 
 /**
@@ -17,13 +16,10 @@ import { createProjectAndInventory, insertJobTemplate, orgId, pushedEvents, runI
 let t: TestEnv;
 let url: string;
 let templateId: number;
-const admin = basicAuth('admin', 'admin-password');
-const api = (method: string, p: string, body?: unknown) => apiRequest(url, method, p, body, admin);
+let api: Awaited<ReturnType<typeof useSeededWeb>>['api'];
 
 beforeAll(async () => {
-  t = await useTestEnv();
-  await seedFirstStart(t.pool, { dataDir: t.dataDir, adminPassword: 'admin-password' });
-  ({ url } = await startTestWeb(t));
+  ({ t, url, api } = await useSeededWeb());
   const passFile = path.join(t.dataDir, 'vault-pass');
   fs.writeFileSync(passFile, 'open sesame\n');
   const vaulted = execFileSync('ansible-vault', ['encrypt_string', '--vault-password-file', passFile, 'the decrypted secret', '--name', 'hidden'],

@@ -1,9 +1,8 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seedFirstStart } from '../../src/db/seed.js';
 import { launchProjectUpdate } from '../../src/scheduler/launch.js';
-import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
+import type { TestEnv } from '../support/harness.js';
+import { useSeededWeb } from '../support/web.js';
 import { createGitRepo, createProjectAndInventory, orgId, pushedEvents, runInProcess } from './support.js';
 import { execFileSync } from 'node:child_process';
 
@@ -18,13 +17,10 @@ let url: string;
 let project: number;
 let inventory: number;
 let org: number;
-const admin = basicAuth('admin', 'admin-password');
-const api = (method: string, p: string, body?: unknown) => apiRequest(url, method, p, body, admin);
+let api: Awaited<ReturnType<typeof useSeededWeb>>['api'];
 
 beforeAll(async () => {
-  t = await useTestEnv();
-  await seedFirstStart(t.pool, { dataDir: t.dataDir, adminPassword: 'admin-password' });
-  ({ url } = await startTestWeb(t));
+  ({ t, url, api } = await useSeededWeb());
   org = await orgId(t.pool);
   const play = (msg: string) => `- hosts: all\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: "${msg}"\n`;
   ({ project, inventory } = await createProjectAndInventory(t, org, { 'site.yml': play('running main') }));

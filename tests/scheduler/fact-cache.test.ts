@@ -1,8 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seedFirstStart } from '../../src/db/seed.js';
 import { launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
-import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
+import type { TestEnv } from '../support/harness.js';
+import { apiRequest, basicAuth, useSeededWeb } from '../support/web.js';
 import { createProjectAndInventory, insertJobTemplate, orgId, pushedEvents, runInProcess } from './support.js';
 
 /**
@@ -14,15 +13,14 @@ import { createProjectAndInventory, insertJobTemplate, orgId, pushedEvents, runI
  */
 let t: TestEnv;
 let url: string;
+let api: Awaited<ReturnType<typeof useSeededWeb>>['api'];
 let template: (playbook: string, useFactCache?: boolean) => Promise<number>;
 let hostId: number;
 let templates = 0;
 const admin = basicAuth('admin', 'admin-password');
 
 beforeAll(async () => {
-  t = await useTestEnv();
-  await seedFirstStart(t.pool, { dataDir: t.dataDir, adminPassword: 'admin-password' });
-  ({ url } = await startTestWeb(t));
+  ({ t, url, api } = await useSeededWeb());
   const org = await orgId(t.pool);
   const { project, inventory } = await createProjectAndInventory(t, org, {
     'gather.yml': '- hosts: all\n  gather_facts: true\n  gather_subset: [min]\n  tasks:\n    - set_fact:\n        deploy_color: blue\n        cacheable: true\n',

@@ -25,3 +25,20 @@ export async function apiRequest(baseUrl: string, method: string, path: string, 
   try { json = text ? JSON.parse(text) : undefined; } catch { json = text; }
   return { status: res.status, json, text, headers: res.headers };
 }
+
+export const ADMIN_PASSWORD = 'admin-password';
+
+/**
+ * The set-up most API tests share: a test environment seeded as a first start (admin,
+ * Default organization, Demo project, inventory and template), its web server, and an
+ * `api()` that calls it as the admin.
+ */
+export async function useSeededWeb(): Promise<{ t: TestEnv; url: string; api: (method: string, path: string, body?: unknown) => Promise<ApiResponse> }> {
+  const { useTestEnv } = await import('./harness.js');
+  const { seedFirstStart } = await import('../../src/db/seed.js');
+  const t = await useTestEnv();
+  await seedFirstStart(t.pool, { dataDir: t.dataDir, adminPassword: ADMIN_PASSWORD });
+  const { url } = await startTestWeb(t);
+  const admin = basicAuth('admin', ADMIN_PASSWORD);
+  return { t, url, api: (method, path, body) => apiRequest(url, method, path, body, admin) };
+}
