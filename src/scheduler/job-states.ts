@@ -7,7 +7,13 @@ import { log } from '../log.js';
 import { publishBroadcast, statusChangedMessage } from '../pipeline/broadcast.js';
 import { redisKeys } from '../redis-keys.js';
 import { finalStatusSaved } from './rendezvous-call.js';
-import { wakeTaskManager } from './submit.js';
+
+/** The task manager's wake-up (submit.ts, and a workflow node's job reaching its end): a hint, the database is the contract. */
+export const TASK_MANAGER_CHANNEL = 'playstream_task_manager';
+
+export async function wakeTaskManager(db: Pick<pg.Pool, 'query'>): Promise<void> {
+  await db.query(`SELECT pg_notify('${TASK_MANAGER_CHANNEL}', '')`);
+}
 
 /**
  * The unified job state machine (AWX's statuses), the only place a status is written

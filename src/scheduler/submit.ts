@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { saveFinalStatus, type StatusBus } from './job-states.js';
+import { saveFinalStatus, type StatusBus, wakeTaskManager } from './job-states.js';
 
 /**
  * How the rest of Playstream hands work to the scheduler. The contract is the database: a
@@ -8,12 +8,7 @@ import { saveFinalStatus, type StatusBus } from './job-states.js';
  */
 type Queryable = Pick<pg.Pool, 'query'>;
 
-export const TASK_MANAGER_CHANNEL = 'playstream_task_manager';
 export const CANCEL_CHANNEL = 'playstream_cancel';
-
-export async function wakeTaskManager(db: Queryable): Promise<void> {
-  await db.query(`SELECT pg_notify('${TASK_MANAGER_CHANNEL}', '')`);
-}
 
 /** Columns of unified_jobs a submitter may set (see 0001_foundation.sql). */
 export type UnifiedJobFields = Record<string, unknown> & { kind: string; name: string };

@@ -2,9 +2,9 @@ import type pg from 'pg';
 import { withTransaction } from '../db/pool.js';
 import { taskImpact } from './capacity.js';
 import { createDependencies, failedDependencyExplanation } from './dependency-manager.js';
-import { publishStatus, saveFinalStatus, WORKFLOW_JOB_ID_SQL, type StatusBus } from './job-states.js';
+import { publishStatus, saveFinalStatus, type StatusBus, wakeTaskManager, WORKFLOW_JOB_ID_SQL } from './job-states.js';
 import { candidateGroups, instanceErrors, loadPlacementState, placeJob } from './placement.js';
-import { cancelUnifiedJob, wakeTaskManager } from './submit.js';
+import { cancelUnifiedJob } from './submit.js';
 import { dispatchChannel } from './task-queue.js';
 import { advanceWorkflows, type WorkflowPassResult } from './workflow/advance.js';
 

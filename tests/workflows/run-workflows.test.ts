@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
-import { cancelUnifiedJob, wakeTaskManager } from '../../src/scheduler/submit.js';
+import { wakeTaskManager } from '../../src/scheduler/job-states.js';
+import { cancelUnifiedJob } from '../../src/scheduler/submit.js';
 import { decideApproval } from '../../src/scheduler/workflow/approvals.js';
 import { launchWorkflowJobTemplate } from '../../src/scheduler/workflow/launch-workflow.js';
 import { redisKeys } from '../../src/redis-keys.js';

@@ -1,6 +1,7 @@
 import { withTransaction } from '../../db/pool.js';
 import { PlaystreamError } from '../../errors.js';
-import { cancelUnifiedJob, wakeTaskManager } from '../../scheduler/submit.js';
+import { wakeTaskManager } from '../../scheduler/job-states.js';
+import { cancelUnifiedJob } from '../../scheduler/submit.js';
 import { parseVars } from '../../scheduler/vars.js';
 import { WorkflowGraph, type EdgeKind } from '../../scheduler/workflow/graph.js';
 import { launchWorkflowJobTemplate, type WorkflowOverrides } from '../../scheduler/workflow/launch-workflow.js';
