@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { withTransaction } from '../db/pool.js';
 import { log } from '../log.js';
 import { hashPassword, needsRehash, PasswordCheckBusy, verifyPassword } from '../security/passwords.js';
+import { equalSecrets } from '../security/secrets.js';
 import { prepared } from './engine/prepared.js';
 import { type Grants, loadGrants } from './access.js';
 import { attemptKeys, attemptSucceeded, refuseIfLocked, reserveAttempt } from './auth-throttle.js';
@@ -212,17 +213,11 @@ function userOf(row: Record<string, unknown>): AuthenticatedUser {
     is_system_auditor: row.is_system_auditor as boolean };
 }
 
-function timingSafeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && crypto.timingSafeEqual(x, y);
-}
-
 /** Whether `token` is the CSRF token of the request's session (the websocket's `xrftoken` check). */
 export async function csrfTokenMatches(req: ApiRequest, ctx: ApiContext, token: string | undefined): Promise<boolean> {
   if (!token) return false;
   const session = await sessionOf(ctx, req);
-  return !!session && timingSafeEqual(session.csrf, token);
+  return !!session && equalSecrets(session.csrf, token);
 }
 
 /**
@@ -297,7 +292,7 @@ async function authenticateOnce(req: ApiRequest, ctx: ApiContext): Promise<Authe
   if (header && /^bearer /i.test(header)) return tokenUser(ctx, header);
   const session = await sessionOf(ctx, req);
   if (!session) return undefined;
-  if (UNSAFE.has(req.method) && !timingSafeEqual(session.csrf, req.headers['x-csrftoken'] ?? '')) {
+  if (UNSAFE.has(req.method) && !equalSecrets(session.csrf, req.headers['x-csrftoken'] ?? '')) {
     throw new HttpError(403, { detail: 'CSRF Failed: CSRF token missing or incorrect.' });
   }
   return { user: session.user, via: 'session', scope: 'write' };

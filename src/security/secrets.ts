@@ -114,3 +114,10 @@ export function resolveSecretKey(configured: string | undefined, dataDir: string
   }
   return fs.readFileSync(file, 'utf8').trim();
 }
+
+/** Whether two secrets (tokens, keys) are equal, in time that does not depend on where they differ. */
+export function equalSecrets(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
+}

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TestEnv } from '../support/harness.js';
-import { useSeededWeb } from '../support/web.js';
+import { type ApiCall, useSeededWeb } from '../support/web.js';
 
 /**
  * GitHub and GitLab webhooks on job templates (api/routes/webhooks.ts): a delivery signed
@@ -12,7 +12,7 @@ import { useSeededWeb } from '../support/web.js';
 let t: TestEnv;
 let url: string;
 let jt: number;
-let api: Awaited<ReturnType<typeof useSeededWeb>>['api'];
+let api: ApiCall;
 
 beforeAll(async () => {
   ({ t, url, api } = await useSeededWeb());
@@ -75,6 +75,8 @@ describe('webhooks', () => {
     const body = JSON.stringify({ checkout_sha: 'def456', project: { id: 7, web_url: 'https://gitlab.example.com/g/p' } });
     const guid = crypto.createHash('sha1').update(body).digest('hex');
     expect((await deliver('gitlab', body, { 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': 'wrong' })).status).toBe(403);
+    // As long as the key in characters, longer in bytes: still a plain 403, not a failed comparison.
+    expect((await deliver('gitlab', body, { 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': 'é'.repeat(key.length) })).status).toBe(403);
     expect((await deliver('gitlab', body, { 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': key })).status).toBe(202);
     const [job] = await webhookJobs(guid);
     const vars = JSON.parse(job.extra_vars);

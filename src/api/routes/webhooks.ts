@@ -1,10 +1,11 @@
 import crypto from 'node:crypto';
 import { PlaystreamError } from '../../errors.js';
 import { launchJobTemplate } from '../../scheduler/launch.js';
+import { equalSecrets } from '../../security/secrets.js';
 import { requireCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { requireObjectPerm, resolveId } from '../engine/crud.js';
-import { type ApiRequest, badRequest, HttpError, jsonBody, type Router } from '../http.js';
+import { type ApiRequest, badRequest, forbidden, jsonBody, type Router } from '../http.js';
 import { jobTemplates, newWebhookKey } from '../resources/job-templates.js';
 
 /**
@@ -17,7 +18,6 @@ import { jobTemplates, newWebhookKey } from '../resources/job-templates.js';
  * with `tower_`). Anything that does not prove itself is a 403 that says nothing more.
  * `GET/POST .../webhook_key/` shows and rotates the key (template admins).
  */
-const denied = () => new HttpError(403, { detail: 'You do not have permission to perform this action.' });
 const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
 
 interface Service {
@@ -30,13 +30,11 @@ interface Service {
   statusApi(type: string | undefined, payload: Record<string, any>, ref: unknown): string | null;
 }
 
-const same = (a: string, b: string) => a.length === b.length && crypto.timingSafeEqual(Buffer.from(a), Buffer.from(b));
-
 const github: Service = {
   name: 'github',
   proves: (req, key) => {
     const [alg, sig] = (req.headers['x-hub-signature'] ?? '').split('=');
-    return alg === 'sha1' && !!sig && same(crypto.createHmac('sha1', key).update(req.body).digest('hex'), sig);
+    return alg === 'sha1' && !!sig && equalSecrets(crypto.createHmac('sha1', key).update(req.body).digest('hex'), sig);
   },
   eventType: (req) => req.headers['x-github-event'],
   guid: (req) => req.headers['x-github-delivery'],
@@ -48,7 +46,7 @@ const github: Service = {
 
 const gitlab: Service = {
   name: 'gitlab',
-  proves: (req, key) => same(req.headers['x-gitlab-token'] ?? '', key),
+  proves: (req, key) => equalSecrets(req.headers['x-gitlab-token'] ?? '', key),
   eventType: (req) => req.headers['x-gitlab-event'],
   guid: (req) => crypto.createHash('sha1').update(req.body).digest('hex'),
   refKeys: { 'Push Hook': 'checkout_sha', 'Tag Push Hook': 'checkout_sha', 'Merge Request Hook': 'object_attributes.last_commit.id' },
@@ -70,10 +68,10 @@ export function registerWebhooks(router: Router<ApiContext>): void {
   for (const service of [github, gitlab]) {
     router.post(`/api/v2/job_templates/:id/${service.name}/`, async (req, ctx) => {
       const id = Number(req.params.id);
-      if (!Number.isSafeInteger(id)) throw denied();
+      if (!Number.isSafeInteger(id)) throw forbidden();
       const { rows: [jt] } = await ctx.pool.query(
         `SELECT id, webhook_key FROM job_templates WHERE id = $1 AND webhook_service = $2 AND webhook_key <> ''`, [id, service.name]);
-      if (!jt || !service.proves(req, ctx.secrets.decrypt(jt.webhook_key))) throw denied();
+      if (!jt || !service.proves(req, ctx.secrets.decrypt(jt.webhook_key))) throw forbidden();
       const guid = service.guid(req) ?? '';
       const { rowCount } = await ctx.pool.query('SELECT 1 FROM unified_jobs WHERE unified_job_template_id = $1 AND webhook_guid = $2 AND webhook_service = $3',
         [id, guid, service.name]);
