@@ -52,6 +52,13 @@ export async function updateCredentialInputs(db: Queryable, secrets: SecretBox, 
     [id, encrypted, credentialTypeId]);
 }
 
+/** The credentials a job template runs with (job_template_credentials), by id. */
+export async function templateCredentialIds(db: Queryable, templateId: number): Promise<number[]> {
+  const { rows } = await db.query<{ credential_id: string }>(
+    'SELECT credential_id FROM job_template_credentials WHERE job_template_id = $1 ORDER BY credential_id', [templateId]);
+  return rows.map((r) => Number(r.credential_id));
+}
+
 /**
  * The passwords a launch must give for credentials whose inputs are "ASK", named as AWX
  * names them: ssh_password, become_password, ssh_key_unlock (Machine), vault_password or

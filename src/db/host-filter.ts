@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { type Column, compare, invalidFilter, LOOKUPS, type Params } from './lookups.js';
 
 /**
@@ -163,18 +164,23 @@ export function hostFilterSql(filter: HostFilter, params: Params): string {
  * `hosts t`: hosts of its organization's inventories matching its filter, one per name (the
  * oldest), as AWX's host manager lists them.
  */
-export function smartInventoryHostsSql(hostFilter: string, inventory: string, params: Params): string {
+function smartInventoryHostsSql(hostFilter: string, inventory: string, params: Params): string {
   const filter = hostFilterSql(parseHostFilter(hostFilter), params);
   return `t.id IN (SELECT DISTINCT ON (t.name) t.id FROM hosts t
     WHERE t.inventory_id IN (SELECT o.id FROM inventories o JOIN inventories s ON s.organization_id = o.organization_id WHERE s.id = ${inventory})
       AND ${filter} ORDER BY t.name, t.id)`;
 }
 
-/** The hosts of any inventory (its own, or a smart inventory's), as a condition over `hosts t`. */
-export function inventoryHostsSql(inv: { id: number; kind: string; host_filter: string | null }, params: Params): string {
-  const id = `${params.push(inv.id)}::bigint`;
-  return inv.kind === 'smart' && inv.host_filter ? smartInventoryHostsSql(inv.host_filter, id, params) : `t.inventory_id = ${id}`;
+/**
+ * The hosts of an inventory (its own, or a smart inventory's) as a condition over `hosts t`:
+ * `inventory` is an SQL expression of its id, `inv` its kind and host filter.
+ */
+export function inventoryHostsSql(inv: { kind?: unknown; host_filter?: unknown }, inventory: string, params: Params): string {
+  return inv.kind === 'smart' && inv.host_filter ? smartInventoryHostsSql(String(inv.host_filter), inventory, params) : `t.inventory_id = ${inventory}`;
 }
 
-/** The columns of `inventories` inventoryHostsSql reads. */
-export const INVENTORY_HOSTS_COLUMNS = 'id, kind, host_filter';
+/** Reads inventory `id` and gives its hosts' condition (inventoryHostsSql) and its variables; undefined when it is gone. */
+export async function loadInventoryHosts(db: Pick<pg.Pool, 'query'>, id: number, params: Params): Promise<{ hosts: string; variables: string } | undefined> {
+  const { rows: [inv] } = await db.query('SELECT kind, host_filter, variables FROM inventories WHERE id = $1', [id]);
+  return inv ? { hosts: inventoryHostsSql(inv, `${params.push(id)}::bigint`, params), variables: inv.variables } : undefined;
+}

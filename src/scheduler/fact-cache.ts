@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { INVENTORY_HOSTS_COLUMNS, inventoryHostsSql } from '../db/host-filter.js';
+import { loadInventoryHosts } from '../db/host-filter.js';
 import { Params } from '../db/lookups.js';
 import { log } from '../log.js';
 
@@ -38,11 +38,11 @@ function fileOf(dir: string, host: string): string | undefined {
 
 export async function startFactCache(db: Pick<pg.Pool, 'query'>, inventoryId: number, dir: string): Promise<FactCache> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const { rows: [inv] } = await db.query(`SELECT ${INVENTORY_HOSTS_COLUMNS} FROM inventories WHERE id = $1`, [inventoryId]);
-  if (!inv) return { hosts: [], dir, writtenAt: null };
   const params = new Params();
+  const inv = await loadInventoryHosts(db, inventoryId, params);
+  if (!inv) return { hosts: [], dir, writtenAt: null };
   const { rows } = await db.query<CachedHost & { ansible_facts: unknown; ansible_facts_modified: Date | null }>(
-    `SELECT t.id, t.name, t.ansible_facts, t.ansible_facts_modified FROM hosts t WHERE ${inventoryHostsSql(inv, params)}`, params.values);
+    `SELECT t.id, t.name, t.ansible_facts, t.ansible_facts_modified FROM hosts t WHERE ${inv.hosts}`, params.values);
   let writtenAt: number | null = null;
   for (const h of rows) {
     const file = fileOf(dir, h.name);

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { templateCredentialIds } from '../db/credentials.js';
 import { PlaystreamError } from '../errors.js';
 import type { SecretBox } from '../security/secrets.js';
 import { submitUnifiedJob, type SubmittedJob } from './submit.js';
@@ -69,9 +70,7 @@ export async function launchJobTemplate(db: Queryable, jobTemplateId: number, op
     const slices = await effectiveSliceCount(db, { ...jt, job_slice_count: sliceCount }, opts.overrides?.inventory_id ?? jt.inventory_id);
     if (slices > 1) return launchSlicedJob(db, jt, slices, opts);
   }
-  const templateCredentials = opts.overrides?.credentials ? [] : (await db.query<{ credential_id: number }>(
-    'SELECT credential_id FROM job_template_credentials WHERE job_template_id = $1 ORDER BY credential_id', [jobTemplateId]))
-    .rows.map((r) => r.credential_id);
+  const templateCredentials = opts.overrides?.credentials ? [] : await templateCredentialIds(db, jobTemplateId);
   const job = jobFromTemplate(jt, templateCredentials, opts);
   return submitUnifiedJob(db, job.fields, job.credentialIds);
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { INVENTORY_HOSTS_COLUMNS, inventoryHostsSql } from '../db/host-filter.js';
+import { loadInventoryHosts } from '../db/host-filter.js';
 import { Params } from '../db/lookups.js';
 import { parseVars } from './vars.js';
 
@@ -114,9 +114,9 @@ function vars(text: string, what: string): Record<string, unknown> {
  */
 export async function buildInventory(db: Pick<pg.Pool, 'query'>, inventoryId: number,
   slice?: { number: number; count: number }): Promise<Record<string, unknown>> {
-  const { rows: [inv] } = await db.query(`SELECT variables, ${INVENTORY_HOSTS_COLUMNS} FROM inventories WHERE id = $1`, [inventoryId]);
   const params = new Params();
-  const which = inv ? inventoryHostsSql(inv, params) : 'false';
+  const inv = await loadInventoryHosts(db, inventoryId, params);
+  const which = inv?.hosts ?? 'false';
   const [{ rows: hosts }, { rows: groups }, { rows: members }, { rows: children }] = await Promise.all([
     db.query<{ id: number; name: string; variables: string }>(
       `SELECT t.id, t.name, t.variables FROM hosts t WHERE ${which} AND t.enabled ORDER BY t.name`, params.values),

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { templateCredentialIds } from '../db/credentials.js';
 import { log } from '../log.js';
 import type { JobOverrides } from './launch.js';
 import { parseVars } from './vars.js';
@@ -58,9 +59,7 @@ export async function loadPromptTemplate(db: Queryable, templateId: number): Pro
   const { rows: [jt] } = await db.query(`SELECT jt.*, p.scm_branch AS project_scm_branch, p.allow_override AS project_allow_override
       FROM job_templates jt LEFT JOIN projects p ON p.id = jt.project_id WHERE jt.id = $1`, [templateId]);
   if (jt) {
-    const { rows } = await db.query<{ credential_id: string }>(
-      'SELECT credential_id FROM job_template_credentials WHERE job_template_id = $1', [templateId]);
-    return { kind: 'job_template', row: jt, credentialIds: rows.map((r) => Number(r.credential_id)) };
+    return { kind: 'job_template', row: jt, credentialIds: await templateCredentialIds(db, templateId) };
   }
   const { rows: [other] } = await db.query<{ kind: PromptTemplate['kind']; job_type: string | null }>(
     `SELECT 'project' AS kind, NULL AS job_type FROM projects WHERE id = $1

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TestEnv } from '../support/harness.js';
-import { useSeededWeb } from '../support/web.js';
+import { type ApiCall, useSeededWeb } from '../support/web.js';
 
 /**
  * Provisioning callbacks (api/routes/callbacks.ts): the machine that calls with the
@@ -11,7 +11,7 @@ import { useSeededWeb } from '../support/web.js';
 let t: TestEnv;
 let url: string;
 let jt: { id: number; inventory: number };
-let api: Awaited<ReturnType<typeof useSeededWeb>>['api'];
+let api: ApiCall;
 
 beforeAll(async () => {
   ({ t, url, api } = await useSeededWeb());
@@ -29,6 +29,7 @@ describe('provisioning callbacks', () => {
     expect((await call(JSON.stringify({ host_config_key: '' }))).status).toBe(403);
     expect((await api('PATCH', `/api/v2/job_templates/${jt.id}/`, { host_config_key: 'kickstart-key' })).status).toBe(200);
     expect((await call(JSON.stringify({ host_config_key: 'wrong-key!!!!' }))).status).toBe(403);
+    expect((await call(JSON.stringify({ host_config_key: 'é'.repeat('kickstart-key'.length) }))).status).toBe(403);
     expect((await call('host_config_key=wrong', 'application/x-www-form-urlencoded')).status).toBe(403);
   });
 

@@ -4,7 +4,7 @@ import { InvalidFilter, Params } from '../../src/db/lookups.js';
 import { launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
 import { createProjectAndInventory, insertJobTemplate, orgId, pushedEvents, runInProcess } from '../scheduler/support.js';
 import type { TestEnv } from '../support/harness.js';
-import { useSeededWeb } from '../support/web.js';
+import { type ApiCall, useSeededWeb } from '../support/web.js';
 
 /**
  * AWX's host filter (db/host-filter.ts): `?host_filter=` on /hosts/ and smart inventories,
@@ -15,7 +15,7 @@ import { useSeededWeb } from '../support/web.js';
  */
 let t: TestEnv;
 let url: string;
-let api: Awaited<ReturnType<typeof useSeededWeb>>['api'];
+let api: ApiCall;
 
 beforeAll(async () => {
   ({ t, url, api } = await useSeededWeb());

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
 import type { TestEnv } from '../support/harness.js';
-import { useSeededWeb } from '../support/web.js';
+import { type ApiCall, useSeededWeb } from '../support/web.js';
 import { createProjectAndInventory, insertJobTemplate, orgId, pushedEvents, runInProcess } from './support.js';
 
 /**
@@ -16,7 +16,7 @@ import { createProjectAndInventory, insertJobTemplate, orgId, pushedEvents, runI
 let t: TestEnv;
 let url: string;
 let templateId: number;
-let api: Awaited<ReturnType<typeof useSeededWeb>>['api'];
+let api: ApiCall;
 
 beforeAll(async () => {
   ({ t, url, api } = await useSeededWeb());

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { launchProjectUpdate } from '../../src/scheduler/launch.js';
 import type { TestEnv } from '../support/harness.js';
-import { useSeededWeb } from '../support/web.js';
+import { type ApiCall, useSeededWeb } from '../support/web.js';
 import { createGitRepo, createProjectAndInventory, orgId, pushedEvents, runInProcess } from './support.js';
 import { execFileSync } from 'node:child_process';
 
@@ -17,7 +17,7 @@ let url: string;
 let project: number;
 let inventory: number;
 let org: number;
-let api: Awaited<ReturnType<typeof useSeededWeb>>['api'];
+let api: ApiCall;
 
 beforeAll(async () => {
   ({ t, url, api } = await useSeededWeb());

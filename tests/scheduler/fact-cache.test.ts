@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
 import type { TestEnv } from '../support/harness.js';
-import { apiRequest, basicAuth, useSeededWeb } from '../support/web.js';
+import { type ApiCall, useSeededWeb } from '../support/web.js';
 import { createProjectAndInventory, insertJobTemplate, orgId, pushedEvents, runInProcess } from './support.js';
 
 /**
@@ -13,11 +13,10 @@ import { createProjectAndInventory, insertJobTemplate, orgId, pushedEvents, runI
  */
 let t: TestEnv;
 let url: string;
-let api: Awaited<ReturnType<typeof useSeededWeb>>['api'];
+let api: ApiCall;
 let template: (playbook: string, useFactCache?: boolean) => Promise<number>;
 let hostId: number;
 let templates = 0;
-const admin = basicAuth('admin', 'admin-password');
 
 beforeAll(async () => {
   ({ t, url, api } = await useSeededWeb());
@@ -44,25 +43,24 @@ describe('fact cache', () => {
   it('keeps facts a job gathered or set as cacheable, and gives them to the next job', async () => {
     expect(await run(await template('read.yml'))).toContain('system=unknown color=unset');
     await run(await template('gather.yml'));
-    const facts = (await apiRequest(url, 'GET', `/api/v2/hosts/${hostId}/ansible_facts/`, undefined, admin)).json;
+    const facts = (await api('GET', `/api/v2/hosts/${hostId}/ansible_facts/`)).json;
     expect(facts.ansible_system).toBe('Linux'); // stored as Ansible caches them, ansible_ prefixes kept (as AWX shows them)
     expect(facts.deploy_color).toBe('blue');
-    expect((await apiRequest(url, 'GET', `/api/v2/hosts/${hostId}/`, undefined, admin)).json.ansible_facts_modified).not.toBeNull();
+    expect((await api('GET', `/api/v2/hosts/${hostId}/`)).json.ansible_facts_modified).not.toBeNull();
     // The next job reads them from the cache without gathering; one without use_fact_cache does not.
     expect(await run(await template('read.yml'))).toContain('system=Linux color=blue');
     expect(await run(await template('read.yml', false))).toContain('system=unknown color=unset');
   });
 
   it('selects hosts on their facts with ansible_facts__ host filters', async () => {
-    const find = async (filter: string) => (await apiRequest(url, 'GET', `/api/v2/hosts/?host_filter=${encodeURIComponent(filter)}`,
-      undefined, admin)).json.results.map((h: { id: number }) => h.id);
+    const find = async (filter: string) => (await api('GET', `/api/v2/hosts/?host_filter=${encodeURIComponent(filter)}`)).json.results.map((h: { id: number }) => h.id);
     expect(await find('ansible_facts__ansible_system=Linux and ansible_facts__deploy_color=blue')).toEqual([hostId]);
     expect(await find('ansible_facts__deploy_color=green')).toEqual([]);
   });
 
   it('empties a host\'s facts when a job clears them', async () => {
     await run(await template('clear.yml'));
-    expect((await apiRequest(url, 'GET', `/api/v2/hosts/${hostId}/ansible_facts/`, undefined, admin)).json).toEqual({});
+    expect((await api('GET', `/api/v2/hosts/${hostId}/ansible_facts/`)).json).toEqual({});
     expect(await run(await template('read.yml'))).toContain('system=unknown color=unset');
   });
 });

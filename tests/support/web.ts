@@ -31,14 +31,16 @@ export const ADMIN_PASSWORD = 'admin-password';
 /**
  * The set-up most API tests share: a test environment seeded as a first start (admin,
  * Default organization, Demo project, inventory and template), its web server, and an
- * `api()` that calls it as the admin.
+ * `api()` that calls it as the admin (or with the headers given).
  */
-export async function useSeededWeb(): Promise<{ t: TestEnv; url: string; api: (method: string, path: string, body?: unknown) => Promise<ApiResponse> }> {
+export type ApiCall = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<ApiResponse>;
+
+export async function useSeededWeb(): Promise<{ t: TestEnv; url: string; api: ApiCall }> {
   const { useTestEnv } = await import('./harness.js');
   const { seedFirstStart } = await import('../../src/db/seed.js');
   const t = await useTestEnv();
   await seedFirstStart(t.pool, { dataDir: t.dataDir, adminPassword: ADMIN_PASSWORD });
   const { url } = await startTestWeb(t);
   const admin = basicAuth('admin', ADMIN_PASSWORD);
-  return { t, url, api: (method, path, body) => apiRequest(url, method, path, body, admin) };
+  return { t, url, api: (method, path, body, headers = admin) => apiRequest(url, method, path, body, headers) };
 }

@@ -1,9 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seedFirstStart } from '../../src/db/seed.js';
 import { launchUnifiedJobTemplate } from '../../src/scheduler/launch.js';
 import { runTaskManagerPass } from '../../src/scheduler/task-manager.js';
-import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
+import type { TestEnv } from '../support/harness.js';
+import { basicAuth, type ApiCall, useSeededWeb } from '../support/web.js';
 
 /**
  * The workflow API against a real server and Postgres: templates, nodes and their edges as
@@ -14,8 +13,7 @@ import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
  */
 let env: TestEnv;
 let url: string;
-const admin = basicAuth('admin', 'admin-password');
-const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = admin) => apiRequest(url, method, path, body, headers);
+let api: ApiCall;
 const pass = () => runTaskManagerPass(env.pool, { heartbeatTolerance: 60 });
 let jt: any;
 
@@ -24,9 +22,7 @@ async function status(id: number): Promise<string> {
 }
 
 beforeAll(async () => {
-  env = await useTestEnv();
-  await seedFirstStart(env.pool, { dataDir: env.dataDir, adminPassword: 'admin-password' });
-  ({ url } = await startTestWeb(env));
+  ({ t: env, url, api } = await useSeededWeb());
   jt = (await api('GET', '/api/v2/job_templates/?name=Demo Job Template')).json.results[0];
 });
 

@@ -1,8 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seedFirstStart } from '../../src/db/seed.js';
 import { runTaskManagerPass } from '../../src/scheduler/task-manager.js';
-import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
+import type { TestEnv } from '../support/harness.js';
+import { basicAuth, type ApiCall, useSeededWeb } from '../support/web.js';
 
 /**
  * Approval nodes through the API (AWX's workflow_approval_templates / workflow_approvals):
@@ -12,15 +11,12 @@ import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
  */
 let env: TestEnv;
 let url: string;
-const admin = basicAuth('admin', 'admin-password');
-const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = admin) => apiRequest(url, method, path, body, headers);
+let api: ApiCall;
 const pass = () => runTaskManagerPass(env.pool, { heartbeatTolerance: 60 });
 let jt: any;
 
 beforeAll(async () => {
-  env = await useTestEnv();
-  await seedFirstStart(env.pool, { dataDir: env.dataDir, adminPassword: 'admin-password' });
-  ({ url } = await startTestWeb(env));
+  ({ t: env, url, api } = await useSeededWeb());
   jt = (await api('GET', '/api/v2/job_templates/?name=Demo Job Template')).json.results[0];
 });
 

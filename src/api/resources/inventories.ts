@@ -1,7 +1,7 @@
 import { sourceVarsProblems } from '../../scheduler/inventory-update.js';
 import { parseVars } from '../../scheduler/vars.js';
 import { requireLinks } from '../access.js';
-import { hostFilterSql, parseHostFilter, smartInventoryHostsSql } from '../../db/host-filter.js';
+import { hostFilterSql, inventoryHostsSql, parseHostFilter } from '../../db/host-filter.js';
 import { InvalidFilter, Params } from '../../db/lookups.js';
 import { defineResource, type Queryable, type Row } from '../engine/resource.js';
 import { badRequest } from '../http.js';
@@ -53,7 +53,7 @@ export const inventories = defineResource({
   extraSummary: async (ctx, rows) => {
     for (const r of rows.filter((x) => x.kind === 'smart' && x.host_filter)) {
       const params = new Params();
-      const cond = smartInventoryHostsSql(r.host_filter as string, `${params.push(r.id)}::bigint`, params);
+      const cond = inventoryHostsSql(r, `${params.push(r.id)}::bigint`, params);
       r.total_hosts = Number((await ctx.pool.query(`SELECT count(*) AS n FROM hosts t WHERE ${cond}`, params.values)).rows[0].n);
     }
   },

@@ -1,14 +1,14 @@
-import crypto from 'node:crypto';
 import dns from 'node:dns/promises';
-import { passwordsNeeded } from '../../db/credentials.js';
-import { INVENTORY_HOSTS_COLUMNS, inventoryHostsSql } from '../../db/host-filter.js';
+import { passwordsNeeded, templateCredentialIds } from '../../db/credentials.js';
+import { loadInventoryHosts } from '../../db/host-filter.js';
 import { Params } from '../../db/lookups.js';
 import { launchJobTemplate } from '../../scheduler/launch.js';
 import { parseVars } from '../../scheduler/vars.js';
+import { equalSecrets } from '../../security/secrets.js';
 import { requireCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { requireObjectPerm, resolveId } from '../engine/crud.js';
-import { type ApiRequest, badRequest, HttpError, type Router } from '../http.js';
+import { type ApiRequest, badRequest, forbidden, type Router } from '../http.js';
 import { jobTemplates } from '../resources/job-templates.js';
 import { variablesNeeded } from '../survey.js';
 
@@ -22,7 +22,6 @@ import { variablesNeeded } from '../survey.js';
  * 400s with AWX's messages; a wrong key is a 403. The address is the TCP peer's: a proxy in
  * front of Playstream makes every callback come from the proxy.
  */
-const denied = () => new HttpError(403, { detail: 'You do not have permission to perform this action.' });
 const MAX_DNS_LOOKUPS = 200;
 
 /** The request's address as a host would name it: IPv4-mapped IPv6 as plain IPv4. */
@@ -33,11 +32,11 @@ function remoteOf(req: ApiRequest): string {
 async function matchingHosts(ctx: ApiContext, inventoryId: number, remote: string): Promise<{ id: number; name: string }[]> {
   const remotes = new Set([remote]);
   try { for (const name of await dns.reverse(remote)) remotes.add(name); } catch { /* no reverse name */ }
-  const { rows: [inv] } = await ctx.pool.query(`SELECT ${INVENTORY_HOSTS_COLUMNS} FROM inventories WHERE id = $1`, [inventoryId]);
-  if (!inv) return [];
   const params = new Params();
+  const inv = await loadInventoryHosts(ctx.pool, inventoryId, params);
+  if (!inv) return [];
   const { rows } = await ctx.pool.query<{ id: number; name: string; variables: string }>(
-    `SELECT t.id, t.name, t.variables FROM hosts t WHERE ${inventoryHostsSql(inv, params)} AND t.enabled`, params.values);
+    `SELECT t.id, t.name, t.variables FROM hosts t WHERE ${inv.hosts} AND t.enabled`, params.values);
   const effective = rows.map((h) => {
     let vars: Record<string, unknown> = {};
     try { vars = parseVars(h.variables); } catch { /* unreadable vars: its name */ }
@@ -72,18 +71,16 @@ function callbackBody(req: ApiRequest): { key: string; extraVars: unknown } {
 export function registerCallbacks(router: Router<ApiContext>): void {
   router.post('/api/v2/job_templates/:id/callback/', async (req, ctx) => {
     const id = Number(req.params.id);
-    if (!Number.isSafeInteger(id)) throw denied();
+    if (!Number.isSafeInteger(id)) throw forbidden();
     const { key, extraVars } = callbackBody(req);
     const { rows: [jt] } = await ctx.pool.query('SELECT id, host_config_key, inventory_id, ask_variables_on_launch, survey_enabled, survey_spec FROM job_templates WHERE id = $1', [id]);
-    if (!jt || !jt.host_config_key || key.length !== jt.host_config_key.length
-      || !crypto.timingSafeEqual(Buffer.from(key), Buffer.from(jt.host_config_key))) throw denied();
+    if (!jt || !jt.host_config_key || !equalSecrets(key, jt.host_config_key)) throw forbidden();
     if (!jt.inventory_id) throw badRequest({ msg: 'Cannot start automatically, an inventory is required.' });
     const hosts = await matchingHosts(ctx, jt.inventory_id, remoteOf(req));
     if (!hosts.length) throw badRequest({ msg: 'No matching host could be found!' });
     if (hosts.length > 1) throw badRequest({ msg: 'Multiple hosts matched the request!' });
-    const { rows: creds } = await ctx.pool.query('SELECT credential_id FROM job_template_credentials WHERE job_template_id = $1', [id]);
     if (variablesNeeded(jt.survey_enabled, jt.survey_spec).length
-      || (await passwordsNeeded(ctx.pool, ctx.secrets, creds.map((r) => Number(r.credential_id)))).length) {
+      || (await passwordsNeeded(ctx.pool, ctx.secrets, await templateCredentialIds(ctx.pool, id))).length) {
       throw badRequest({ msg: 'Cannot start automatically, user input required!' });
     }
     const limit = hosts[0].name;

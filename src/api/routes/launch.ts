@@ -1,4 +1,4 @@
-import { passwordsNeeded } from '../../db/credentials.js';
+import { passwordsNeeded, templateCredentialIds } from '../../db/credentials.js';
 import { launchJobTemplate, launchProjectUpdate, launchInventoryUpdate, type JobOverrides } from '../../scheduler/launch.js';
 import { parseVars } from '../../scheduler/vars.js';
 import { cancelUnifiedJob } from '../../scheduler/submit.js';
@@ -79,16 +79,13 @@ function promptedIds(field: 'inventory' | 'credentials', v: unknown): number | n
  * it, and needs nothing beyond execute on the template; any other needs `use`.
  */
 async function requirePromptLinks(ctx: ApiContext, caller: Caller, templateId: number, template: Row, overrides: JobOverrides): Promise<void> {
-  const { rows } = await ctx.pool.query('SELECT credential_id FROM job_template_credentials WHERE job_template_id = $1', [templateId]);
   await requireLinks(ctx.pool, caller.grants, 'launch', { inventory: overrides.inventory_id ?? undefined, credentials: overrides.credentials },
-    { inventory: template.inventory, credentials: rows.map((r) => Number(r.credential_id)) }, { prompts: true });
+    { inventory: template.inventory, credentials: await templateCredentialIds(ctx.pool, templateId) }, { prompts: true });
 }
 
 /** The template's credentials, or those a launch brings in their place. */
 async function launchCredentials(ctx: ApiContext, templateId: number, prompted?: number[]): Promise<number[]> {
-  if (prompted) return prompted;
-  const { rows } = await ctx.pool.query('SELECT credential_id FROM job_template_credentials WHERE job_template_id = $1', [templateId]);
-  return rows.map((r) => Number(r.credential_id));
+  return prompted ?? templateCredentialIds(ctx.pool, templateId);
 }
 
 /**

@@ -1,5 +1,6 @@
 import YAML from 'yaml';
-import { INVENTORY_HOSTS_COLUMNS, inventoryHostsSql } from '../../db/host-filter.js';
+import { templateCredentialIds } from '../../db/credentials.js';
+import { loadInventoryHosts } from '../../db/host-filter.js';
 import { Params } from '../../db/lookups.js';
 import { withTransaction } from '../../db/pool.js';
 import { recordActivity } from '../activity.js';
@@ -141,7 +142,7 @@ const COPYABLE: CopySpec[] = [
   { def: jobTemplates, links: [{ table: 'job_template_credentials', col: 'job_template_id' }, { table: 'job_template_labels', col: 'job_template_id' },
     { table: 'job_template_instance_groups', col: 'job_template_id' }],
   linked: async (db, id, row) => ({ project: row.project, inventory: row.inventory,
-    credentials: (await db.query('SELECT credential_id FROM job_template_credentials WHERE job_template_id = $1', [id])).rows.map((r) => Number(r.credential_id)),
+    credentials: await templateCredentialIds(db, id),
     instance_groups: (await db.query('SELECT instance_group_id FROM job_template_instance_groups WHERE job_template_id = $1', [id])).rows
       .map((r) => Number(r.instance_group_id)) }) },
   { def: projects, linked: async (_db, _id, row) => ({ credential: row.credential }), after: async (db, _from, to, caller) => {
@@ -219,9 +220,9 @@ function parseVariables(text: unknown): Record<string, unknown> {
  * top-level groups, and with `?hostvars=1` every host's variables under `_meta`.
  */
 export async function inventoryScript(db: Queryable, inventoryId: number, opts: { hostvars: boolean; towervars: boolean }): Promise<Row> {
-  const { rows: [inv] } = await db.query(`SELECT variables, ${INVENTORY_HOSTS_COLUMNS} FROM inventories WHERE id = $1`, [inventoryId]);
   const params = new Params();
-  const which = inv ? inventoryHostsSql(inv as Parameters<typeof inventoryHostsSql>[0], params) : 'false';
+  const inv = await loadInventoryHosts(db, inventoryId, params);
+  const which = inv?.hosts ?? 'false';
   const [{ rows: hosts }, { rows: groups }, { rows: memberships }, { rows: children }] = await Promise.all([
     db.query(`SELECT t.id, t.name, t.variables, t.enabled FROM hosts t WHERE ${which} ORDER BY t.name`, params.values),
     db.query('SELECT id, name, variables FROM groups WHERE inventory_id = $1 ORDER BY name', [inventoryId]),

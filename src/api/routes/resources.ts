@@ -1,5 +1,5 @@
 import { requireLink, requireLinks, requireRoleGrant, requireUserAdmin } from '../access.js';
-import { smartInventoryHostsSql } from '../../db/host-filter.js';
+import { inventoryHostsSql } from '../../db/host-filter.js';
 import type { ApiContext } from '../context.js';
 import { badRequest, type Router } from '../http.js';
 import { registerResource, registerSubList, type Association } from '../engine/routes.js';
@@ -117,8 +117,7 @@ export function registerResources(router: Router<ApiContext>): void {
 
   registerSubList(router, inventories, 'hosts', hosts, {
     // A smart inventory's hosts are those its filter selects (db/host-filter.ts).
-    condition: (p, inv, params) => (inv.kind === 'smart' && inv.host_filter
-      ? smartInventoryHostsSql(inv.host_filter as string, p, params) : `t.inventory_id = ${p}`),
+    condition: (p, inv, params) => inventoryHostsSql(inv, p, params),
     createWith: (i) => ({ inventory: i.id }),
   });
   registerSubList(router, inventories, 'groups', groups, { condition: (p) => `t.inventory_id = ${p}`, createWith: (i) => ({ inventory: i.id }) });
