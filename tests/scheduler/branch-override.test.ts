@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { launchProjectUpdate } from '../../src/scheduler/launch.js';
@@ -60,5 +61,15 @@ describe('branch override', () => {
     const job = await runInProcess(t, missing.json.id);
     expect(job.status).toBe('error');
     expect(job.job_explanation).toContain('is not in the project\'s last update');
+  });
+
+  it('refuses a branch that git would read as an option, before git runs', async () => {
+    const jt = (await api('GET', '/api/v2/job_templates/?name=on%20feature')).json.results[0];
+    const marker = path.join(t.dataDir, 'pwned');
+    const hostile = await api('POST', `/api/v2/job_templates/${jt.id}/launch/`, { scm_branch: `--upload-pack=touch ${marker}` });
+    const job = await runInProcess(t, hostile.json.id);
+    expect(job.status).toBe('error');
+    expect(job.job_explanation).toMatch(/^scm_branch "--upload-pack=touch .*" is refused: it starts with "-"/);
+    expect(fs.existsSync(marker)).toBe(false);
   });
 });
