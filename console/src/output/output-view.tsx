@@ -172,7 +172,7 @@ export function OutputView(props: OutputViewProps) {
 
   const current = search.at >= 0 ? search.matches[search.at]?.line : undefined;
   return (
-    <div class="output" data-total-lines={store.totalLines} data-loaded-segments={store.loadedSegments}
+    <div class="output" data-ready={String(store.ready)} data-total-lines={store.totalLines} data-loaded-segments={store.loadedSegments}
       data-high-water={store.highWater} data-duplicates={store.stats.duplicates} data-evicted={store.stats.evicted}
       data-live-events={liveCount.current}>
       <div class="output-toolbar">

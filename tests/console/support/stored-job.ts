@@ -43,5 +43,7 @@ export async function insertStoredJob(pool: Pool, opts: { lines: number; templat
   const statsCounter = taskEvents + 3;
   await pool.query(`INSERT INTO job_events (created, modified, job_created, job_id, event, counter, uuid, stdout, start_line, end_line)
     VALUES ($1, $1, $1, $2, 'playbook_on_stats', $3, 'stats', $4, $5, $6)`, [job.created, job.id, statsCounter, recap, recapStart, opts.lines]);
+  // As the receiver leaves a finished job: every announced event stored, processing done.
+  await pool.query('UPDATE unified_jobs SET emitted_events = $2, event_processing_finished = true WHERE id = $1', [job.id, statsCounter]);
   return { id: Number(job.id), lines: opts.lines, events: statsCounter };
 }
