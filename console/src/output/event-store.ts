@@ -98,6 +98,7 @@ export class EventStore {
   maxCounter = 0;
   /** The tail is known (init done): until then `totalLines` only counts the first segment. */
   ready = false;
+  #readyWaiters: (() => void)[] = [];
   /** Every counter ≤ highWater is held or was confirmed over REST after the live feed began. */
   highWater = 0;
   /** Counted for tests and the lag page: REST requests made, events dropped as duplicates. */
@@ -124,6 +125,7 @@ export class EventStore {
     }
     this.highWater = this.maxCounter;
     this.ready = true;
+    for (const wake of this.#readyWaiters.splice(0)) wake();
     const buffered = this.#pendingLive ?? [];
     this.#pendingLive = undefined;
     for (const ev of buffered) this.addLive(ev);
@@ -408,6 +410,8 @@ export class EventStore {
 
   /** Lines containing `term` (see search.ts); events the search reads are kept. */
   async search(term: string, afterCounter: number, stdoutUrl?: string): Promise<SearchMatch[]> {
+    // A match is placed among the job's lines: with the tail unknown the view has too few rows.
+    if (!this.ready) await new Promise<void>((wake) => this.#readyWaiters.push(wake));
     const found = await searchOutput({ eventsUrl: this.eventsUrl, stdoutUrl, term, afterCounter, onEvent: (ev) => this.#insert(ev) });
     this.#changed();
     return found;
