@@ -6,12 +6,39 @@
  * both reads with Django's lookup rules.
  */
 
-/** The bound parameters of one statement, numbered as they are pushed. */
+/**
+ * The bound parameters of one statement, numbered as they are pushed. A parameter may be
+ * a lookup (`lookup()`): a small query whose result is the value, run by `resolve()` before
+ * the statement. The statement then gets planned for those values (`planFor` is true):
+ * a generic plan cannot know how many rows they select.
+ */
 export class Params {
   readonly values: unknown[] = [];
+  readonly #lookups: { index: number; sql: string; values: unknown[] }[] = [];
+  #resolved = 0;
+
   push(v: unknown): string {
     this.values.push(v);
     return `$${this.values.length}`;
+  }
+
+  /** A parameter whose value is the first column of `sql`'s one row. */
+  lookup(sql: string, values: unknown[]): string {
+    // Sent unresolved, it fails the statement (node-postgres calls toPostgres) rather than match nothing.
+    const ref = this.push({ toPostgres: () => { throw new Error('a lookup parameter was not resolved before its statement'); } });
+    this.#lookups.push({ index: this.values.length - 1, sql, values });
+    return ref;
+  }
+
+  get planFor(): boolean { return this.#lookups.length > 0; }
+
+  async resolve(db: { query(text: string, values: unknown[]): Promise<{ rows: Record<string, unknown>[] }> }): Promise<void> {
+    const pending = this.#lookups.slice(this.#resolved);
+    this.#resolved = this.#lookups.length;
+    await Promise.all(pending.map(async (l) => {
+      const { rows } = await db.query(l.sql, l.values);
+      this.values[l.index] = Object.values(rows[0])[0];
+    }));
   }
 }
 
@@ -71,13 +98,13 @@ export function compare(expr: string, field: string, f: Column, lookup: string, 
     case 'exact':
       if (raw.toLowerCase() === 'null' && f.fk) return `${expr} IS NULL`;
       return `${expr} = ${params.push(coerce(field, f, raw))}${cast}`;
-    case 'iexact': return matching(expr, f, (v) => `lower(${v}) = lower(${params.push(raw)})`);
-    case 'contains': return matching(expr, f, (v) => `${v} LIKE ${params.push(`%${likeEscape(raw)}%`)}`);
-    case 'icontains': return matching(expr, f, (v) => `${v} ILIKE ${params.push(`%${likeEscape(raw)}%`)}`);
-    case 'startswith': return matching(expr, f, (v) => `${v} LIKE ${params.push(`${likeEscape(raw)}%`)}`);
-    case 'istartswith': return matching(expr, f, (v) => `${v} ILIKE ${params.push(`${likeEscape(raw)}%`)}`);
-    case 'endswith': return matching(expr, f, (v) => `${v} LIKE ${params.push(`%${likeEscape(raw)}`)}`);
-    case 'iendswith': return matching(expr, f, (v) => `${v} ILIKE ${params.push(`%${likeEscape(raw)}`)}`);
+    case 'iexact': return matching(expr, f, params, (v, p) => `lower(${v}) = lower(${p.push(raw)})`);
+    case 'contains': return matching(expr, f, params, (v, p) => `${v} LIKE ${p.push(`%${likeEscape(raw)}%`)}`);
+    case 'icontains': return matching(expr, f, params, (v, p) => `${v} ILIKE ${p.push(`%${likeEscape(raw)}%`)}`);
+    case 'startswith': return matching(expr, f, params, (v, p) => `${v} LIKE ${p.push(`${likeEscape(raw)}%`)}`);
+    case 'istartswith': return matching(expr, f, params, (v, p) => `${v} ILIKE ${p.push(`${likeEscape(raw)}%`)}`);
+    case 'endswith': return matching(expr, f, params, (v, p) => `${v} LIKE ${p.push(`%${likeEscape(raw)}`)}`);
+    case 'iendswith': return matching(expr, f, params, (v, p) => `${v} ILIKE ${p.push(`%${likeEscape(raw)}`)}`);
     case 'gt': return `${expr} > ${params.push(coerce(field, f, raw))}${cast}`;
     case 'gte': return `${expr} >= ${params.push(coerce(field, f, raw))}${cast}`;
     case 'lt': return `${expr} < ${params.push(coerce(field, f, raw))}${cast}`;
@@ -100,7 +127,14 @@ export function compare(expr: string, field: string, f: Column, lookup: string, 
  * vocabulary, on the values it has had, the rows then found by equality (an index range
  * per matching value instead of a pattern test per row).
  */
-export function matching(expr: string, f: Column, cond: (value: string) => string): string {
-  return f.vocabulary ? `${expr} = ANY(ARRAY(SELECT v.value FROM ${f.vocabulary} v WHERE ${cond('v.value')}))` : cond(`${expr}::text`);
+export function matching(expr: string, f: Column, params: Params, cond: (value: string, p: Params) => string): string {
+  if (!f.vocabulary) return cond(`${expr}::text`, params);
+  // The values are looked up first, so the statement is planned knowing them: in a subquery
+  // (or a generic plan) they are an unknown array, estimated at ~3 % of the table, and a
+  // pattern matching no row a member can read walked the whole id index (0.25-0.85 s over
+  // 1,000,000 jobs) where the name index answers in a millisecond.
+  const sub = new Params();
+  const where = cond('v.value', sub);
+  return `${expr} = ANY(${params.lookup(`SELECT coalesce(array_agg(v.value), '{}') FROM ${f.vocabulary} v WHERE ${where}`, sub.values)}::text[])`;
 }
 

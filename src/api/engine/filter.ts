@@ -85,8 +85,8 @@ export function compileFilters(def: ResourceDef, query: URLSearchParams, params:
   if (search) {
     const terms = search.split(',').filter(Boolean).slice(0, 10);
     for (const term of terms) {
-      const p = params.push(`%${likeEscape(term)}%`);
-      and.push(`(${def.search.map((s) => matching(colOf(s, def.fields[s]), def.fields[s], (v) => `${v} ILIKE ${p}`)).join(' OR ') || 'false'})`);
+      const pattern = `%${likeEscape(term)}%`;
+      and.push(`(${def.search.map((s) => matching(colOf(s, def.fields[s]), def.fields[s], params, (v, p) => `${v} ILIKE ${p.push(pattern)}`)).join(' OR ') || 'false'})`);
     }
   }
   return and;
@@ -97,10 +97,32 @@ export function compileFilters(def: ResourceDef, query: URLSearchParams, params:
  * the target's field, NULL where the caller may not read the target). Parameters of the
  * read condition are pushed to `params`.
  */
-export function compileOrder(def: ResourceDef, query: URLSearchParams, params: Params, grants?: Grants): string {
+export interface Order {
+  sql: string;
+  /**
+   * The same order over expressions no index provides, so the planner filters first and
+   * sorts what matched: for a filter known to select few rows (crud.ts), where walking an
+   * ordering index would pass over the whole table looking for them.
+   */
+  sortedSql: string;
+}
+
+/** A column's value in an expression no index matches, ordering as the column does. */
+function unindexed(expr: string, type: string): string {
+  switch (type) {
+    case 'int': case 'float': return `(${expr} + 0)`;
+    case 'time': return `(${expr} + interval '0 s')`;
+    case 'text': return `(${expr} || '')`;
+    case 'bool': return `(${expr})::int`;
+    default: return expr;
+  }
+}
+
+export function compileOrder(def: ResourceDef, query: URLSearchParams, params: Params, grants?: Grants): Order {
   const raw = query.get('order_by') ?? query.get('order') ?? def.defaultOrder ?? 'id';
   const items = raw.split(',').map((s) => s.trim()).filter(Boolean).slice(0, 5);
   const out: string[] = [];
+  const sorted: string[] = [];
   for (const item of items) {
     const desc = item.startsWith('-');
     const parts = (desc ? item.slice(1) : item).split('__');
@@ -123,13 +145,18 @@ export function compileOrder(def: ResourceDef, query: URLSearchParams, params: P
     // A column sorts as Django sorts it on Postgres (AWX's semantics: NULLs after ascending,
     // before descending), which a btree index of migration 0600 reads forwards or backwards;
     // a related object's field keeps NULLS LAST (unreadable targets sort last either way).
-    out.push(`${expr} ${desc ? 'DESC' : 'ASC'}${parts.length === 2 ? ' NULLS LAST' : ''}`);
+    const direction = `${desc ? 'DESC' : 'ASC'}${parts.length === 2 ? ' NULLS LAST' : ''}`;
+    out.push(`${expr} ${direction}`);
+    sorted.push(`${parts.length === 2 ? expr : unindexed(expr, f.type)} ${direction}`);
   }
   // The tie-break follows the first key's direction so one (column, id) index serves both;
   // after a related field (no index) it stays ascending, so objects whose target the caller
   // cannot read keep one order whichever way the caller sorts.
   const first = items[0] ?? '';
   const descTie = first.startsWith('-') && !first.includes('__');
-  if (!items.some((i) => i.replace(/^-/, '') === 'id')) out.push(`t.id ${descTie ? 'DESC' : 'ASC'}`);
-  return out.join(', ');
+  if (!items.some((i) => i.replace(/^-/, '') === 'id')) {
+    out.push(`t.id ${descTie ? 'DESC' : 'ASC'}`);
+    sorted.push(`${unindexed('t.id', 'int')} ${descTie ? 'DESC' : 'ASC'}`);
+  }
+  return { sql: out.join(', '), sortedSql: sorted.join(', ') };
 }

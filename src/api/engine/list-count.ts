@@ -51,8 +51,10 @@ export function countSubquery(db: Queryable, table: string, where: string[]): st
     : `SELECT count(*) FROM (SELECT 1 FROM ${table} t ${whereSql} LIMIT ${COUNT_CAP}) c`;
 }
 
-export async function countList(db: Queryable, table: string, where: string[], values: unknown[]): Promise<number> {
-  const { rows } = await db.query(prepared(`SELECT (${countSubquery(db, table, where)}) AS c`, values));
+/** `planned`: the statement is planned for its values (lookups.ts `Params.planFor`), not prepared. */
+export async function countList(db: Queryable, table: string, where: string[], values: unknown[], opts: { planned?: boolean } = {}): Promise<number> {
+  const text = `SELECT (${countSubquery(db, table, where)}) AS c`;
+  const { rows } = await db.query(opts.planned ? { text, values } : prepared(text, values));
   return Number(rows[0].c);
 }
 
