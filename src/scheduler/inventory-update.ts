@@ -32,8 +32,8 @@ import { compileHostFilter, filterImport, hostEnabled, hostInstanceId, type Impo
  *   if any, is injected as for a job (environment only);
  * - a cloud source (inventory-sources/cloud-sources.ts): the plugin configuration and the
  *   credential injection AWX's injector for that source produces, in the private data dir;
- * - `limit` → `--limit` (a pattern matching nothing fails, AWX's ANSIBLE_HOST_PATTERN_MISMATCH);
- *   `verbosity` 1 → -vvv, 2 → -vvvvv, as AWX maps it;
+ * - `verbosity` 1 → -vvv, 2 → -vvvvv, as AWX maps it; `limit` (AWX passes `--limit`) is refused:
+ *   the ansible-inventory of Debian's ansible-core 2.14 has no --limit (inventory-source-rules.ts);
  * - import (importInventory): hosts and groups are created or updated by name; children and
  *   memberships added; `overwrite` removes hosts, groups, memberships and children absent from
  *   the source; `overwrite_vars` replaces variables instead of merging over them; `host_filter`,
@@ -84,8 +84,8 @@ export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher
       ? (await injectCredentials(ctx.pool, ctx.secrets, [credential.source.id], privateDir, {}, { forInventory: true })).env : {};
     injected = { ...fromCredential, ...sourceVarsEnv(source.source_vars, set) };
   }
+  if (job.limit) return { final: { status: 'error', jobExplanation: 'limit is not supported on inventory updates: this ansible-inventory has no --limit' } };
   const args = ['-i', inventoryPath, '--list', '--export'];
-  if (job.limit) args.push('--limit', job.limit);
   if (job.verbosity > 0) args.push(`-${'v'.repeat(Math.min(5, job.verbosity * 2 + 1))}`);
   const sandbox = await JobSandbox.open(ctx.pool, ctx.config, { privateDir, readonly });
   ev.emit('verbose', `Running ansible-inventory -i ${cloud ? path.relative(privateDir, inventoryPath) : source.source_path} --list`);

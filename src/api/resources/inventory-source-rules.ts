@@ -15,12 +15,14 @@ import { badRequest } from '../http.js';
  * - `source_project` for `scm`; `host_filter` a regular expression that compiles;
  * - refused, with 400, what Playstream does not do: `file` sources (AWX cannot update them
  *   through its task system either; they come from `awx-manage inventory_import`) and an
- *   `scm_branch` other than the project's.
+ *   `scm_branch` other than the project's, a `limit` (AWX passes it to ansible-inventory
+ *   --limit, which Debian's ansible-core 2.14 does not have).
  */
 export async function checkInventorySource(db: Queryable, data: Row, existing: Row | undefined): Promise<void> {
   const merged = { ...(existing ?? {}), ...data } as Row;
   const source = String(merged.source ?? 'scm');
   if (data.source === 'file') throw badRequest({ source: ['file sources are imported with awx-manage inventory_import; Playstream does not update them.'] });
+  if (data.limit) throw badRequest({ limit: ['limit needs ansible-inventory --limit (ansible-core 2.15+), which this controller\'s Ansible does not have.'] });
   if (data.scm_branch) throw badRequest({ scm_branch: ['Playstream does not update an inventory source from another branch than its project\'s.'] });
   if (data.source_vars !== undefined || data.source !== undefined) {
     let vars: Record<string, unknown>;
