@@ -4,11 +4,14 @@ import type pg from 'pg';
 import { PlaystreamError } from '../errors.js';
 import { log } from '../log.js';
 import { migrationsDir } from '../paths.js';
+import { syncManagedCredentialTypes } from './managed-credential-types.js';
 
 /**
  * Applies numbered SQL migrations (`NNNN_name.sql`) in order, each in its own transaction,
  * recording each in `schema_migrations`. A cluster-wide advisory lock makes concurrent
  * starters (several nodes, or supervisor and a test) apply each migration exactly once.
+ * After them, under the same lock, the managed credential types are brought up to their
+ * definitions (managed-credential-types.ts), as AWX does at start-up.
  */
 const MIGRATION_LOCK = 7_201_001;
 
@@ -45,6 +48,8 @@ export async function migrate(pool: pg.Pool, migrations = readMigrations()): Pro
       applied.push(m.version);
       log.info('applied migration', { version: m.version, name: m.name });
     }
+    const { rows: [types] } = await client.query(`SELECT to_regclass('credential_types') IS NOT NULL AS present`);
+    if (types.present) await syncManagedCredentialTypes(client);
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
     client.release();

@@ -4,14 +4,17 @@ import type pg from 'pg';
 import { askedOf, loadCredentialInputs } from '../db/credentials.js';
 import { PlaystreamError } from '../errors.js';
 import type { SecretBox } from '../security/secrets.js';
+import type { CredentialTypeInjectors, CredentialTypeInputs } from '../db/managed-credential-types.js';
+import { renderInjection } from './credentials/render-injection.js';
 
 /**
  * Credentials injected as Ansible expects them, into one job's private data dir:
  * - Machine: `-u`, an SSH key file (mode 0600) with `--private-key`, become method/user,
  *   and the SSH/become passwords answered at the prompt through runner's env/passwords;
  * - Vault: `--vault-id id@prompt` (or `--ask-vault-pass`) answered the same way;
- * - cloud and custom types: the type's injectors (`env`, `extra_vars`, `file`), with
- *   `{{ field }}` and `{{ tower.filename }}` templates, as AWX's custom credential types.
+ * - every other type, managed or custom: credentials/render-injection.ts (AWX's builtin
+ *   injectors for aws, gce, azure_rm, vmware, openstack, kubernetes, terraform, net; the
+ *   `env`, `extra_vars` and `file` templates of the others and of custom types).
  * Every secret value is collected so the runner can redact it from job_args, job_env and
  * stdout. Files written here live in the private data dir, removed when the job ends.
  * An input "ASK" takes the password given at launch (passwordsNeeded, db/credentials.ts).
@@ -26,15 +29,15 @@ export interface Injection {
   secrets: string[];
 }
 
-interface CredRow { id: number; kind: string; namespace: string | null; inputs_spec: { fields?: { id: string; secret?: boolean }[] };
-  injectors: { env?: Record<string, string>; extra_vars?: Record<string, string>; file?: Record<string, string> } }
+interface CredRow { id: number; kind: string; namespace: string | null; managed: boolean; inputs_spec: CredentialTypeInputs;
+  injectors: CredentialTypeInjectors }
 
 export async function injectCredentials(db: Pick<pg.Pool, 'query'>, secrets: SecretBox, credentialIds: number[],
-  privateDataDir: string, launchPasswords: Record<string, string> = {}): Promise<Injection> {
+  privateDataDir: string, launchPasswords: Record<string, string> = {}, opts: { forInventory?: boolean } = {}): Promise<Injection> {
   const out: Injection = { args: [], env: {}, extraVars: {}, passwords: {}, secrets: [] };
   if (!credentialIds.length) return out;
   const { rows } = await db.query<CredRow>(
-    `SELECT c.id, t.kind, t.namespace, t.inputs AS inputs_spec, t.injectors FROM credentials c
+    `SELECT c.id, t.kind, t.namespace, t.managed, t.inputs AS inputs_spec, t.injectors FROM credentials c
        JOIN credential_types t ON t.id = c.credential_type_id WHERE c.id = ANY($1) ORDER BY c.id`, [credentialIds]);
   for (const cred of rows) {
     const inputs = await loadCredentialInputs(db, secrets, cred.id);
@@ -76,7 +79,10 @@ export async function injectCredentials(db: Pick<pg.Pool, 'query'>, secrets: Sec
         out.passwords['^Vault password:\\s*?$'] = str('vault_password');
       }
     }
-    applyInjectors(cred, inputs, privateDataDir, out);
+    const rendered = renderInjection({ namespace: cred.namespace, managed: cred.managed, inputs: cred.inputs_spec, injectors: cred.injectors },
+      inputs, privateDataDir, { credentialId: cred.id, forInventory: opts.forInventory });
+    Object.assign(out.env, rendered.env);
+    Object.assign(out.extraVars, rendered.extraVars);
   }
   return out;
 }
@@ -87,32 +93,4 @@ export function refuseInlineJinja(value: string): string {
     throw new PlaystreamError('PS_ERR_VALIDATION', 'Inline Jinja variables are not allowed.');
   }
   return value;
-}
-
-function applyInjectors(cred: CredRow, inputs: Record<string, unknown>, privateDataDir: string, out: Injection): void {
-  const inj = cred.injectors ?? {};
-  const tower: Record<string, unknown> = { filename: {} };
-  const files = Object.entries(inj.file ?? {});
-  for (const [key, template] of files) {
-    const name = key === 'template' ? '' : key.replace(/^template\./, '');
-    const file = path.join(privateDataDir, `credential_${cred.id}_${name || 'file'}`);
-    fs.writeFileSync(file, render(template, inputs, tower), { mode: 0o600 });
-    if (name) (tower.filename as Record<string, string>)[name] = file;
-    else tower.filename = file;
-  }
-  for (const [k, t] of Object.entries(inj.env ?? {})) {
-    const v = render(t, inputs, tower);
-    if (v !== '') out.env[k] = v;
-  }
-  for (const [k, t] of Object.entries(inj.extra_vars ?? {})) out.extraVars[k] = render(t, inputs, tower);
-}
-
-/** The subset of Jinja AWX's injectors use: `{{ field }}`, `{{ tower.filename }}`, `{{ tower.filename.name }}`. */
-export function render(template: string, inputs: Record<string, unknown>, tower: Record<string, unknown>): string {
-  return String(template).replace(/\{\{\s*([\w.]+)\s*\}\}/g, (_m, expr: string) => {
-    const parts = expr.split('.');
-    let v: unknown = parts[0] === 'tower' || parts[0] === 'awx' ? tower : inputs[parts[0]];
-    for (const p of parts.slice(1)) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[p] : undefined;
-    return v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  });
 }

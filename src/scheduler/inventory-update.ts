@@ -14,49 +14,86 @@ import { parseVars } from './vars.js';
 import { createPrivateDataDir, projectDir } from './private-data-dir.js';
 import { Redactor } from './redact.js';
 import { JobSandbox } from './sandbox/job-sandbox.js';
+import { ENV_NAME, isSandboxSensitiveEnvName } from './sandbox/env-names.js';
 import type { JobContext, JobRow, KindResult } from './run-unified-job.js';
 import { SyntheticEvents } from './synthetic-events.js';
 import { effectiveTimeout } from './job-timeout.js';
+import { loadCredentialInputs } from '../db/credentials.js';
+import type { CredentialTypeInjectors, CredentialTypeInputs } from '../db/managed-credential-types.js';
+import { injectCredentials } from './credential-injection.js';
+import { cloudSources, writeCloudSourceFiles, type SourceCredential } from './inventory-sources/cloud-sources.js';
+import { compileHostFilter, filterImport, hostEnabled, hostInstanceId, type ImportData } from './inventory-sources/import-options.js';
 
 /**
- * An inventory update from a file in a project (source `scm`): `ansible-inventory -i <file>
- * --list` in the project's checkout, then an idempotent import, as AWX's inventory_import:
- * - hosts and groups are created or updated by name; children and memberships added;
- * - `overwrite`: hosts, groups, memberships and children absent from the source are removed;
- * - `overwrite_vars`: variables are replaced by the source's, otherwise merged over them.
- * `source_vars` become the inventory script's environment (sourceVarsEnv).
- * ansible-inventory runs in the update's sandbox: its private data dir (HOME) and the
- * project's checkout, read-only; an inventory script is the project's code and sees
- * nothing else of the controller.
+ * An inventory update: `ansible-inventory --list --export` in the update's sandbox, then an
+ * idempotent import, as AWX's RunInventoryUpdate and inventory_import:
+ * - `scm`: the inventory file, directory or script at `source_path` in the project's checkout
+ *   (read-only); `source_vars` become its environment (sourceVarsEnv); the source's credential,
+ *   if any, is injected as for a job (environment only);
+ * - a cloud source (inventory-sources/cloud-sources.ts): the plugin configuration and the
+ *   credential injection AWX's injector for that source produces, in the private data dir;
+ * - `verbosity` 1 → -vvv, 2 → -vvvvv, as AWX maps it; `limit` (AWX passes `--limit`) is refused:
+ *   the ansible-inventory of Debian's ansible-core 2.14 has no --limit (inventory-source-rules.ts);
+ * - import (importInventory): hosts and groups are created or updated by name; children and
+ *   memberships added; `overwrite` removes hosts, groups, memberships and children absent from
+ *   the source; `overwrite_vars` replaces variables instead of merging over them; `host_filter`,
+ *   `enabled_var`/`enabled_value`, the source's instance id variable and its empty-group rule
+ *   as inventory-sources/import-options.ts applies them.
+ * Every secret of the credential is redacted from the update's output.
  * Output is verbose events (the update's wrapup is EOF).
  */
 const exec = promisify(execFile);
 
-interface ImportData { hosts: Map<string, Record<string, unknown>>; groups: Map<string, { vars: Record<string, unknown>; hosts: string[]; children: string[] }> }
+/** AWX's STANDARD_INVENTORY_UPDATE_ENV. */
+const STANDARD_ENV = { ANSIBLE_INVENTORY_UNPARSED_FAILED: 'True', ANSIBLE_INVENTORY_EXPORT: 'True', ANSIBLE_VERBOSE_TO_STDERR: 'True',
+  ANSIBLE_HOST_PATTERN_MISMATCH: 'error' };
 
 export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher: (p: EventPusher) => void): Promise<KindResult> {
+  const { rows: [source] } = await ctx.pool.query('SELECT * FROM inventory_sources WHERE id = $1', [job.inventory_source_id]);
+  const cloud = cloudSources[source.source];
+  const credential = job.credential_id ? await loadSourceCredential(ctx, Number(job.credential_id)) : null;
   const pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, jobKinds.inventory_update.refField, job.id,
-    job.created, new Redactor([]));
+    job.created, new Redactor(credential?.secrets ?? []));
   setPusher(pusher);
   const ev = new SyntheticEvents(pusher);
-  const { rows: [source] } = await ctx.pool.query('SELECT * FROM inventory_sources WHERE id = $1', [job.inventory_source_id]);
-  if (source.source !== 'scm' || !source.source_project_id) {
+  if (source.source !== 'scm' && !cloud) {
     return { final: { status: 'error', jobExplanation: `inventory source type "${source.source}" is not supported` } };
   }
-  const { rows: [project] } = await ctx.pool.query('SELECT id, name, local_path FROM projects WHERE id = $1', [source.source_project_id]);
-  const cwd = projectDir(ctx.config.dataDir, project);
-  const file = path.join(cwd, source.source_path || 'inventory');
-  if (!fs.existsSync(cwd)) return { final: { status: 'error', jobExplanation: `project directory ${cwd} does not exist: update the project` } };
-  // AWX's names for the update and its source, which inventory scripts written for AWX read.
-  const set = { ANSIBLE_INVENTORY_UNPARSED_FAILED: 'True', INVENTORY_SOURCE_ID: String(source.id), INVENTORY_UPDATE_ID: String(job.id) };
-  const sourceEnv = sourceVarsEnv(source.source_vars, set);
-  const sandbox = await JobSandbox.open(ctx.pool, ctx.config, { privateDir: createPrivateDataDir(ctx.config.dataDir, job.id), readonly: [cwd] });
-  ev.emit('verbose', `Running ansible-inventory -i ${source.source_path} --list`);
+  const privateDir = createPrivateDataDir(ctx.config.dataDir, job.id);
+  // AWX's names for the update and its source, which inventory scripts and plugins written for AWX read.
+  const set: Record<string, string> = { ...STANDARD_ENV, INVENTORY_SOURCE_ID: String(source.id), INVENTORY_UPDATE_ID: String(job.id) };
+  let injected: Record<string, string>;
+  let inventoryPath: string;
+  let cwd: string;
+  const readonly: string[] = [];
+  if (cloud) {
+    if (!credential && !cloud.credentialOptional) return { final: { status: 'error', jobExplanation: 'Credential is required for a cloud source.' } };
+    const files = writeCloudSourceFiles(source.source, parseVars(source.source_vars, 'source_vars'), credential?.source ?? null, privateDir);
+    Object.assign(set, files.set);
+    injected = files.env;
+    inventoryPath = files.pluginFile;
+    cwd = privateDir;
+  } else {
+    if (!source.source_project_id) return { final: { status: 'error', jobExplanation: 'An scm inventory source needs a source_project' } };
+    const { rows: [project] } = await ctx.pool.query('SELECT id, name, local_path FROM projects WHERE id = $1', [source.source_project_id]);
+    cwd = projectDir(ctx.config.dataDir, project);
+    if (!fs.existsSync(cwd)) return { final: { status: 'error', jobExplanation: `project directory ${cwd} does not exist: update the project` } };
+    inventoryPath = path.join(cwd, source.source_path || 'inventory');
+    readonly.push(cwd);
+    const fromCredential = credential
+      ? (await injectCredentials(ctx.pool, ctx.secrets, [credential.source.id], privateDir, {}, { forInventory: true })).env : {};
+    injected = { ...fromCredential, ...sourceVarsEnv(source.source_vars, set) };
+  }
+  if (job.limit) return { final: { status: 'error', jobExplanation: 'limit is not supported on inventory updates: this ansible-inventory has no --limit' } };
+  const args = ['-i', inventoryPath, '--list', '--export'];
+  if (job.verbosity > 0) args.push(`-${'v'.repeat(Math.min(5, job.verbosity * 2 + 1))}`);
+  const sandbox = await JobSandbox.open(ctx.pool, ctx.config, { privateDir, readonly });
+  ev.emit('verbose', `Running ansible-inventory -i ${cloud ? path.relative(privateDir, inventoryPath) : source.source_path} --list`);
   let listed: Record<string, any>;
   try {
-    const cmd = sandbox.command('ansible-inventory', ['-i', file, '--list', '--export'], { cwd });
+    const cmd = sandbox.command('ansible-inventory', args, { cwd });
     const { stdout, stderr } = await exec(cmd.file, cmd.args, { cwd, maxBuffer: 256 << 20, timeout: (await effectiveTimeout(ctx.pool, job.kind, job.timeout)) * 1000,
-      env: sandbox.env({ injected: sourceEnv, set }) });
+      env: sandbox.env({ injected, set }) });
     // Warnings (a group that did not parse, a deprecated option) are part of the update's output.
     emitLines(ev, stderr);
     listed = JSON.parse(stdout);
@@ -66,14 +103,28 @@ export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher
     // Ansible's own `ERROR! …` (or the first lines of what it printed) explains the failure, as in AWX.
     const lines = stripAnsi(text).split('\n').map((l) => l.trimEnd()).filter(Boolean);
     const from = Math.max(0, lines.findIndex((l) => l.startsWith('ERROR!')));
-    return { final: { status: 'failed', jobExplanation: `ansible-inventory failed: ${lines.slice(from, from + 8).join('\n')}`.slice(0, 1024) } };
+    const explanation = `ansible-inventory failed: ${lines.slice(from, from + 8).join('\n')}`.slice(0, 1024);
+    return { final: { status: 'failed', jobExplanation: new Redactor(credential?.secrets ?? []).text(explanation) } };
   }
-  const data = parseInventoryList(listed);
-  const counts = await withTransaction(ctx.pool, (db) => importInventory(db, job.inventory_id, data,
-    { overwrite: source.overwrite, overwriteVars: source.overwrite_vars }));
+  const data = filterImport(parseInventoryList(listed), { hostFilter: compileHostFilter(source.host_filter),
+    excludeEmptyGroups: cloud?.excludeEmptyGroups ?? false });
+  const counts = await withTransaction(ctx.pool, (db) => importInventory(db, job.inventory_id, data, {
+    overwrite: source.overwrite, overwriteVars: source.overwrite_vars,
+    enabledVar: source.enabled_var || cloud?.enabledVar || '', enabledValue: source.enabled_var ? source.enabled_value : cloud?.enabledValue ?? '',
+    instanceIdVar: cloud?.instanceIdVar ?? '' }));
   ev.emit('verbose', `Imported ${counts.hosts} hosts and ${counts.groups} groups into inventory ${job.inventory_id}`
     + (counts.removed ? `; removed ${counts.removed}` : ''));
   return { final: { status: 'successful' } };
+}
+
+/** The update's credential with its type and decrypted inputs, and the secrets to redact. */
+async function loadSourceCredential(ctx: JobContext, id: number): Promise<{ source: SourceCredential; secrets: string[] } | null> {
+  const { rows: [row] } = await ctx.pool.query<{ namespace: string | null; managed: boolean; inputs: CredentialTypeInputs; injectors: CredentialTypeInjectors }>(
+    `SELECT t.namespace, t.managed, t.inputs, t.injectors FROM credentials c JOIN credential_types t ON t.id = c.credential_type_id WHERE c.id = $1`, [id]);
+  if (!row) return null;
+  const values = await loadCredentialInputs(ctx.pool, ctx.secrets, id);
+  const secrets = (row.inputs.fields ?? []).filter((f) => f.secret && typeof values[f.id] === 'string').map((f) => values[f.id] as string);
+  return { source: { id, ...row, values }, secrets };
 }
 
 /** Each line of a program's output as its own verbose event, so stdout shows it line by line. */
@@ -98,15 +149,12 @@ function emitLines(ev: SyntheticEvents, text: string): void {
  * reason); sourceVarsProblems() gives the same verdicts without throwing.
  */
 const AWX_BLOCKED = new Set(['HOME', 'USER', '_', 'TERM', 'PATH']);
-const REFUSED_EXACT = new Set(['BASH_ENV', 'ENV', 'SHELLOPTS', 'BASHOPTS', 'PS4', 'IFS', 'CDPATH', 'GLOBIGNORE', 'PROMPT_COMMAND',
-  'GCONV_PATH', 'LOCPATH', 'NLSPATH', 'HOSTALIASES', 'OPENSSL_CONF', 'OPENSSL_ENGINES', 'OPENSSL_MODULES', 'TMPDIR', 'SHELL']);
-const REFUSED_PREFIX = /^(LD_|DYLD_|PYTHON|PERL|RUBY|NODE_|BASH_FUNC_|ANSIBLE_|GIT_|SSH_|AWX_|PLAYSTREAM_|RUNNER_|MALLOC_|GLIBC_)/;
 
 export function sourceVarsProblems(vars: Record<string, unknown>, alreadySet: Record<string, string> = {}): string[] {
   const problems: string[] = [];
   for (const k of Object.keys(vars)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) problems.push(`${JSON.stringify(k)} is not an environment variable name`);
-    else if (AWX_BLOCKED.has(k) || REFUSED_EXACT.has(k) || REFUSED_PREFIX.test(k)) problems.push(`\`${k}\` is a prohibited environment variable`);
+    if (!ENV_NAME.test(k)) problems.push(`${JSON.stringify(k)} is not an environment variable name`);
+    else if (AWX_BLOCKED.has(k) || isSandboxSensitiveEnvName(k)) problems.push(`\`${k}\` is a prohibited environment variable`);
     else if (Object.hasOwn(alreadySet, k)) problems.push(`\`${k}\` is set by Playstream for the update`);
   }
   return problems;
@@ -140,7 +188,8 @@ export function parseInventoryList(listed: Record<string, any>): ImportData {
 }
 
 export async function importInventory(db: pg.PoolClient, inventoryId: number, data: ImportData,
-  opts: { overwrite: boolean; overwriteVars: boolean }): Promise<{ hosts: number; groups: number; removed: number }> {
+  opts: { overwrite: boolean; overwriteVars: boolean; enabledVar?: string; enabledValue?: string; instanceIdVar?: string }):
+  Promise<{ hosts: number; groups: number; removed: number }> {
   const { rows: hostRows } = await db.query<{ id: number; name: string; variables: string }>(
     'SELECT id, name, variables FROM hosts WHERE inventory_id = $1', [inventoryId]);
   const { rows: groupRows } = await db.query<{ id: number; name: string; variables: string }>(
@@ -156,10 +205,14 @@ export async function importInventory(db: pg.PoolClient, inventoryId: number, da
   const oldHosts = new Map(hostRows.map((h) => [h.name, h]));
   for (const [name, vars] of data.hosts) {
     const old = oldHosts.get(name);
+    // A host whose variables say nothing of enabled_var keeps its state (AWX: enabled is None).
+    const enabled = hostEnabled(vars, opts.enabledVar ?? '', opts.enabledValue ?? '');
+    const instanceId = opts.instanceIdVar ? hostInstanceId(vars, opts.instanceIdVar) : '';
     const { rows: [r] } = await db.query<{ id: number }>(
-      `INSERT INTO hosts (name, inventory_id, variables) VALUES ($1, $2, $3)
-       ON CONFLICT (inventory_id, name) DO UPDATE SET variables = EXCLUDED.variables, modified = now() RETURNING id`,
-      [name, inventoryId, text(mergeVars(old?.variables ?? '', vars))]);
+      `INSERT INTO hosts (name, inventory_id, variables, enabled, instance_id) VALUES ($1, $2, $3, COALESCE($4::boolean, true), $5)
+       ON CONFLICT (inventory_id, name) DO UPDATE SET variables = EXCLUDED.variables, enabled = COALESCE($4::boolean, hosts.enabled),
+         instance_id = CASE WHEN $5 = '' THEN hosts.instance_id ELSE $5 END, modified = now() RETURNING id`,
+      [name, inventoryId, text(mergeVars(old?.variables ?? '', vars)), enabled, instanceId]);
     hostId.set(name, r.id);
   }
   const groupId = new Map<string, number>();

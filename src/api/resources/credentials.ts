@@ -1,4 +1,6 @@
 import { insertCredential, secretFieldsOf, updateCredentialInputs } from '../../db/credentials.js';
+import type { CredentialTypeInputs } from '../../db/managed-credential-types.js';
+import { credentialInputsErrors, credentialTypeInjectorsErrors, credentialTypeInputsErrors } from '../../scheduler/credentials/credential-type-rules.js';
 import { maskSecretFields, maskSecrets } from '../../security/secrets.js';
 import { requireLinks, requireUserAdmin } from '../access.js';
 import { badRequest } from '../http.js';
@@ -6,9 +8,11 @@ import { defineResource, type Row } from '../engine/resource.js';
 import { fk, grantRole, named, ro } from './common.js';
 
 /**
- * Credential types (managed: Machine, Source Control, Vault, AWS; custom ones with
- * `inputs`/`injectors`) and credentials. Inputs the type marks secret are encrypted by
- * src/db/credentials.ts and shown as "$encrypted$"; sending "$encrypted$" back keeps them.
+ * Credential types (the managed ones AWX ships, defined in db/managed-credential-types.json;
+ * custom ones with `inputs`/`injectors`, checked as AWX checks them by
+ * scheduler/credentials/credential-type-rules.ts) and credentials, whose inputs must fit their
+ * type. Inputs the type marks secret are encrypted by src/db/credentials.ts and shown as
+ * "$encrypted$"; sending "$encrypted$" back keeps them.
  */
 const KINDS = ['ssh', 'vault', 'net', 'scm', 'cloud', 'registry', 'token', 'insights', 'external', 'kubernetes', 'galaxy', 'cryptography'] as const;
 
@@ -31,9 +35,14 @@ export const credentialTypes = defineResource({
       if (data[k] !== undefined && (data[k] === null || typeof data[k] !== 'object' || Array.isArray(data[k]))) throw badRequest({ [k]: ['Must be an object.'] });
       if (!existing && data[k] === undefined) data[k] = {};
     }
-    const fields = (data.inputs as { fields?: unknown } | undefined)?.fields;
-    if (fields !== undefined && (!Array.isArray(fields) || fields.some((f) => !f || typeof (f as Row).id !== 'string'))) {
-      throw badRequest({ inputs: ['fields must be a list of objects with an id.'] });
+    if (data.inputs !== undefined) {
+      const errors = credentialTypeInputsErrors(data.inputs);
+      if (Object.keys(errors).length) throw badRequest(errors);
+    }
+    if (data.injectors !== undefined || data.inputs !== undefined) {
+      const errors = credentialTypeInjectorsErrors(data.injectors ?? existing?.injectors ?? {},
+        (data.inputs ?? existing?.inputs ?? {}) as CredentialTypeInputs);
+      if (Object.keys(errors).length) throw badRequest(errors);
     }
     return data;
   },
@@ -76,7 +85,7 @@ export const credentials = defineResource({
     if (!values.inputs || typeof values.inputs !== 'object' || whole.credential_type == null) return values;
     return { ...values, inputs: maskSecretFields(values.inputs as Row, await secretFieldsOf(db, Number(whole.credential_type))) };
   },
-  prepare: async (ctx, _db, data, existing, caller) => {
+  prepare: async (ctx, db, data, existing, caller) => {
     await requireLinks(ctx.pool, caller.grants, 'credential', data, existing);
     // AWX's CredentialAccess.can_add: a credential owned by a user is given by that user or by someone who administers them.
     if (data.user != null && data.user !== caller.user.id) await requireUserAdmin(ctx.pool, caller.grants, Number(data.user));
@@ -84,6 +93,13 @@ export const credentials = defineResource({
       throw badRequest({ inputs: ['Must be an object.'] });
     }
     if (!existing && data.inputs === undefined) data.inputs = {};
+    const typeId = data.credential_type ?? existing?.credential_type;
+    if (data.inputs !== undefined && typeId != null) {
+      const { rows: [type] } = await db.query<{ inputs: CredentialTypeInputs }>('SELECT inputs FROM credential_types WHERE id = $1', [typeId]);
+      const given = Object.fromEntries(Object.entries(data.inputs as Row).filter(([, v]) => v !== '$encrypted$'));
+      const errors = type ? credentialInputsErrors(given, type.inputs) : {};
+      if (Object.keys(errors).length) throw badRequest({ inputs: errors });
+    }
     return data;
   },
   insert: async (ctx, db, data) => insertCredential(db, ctx.secrets, {

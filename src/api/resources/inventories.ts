@@ -1,5 +1,3 @@
-import { sourceVarsProblems } from '../../scheduler/inventory-update.js';
-import { parseVars } from '../../scheduler/vars.js';
 import { requireLinks } from '../access.js';
 import { hostFilterSql, inventoryHostsSql, parseHostFilter } from '../../db/host-filter.js';
 import { InvalidFilter, Params } from '../../db/lookups.js';
@@ -7,6 +5,7 @@ import { defineResource, type Queryable, type Row } from '../engine/resource.js'
 import { badRequest } from '../http.js';
 import { bool, fk, grantRole, int, named, ro, text } from './common.js';
 import { sourcePathInProject } from './confined-paths.js';
+import { checkInventorySource } from './inventory-source-rules.js';
 
 /** Inventories and what hangs off them (hosts, groups, inventory sources): access follows the inventory. */
 const INV_ORG = '(SELECT i.organization_id FROM inventories i WHERE i.id = t.inventory_id)';
@@ -145,7 +144,7 @@ export const inventorySources = defineResource({
   key: 'inventory_sources', type: 'inventory_source', table: 'inventory_sources',
   fields: {
     ...named, inventory: fk('inventories', { required: true }),
-    source: text({ choices: ['file', 'constructed', 'scm', 'ec2', 'gce', 'azure_rm', 'vmware', 'satellite6', 'openstack', 'rhv', 'controller', 'insights'] }),
+    source: text({ choices: ['file', 'constructed', 'scm', 'ec2', 'gce', 'azure_rm', 'vmware', 'satellite6', 'openstack', 'rhv', 'controller', 'insights', 'terraform'] }),
     source_path: text(), source_project: fk('projects'), source_vars: text(), scm_branch: text(), credential: fk('credentials'),
     overwrite: bool(), overwrite_vars: bool(), update_on_launch: bool(), update_cache_timeout: int(), timeout: int(),
     verbosity: int(), limit: text(), enabled_var: text(), enabled_value: text(), host_filter: text(),
@@ -166,13 +165,7 @@ export const inventorySources = defineResource({
     const project = (data.source_project !== undefined ? data.source_project : existing?.source_project) as number | null | undefined;
     const sourcePath = (data.source_path ?? (data.source_project !== undefined ? existing?.source_path : undefined)) as string | undefined;
     if (sourcePath) await sourcePathInProject(ctx, project ?? null, sourcePath);
-    // Variables the update would refuse as its environment (LD_PRELOAD, PYTHONPATH, ANSIBLE_*...) are refused now.
-    if (data.source_vars !== undefined) {
-      let vars: Record<string, unknown>;
-      try { vars = parseVars(data.source_vars, 'source_vars'); } catch (err) { throw badRequest({ source_vars: [(err as Error).message] }); }
-      const problems = sourceVarsProblems(vars);
-      if (problems.length) throw badRequest({ source_vars: problems });
-    }
+    await checkInventorySource(ctx.pool, data, existing);
     return data;
   },
 });
