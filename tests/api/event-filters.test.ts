@@ -38,6 +38,19 @@ describe('job event pages and filters', () => {
     expect(want).toContain(777);
   });
 
+  it('stdout__icontains matches as ILIKE does whatever the term: letters, digits, punctuation, LIKE wildcards, none of them', async () => {
+    // Terms of caseless characters are matched case-sensitively first (lookups.ts): the same rows.
+    for (const term of ['777', 'Item 77', 'OK: [HOST-0000', '"CHANGED": TRUE', '%', '_', '[host-00007.', 'Tâche', 'ok', '=> {']) {
+      const res = await get(`?stdout__icontains=${encodeURIComponent(term)}&page_size=200`);
+      expect(res.status, term).toBe(200);
+      const { rows } = await env.pool.query(`SELECT counter FROM job_events WHERE job_id = $1 AND stdout ILIKE '%' || $2 || '%' ORDER BY counter`,
+        [set.bigJobId, term.replace(/[\\%_]/g, (c) => `\\${c}`)]);
+      const want = rows.map((r) => r.counter);
+      expect(res.json.count, term).toBe(want.length);
+      expect(res.json.results.map((e: { counter: number }) => e.counter), term).toEqual(want.slice(0, 200));
+    }
+  });
+
   it('AWX event filters: event, event__in, failed, changed, host_name, task__startswith, not__', async () => {
     const cases: [string, string][] = [
       ['event=runner_on_failed', `event = 'runner_on_failed'`],

@@ -99,6 +99,10 @@ function kindResource(kind: JobKind): ResourceDef {
   const info = jobKinds[kind];
   const fields: Fields = { ...common };
   for (const f of KIND_FIELDS[kind]) fields[f] = jobFields[f];
+  // Among jobs alone a job's template is its unified job template: the bare column, which
+  // the (kind, unified_job_template_id, id) index answers (the CASE read every job: 110 ms
+  // for a template's 20th page).
+  if (kind === 'job') fields.job_template = { ...jobFields.job_template, col: 't.unified_job_template_id' };
   return defineResource({
     key: info.apiPath, type: kind, table: 'unified_jobs', where: `t.kind = '${kind}'`, fields,
     search: ['name', 'description'], defaultOrder: 'id', access: jobAccess, readOnly: true,
