@@ -7,38 +7,49 @@
  */
 
 /**
- * The bound parameters of one statement, numbered as they are pushed. A parameter may be
- * a lookup (`lookup()`): a small query whose result is the value, run by `resolve()` before
- * the statement. The statement then gets planned for those values (`planFor` is true):
- * a generic plan cannot know how many rows they select.
+ * The bound parameters of one statement, numbered as they are pushed. A condition may
+ * depend on a lookup (`lookupCondition()`): a small query run by `resolve()` before the
+ * statement, whose result `finish()` writes into the text — as a parameter, or as `false`
+ * when it found nothing, which the planner then drops from an OR. The statement is then
+ * planned for those values (`planFor`): a generic plan cannot know how many rows they select.
  */
 export class Params {
   readonly values: unknown[] = [];
-  readonly #lookups: { index: number; sql: string; values: unknown[] }[] = [];
-  #resolved = 0;
+  readonly #lookups: { sql: string; values: unknown[]; build: (ref: string) => string; result?: unknown[]; ref?: string }[] = [];
 
   push(v: unknown): string {
     this.values.push(v);
     return `$${this.values.length}`;
   }
 
-  /** A parameter whose value is the first column of `sql`'s one row. */
-  lookup(sql: string, values: unknown[]): string {
-    // Sent unresolved, it fails the statement (node-postgres calls toPostgres) rather than match nothing.
-    const ref = this.push({ toPostgres: () => { throw new Error('a lookup parameter was not resolved before its statement'); } });
-    this.#lookups.push({ index: this.values.length - 1, sql, values });
-    return ref;
+  /**
+   * A condition built from the rows `sql` finds (its one row's first column, an array), by
+   * `build` given the parameter holding them. Returns a token for the text that `finish`
+   * replaces; one left in a statement is a syntax error, never a silent match.
+   */
+  lookupCondition(sql: string, values: unknown[], build: (ref: string) => string): string {
+    this.#lookups.push({ sql, values, build });
+    return `⟦lookup ${this.#lookups.length - 1}⟧`;
   }
 
   get planFor(): boolean { return this.#lookups.length > 0; }
 
   async resolve(db: { query(text: string, values: unknown[]): Promise<{ rows: Record<string, unknown>[] }> }): Promise<void> {
-    const pending = this.#lookups.slice(this.#resolved);
-    this.#resolved = this.#lookups.length;
-    await Promise.all(pending.map(async (l) => {
+    await Promise.all(this.#lookups.filter((l) => !l.result).map(async (l) => {
       const { rows } = await db.query(l.sql, l.values);
-      this.values[l.index] = Object.values(rows[0])[0];
+      l.result = (Object.values(rows[0])[0] as unknown[] | null) ?? [];
     }));
+  }
+
+  /** The text with each lookup's condition written in (after `resolve`). */
+  finish(text: string): string {
+    return text.replace(/⟦lookup (\d+)⟧/g, (token, i: string) => {
+      const l = this.#lookups[Number(i)];
+      if (!l?.result) return token;
+      if (!l.result.length) return 'false';
+      l.ref ??= this.push(l.result);
+      return `(${l.build(l.ref)})`;
+    });
   }
 }
 
@@ -151,9 +162,10 @@ export function matching(expr: string, f: Column, params: Params, cond: (value: 
   // The values are looked up first, so the statement is planned knowing them: in a subquery
   // (or a generic plan) they are an unknown array, estimated at ~3 % of the table, and a
   // pattern matching no row a member can read walked the whole id index (0.25-0.85 s over
-  // 1,000,000 jobs) where the name index answers in a millisecond.
+  // 1,000,000 jobs) where the name index answers in a millisecond. None: the condition is false.
   const sub = new Params();
   const where = cond('v.value', sub);
-  return `${expr} = ANY(${params.lookup(`SELECT coalesce(array_agg(v.value), '{}') FROM ${f.vocabulary} v WHERE ${where}`, sub.values)}::text[])`;
+  return params.lookupCondition(`SELECT array_agg(v.value) FROM ${f.vocabulary} v WHERE ${where}`, sub.values,
+    (ref) => `${expr} = ANY(${ref}::text[])`);
 }
 

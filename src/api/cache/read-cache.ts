@@ -8,8 +8,8 @@ import { GRANT_TABLES, type HeldRole } from '../access.js';
 /** Tables migration 0400 leaves unwatched: no cached page or lookup reads them. */
 export const UNWATCHED_TABLES = ['schema_migrations', 'dispatcher_tasks', 'dead_letters', 'job_events',
   'project_update_events', 'inventory_update_events', 'ad_hoc_command_events', 'system_job_events',
-  // Change only when unified_jobs does (migrations 0600, 0710), whose trigger reports it.
-  'unified_job_counts', 'unified_job_names'];
+  // Change only when unified_jobs does (migrations 0600, 0710, 1000), whose trigger reports it.
+  'unified_job_counts', 'unified_job_names', 'unified_job_descriptions'];
 
 /** What credential lookups read (auth.ts). */
 export const AUTH_TABLES = ['api_tokens', 'api_sessions', 'users'];

@@ -42,10 +42,11 @@ export async function listPage(ctx: ApiContext, def: ResourceDef, caller: Caller
   const access = permCondition(def, caller.grants, 'read', params);
   if (access) where.push(access);
   where.push(...compileFilters(def, req.query, params, caller.grants));
+  await params.resolve(ctx.pool);
+  for (let i = 0; i < where.length; i++) where[i] = params.finish(where[i]);
   const w = pageWindow(req.query);
   const order = compileOrder(def, req.query, params, caller.grants);
   const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  await params.resolve(ctx.pool);
   // A filter whose values were looked up (a job name pattern: lookups.ts) is planned for
   // them, unprepared, and counted first. When few rows match, the page sorts those rows:
   // walking an ordering index, the planner expects them spread through the table, and for

@@ -11,7 +11,7 @@ import { displayExtraVars } from '../../scheduler/survey-secrets.js';
  */
 const common: Fields = {
   ...base,
-  name: ro('text', { vocabulary: 'unified_job_names' }), description: ro('text'),
+  name: ro('text', { vocabulary: 'unified_job_names' }), description: ro('text', { vocabulary: 'unified_job_descriptions' }),
   unified_job_template: ro('int', { col: 't.unified_job_template_id' }),
   launch_type: ro('text'), status: ro('text'), failed: ro('bool'), started: ro('time'), finished: ro('time'),
   canceled_on: ro('time'), elapsed: ro('float'), job_explanation: ro('text'), execution_node: ro('text'),
