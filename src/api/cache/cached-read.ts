@@ -5,6 +5,7 @@ import type { ApiContext } from '../context.js';
 import type { Caller, ResourceDef, Row } from '../engine/resource.js';
 import { unauthorized, type ApiRequest, type Handler } from '../http.js';
 import { metrics } from '../../metrics.js';
+import { DERIVED_TABLES } from './read-cache.js';
 
 const reads = metrics.counter('api_read_cache_requests_total', 'Resource GETs that may be served from the read cache.');
 const builds = metrics.counter('api_read_cache_builds_total', 'Of those, the answers built (misses; concurrent misses of one key build once).');
@@ -55,7 +56,7 @@ export function tablesOf(sql: string): string[] {
 function recordingPool(pool: pg.Pool, tables: Set<string>): pg.Pool {
   const note = (q: unknown) => {
     const text = typeof q === 'string' ? q : (q as { text?: string })?.text;
-    if (text) for (const t of tablesOf(text)) tables.add(t);
+    if (text) for (const t of tablesOf(text)) tables.add(DERIVED_TABLES[t] ?? t);
   };
   const wrapQuery = (target: { query: (...a: unknown[]) => unknown }) => (...args: unknown[]) => {
     note(args[0]);

@@ -5,11 +5,18 @@ import { CHANGES_CHANNEL, listenForChanges } from './change-listener.js';
 import { GenerationStore } from './generation-store.js';
 import { GRANT_TABLES, type HeldRole } from '../access.js';
 
-/** Tables migration 0400 leaves unwatched: no cached page or lookup reads them. */
+/**
+ * Tables kept by triggers from another (migrations 0600, 0710, 1000): they change only when
+ * it does, whose change trigger reports it, so a page that read one depends on that table.
+ */
+export const DERIVED_TABLES: Record<string, string> = {
+  unified_job_counts: 'unified_jobs', unified_job_names: 'unified_jobs', unified_job_descriptions: 'unified_jobs',
+};
+
+/** Tables migration 0400 leaves unwatched: no cached page or lookup reads them, or they are derived. */
 export const UNWATCHED_TABLES = ['schema_migrations', 'dispatcher_tasks', 'dead_letters', 'job_events',
   'project_update_events', 'inventory_update_events', 'ad_hoc_command_events', 'system_job_events',
-  // Change only when unified_jobs does (migrations 0600, 0710, 1000), whose trigger reports it.
-  'unified_job_counts', 'unified_job_names', 'unified_job_descriptions'];
+  ...Object.keys(DERIVED_TABLES)];
 
 /** What credential lookups read (auth.ts). */
 export const AUTH_TABLES = ['api_tokens', 'api_sessions', 'users'];

@@ -6,7 +6,7 @@ import { badRequest, forbidden, notFound, type ApiRequest, type Reply } from '..
 import { Params } from '../../db/lookups.js';
 import { compileFilters, compileOrder } from './filter.js';
 import { mayCreate, permCondition, requirePerm } from './permissions.js';
-import { countList, countSubquery } from './list-count.js';
+import { countList, countSubquery, tableRows } from './list-count.js';
 import { pageBody, pageWindow } from './pager.js';
 import { prepared } from './prepared.js';
 import { colOf, resourceByKey, type Caller, type Queryable, type ResourceDef, type Row } from './resource.js';
@@ -26,9 +26,6 @@ import { validateWrite } from './validate.js';
  */
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pager.js';
 
-/** Up to this many matching rows (default 20,000), a looked-up filter's page sorts them (a few ms) rather than walk an index. */
-const sortMatchesMax = () => Number(process.env.PLAYSTREAM_API_SORT_MATCHES_MAX ?? 20_000);
-
 export interface ListOptions {
   /** Extra conditions (over t) with their parameters already pushed to `params`. */
   where?: string[];
@@ -41,28 +38,33 @@ export async function listPage(ctx: ApiContext, def: ResourceDef, caller: Caller
   if (def.where) where.push(def.where);
   const access = permCondition(def, caller.grants, 'read', params);
   if (access) where.push(access);
-  where.push(...compileFilters(def, req.query, params, caller.grants));
+  const filters = compileFilters(def, req.query, params, caller.grants);
+  where.push(...filters);
   await params.resolve(ctx.pool);
   for (let i = 0; i < where.length; i++) where[i] = params.finish(where[i]);
   const w = pageWindow(req.query);
   const order = compileOrder(def, req.query, params, caller.grants);
   const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  // A filter whose values were looked up (a job name pattern: lookups.ts) is planned for
-  // them, unprepared, and counted first. When few rows match, the page sorts those rows:
-  // walking an ordering index, the planner expects them spread through the table, and for
-  // a member who may read none of them it read every job (0.2-4.8 s over 1,000,000).
+  // A narrowed list (a filter, a sub-list, the caller's read condition) is counted first,
+  // and its page read the way the count says is cheaper (pageByIndex). Walking an ordering's
+  // index, the planner expects the rows it wants spread evenly: when they are few or none
+  // (a member searching a name they cannot read; a template that ran no job, by -finished)
+  // it walked the whole index (0.2-4.8 s over 1,000,000 jobs), where the rows found by the
+  // filter's own index and sorted take milliseconds. A statement with looked-up values
+  // (lookups.ts) is planned for them, unprepared.
   let counted: number | undefined;
   let pageOrder = order.sql;
-  if (params.planFor) {
-    counted = await countList(ctx.pool, def.table, where, params.values.slice(), { planned: true });
-    if (counted <= sortMatchesMax()) pageOrder = order.sortedSql;
+  if (access || filters.length || opts.where?.length) {
+    counted = await countList(ctx.pool, def.table, where, params.values.slice(), { planned: params.planFor });
+    if (counted === 0) return pageBody(req, w, 0, [], false);
+    if (!(await pageByIndex(ctx.pool, def.table, counted, w, params.planFor))) pageOrder = order.sortedSql;
   }
   const limit = params.push(w.pageSize + 1);
   const offset = params.push(w.offset);
   // One statement: the CTE (MATERIALIZED: planned on its own, with its LIMIT) takes the
-  // page's ids from an index, the outer query builds those rows only, and the count rides
-  // along as an InitPlan (computed once). An empty page has no row to carry it: it is
-  // page 1 of an empty list (count 0), or past the end (404).
+  // page's ids, the outer query builds those rows only, and the count, when not taken
+  // first, rides along as an InitPlan (computed once). An empty page has no row to carry
+  // it: it is page 1 of an empty list (count 0), or past the end (404).
   const text = `WITH page AS MATERIALIZED (SELECT t.id FROM ${def.table} t ${whereSql} ORDER BY ${pageOrder} LIMIT ${limit} OFFSET ${offset})
      SELECT ${selectList(def)}${counted === undefined ? `, (${countSubquery(ctx.pool, def.table, where)}) AS "_count"` : ''}
        FROM ${def.table} t WHERE t.id IN (SELECT id FROM page) ORDER BY ${order.sql}`;
@@ -72,6 +74,22 @@ export async function listPage(ctx: ApiContext, def: ResourceDef, caller: Caller
   const rows = pageRows.slice(0, w.pageSize);
   const results = await serializeRows(ctx, def, rows, caller);
   return pageBody(req, w, count, results, hasNext);
+}
+
+/**
+ * Whether a page of `count` matching rows is cheaper read by walking the ordering's index
+ * (reading about (offset + limit) × table / count entries, most index-only) than by finding
+ * the matches and sorting them (count row fetches, ~10 index entries' worth each). Matches
+ * of a looked-up filter (job names) are not in the ordering indexes: each entry walked is a
+ * row fetch too, so up to 20,000 of them are sorted. PLAYSTREAM_API_LIST_PLAN=index|sort
+ * forces one way (tests check both give the same pages).
+ */
+async function pageByIndex(db: Queryable, table: string, count: number, w: { offset: number; pageSize: number }, lookedUp: boolean): Promise<boolean> {
+  const forced = process.env.PLAYSTREAM_API_LIST_PLAN;
+  if (forced === 'index' || forced === 'sort') return forced === 'index';
+  if (lookedUp) return count > 20_000;
+  const rows = Math.max(count, await tableRows(db, table));
+  return count * count * 10 > (w.offset + w.pageSize + 1) * rows;
 }
 
 /** Resolves `:id` (a number, or a named URL like `Name++Org`) to an id; 404 when absent. */

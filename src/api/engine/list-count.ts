@@ -72,3 +72,15 @@ function foldNowAndThen(db: Queryable): void {
   lastFold = now;
   db.query('SELECT fold_unified_job_counts()').catch((err) => log.warn('API: folding unified_job_counts failed', { err }));
 }
+
+/** A table's row count as the planner last estimated it (pg_class.reltuples), kept a minute: a scale, not a count. */
+const sizes = new Map<string, { rows: number; at: number }>();
+
+export async function tableRows(db: Queryable, table: string): Promise<number> {
+  const known = sizes.get(table);
+  if (known && Date.now() - known.at < 60_000) return known.rows;
+  const { rows } = await db.query(prepared('SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = to_regclass($1)', [table]));
+  const n = Number(rows[0]?.n ?? 0);
+  sizes.set(table, { rows: n, at: Date.now() });
+  return n;
+}
