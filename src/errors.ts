@@ -8,7 +8,6 @@ export type ErrorCode =
   | 'PS_ERR_SERVICE_START'
   | 'PS_ERR_MIGRATION'
   | 'PS_ERR_SECRET'
-  | 'PS_ERR_BAD_EVENT'
   | 'PS_ERR_VALIDATION'
   | 'PS_ERR_NOT_FOUND'
   | 'PS_ERR_AUTH'

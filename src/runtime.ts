@@ -4,6 +4,7 @@ import { createPool, type Pool } from './db/pool.js';
 import { PlaystreamError } from './errors.js';
 import { log, setLogLevel, setProcessName } from './log.js';
 import { resolveSecretKey, SecretBox } from './security/secrets.js';
+import { backoffMs, FAST } from './backoff.js';
 
 /**
  * What each long-running process (web, receiver, dispatcher) sets up the same way: config,
@@ -24,7 +25,7 @@ export function createRedis(url: string, name: string): Redis {
     connectionName: name,
     maxRetriesPerRequest: null,
     // Reconnect with backoff and jitter, capped at 2 s, forever: a Redis restart is waited out.
-    retryStrategy: (times) => Math.min(2000, 50 * 2 ** Math.min(times, 6)) + Math.floor(Math.random() * 100),
+    retryStrategy: (times) => backoffMs(times, FAST),
   });
   redis.on('error', (err) => log.warn('redis connection error', { name, err }));
   return redis;

@@ -42,5 +42,3 @@ export const jobKinds: Record<JobKind, JobKindInfo> = {
 
 export const jobKindByApiPath: Record<string, JobKindInfo> = Object.fromEntries(
   Object.values(jobKinds).map((k) => [k.apiPath, k]));
-export const jobKindByRefField: Record<string, JobKindInfo> = Object.fromEntries(
-  Object.values(jobKinds).map((k) => [k.refField, k]));

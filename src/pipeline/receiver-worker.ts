@@ -6,6 +6,7 @@ import type { ReceiverMetrics } from './pipeline-metrics.js';
 import { ACK_LUA, CLAIM_LUA, READ_MAX } from './claim-scripts.js';
 import { prepareBatch, type PreparedBatch } from './prepare-batch.js';
 import { classifyStoreError, type StoreContext, type StoreMode, storeBatch, type StoreOutcome } from './store-batch.js';
+import { backoffMs, FAST } from '../backoff.js';
 
 /**
  * One consume → store → ack → emit loop over two processing lists (slots) of its own (see
@@ -47,10 +48,6 @@ export interface WorkerOptions {
 }
 
 const IDLE_BLOCK_SECONDS = 1;
-
-export function backoffMs(attempt: number): number {
-  return Math.min(2000, 50 * 2 ** Math.min(attempt, 6)) + Math.floor(Math.random() * 100);
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -127,7 +124,7 @@ export class ReceiverWorker {
         this.#o.metrics.retries.inc(1, { cause: 'redis' });
         log.warn('receiver worker Redis trouble; re-reading its processing lists', { worker: this.#o.index, err: (err as Error).message });
         this.#replay = true;
-        if (!(err instanceof StaleSlot)) await sleep(backoffMs(redisAttempt++));
+        if (!(err instanceof StaleSlot)) await sleep(backoffMs(redisAttempt++, FAST));
       }
     }
     // destroy(): a store in flight finishes or fails on its own; its slot is replayed next start.
@@ -272,7 +269,7 @@ export class ReceiverWorker {
         if (this.#destroyed) throw err;
         o.metrics.retries.inc(1, { cause: 'connection' });
         log.warn('preparing a batch failed; retrying', { worker: o.index, attempt, err: (err as Error).message });
-        await sleep(backoffMs(attempt));
+        await sleep(backoffMs(attempt, FAST));
       }
     }
   }
@@ -314,7 +311,7 @@ export class ReceiverWorker {
         if (this.#destroyed) return err as Error;
         log.warn('storing a batch failed; retrying', { worker: o.index, attempt, err: (err as Error).message });
         mode = 'dedup';
-        await sleep(backoffMs(attempt++));
+        await sleep(backoffMs(attempt++, FAST));
       }
     }
     const s = outcome.stageMs;

@@ -1,4 +1,5 @@
 import { log } from '../log.js';
+import { backoffMs, SLOW } from '../backoff.js';
 
 /**
  * A periodic background loop: runs `fn` every `intervalMs`, or sooner when `wake()` is
@@ -45,8 +46,7 @@ export class BackgroundLoop {
       this.#failures = 0;
     } catch (err) {
       this.#failures++;
-      const backoff = Math.min(30_000, 250 * 2 ** Math.min(this.#failures, 7));
-      next = backoff + Math.random() * backoff * 0.2;
+      next = backoffMs(this.#failures, SLOW);
       log.warn(`${this.#name} failed; retrying`, { inMs: Math.round(next), err });
     }
     this.#running = false;

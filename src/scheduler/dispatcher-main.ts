@@ -1,6 +1,7 @@
 import os from 'node:os';
-import pg from 'pg';
+import type pg from 'pg';
 import { loadConfig } from '../config.js';
+import { listen } from '../db/listen.js';
 import { PlaystreamError } from '../errors.js';
 import { log } from '../log.js';
 import { createRuntime, reportReady } from '../runtime.js';
@@ -13,7 +14,7 @@ import { sendDueNotifications } from './notifications.js';
 import { runDueSchedules } from './schedules.js';
 import { type StatusBus, TASK_MANAGER_CHANNEL } from './job-states.js';
 import { CANCEL_CHANNEL, cancelUnifiedJob } from './submit.js';
-import { claimTasks, dispatchChannel, FANOUT_CHANNEL } from './task-queue.js';
+import { claimTasks, dispatchChannel } from './task-queue.js';
 import { runTaskManagerPass } from './task-manager.js';
 import { WorkerPool } from './worker-pool.js';
 import { runDispatcherWorker } from './worker-main.js';
@@ -89,7 +90,6 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
     else if (msg.channel === controlChannel(node)) {
       answerControl(msg.payload ?? '{}').catch((err) => log.warn('control request failed', { err }));
     }
-    else if (msg.channel === FANOUT_CHANNEL) log.info('fanout task', { payload: msg.payload });
   };
   const answerControl = async (payload: string) => {
     const req = JSON.parse(payload) as { command: ControlCommand; reply: string; uuid?: string };
@@ -107,10 +107,11 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
     return { canceled: (rowCount ?? 0) > 0, uuid };
   };
   // PLAYSTREAM_DISPATCHER_LISTEN=off leaves only the polling (bench:scheduler's baseline, to
-  // show what the NOTIFY wake-up buys); it also turns off control and fanout, so it is not a setting.
+  // show what the NOTIFY wake-up buys); it also turns off control, so it is not a setting.
+  // Live again after a loss: what was announced meanwhile is caught up by a claim and a pass.
   const listener = process.env.PLAYSTREAM_DISPATCHER_LISTEN === 'off' ? { close: async () => {} }
-    : listen(rt.config.databaseUrl!, [dispatchChannel(node), TASK_MANAGER_CHANNEL, CANCEL_CHANNEL,
-      controlChannel(node), FANOUT_CHANNEL], onNotification, () => { claim.wake(); taskManager.wake(); });
+    : listen(rt.config.databaseUrl!, 'dispatcher-listen', [dispatchChannel(node), TASK_MANAGER_CHANNEL, CANCEL_CHANNEL,
+      controlChannel(node)], { notification: onNotification, live: () => { claim.wake(); taskManager.wake(); } });
   for (const l of loops) l.start();
 
   rt.onShutdown(async () => {
@@ -126,41 +127,6 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
 function executionErrors(sandbox: boolean): string {
   const missing = missingExecutionBinaries({ sandbox });
   return missing.length ? describeMissingBinaries(missing) : '';
-}
-
-/** A LISTEN connection that reconnects with backoff and jitter; `onReconnect` covers hints missed while down. */
-function listen(url: string, channels: string[], onMessage: (m: pg.Notification) => void, onReconnect: () => void): { close(): Promise<void> } {
-  let client: pg.Client | null = null;
-  let closed = false;
-  let failures = 0;
-  const connect = async () => {
-    if (closed) return;
-    const c = new pg.Client({ connectionString: url, application_name: 'dispatcher-listen' });
-    c.on('notification', onMessage);
-    c.on('error', (err) => {
-      log.warn('listen connection lost', { err });
-      c.end().catch(() => {});
-      if (client === c) { client = null; retry(); }
-    });
-    try {
-      await c.connect();
-      for (const ch of channels) await c.query(`LISTEN "${ch}"`);
-      client = c;
-      failures = 0;
-      onReconnect();
-    } catch (err) {
-      log.warn('listen connect failed', { err });
-      c.end().catch(() => {});
-      retry();
-    }
-  };
-  const retry = () => {
-    failures++;
-    const ms = Math.min(30_000, 250 * 2 ** Math.min(failures, 7));
-    setTimeout(() => void connect(), ms + Math.random() * ms * 0.2);
-  };
-  void connect();
-  return { close: async () => { closed = true; await client?.end().catch(() => {}); } };
 }
 
 async function runControl(command: ControlCommand, args: string[]): Promise<void> {

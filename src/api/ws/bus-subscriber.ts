@@ -7,7 +7,7 @@ import { createRedis } from '../../runtime.js';
 /**
  * This web node's subscription to the broadcast bus. Every node subscribes to the one
  * channel, so a browser on any node sees events processed on any node. ioredis reconnects
- * with createRedis' backoff (50 ms doubling to 2 s, plus up to 100 ms jitter) and
+ * with createRedis' backoff (backoff.ts FAST: 50 ms doubling to 2 s, plus jitter) and
  * re-subscribes by itself; pub/sub does not replay what was published meanwhile, so each
  * reconnect is counted and logged — a client that cares resumes by counter.
  */
