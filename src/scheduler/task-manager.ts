@@ -116,6 +116,8 @@ export async function runTaskManagerPass(pool: pg.Pool, options: { bus?: StatusB
     return { placed: moved, blocked: pending.length - moved.length - failures.length, dependencies, workflows };
   });
   if (!result) return { ran: false, placed: 0, blocked: 0, failed: 0, dependencies: 0 };
+  // The workflow pass's new node jobs (pending) before their placement (waiting) in this same pass.
+  await publishStatus(options.bus, result.workflows.created);
   await publishStatus(options.bus, result.placed.map((p) => ({ id: p.id, kind: p.kind ?? 'job',
     unified_job_template_id: p.unified_job_template_id ?? null, status: 'waiting', finished: null, workflow_job_id: p.workflow_job_id })));
   for (const f of failures) {

@@ -12,6 +12,7 @@ const STATUSES = ['', 'pending', 'waiting', 'running', 'successful', 'failed', '
 
 /** The AWX job type path for a unified job (`job`, `project_update`, ...) in console URLs. */
 export function jobHref(j: { id: number; type?: string }): string {
+  if (j.type === 'workflow_job') return `/jobs/workflow_job/${j.id}`;
   return `/jobs/${j.type ?? 'job'}/${j.id}/output`;
 }
 
