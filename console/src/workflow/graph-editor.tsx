@@ -50,7 +50,7 @@ export function GraphEditor(props: { templateId: number; editable: boolean }) {
     subtitle: <span class="muted">{n.summary_fields?.unified_job_template?.unified_job_type?.replace(/_/g, ' ') ?? ''} · {n.identifier}</span>,
   }));
   const sel = (nodes ?? []).find((n) => n.id === selected);
-  const selEdges = sel ? edgesOf([sel]) : [];
+  const selEdges = sel ? edgesOf(nodes ?? []).filter((e) => e.from === sel.id) : [];
 
   async function addNode(form: HTMLFormElement) {
     const f = new FormData(form);
