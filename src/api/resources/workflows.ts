@@ -66,7 +66,8 @@ export const workflowJobTemplates = defineResource({
   objectRoles: ['admin_role', 'execute_role', 'read_role', 'approval_role'],
   related: (r) => {
     const u = `/api/v2/workflow_job_templates/${r.id}/`;
-    return Object.fromEntries(['workflow_jobs', 'launch', 'workflow_nodes', 'schedules', 'activity_stream', 'access_list', 'object_roles']
+    return Object.fromEntries(['workflow_jobs', 'launch', 'workflow_nodes', 'schedules', 'activity_stream', 'access_list', 'object_roles',
+      'notification_templates_started', 'notification_templates_success', 'notification_templates_error', 'notification_templates_approvals']
       .map((k) => [k, `${u}${k}/`]));
   },
   present: (_row, out) => {

@@ -12,8 +12,9 @@ import type { ApiContext } from '../context.js';
 import { getObject, loadRow, requireObjectPerm, resolveId } from '../engine/crud.js';
 import type { Caller, Queryable, Row } from '../engine/resource.js';
 import { registerResource, registerSubList, type Association } from '../engine/routes.js';
+import { attachments } from './resources.js';
 import { badRequest, HttpError, jsonBody, type Router } from '../http.js';
-import { schedules } from '../resources/cluster.js';
+import { notifications, notificationTemplates, schedules } from '../resources/cluster.js';
 import { credentials } from '../resources/credentials.js';
 import { roles } from '../resources/roles.js';
 import { users } from '../resources/organizations.js';
@@ -174,6 +175,14 @@ export function registerWorkflows(router: Router<ApiContext>): void {
   registerSubList(router, workflowJobNodes, 'credentials', credentials, {
     condition: (p) => `t.id IN (SELECT credential_id FROM workflow_job_node_credentials WHERE node_id = ${p})` });
   registerSubList(router, workflowJobs, 'workflow_nodes', workflowJobNodes, { condition: (p) => `t.workflow_job_id = ${p}` });
+  // AWX's notification_templates_{started,success,error,approvals} of a workflow job template, and a workflow job's notifications.
+  for (const event of ['started', 'success', 'error', 'approvals']) {
+    registerSubList(router, workflowJobTemplates, `notification_templates_${event}`, notificationTemplates, {
+      condition: (p) => `t.id IN (SELECT notification_template_id FROM notification_template_attachments
+                                   WHERE resource_type = 'workflow_job_template' AND on_event = '${event}' AND resource_id = ${p})`,
+      associate: attachments('workflow_job_template', event) });
+  }
+  registerSubList(router, workflowJobs, 'notifications', notifications, { condition: (p) => `t.unified_job_id = ${p}` });
 
   router.get('/api/v2/workflow_job_templates/:id/launch/', async (req, ctx) => {
     const caller = await requireCaller(req, ctx);
