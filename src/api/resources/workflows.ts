@@ -67,14 +67,25 @@ export const workflowJobTemplates = defineResource({
   related: (r) => {
     const u = `/api/v2/workflow_job_templates/${r.id}/`;
     return Object.fromEntries(['workflow_jobs', 'launch', 'workflow_nodes', 'schedules', 'activity_stream', 'access_list', 'object_roles',
+      'survey_spec', 'labels', 'copy',
       'notification_templates_started', 'notification_templates_success', 'notification_templates_error', 'notification_templates_approvals']
       .map((k) => [k, `${u}${k}/`]));
+  },
+  extraSummary: async (ctx, rows) => {
+    const { rows: labels } = await ctx.pool.query(
+      `SELECT wl.workflow_job_template_id AS w, l.id, l.name FROM workflow_job_template_labels wl JOIN labels l ON l.id = wl.label_id
+        WHERE wl.workflow_job_template_id = ANY($1::bigint[]) ORDER BY l.name`, [rows.map((r) => r.id)]);
+    for (const r of rows) {
+      const l = labels.filter((x) => Number(x.w) === Number(r.id)).map(({ w: _w, ...x }) => x);
+      (r.summary_fields as Row).labels = { count: l.length, results: l };
+    }
   },
   present: (_row, out) => {
     if (out.extra_vars === '' || out.extra_vars == null) out.extra_vars = '';
   },
   prepare: async (ctx, _db, data, existing, caller) => {
-    refuseGiven(data, ['survey_enabled', 'ask_labels_on_launch'], (v) => v === true);
+    // Labels as a launch prompt are not implemented (the template's own labels are: its labels/ list).
+    refuseGiven(data, ['ask_labels_on_launch'], (v) => v === true);
     if (!existing && data.organization == null && !caller.grants.superuser) {
       throw badRequest({ organization: ['An organization is required to create a workflow job template for normal user'] });
     }
