@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runDueSchedules } from '../../src/scheduler/schedules.js';
 import type { TestEnv } from '../support/harness.js';
 import { basicAuth, type ApiCall, useSeededWeb } from '../support/web.js';
 
@@ -141,5 +142,34 @@ describe('workflow job template labels and copy', () => {
     const [node] = (await api('GET', `/api/v2/workflow_job_templates/${res.json.id}/workflow_nodes/`)).json.results;
     expect(node).toMatchObject({ identifier: 'x', unified_job_template: null });
     expect((await api('GET', `/api/v2/workflow_job_template_nodes/${node.id}/credentials/`)).json.count).toBe(0);
+  });
+});
+
+describe('workflow job template schedules', () => {
+  it('saves the prompts the template asks for, refuses the others naming them, and launches with them when due', async () => {
+    const w = (await api('POST', '/api/v2/workflow_job_templates/', { name: 'scheduled', organization: 1, ask_limit_on_launch: true,
+      survey_enabled: true })).json;
+    await api('POST', `/api/v2/workflow_job_templates/${w.id}/survey_spec/`, SPEC);
+    const list = `/api/v2/workflow_job_templates/${w.id}/schedules/`;
+    const rrule = 'DTSTART:20250101T000000Z RRULE:FREQ=MINUTELY;INTERVAL=1';
+    for (const [body, field] of [
+      [{ job_tags: 'x' }, 'job_tags'], [{ verbosity: 2 }, 'verbosity'], [{ extra_data: { env: 'qa' } }, 'variables_needed_to_start'],
+      [{ extra_data: { env: 'staging', free: 1 } }, 'extra_data'],
+    ] as const) {
+      const res = await api('POST', list, { name: `bad ${field}`, rrule, extra_data: { env: 'staging' }, ...body });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(Object.keys(res.json)).toContain(field);
+    }
+    const s = await api('POST', list, { name: 'every minute', rrule, limit: 'web', extra_data: { env: 'staging' } });
+    expect(s.status, s.text).toBe(201);
+    expect(s.json).toMatchObject({ unified_job_template: w.id, limit: 'web' });
+    // Due now (its next occurrence is up to a minute away).
+    await env.pool.query(`UPDATE schedules SET next_run = now() - interval '1 second' WHERE id = $1`, [s.json.id]);
+    const launched = await runDueSchedules(env.pool, undefined, env.config, new Date());
+    expect(launched).toHaveLength(1);
+    const wj = (await api('GET', `/api/v2/workflow_jobs/${launched[0]}/`)).json;
+    expect(wj).toMatchObject({ type: 'workflow_job', workflow_job_template: w.id, launch_type: 'scheduled', limit: 'web' });
+    expect(JSON.parse(wj.extra_vars)).toEqual({ env: 'staging' });
+    await api('DELETE', `/api/v2/schedules/${s.json.id}/`);
   });
 });
