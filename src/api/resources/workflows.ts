@@ -7,6 +7,7 @@ import { badRequest, HttpError } from '../http.js';
 import { displayExtraVars } from '../../scheduler/survey-secrets.js';
 import { parseVars } from '../../scheduler/vars.js';
 import { base, bool, fk, grantRole, int, named, ro, text } from './common.js';
+import { newWebhookKey } from './job-templates.js';
 import { unifiedJobAccess, unifiedJobFields, unifiedJobSelect } from './unified-jobs.js';
 
 /**
@@ -51,8 +52,10 @@ export const workflowJobTemplates = defineResource({
     extra_vars: { type: 'json', col: 't.extra_vars', writable: true },
     survey_enabled: bool(), allow_simultaneous: bool(),
     ...Object.fromEntries(WFJT_ASK.map((f) => [f, bool()])),
-    webhook_service: text({ choices: ['', 'github', 'gitlab', 'bitbucket_dc'], nullAs: '' }),
+    // Received as a job template's (routes/webhooks.ts); Bitbucket Data Center is not implemented: not a valid choice.
+    webhook_service: text({ choices: ['', 'github', 'gitlab'], nullAs: '' }),
     webhook_credential: fk('credentials'),
+    webhook_key: { type: 'text', writeOnly: true },
     status: ro('text'), last_job_run: ro('time'), last_job_failed: ro('bool'), last_job: ro('int', { col: 't.last_job_id' }),
     next_job_run: ro('time', { col: 'NULL::timestamptz' }),
   },
@@ -67,9 +70,9 @@ export const workflowJobTemplates = defineResource({
   related: (r) => {
     const u = `/api/v2/workflow_job_templates/${r.id}/`;
     return Object.fromEntries(['workflow_jobs', 'launch', 'workflow_nodes', 'schedules', 'activity_stream', 'access_list', 'object_roles',
-      'survey_spec', 'labels', 'copy',
+      'survey_spec', 'labels', 'copy', 'webhook_key',
       'notification_templates_started', 'notification_templates_success', 'notification_templates_error', 'notification_templates_approvals']
-      .map((k) => [k, `${u}${k}/`]));
+      .map((k) => [k, `${u}${k}/`]).concat([['webhook_receiver', r.webhook_service ? `${u}${r.webhook_service}/` : '']]));
   },
   extraSummary: async (ctx, rows) => {
     const { rows: labels } = await ctx.pool.query(
@@ -91,6 +94,14 @@ export const workflowJobTemplates = defineResource({
     }
     await requireLinks(ctx.pool, caller.grants, 'workflow_job_template', data, existing);
     if (data.extra_vars !== undefined) data.extra_vars = varsText('extra_vars', data.extra_vars);
+    // The webhook credential posts job status back to the forge, which Playstream does not do: refused, not dropped.
+    if (data.webhook_credential != null) throw badRequest({ webhook_credential: ['Reporting job status to GitHub or GitLab is not supported by Playstream.'] });
+    delete data.webhook_credential;
+    // The key is made here, never taken from the client: a new service gets a new one, none none.
+    delete data.webhook_key;
+    if (data.webhook_service !== undefined && data.webhook_service !== (existing?.webhook_service ?? '')) {
+      data.webhook_key = data.webhook_service ? ctx.secrets.encrypt(newWebhookKey()) : '';
+    }
     return data;
   },
   afterCreate: async (_ctx, db, id, _data, caller) => {
@@ -282,7 +293,7 @@ const workflowJobFields: Fields = {
   scm_branch: ro('text'), job_tags: ro('text'), skip_tags: ro('text'),
   job_template: ro('int', { col: '(CASE WHEN t.is_sliced_job THEN t.unified_job_template_id END)' }), is_sliced_job: ro('bool'),
   is_bulk_job: ro('bool', { col: 'false' }),
-  webhook_service: ro('text', { col: `''` }), webhook_credential: ro('int', { col: 'NULL::bigint' }), webhook_guid: ro('text', { col: `''` }),
+  webhook_service: ro('text'), webhook_credential: ro('int', { col: 'NULL::bigint' }), webhook_guid: ro('text'),
 };
 
 export const workflowJobs = defineResource({
