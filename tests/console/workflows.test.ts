@@ -211,4 +211,25 @@ describe('the console workflow view', () => {
     }, w.id);
     expect(status).toBe(403);
   });
+
+  it('launches a workflow with prompts and a survey through the launch page', async () => {
+    const w = await api('POST', '/api/v2/workflow_job_templates/', { name: 'Surveyed workflow', organization: 1, ask_limit_on_launch: true,
+      survey_enabled: true });
+    await api('POST', `/api/v2/workflow_job_templates/${w.id}/survey_spec/`, { name: '', description: '', spec: [
+      { question_name: 'Environment', variable: 'target_env', type: 'multiplechoice', choices: ['staging', 'production'], required: true },
+      { question_name: 'Replicas', variable: 'replicas', type: 'integer', min: 1, max: 5, required: false, default: 2 }] });
+    const { page } = await newPage(browser);
+    await loginThroughForm(page, base, 'admin', ADMIN_PASSWORD, '/workflow_templates');
+    await page.locator('tr', { hasText: 'Surveyed workflow' }).locator('button', { hasText: 'Launch' }).click();
+    await page.waitForURL(new RegExp(`/templates/workflow_job_template/${w.id}/launch$`));
+    await page.locator('h1', { hasText: 'Launch Surveyed workflow' }).waitFor();
+    await page.fill('input[name=limit]', 'web*');
+    await page.selectOption('select[name=target_env]', 'production');
+    await page.click('button[type=submit]');
+    await page.waitForURL(/\/jobs\/workflow_job\/\d+$/);
+    const wj = Number(/\/workflow_job\/(\d+)$/.exec(page.url())![1]);
+    const job = await api('GET', `/api/v2/workflow_jobs/${wj}/`);
+    expect(job).toMatchObject({ workflow_job_template: w.id, limit: 'web*' });
+    expect(JSON.parse(job.extra_vars)).toEqual({ target_env: 'production', replicas: 2 });
+  });
 });

@@ -303,7 +303,7 @@ export const workflowJobs = defineResource({
   accessSelect: unifiedJobSelect,
   related: (r) => {
     const u = `/api/v2/workflow_jobs/${r.id}/`;
-    const out: Record<string, string> = Object.fromEntries(['workflow_nodes', 'cancel', 'relaunch', 'notifications', 'activity_stream', 'labels']
+    const out: Record<string, string> = Object.fromEntries(['workflow_nodes', 'cancel', 'relaunch', 'notifications', 'activity_stream']
       .map((k) => [k, `${u}${k}/`]));
     if (r.unified_job_template != null) {
       out.unified_job_template = `/api/v2/${r.is_sliced_job ? 'job_templates' : 'workflow_job_templates'}/${r.unified_job_template}/`;
