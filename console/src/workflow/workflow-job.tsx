@@ -16,6 +16,9 @@ import { EdgeLegend, GraphView, type ViewNode } from './graph-view.js';
  * nodes. Clicking a node with a job opens that job's page. Pending approvals of this
  * workflow are listed under the graph with Approve / Deny.
  */
+const RANK: Record<string, number> = { new: 0, pending: 1, waiting: 2, running: 3 };
+const rank = (status: string | undefined) => (status === undefined ? -1 : RANK[status] ?? 4);
+
 export function WorkflowJobPage(props: { id: number }) {
   const base = `/api/v2/workflow_jobs/${props.id}/`;
   const { data: job, error, reload } = useFetch<ApiObject>(base);
@@ -40,7 +43,8 @@ export function WorkflowJobPage(props: { id: number }) {
     const off = liveSocket.onMessage((msg) => {
       if (msg.group_name === 'workflow_events' && Number(msg.workflow_job_id) === props.id) {
         const jobId = Number(msg.unified_job_id);
-        setLive((l) => ({ ...l, [jobId]: String(msg.status) }));
+        // Messages of one job may cross (a pending published after its running): a status never goes back.
+        setLive((l) => (rank(String(msg.status)) >= rank(l[jobId]) ? { ...l, [jobId]: String(msg.status) } : l));
         // A node's job appearing, or an approval changing, is more than a colour: read the nodes again.
         if (!jobsShown.current.has(jobId) || msg.type === 'workflow_approval') void loadNodes();
       } else if (isStatusChange(msg) && msg.unified_job_id === props.id) {
@@ -61,7 +65,10 @@ export function WorkflowJobPage(props: { id: number }) {
 
   const viewNodes: ViewNode[] = (nodes ?? []).map((n) => {
     const sj = n.summary_fields?.job;
-    const status = n.job != null ? (live[n.job] ?? sj?.status ?? 'pending') : n.do_not_run ? 'do_not_run' : 'waiting_to_run';
+    // The later of what was read and what was heard (a reconnect reads again what messages were lost).
+    const heard = n.job != null ? live[n.job] : undefined;
+    const read = sj?.status ?? 'pending';
+    const status = n.job != null ? (heard !== undefined && rank(heard) > rank(read) ? heard : read) : n.do_not_run ? 'do_not_run' : 'waiting_to_run';
     const ujt = n.summary_fields?.unified_job_template;
     return {
       ...n, status, identifier: n.identifier,
