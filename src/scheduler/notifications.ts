@@ -29,7 +29,8 @@ export async function createStartedNotifications(db: Pick<pg.Pool, 'query'>, job
                AND a.resource_id = j.unified_job_template_id)
            OR (a.resource_type = 'organization' AND a.resource_id = j.organization_id))
        JOIN notification_templates nt ON nt.id = a.notification_template_id
-      WHERE j.id = $1`, [jobId]);
+      -- A sliced job's workflow is no template's run of its own: its slices notify (AWX's has no workflow job template).
+      WHERE j.id = $1 AND NOT j.is_sliced_job`, [jobId]);
   return rowCount ?? 0;
 }
 
