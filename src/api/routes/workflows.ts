@@ -20,9 +20,9 @@ import { credentials } from '../resources/credentials.js';
 import { roles } from '../resources/roles.js';
 import { users } from '../resources/organizations.js';
 import {
-  checkNodePrompts, nodeTemplate, workflowApprovals, workflowApprovalTemplates, workflowJobNodes, workflowJobs, workflowJobTemplateNodes,
-  workflowJobTemplates,
+  checkNodePrompts, nodeTemplate, workflowJobNodes, workflowJobs, workflowJobTemplateNodes, workflowJobTemplates,
 } from '../resources/workflows.js';
+import { workflowApprovals, workflowApprovalTemplates } from '../resources/workflow-approvals.js';
 import { decideApproval } from '../../scheduler/workflow/approvals.js';
 
 /**
