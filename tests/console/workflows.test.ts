@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seedFirstStart } from '../../src/db/seed.js';
+import { packageRoot } from '../../src/paths.js';
 import { type TestEnv, useTestEnv } from '../support/harness.js';
 import { startTestWeb } from '../support/web.js';
 import { apiAs } from './support/api.js';
@@ -11,6 +12,8 @@ import { launchBrowser, loginThroughForm, newPage } from './support/browser.js';
 import { startChild } from './support/processes.js';
 
 const ADMIN_PASSWORD = 'console-admin-pw';
+/** docs/screenshots/workflow-job.png is this test's, written there with PLAYSTREAM_UPDATE_SCREENSHOTS=1 (as live-job.test.ts's). */
+const UPDATE_SCREENSHOTS = process.env.PLAYSTREAM_UPDATE_SCREENSHOTS === '1';
 /** A playbook slow enough that a node is seen running before it succeeds. */
 const PAUSE_PLAYBOOK = `- name: Pause a little
   hosts: all
@@ -111,6 +114,9 @@ describe('the console workflow view', () => {
     expect(await statusesOf(page, 'after')).toEqual(expect.arrayContaining(['waiting_to_run', 'running', 'successful']));
     // All of it arrived on the open page: it never navigated.
     expect(navigations).toEqual([]);
+    const shots = UPDATE_SCREENSHOTS ? path.join(packageRoot, 'docs', 'screenshots') : path.join(env.dataDir, 'screenshots');
+    fs.mkdirSync(shots, { recursive: true });
+    await page.screenshot({ path: path.join(shots, 'workflow-job.png') });
 
     // The server agrees: approved by admin, the workflow successful.
     const nodes = (await api('GET', `/api/v2/workflow_jobs/${wj}/workflow_nodes/`)).results;

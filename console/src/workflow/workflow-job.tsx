@@ -112,7 +112,9 @@ export function WorkflowJobPage(props: { id: number }) {
         <div class="field"><div class="field-label">Elapsed</div><div class="field-value">{formatElapsed(job.elapsed)}</div></div>
         {templateId != null && (
           <div class="field"><div class="field-label">Template</div><div class="field-value">
-            <Link href={job.is_sliced_job ? `/templates/job_template/${templateId}` : `/templates/workflow_job_template/${templateId}`}>{templateId}</Link>
+            <Link href={job.is_sliced_job ? `/templates/job_template/${templateId}` : `/templates/workflow_job_template/${templateId}`}>
+              {job.summary_fields?.unified_job_template?.name ?? job.summary_fields?.workflow_job_template?.name ?? job.summary_fields?.job_template?.name ?? templateId}
+            </Link>
           </div></div>
         )}
         <div class="field"><div class="field-label">Launched by</div><div class="field-value">{job.summary_fields?.created_by?.username ?? job.launch_type}</div></div>
