@@ -131,10 +131,20 @@ describe('the console workflow view', () => {
     await page.waitForSelector('.page-head [data-status=successful]');
   });
 
-  it('edits a workflow job template\'s graph: add, link, unlink, remove, a cycle refused', async () => {
-    const w = await api('POST', '/api/v2/workflow_job_templates/', { name: 'Edited', organization: 1 });
+  it('creates a workflow job template and edits its graph: add, link, unlink, remove, a cycle refused', async () => {
+    // Created from the console's form, which then opens its graph.
     const { page } = await newPage(browser);
-    await loginThroughForm(page, base, 'admin', ADMIN_PASSWORD, `/templates/workflow_job_template/${w.id}`);
+    await loginThroughForm(page, base, 'admin', ADMIN_PASSWORD, '/workflow_templates');
+    await page.click('.page-head a:has-text("Add")');
+    await page.waitForURL(/\/workflow_job_templates\/new$/);
+    await page.fill('input[name=name]', 'Edited');
+    await page.locator('select[name=organization] option[value="1"]').waitFor({ state: 'attached' });
+    await page.selectOption('select[name=organization]', '1');
+    await page.click('button[type=submit]');
+    await page.waitForURL(/\/templates\/workflow_job_template\/\d+$/);
+    const w = (await api('GET', '/api/v2/workflow_job_templates/?name=Edited')).results[0];
+    expect(w).toMatchObject({ name: 'Edited', organization: 1 });
+    expect(page.url()).toMatch(new RegExp(`/templates/workflow_job_template/${w.id}$`));
     const add = page.locator('[data-testid=wf-add-node]');
     await add.locator(`select[name=template] option[value="${demo.id}"]`).waitFor({ state: 'attached' });
     const nodeList = async () => (await api('GET', `/api/v2/workflow_job_templates/${w.id}/workflow_nodes/?order_by=id`)).results;

@@ -29,7 +29,7 @@ export function WorkflowTemplatesPage() {
   const { data, error } = useFetch<Page<ApiObject>>(withQuery('/api/v2/workflow_job_templates/', { order_by: 'name', page, page_size: PAGE_SIZE }));
   return (
     <div>
-      <div class="page-head"><h1>Workflow templates</h1></div>
+      <div class="page-head"><h1>Workflow templates</h1><span class="spacer" /><Link class="btn" href="/workflow_job_templates/new">Add</Link></div>
       {error && <div class="error">{error}</div>}
       <table class="table">
         <thead><tr><th>Name</th><th>Status</th><th>Organization</th><th>Modified</th><th /></tr></thead>
@@ -66,6 +66,7 @@ export function WorkflowTemplateDetailPage(props: { id: number }) {
         <h1>{t.name}</h1>
         <span class="spacer" />
         {caps.start && <button type="button" class="btn-primary" onClick={() => void launchWorkflowOrPrompt(t.id)}>Launch</button>}
+        {caps.edit && <Link class="btn" href={`/workflow_job_templates/${t.id}`}>Edit</Link>}
       </div>
       {t.description && <p class="muted">{t.description}</p>}
       <GraphEditor templateId={t.id} editable={!!caps.edit} />
