@@ -6,6 +6,9 @@ import { LoginPage } from './pages/login.js';
 import { RESOURCES, ResourceDetailPage, ResourceListPage } from './pages/resources.js';
 import { TemplateDetailPage, TemplatesPage } from './pages/templates.js';
 import { LagPage } from './lag/lag-page.js';
+import { ApprovalsPage } from './workflow/approvals.js';
+import { WorkflowJobPage } from './workflow/workflow-job.js';
+import { WorkflowTemplateDetailPage, WorkflowTemplatesPage } from './workflow/workflow-templates.js';
 import { currentPath, Link, matchRoute, navigate } from './router.js';
 import { loadMe, logout, me } from './session.js';
 import { liveSocket, wsState } from './ws.js';
@@ -30,6 +33,8 @@ export function App() {
         <div class="nav-group">Views</div>
         <NavLink href="/jobs" label="Jobs" path={path} />
         <NavLink href="/templates" label="Templates" path={path} />
+        <NavLink href="/workflow_templates" label="Workflows" path={path} />
+        <NavLink href="/approvals" label="Approvals" path={path} />
         <NavLink href="/lag" label="Lag dashboard" path={path} />
         <div class="nav-group">Resources</div>
         {RESOURCES.filter((r) => r.nav && (!r.adminOnly || user.is_superuser || user.is_system_auditor)).map((r) => (
@@ -56,6 +61,9 @@ function route(path: string) {
   let m: Record<string, string> | undefined;
   if (path === '/' || path === '/login') return <Redirect to="/jobs" />;
   if (path === '/jobs') return <JobsPage />;
+  if ((m = matchRoute('/jobs/workflow_job/:id', path)) || (m = matchRoute('/jobs/workflow_job/:id/:tab', path))) {
+    return <WorkflowJobPage key={m.id} id={Number(m.id)} />;
+  }
   if ((m = matchRoute('/jobs/:kind/:id/:tab', path)) || (m = matchRoute('/jobs/:kind/:id', path))) {
     return <JobDetailPage key={`${m.kind}-${m.id}`} kind={m.kind} id={Number(m.id)} tab={m.tab ?? 'output'} />;
   }
@@ -63,6 +71,12 @@ function route(path: string) {
   if (path === '/templates') return <TemplatesPage />;
   if ((m = matchRoute('/templates/job_template/:id/launch', path))) return <LaunchPage key={m.id} id={Number(m.id)} />;
   if ((m = matchRoute('/templates/job_template/:id', path))) return <TemplateDetailPage key={m.id} id={Number(m.id)} />;
+  if (path === '/workflow_templates') return <WorkflowTemplatesPage />;
+  if ((m = matchRoute('/templates/workflow_job_template/:id/launch', path))) {
+    return <LaunchPage key={`w${m.id}`} id={Number(m.id)} kind="workflow_job_template" />;
+  }
+  if ((m = matchRoute('/templates/workflow_job_template/:id', path))) return <WorkflowTemplateDetailPage key={m.id} id={Number(m.id)} />;
+  if (path === '/approvals') return <ApprovalsPage />;
   if (path === '/lag') return <LagPage />;
   for (const r of RESOURCES) {
     if (path === `/${r.key}`) return <ResourceListPage key={r.key} resource={r} />;

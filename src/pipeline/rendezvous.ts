@@ -78,7 +78,8 @@ export async function decideNotifications(db: pg.ClientBase, job: RendezvousRow)
 
 // Templates attach to the job's template (job template, project, inventory source, system
 // job template: one id sequence, so unified_job_template_id names any of them), to the
-// job's project and inventory source, and to its organization. DISTINCT: a template
+// job's project and inventory source, and to its organization; a workflow job's template is
+// its workflow job template. DISTINCT: a template
 // attached at two levels notifies once.
 const INSERT_NOTIFICATIONS = `
   INSERT INTO notifications (notification_template_id, unified_job_id, status, notification_type, subject, body)
@@ -92,7 +93,7 @@ const INSERT_NOTIFICATIONS = `
             FROM unified_jobs j2
             JOIN notification_template_attachments a
               ON a.on_event = $2
-             AND ((a.resource_type IN ('job_template', 'project', 'inventory_source', 'system_job_template')
+             AND ((a.resource_type IN ('job_template', 'project', 'inventory_source', 'system_job_template', 'workflow_job_template')
                    AND a.resource_id IN (j2.unified_job_template_id, j2.project_id, j2.inventory_source_id))
                   OR (a.resource_type = 'organization' AND a.resource_id = j2.organization_id))
            WHERE j2.id = $1) t ON true

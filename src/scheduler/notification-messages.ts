@@ -51,8 +51,11 @@ function knownPath(path: string[]): boolean {
 
 const TAG = /\{\{(.*?)\}\}|\{%|\{#/gs;
 
+/** AWX's WorkflowApproval.context: an approval's messages name these, and nothing of a job. */
+const APPROVAL_CONTEXT = ['approval_status', 'approval_node_name', 'workflow_url', 'job_metadata'];
+
 /** Problems with one template: each construct Playstream does not render, or field the context lacks. */
-function templateProblems(template: string): string[] {
+function templateProblems(template: string, approval = false): string[] {
   const problems: string[] = [];
   for (const m of template.matchAll(TAG)) {
     if (m[1] === undefined) { problems.push(`Unable to render message '${template}': Playstream renders only {{ field }} substitutions, not ${m[0]} blocks.`); continue; }
@@ -62,6 +65,10 @@ function templateProblems(template: string): string[] {
       continue;
     }
     const path = expr.split('.');
+    if (approval) {
+      if (path.length !== 1 || !APPROVAL_CONTEXT.includes(path[0])) problems.push(`Field '${expr}' unavailable`);
+      continue;
+    }
     if (path[0] === 'job' && NOT_PROVIDED.includes(path[1])) problems.push(`Field '${expr}' is not provided by Playstream.`);
     else if (!knownPath(path)) problems.push(`Field '${expr}' unavailable`);
   }
@@ -73,7 +80,7 @@ export function messagesProblems(messages: unknown, notificationType: string): s
   if (messages === null || messages === undefined) return [];
   if (typeof messages !== 'object' || Array.isArray(messages)) return [`Expected dict for 'messages' field, found ${Array.isArray(messages) ? 'list' : typeof messages}`];
   const problems: string[] = [];
-  const check = (event: string, pair: unknown) => {
+  const check = (event: string, pair: unknown, approval = false) => {
     if (pair === null || pair === undefined) return;
     if (typeof pair !== 'object' || Array.isArray(pair)) { problems.push(`Expected dict for event '${event}', found ${typeof pair}`); return; }
     for (const [kind, value] of Object.entries(pair)) {
@@ -81,11 +88,11 @@ export function messagesProblems(messages: unknown, notificationType: string): s
       if (value === null || value === undefined) continue;
       if (typeof value !== 'string') { problems.push(`Expected string for '${kind}', found ${typeof value}`); continue; }
       if (kind === 'message' && value.includes('\n')) { problems.push(`Messages cannot contain newlines (found newline in ${event} event)`); continue; }
-      const found = templateProblems(value);
+      const found = templateProblems(value, approval);
       problems.push(...found);
       if (!found.length && kind === 'body' && notificationType === 'webhook' && value.trim()) {
         let parsed: unknown;
-        try { parsed = JSON.parse(renderTemplate(value, STUB_CONTEXT)); } catch { parsed = undefined; }
+        try { parsed = JSON.parse(renderTemplate(value, approval ? STUB_APPROVAL_CONTEXT : STUB_CONTEXT)); } catch { parsed = undefined; }
         if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
           problems.push(`Webhook body for '${event}' should be a json dictionary. Found type '${parsed === undefined ? 'str' : Array.isArray(parsed) ? 'list' : typeof parsed}'.`);
         }
@@ -105,7 +112,7 @@ export function messagesProblems(messages: unknown, notificationType: string): s
         problems.push(`Workflow Approval event '${sub}' invalid, must be one of 'running', 'approved', 'timed_out', or 'denied'`);
         continue;
       }
-      check(sub, pair);
+      check(sub, pair, true);
     }
   }
   return problems;
@@ -139,6 +146,9 @@ const STUB_CONTEXT: MessageContext = {
   job_friendly_name: 'Job', url: '/#/jobs/playbook/42', job_metadata: '{}',
 };
 
+const STUB_APPROVAL_CONTEXT: MessageContext = { approval_status: 'approved', approval_node_name: 'Stub', workflow_url: '/jobs/workflow_job/42',
+  job_metadata: '{}' };
+
 /** The event whose message a notification carries, from the job status it was made for. */
 export function messageEvent(status: unknown): 'started' | 'success' | 'error' {
   return status === 'running' ? 'started' : status === 'successful' ? 'success' : 'error';
@@ -161,20 +171,21 @@ export async function jobMessageContext(db: Pick<pg.Pool, 'query'>, jobId: numbe
        LEFT JOIN (SELECT id, name, description, 'job_template' AS kind FROM job_templates
                   UNION ALL SELECT id, name, description, 'project' FROM projects
                   UNION ALL SELECT id, name, description, 'inventory_source' FROM inventory_sources
-                  UNION ALL SELECT id, name, description, 'system_job_template' FROM system_job_templates) t ON t.id = j.unified_job_template_id
+                  UNION ALL SELECT id, name, description, 'system_job_template' FROM system_job_templates
+                  UNION ALL SELECT id, name, description, 'workflow_job_template' FROM workflow_job_templates) t ON t.id = j.unified_job_template_id
       WHERE j.id = $1`, [jobId]);
   if (!j) return null;
   const info = jobKinds[j.kind as JobKind];
   const url = `/api/v2/${info?.apiPath ?? 'unified_jobs'}/${j.id}/`;
   // AWX's get_ui_url: the job's page in the web console, under TOWER_URL_BASE.
   const base = await readSetting(db, 'TOWER_URL_BASE', 'http://127.0.0.1:8013', (v) => typeof v === 'string');
-  const uiUrl = `${base.replace(/\/+$/, '')}/jobs/${j.kind}/${j.id}/output`;
+  const uiUrl = `${base.replace(/\/+$/, '')}/jobs/${j.kind}/${j.id}${j.kind === 'workflow_job' ? '' : '/output'}`;
   const summary: Record<string, unknown> = {};
   if (j.inventory_id) summary.inventory = { id: Number(j.inventory_id), name: j.inv_name, description: j.inv_description, organization_id: j.inv_org, kind: j.inv_kind ?? '' };
   if (j.project_id) summary.project = { id: Number(j.project_id), name: j.proj_name, description: j.proj_description, status: j.proj_status, scm_type: j.proj_scm_type };
   if (j.unified_job_template_id && j.ujt_name != null) {
     summary.unified_job_template = { id: Number(j.unified_job_template_id), name: j.ujt_name, description: j.ujt_description,
-      unified_job_type: j.ujt_kind === 'job_template' ? 'job' : j.ujt_kind };
+      unified_job_type: j.ujt_kind === 'job_template' ? 'job' : j.ujt_kind === 'workflow_job_template' ? 'workflow_job' : j.ujt_kind };
     if (j.ujt_kind === 'job_template') summary.job_template = { id: Number(j.unified_job_template_id), name: j.ujt_name, description: j.ujt_description };
   }
   if (j.instance_group_id) summary.instance_group = { id: Number(j.instance_group_id), name: j.ig_name };

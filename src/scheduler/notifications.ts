@@ -25,16 +25,20 @@ export async function createStartedNotifications(db: Pick<pg.Pool, 'query'>, job
             jsonb_build_object('id', j.id, 'name', j.name, 'status', 'running', 'type', j.kind)
        FROM unified_jobs j
        JOIN notification_template_attachments a ON a.on_event = 'started' AND (
-              (a.resource_type IN ('job_template', 'project', 'inventory_source', 'system_job_template') AND a.resource_id = j.unified_job_template_id)
+              (a.resource_type IN ('job_template', 'project', 'inventory_source', 'system_job_template', 'workflow_job_template')
+               AND a.resource_id = j.unified_job_template_id)
            OR (a.resource_type = 'organization' AND a.resource_id = j.organization_id))
        JOIN notification_templates nt ON nt.id = a.notification_template_id
-      WHERE j.id = $1`, [jobId]);
+      -- A sliced job's workflow is no template's run of its own: its slices notify (AWX's has no workflow job template).
+      WHERE j.id = $1 AND NOT j.is_sliced_job`, [jobId]);
   return rowCount ?? 0;
 }
 
 interface NotificationRow {
   id: number; notification_type: string; subject: string; body: Record<string, unknown> | null; attempts: number;
   configuration: Record<string, any>; messages: Record<string, any> | null; unified_job_id: number | null;
+  /** Set on an approval's notification, rendered when made (workflow/approval-notifications.ts). */
+  approval_status: string | null;
 }
 
 /** Sends every due pending notification once; returns how many were attempted. */
@@ -43,7 +47,7 @@ export async function sendDueNotifications(pool: pg.Pool, secrets: SecretBox, li
   try {
     await client.query('BEGIN');
     const { rows } = await client.query<NotificationRow>(
-      `SELECT n.id, n.notification_type, n.subject, n.body, n.attempts, n.unified_job_id,
+      `SELECT n.id, n.notification_type, n.subject, n.body, n.attempts, n.unified_job_id, n.approval_status,
               t.notification_configuration AS configuration, t.messages
          FROM notifications n JOIN notification_templates t ON t.id = n.notification_template_id
         WHERE n.status = 'pending' AND n.next_attempt <= now()
@@ -80,6 +84,7 @@ export async function sendDueNotifications(pool: pg.Pool, secrets: SecretBox, li
  * rendered subject and body. A webhook body must render to a JSON object.
  */
 async function applyCustomMessages(db: Pick<pg.Pool, 'query'>, n: NotificationRow): Promise<void> {
+  if (n.approval_status) return;
   const pair = n.messages?.[messageEvent(n.body?.status)];
   if (!pair || (!pair.message && !pair.body) || n.unified_job_id == null) return;
   const context = await jobMessageContext(db, n.unified_job_id);

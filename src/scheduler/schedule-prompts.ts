@@ -14,8 +14,10 @@ import { parseVars } from './vars.js';
  * - the schedule pass, when it launches: the prompts the template accepts *now* are applied
  *   and the rest dropped with a warning (a template whose ask flag was turned off after the
  *   schedule was saved), as AWX's Schedule.get_job_kwargs does.
- * Only job templates take prompts; any prompt on a project, inventory source or system job
- * template schedule is "not allowed on launch" (UnifiedJobTemplate's rule).
+ * Job templates take prompts, and workflow job templates the five they may ask for
+ * (inventory, limit, scm_branch, job_tags, skip_tags; no credentials) and their variables and
+ * survey answers; any prompt on a project, inventory source or system job template schedule
+ * is "not allowed on launch" (UnifiedJobTemplate's rule).
  */
 type Queryable = Pick<pg.Pool, 'query'>;
 
@@ -43,12 +45,15 @@ export const SCHEDULE_PROMPTS: Record<string, PromptRule> = {
 
 export type SchedulePrompts = Record<string, unknown>;
 
+/** The prompts a workflow job template may ask for (AWX's WorkflowJobTemplate ask_mapping, labels aside). */
+const WORKFLOW_PROMPTS = new Set(['inventory', 'scm_branch', 'job_tags', 'skip_tags', 'limit']);
+
 export const NOT_CONFIGURED = 'Field is not configured to prompt on launch.';
 export const NOT_ALLOWED = 'Field is not allowed on launch.';
 
 /** What the prompt rule needs of a template: its kind, and for a job template its row and its project's branch rule. */
 export interface PromptTemplate {
-  kind: 'job_template' | 'project' | 'inventory_source' | 'system_job_template' | null;
+  kind: 'job_template' | 'workflow_job_template' | 'project' | 'inventory_source' | 'system_job_template' | null;
   row: Record<string, any> | null;
   credentialIds: number[];
   /** A system job template's job_type (cleanup_jobs, ...). */
@@ -61,6 +66,8 @@ export async function loadPromptTemplate(db: Queryable, templateId: number): Pro
   if (jt) {
     return { kind: 'job_template', row: jt, credentialIds: await templateCredentialIds(db, templateId) };
   }
+  const { rows: [wfjt] } = await db.query('SELECT * FROM workflow_job_templates WHERE id = $1', [templateId]);
+  if (wfjt) return { kind: 'workflow_job_template', row: wfjt, credentialIds: [] };
   const { rows: [other] } = await db.query<{ kind: PromptTemplate['kind']; job_type: string | null }>(
     `SELECT 'project' AS kind, NULL AS job_type FROM projects WHERE id = $1
      UNION ALL SELECT 'inventory_source', NULL FROM inventory_sources WHERE id = $1
@@ -85,6 +92,17 @@ export function sortPrompts(template: PromptTemplate, prompts: SchedulePrompts, 
   const errors: Record<string, string[]> = {};
   const given = Object.keys(SCHEDULE_PROMPTS).filter((k) => prompts[k] != null);
   const jt = template.row;
+  if (template.kind === 'workflow_job_template' && jt) {
+    for (const k of given) {
+      const rule = SCHEDULE_PROMPTS[k];
+      if (!WORKFLOW_PROMPTS.has(k)) errors[k] = [NOT_ALLOWED];
+      else if (sameValue(rule, prompts[k], jt[rule.column])) continue;
+      else if (!jt[rule.ask]) errors[k] = [NOT_CONFIGURED];
+      else accepted[rule.to] = rule.column === 'inventory_id' ? Number(prompts[k]) : prompts[k];
+    }
+    if (credentialIds.length) errors.credentials = [NOT_ALLOWED];
+    return { accepted: accepted as JobOverrides, errors };
+  }
   if (template.kind !== 'job_template' || !jt) {
     for (const k of given) errors[k] = [NOT_ALLOWED];
     if (credentialIds.length) errors.credentials = [NOT_ALLOWED];
@@ -149,8 +167,8 @@ export async function scheduledLaunchOverrides(db: Queryable, schedule: { id: nu
   const hasVars = Object.keys(extraData).length > 0;
   if (!credentialIds.length && !hasVars && !Object.keys(SCHEDULE_PROMPTS).some((k) => prompts[k] != null)) return {};
   const template = await loadPromptTemplate(db, Number(schedule.unified_job_template_id));
-  // Only job templates sort their variables; a system job's `days` was checked when the schedule was saved.
-  if (template.kind !== 'job_template' || !template.row) return hasVars ? { extra_vars: extraData } : {};
+  // Only job and workflow job templates sort their variables; a system job's `days` was checked when the schedule was saved.
+  if ((template.kind !== 'job_template' && template.kind !== 'workflow_job_template') || !template.row) return hasVars ? { extra_vars: extraData } : {};
   const { accepted, errors } = sortPrompts(template, prompts, credentialIds);
   const vars = sortExtraData(template.row, extraData);
   if (vars.rejected.length) errors.extra_data = [`Variables ${vars.rejected.join(', ')} are not allowed on launch.`];

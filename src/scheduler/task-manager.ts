@@ -1,12 +1,15 @@
 import type pg from 'pg';
 import { withTransaction } from '../db/pool.js';
+import { log } from '../log.js';
 import { taskImpact } from './capacity.js';
 import { createDependencies, failedDependencyExplanation } from './dependency-manager.js';
 import { publishStatus, saveFinalStatus, type StatusBus, wakeTaskManager, WORKFLOW_JOB_ID_SQL } from './job-states.js';
 import { candidateGroups, instanceErrors, loadPlacementState, placeJob } from './placement.js';
 import { cancelUnifiedJob } from './submit.js';
 import { dispatchChannel } from './task-queue.js';
+import { createStartedNotifications } from './notifications.js';
 import { advanceWorkflows, type WorkflowPassResult } from './workflow/advance.js';
+import { createApprovalNotifications } from './workflow/approval-notifications.js';
 
 /**
  * One task manager pass: pending → waiting for every job that is unblocked and fits.
@@ -116,6 +119,8 @@ export async function runTaskManagerPass(pool: pg.Pool, options: { bus?: StatusB
     return { placed: moved, blocked: pending.length - moved.length - failures.length, dependencies, workflows };
   });
   if (!result) return { ran: false, placed: 0, blocked: 0, failed: 0, dependencies: 0 };
+  // The workflow pass's new node jobs (pending) before their placement (waiting) in this same pass.
+  await publishStatus(options.bus, result.workflows.created);
   await publishStatus(options.bus, result.placed.map((p) => ({ id: p.id, kind: p.kind ?? 'job',
     unified_job_template_id: p.unified_job_template_id ?? null, status: 'waiting', finished: null, workflow_job_id: p.workflow_job_id })));
   for (const f of failures) {
@@ -179,9 +184,15 @@ async function moveToWaiting(db: pg.PoolClient, placed: PlacedRow[]): Promise<(P
 /** The workflow pass's state changes, through the job state machine, after its transaction committed. */
 async function applyWorkflowOutcomes(pool: pg.Pool, bus: StatusBus | undefined, w: WorkflowPassResult): Promise<void> {
   await publishStatus(bus, w.started);
+  // Notifications: a workflow job's `started` (it never runs on an instance), an approval's needs-review and timed-out.
+  const notify = (what: string, id: number, fn: () => Promise<unknown>) => fn().catch((err) => log.warn(`${what} notifications failed`, { job: id, err }));
+  for (const s of w.started) await notify('started', s.id, () => createStartedNotifications(pool, s.id));
+  for (const c of w.created) if (c.kind === 'workflow_approval') await notify('approval', c.id, () => createApprovalNotifications(pool, c.id, 'running'));
   for (const r of w.refused) await saveFinalStatus(pool, bus, r.id, { status: 'failed', jobExplanation: r.explanation }, ['new']);
   for (const e of w.expired) {
-    await saveFinalStatus(pool, bus, e.id, { status: 'failed', jobExplanation: e.explanation, extra: { timed_out: true } }, ['pending']);
+    if (await saveFinalStatus(pool, bus, e.id, { status: 'failed', jobExplanation: e.explanation, extra: { timed_out: true } }, ['pending'])) {
+      await notify('approval', e.id, () => createApprovalNotifications(pool, e.id, 'timed_out'));
+    }
   }
   for (const f of w.finished) {
     await saveFinalStatus(pool, bus, f.id, { status: f.status, jobExplanation: f.explanation || undefined }, ['running']);

@@ -35,9 +35,9 @@ describe('workflow API', () => {
     expect(w.json.related.workflow_nodes).toBe(`/api/v2/workflow_job_templates/${w.json.id}/workflow_nodes/`);
     expect((await api('GET', `/api/v2/workflow_job_templates/wf++Default/`)).json.id).toBe(w.json.id);
     expect((await api('PATCH', `/api/v2/workflow_job_templates/${w.json.id}/`, { allow_simultaneous: true })).json.allow_simultaneous).toBe(true);
-    const survey = await api('POST', '/api/v2/workflow_job_templates/', { name: 'wf2', organization: 1, survey_enabled: true });
-    expect(survey.status).toBe(400);
-    expect(survey.json.survey_enabled).toBeDefined();
+    const labelsPrompt = await api('POST', '/api/v2/workflow_job_templates/', { name: 'wf2', organization: 1, ask_labels_on_launch: true });
+    expect(labelsPrompt.status).toBe(400);
+    expect(labelsPrompt.json.ask_labels_on_launch).toBeDefined();
     const badVars = await api('POST', '/api/v2/workflow_job_templates/', { name: 'wf3', organization: 1, extra_vars: '[1, 2' });
     expect(badVars.status).toBe(400);
     expect(badVars.json.extra_vars).toBeDefined();

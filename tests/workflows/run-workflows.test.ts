@@ -85,9 +85,10 @@ describe('workflows through the dispatcher', () => {
     await sub.quit();
     const statuses = (id: number) => events.filter((e) => e.unified_job_id === id).map((e) => e.status);
     expect(events.every((e) => e.group === `workflow_events-${wj}` && e.group_name === 'workflow_events' && e.workflow_job_id === wj)).toBe(true);
-    expect(statuses(nodes.sync.job_id)).toEqual(['waiting', 'running', 'successful']);
-    expect(statuses(nodes.job.job_id)).toEqual(['waiting', 'running', 'failed']);
-    expect(statuses(nodes['on-failure'].job_id)).toEqual(['waiting', 'running', 'successful']);
+    // Each node's job is announced as the workflow pass creates it (pending), as AWX's signal_start does.
+    expect(statuses(nodes.sync.job_id)).toEqual(['pending', 'waiting', 'running', 'successful']);
+    expect(statuses(nodes.job.job_id)).toEqual(['pending', 'waiting', 'running', 'failed']);
+    expect(statuses(nodes['on-failure'].job_id)).toEqual(['pending', 'waiting', 'running', 'successful']);
     expect(done.status, done.job_explanation).toBe('successful');
     expect(nodes.sync).toMatchObject({ kind: 'project_update', status: 'successful', launch_type: 'workflow', do_not_run: false });
     expect(nodes.job).toMatchObject({ kind: 'job', status: 'failed', launch_type: 'workflow' });

@@ -12,6 +12,9 @@ const STATUSES = ['', 'pending', 'waiting', 'running', 'successful', 'failed', '
 
 /** The AWX job type path for a unified job (`job`, `project_update`, ...) in console URLs. */
 export function jobHref(j: { id: number; type?: string }): string {
+  if (j.type === 'workflow_job') return `/jobs/workflow_job/${j.id}`;
+  // An approval has no output: its decision is made from the approvals list.
+  if (j.type === 'workflow_approval') return '/approvals';
   return `/jobs/${j.type ?? 'job'}/${j.id}/output`;
 }
 

@@ -18,6 +18,7 @@ interface LaunchInfo {
   defaults?: Record<string, any>;
   variables_needed_to_start?: string[];
   job_template_data?: { name?: string; id?: number };
+  workflow_job_template_data?: { name?: string; id?: number };
 }
 
 interface SurveyQuestion {
@@ -37,8 +38,10 @@ const NUMBER_PROMPTS: [keyof LaunchInfo, string, string][] = [
   ['ask_job_slice_count_on_launch', 'job_slice_count', 'Job slices'],
 ];
 
-export function LaunchPage(props: { id: number }) {
-  const base = `/api/v2/job_templates/${props.id}/`;
+/** A job template's or (kind workflow_job_template) a workflow job template's launch: the same prompts and survey. */
+export function LaunchPage(props: { id: number; kind?: 'job_template' | 'workflow_job_template' }) {
+  const workflow = props.kind === 'workflow_job_template';
+  const base = `/api/v2/${workflow ? 'workflow_job_templates' : 'job_templates'}/${props.id}/`;
   const { data: info, error } = useFetch<LaunchInfo>(`${base}launch/`);
   const [survey, setSurvey] = useState<SurveyQuestion[]>([]);
   const [inventories, setInventories] = useState<ApiObject[]>([]);
@@ -79,9 +82,8 @@ export function LaunchPage(props: { id: number }) {
     setBusy(true);
     setLaunchError('');
     try {
-      const res = await post<{ job?: number; id?: number }>(`${base}launch/`, body);
-      const id = res.job ?? res.id;
-      navigate(`/jobs/job/${id}/output`);
+      const res = await post<{ job?: number; workflow_job?: number; id?: number }>(`${base}launch/`, body);
+      navigate(workflow ? `/jobs/workflow_job/${res.workflow_job ?? res.id}` : `/jobs/job/${res.job ?? res.id}/output`);
     } catch (err) {
       setLaunchError((err as Error).message);
       setBusy(false);
@@ -90,7 +92,7 @@ export function LaunchPage(props: { id: number }) {
 
   return (
     <div>
-      <div class="page-head"><h1>Launch {info.job_template_data?.name ?? `template ${props.id}`}</h1></div>
+      <div class="page-head"><h1>Launch {(info.job_template_data ?? info.workflow_job_template_data)?.name ?? `template ${props.id}`}</h1></div>
       <form class="card form launch-form" onSubmit={(e) => { e.preventDefault(); void submit(e.currentTarget as HTMLFormElement); }}>
         {info.ask_inventory_on_launch && (
           <label>Inventory

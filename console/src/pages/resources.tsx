@@ -21,6 +21,8 @@ export interface ResourceDef {
   columns: Column[];
   fields: FieldSpec[];
   actions?: RowAction[];
+  /** Where a newly created object opens, when not its form (a workflow template's graph). */
+  createdHref?: (o: ApiObject) => string;
   /** Lists shown under an object's form (an inventory's hosts and groups). */
   children?: (o: ApiObject) => { title: string; listUrl: string; resource: string; fixed: Record<string, unknown> }[];
 }
@@ -113,6 +115,16 @@ export const RESOURCES: ResourceDef[] = [
       { name: 'ask_limit_on_launch', label: 'Prompt for limit', type: 'boolean' }, { name: 'ask_variables_on_launch', label: 'Prompt for variables', type: 'boolean' },
       { name: 'ask_inventory_on_launch', label: 'Prompt for inventory', type: 'boolean' }, { name: 'ask_verbosity_on_launch', label: 'Prompt for verbosity', type: 'boolean' },
       { name: 'survey_enabled', label: 'Survey enabled', type: 'boolean' }] },
+  // Its list and graph are console/src/workflow/; this is its create and edit form.
+  { key: 'workflow_job_templates', title: 'Workflow templates', api: '/api/v2/workflow_job_templates/', nav: false,
+    columns: [name, org], createdHref: (o) => `/templates/workflow_job_template/${o.id}`,
+    fields: [NAME, DESCRIPTION, { ...ORG, required: true }, { name: 'inventory', label: 'Inventory', type: 'lookup', lookup: '/api/v2/inventories/' },
+      { name: 'limit', label: 'Limit' }, { name: 'scm_branch', label: 'Source control branch' }, { name: 'extra_vars', label: 'Extra variables', type: 'textarea' },
+      { name: 'allow_simultaneous', label: 'Concurrent jobs', type: 'boolean' },
+      { name: 'ask_inventory_on_launch', label: 'Prompt for inventory', type: 'boolean' }, { name: 'ask_limit_on_launch', label: 'Prompt for limit', type: 'boolean' },
+      { name: 'ask_scm_branch_on_launch', label: 'Prompt for branch', type: 'boolean' }, { name: 'ask_tags_on_launch', label: 'Prompt for job tags', type: 'boolean' },
+      { name: 'ask_skip_tags_on_launch', label: 'Prompt for skip tags', type: 'boolean' },
+      { name: 'ask_variables_on_launch', label: 'Prompt for variables', type: 'boolean' }, { name: 'survey_enabled', label: 'Survey enabled', type: 'boolean' }] },
 ];
 
 function CapacityBar(props: { used: number | undefined; total: number | undefined }) {
@@ -157,7 +169,7 @@ export function ResourceDetailPage(props: { resource: ResourceDef; id: number })
         onSubmit={async (body) => {
           if (creating) {
             const made = await post<ApiObject>(r.api, body);
-            navigate(fixedParams.get('back') ?? `/${r.key}/${made.id}`, true);
+            navigate(fixedParams.get('back') ?? r.createdHref?.(made) ?? `/${r.key}/${made.id}`, true);
           } else {
             await patch(`${r.api}${props.id}/`, body);
             await reload();

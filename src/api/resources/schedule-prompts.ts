@@ -51,7 +51,7 @@ function rangeErrors(data: Row): Record<string, string[]> {
 
 /**
  * A schedule's extra_data as its launch will take it (AWX's accept_or_ignore_variables with
- * no errors excluded): on a job template, survey answers checked against their questions
+ * no errors excluded): on a job or workflow job template, survey answers checked against their questions
  * (and required ones present) and other variables only with ask_variables_on_launch; on a
  * system job template, its `days`; on a project or inventory source, none.
  */
@@ -61,7 +61,7 @@ function checkExtraData(template: PromptTemplate, extraData: Row): void {
     if (problems.length) throw badRequest({ extra_data: problems });
     return;
   }
-  if (template.kind !== 'job_template' || !template.row) {
+  if ((template.kind !== 'job_template' && template.kind !== 'workflow_job_template') || !template.row) {
     if (Object.keys(extraData).length) throw badRequest({ extra_data: [NOT_ALLOWED] });
     return;
   }

@@ -7,6 +7,7 @@ import { badRequest, HttpError } from '../http.js';
 import { displayExtraVars } from '../../scheduler/survey-secrets.js';
 import { parseVars } from '../../scheduler/vars.js';
 import { base, bool, fk, grantRole, int, named, ro, text } from './common.js';
+import { newWebhookKey } from './job-templates.js';
 import { unifiedJobAccess, unifiedJobFields, unifiedJobSelect } from './unified-jobs.js';
 
 /**
@@ -51,8 +52,10 @@ export const workflowJobTemplates = defineResource({
     extra_vars: { type: 'json', col: 't.extra_vars', writable: true },
     survey_enabled: bool(), allow_simultaneous: bool(),
     ...Object.fromEntries(WFJT_ASK.map((f) => [f, bool()])),
-    webhook_service: text({ choices: ['', 'github', 'gitlab', 'bitbucket_dc'], nullAs: '' }),
+    // Received as a job template's (routes/webhooks.ts); Bitbucket Data Center is not implemented: not a valid choice.
+    webhook_service: text({ choices: ['', 'github', 'gitlab'], nullAs: '' }),
     webhook_credential: fk('credentials'),
+    webhook_key: { type: 'text', writeOnly: true },
     status: ro('text'), last_job_run: ro('time'), last_job_failed: ro('bool'), last_job: ro('int', { col: 't.last_job_id' }),
     next_job_run: ro('time', { col: 'NULL::timestamptz' }),
   },
@@ -66,19 +69,39 @@ export const workflowJobTemplates = defineResource({
   objectRoles: ['admin_role', 'execute_role', 'read_role', 'approval_role'],
   related: (r) => {
     const u = `/api/v2/workflow_job_templates/${r.id}/`;
-    return Object.fromEntries(['workflow_jobs', 'launch', 'workflow_nodes', 'schedules', 'activity_stream', 'access_list', 'object_roles']
-      .map((k) => [k, `${u}${k}/`]));
+    return Object.fromEntries(['workflow_jobs', 'launch', 'workflow_nodes', 'schedules', 'activity_stream', 'access_list', 'object_roles',
+      'survey_spec', 'labels', 'copy', 'webhook_key',
+      'notification_templates_started', 'notification_templates_success', 'notification_templates_error', 'notification_templates_approvals']
+      .map((k) => [k, `${u}${k}/`]).concat([['webhook_receiver', r.webhook_service ? `${u}${r.webhook_service}/` : '']]));
+  },
+  extraSummary: async (ctx, rows) => {
+    const { rows: labels } = await ctx.pool.query(
+      `SELECT wl.workflow_job_template_id AS w, l.id, l.name FROM workflow_job_template_labels wl JOIN labels l ON l.id = wl.label_id
+        WHERE wl.workflow_job_template_id = ANY($1::bigint[]) ORDER BY l.name`, [rows.map((r) => r.id)]);
+    for (const r of rows) {
+      const l = labels.filter((x) => Number(x.w) === Number(r.id)).map(({ w: _w, ...x }) => x);
+      (r.summary_fields as Row).labels = { count: l.length, results: l };
+    }
   },
   present: (_row, out) => {
     if (out.extra_vars === '' || out.extra_vars == null) out.extra_vars = '';
   },
   prepare: async (ctx, _db, data, existing, caller) => {
-    refuseGiven(data, ['survey_enabled', 'ask_labels_on_launch'], (v) => v === true);
+    // Labels as a launch prompt are not implemented (the template's own labels are: its labels/ list).
+    refuseGiven(data, ['ask_labels_on_launch'], (v) => v === true);
     if (!existing && data.organization == null && !caller.grants.superuser) {
       throw badRequest({ organization: ['An organization is required to create a workflow job template for normal user'] });
     }
     await requireLinks(ctx.pool, caller.grants, 'workflow_job_template', data, existing);
     if (data.extra_vars !== undefined) data.extra_vars = varsText('extra_vars', data.extra_vars);
+    // The webhook credential posts job status back to the forge, which Playstream does not do: refused, not dropped.
+    if (data.webhook_credential != null) throw badRequest({ webhook_credential: ['Reporting job status to GitHub or GitLab is not supported by Playstream.'] });
+    delete data.webhook_credential;
+    // The key is made here, never taken from the client: a new service gets a new one, none none.
+    delete data.webhook_key;
+    if (data.webhook_service !== undefined && data.webhook_service !== (existing?.webhook_service ?? '')) {
+      data.webhook_key = data.webhook_service ? ctx.secrets.encrypt(newWebhookKey()) : '';
+    }
     return data;
   },
   afterCreate: async (_ctx, db, id, _data, caller) => {
@@ -270,7 +293,7 @@ const workflowJobFields: Fields = {
   scm_branch: ro('text'), job_tags: ro('text'), skip_tags: ro('text'),
   job_template: ro('int', { col: '(CASE WHEN t.is_sliced_job THEN t.unified_job_template_id END)' }), is_sliced_job: ro('bool'),
   is_bulk_job: ro('bool', { col: 'false' }),
-  webhook_service: ro('text', { col: `''` }), webhook_credential: ro('int', { col: 'NULL::bigint' }), webhook_guid: ro('text', { col: `''` }),
+  webhook_service: ro('text'), webhook_credential: ro('int', { col: 'NULL::bigint' }), webhook_guid: ro('text'),
 };
 
 export const workflowJobs = defineResource({
@@ -280,7 +303,7 @@ export const workflowJobs = defineResource({
   accessSelect: unifiedJobSelect,
   related: (r) => {
     const u = `/api/v2/workflow_jobs/${r.id}/`;
-    const out: Record<string, string> = Object.fromEntries(['workflow_nodes', 'cancel', 'relaunch', 'notifications', 'activity_stream', 'labels']
+    const out: Record<string, string> = Object.fromEntries(['workflow_nodes', 'cancel', 'relaunch', 'notifications', 'activity_stream']
       .map((k) => [k, `${u}${k}/`]));
     if (r.unified_job_template != null) {
       out.unified_job_template = `/api/v2/${r.is_sliced_job ? 'job_templates' : 'workflow_job_templates'}/${r.unified_job_template}/`;
@@ -344,62 +367,4 @@ export const workflowJobNodes = defineResource({
   present: (_row, out) => {
     if (out.extra_data == null) out.extra_data = {};
   },
-});
-
-/** The workflow job template an approval (template or job) belongs to, through the node that points at it. */
-const APPROVAL_TEMPLATE_WFJT = '(SELECT n.workflow_job_template_id FROM workflow_job_template_nodes n WHERE n.unified_job_template_id = t.id ORDER BY n.id LIMIT 1)';
-
-export const workflowApprovalTemplates = defineResource({
-  key: 'workflow_approval_templates', type: 'workflow_approval_template', table: 'workflow_approval_templates',
-  fields: { ...named, timeout: int(), status: ro('text'), last_job_run: ro('time'), last_job_failed: ro('bool'),
-    last_job: ro('int', { col: 't.last_job_id' }) },
-  search: ['name', 'description'], defaultOrder: 'id',
-  access: { roleType: 'workflow_job_template', idExpr: APPROVAL_TEMPLATE_WFJT,
-    orgExpr: `(SELECT w.organization_id FROM workflow_job_templates w WHERE w.id = ${APPROVAL_TEMPLATE_WFJT})` },
-  related: (r) => ({ jobs: `/api/v2/workflow_approval_templates/${r.id}/jobs/` }),
-  prepare: (_ctx, _db, data, existing) => {
-    // Created only through a node (create_approval_template), as AWX's list offers no POST.
-    if (!existing) throw new HttpError(405, { detail: 'Method "POST" not allowed.' });
-    if (data.timeout !== undefined && (data.timeout as number) < 0) throw badRequest({ timeout: ['Ensure this value is greater than or equal to 0.'] });
-    return data;
-  },
-});
-
-/** The workflow job an approval job runs in: its template carries the roles. */
-const APPROVAL_WORKFLOW_JOB = '(SELECT n.workflow_job_id FROM workflow_job_nodes n WHERE n.job_id = t.id)';
-
-export const workflowApprovals = defineResource({
-  key: 'workflow_approvals', type: 'workflow_approval', table: 'unified_jobs', where: `t.kind = 'workflow_approval'`,
-  fields: {
-    ...unifiedJobFields,
-    workflow_approval_template: ro('int', { col: 't.unified_job_template_id', fk: 'workflow_approval_templates' }),
-    timeout: ro('int'), timed_out: ro('bool'),
-    approved_or_denied_by: ro('int', { col: 't.approved_or_denied_by_id', fk: 'users' }),
-    expires: ro('time', { col: `(CASE WHEN t.timeout > 0 THEN t.created + make_interval(secs => t.timeout) END)` }),
-  },
-  search: ['name', 'description'], defaultOrder: 'id', readOnly: true,
-  access: {
-    roleType: 'workflow_job_template',
-    idExpr: `(SELECT w.unified_job_template_id FROM unified_jobs w WHERE w.id = ${APPROVAL_WORKFLOW_JOB})`,
-    orgExpr: `(SELECT w.organization_id FROM unified_jobs w WHERE w.id = ${APPROVAL_WORKFLOW_JOB})`,
-    readSql: (g, p) => `t.id IN (SELECT n.job_id FROM workflow_job_nodes n WHERE n.workflow_job_id IN
-      (SELECT t.id FROM unified_jobs t WHERE t.kind = 'workflow_job' AND ${unifiedJobAccess.readSql(g, p)}))`,
-  },
-  related: (r) => {
-    const u = `/api/v2/workflow_approvals/${r.id}/`;
-    return { approve: `${u}approve/`, deny: `${u}deny/`,
-      ...(r.unified_job_template != null ? { workflow_approval_template: `/api/v2/workflow_approval_templates/${r.unified_job_template}/` } : {}) };
-  },
-  extraSummary: async (ctx, rows, caller) => {
-    const { rows: owners } = await ctx.pool.query(
-      `SELECT n.job_id, w.unified_job_template_id AS wfjt, w.organization_id AS org FROM workflow_job_nodes n
-         JOIN unified_jobs w ON w.id = n.workflow_job_id WHERE n.job_id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
-    const byJob = new Map(owners.map((o) => [Number(o.job_id), o]));
-    for (const r of rows) {
-      const o = byJob.get(Number(r.id));
-      r.can_approve_or_deny = r.status === 'pending' && (caller.grants.superuser
-        || (!!o && caller.grants.perms('workflow_job_template', o.wfjt, o.org).has('approve')));
-    }
-  },
-  present: (_row, out) => { out.type = 'workflow_approval'; },
 });

@@ -11,7 +11,8 @@ import { getObject, loadRow, requireObjectPerm, resolveId } from '../engine/crud
 import { resourceByKey, type Caller, type Row } from '../engine/resource.js';
 import { badRequest, HttpError, jsonBody, type Router } from '../http.js';
 import { recordActivity } from '../activity.js';
-import { applySurvey, displaySurveySpec, sealSurveySpec, variablesNeeded } from '../survey.js';
+import { applySurvey, variablesNeeded } from '../survey.js';
+import { registerSurveySpec } from './survey-spec.js';
 import { openSurveyPasswords } from '../../scheduler/survey-secrets.js';
 import { jobTemplates } from '../resources/job-templates.js';
 import { projects } from '../resources/projects.js';
@@ -255,30 +256,5 @@ export function registerLaunch(router: Router<ApiContext>): void {
     return { status: 201, body: { job: jobId, ...(await getObject(ctx, jobsDef, caller, jobId)) } };
   });
 
-  router.get('/api/v2/job_templates/:id/survey_spec/', async (req, ctx) => {
-    const caller = await requireCaller(req, ctx);
-    const id = await resolveId(ctx, jobTemplates, req.params.id);
-    await loadRow(ctx, jobTemplates, caller, id);
-    const { rows } = await ctx.pool.query('SELECT survey_spec FROM job_templates WHERE id = $1', [id]);
-    return { status: 200, body: displaySurveySpec(rows[0].survey_spec) };
-  });
-  router.post('/api/v2/job_templates/:id/survey_spec/', async (req, ctx) => {
-    const caller = await requireCaller(req, ctx);
-    const id = await resolveId(ctx, jobTemplates, req.params.id);
-    await requireObjectPerm(ctx, jobTemplates, caller, id, 'admin');
-    const spec = jsonBody<Row>(req);
-    if (typeof spec !== 'object' || spec === null || (Object.keys(spec).length && !Array.isArray(spec.spec))) throw badRequest({ error: "'spec' must be a list of items." });
-    const { rows } = await ctx.pool.query('SELECT survey_spec FROM job_templates WHERE id = $1', [id]);
-    const sealed = sealSurveySpec(ctx.secrets, spec, rows[0]?.survey_spec);
-    await ctx.pool.query('UPDATE job_templates SET survey_spec = $2, modified = now() WHERE id = $1', [id, JSON.stringify(sealed)]);
-    await recordActivity(ctx.pool, ctx.config.nodeName, { actorId: caller.user.id, operation: 'update', object1: 'job_template', object1Id: id, changes: { survey_spec: 'updated' } });
-    return { status: 200, body: displaySurveySpec(sealed) };
-  });
-  router.delete('/api/v2/job_templates/:id/survey_spec/', async (req, ctx) => {
-    const caller = await requireCaller(req, ctx);
-    const id = await resolveId(ctx, jobTemplates, req.params.id);
-    await requireObjectPerm(ctx, jobTemplates, caller, id, 'admin');
-    await ctx.pool.query(`UPDATE job_templates SET survey_spec = '{}', modified = now() WHERE id = $1`, [id]);
-    return { status: 200, body: {} };
-  });
+  registerSurveySpec(router, jobTemplates);
 }

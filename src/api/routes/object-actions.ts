@@ -17,6 +17,8 @@ import { credentials } from '../resources/credentials.js';
 import { hosts, inventories } from '../resources/inventories.js';
 import { jobTemplates } from '../resources/job-templates.js';
 import { projects } from '../resources/projects.js';
+import { workflowJobTemplates } from '../resources/workflows.js';
+import { copyWorkflowGraph } from './workflow-copy.js';
 import { launchProjectUpdate } from '../../scheduler/launch.js';
 
 /**
@@ -156,6 +158,9 @@ const COPYABLE: CopySpec[] = [
       .map((r) => Number(r.instance_group_id)) }) },
   { def: credentials },
   { def: notificationTemplates },
+  // Workflow job templates: their labels, nodes, edges and node credentials (workflow-copy.ts).
+  { def: workflowJobTemplates, links: [{ table: 'workflow_job_template_labels', col: 'workflow_job_template_id' }],
+    linked: async (_db, _id, row) => ({ organization: row.organization, inventory: row.inventory }), after: copyWorkflowGraph },
 ];
 
 const columnCache = new Map<string, string[]>();

@@ -78,7 +78,7 @@ function sameInventory(table: 'group_hosts' | 'group_children', childCol: 'host_
 }
 
 /** AWX's NotificationAttachMixin: attaching a notification template needs admin of it, besides admin of the object. */
-function attachments(resourceType: string, event: string): Association {
+export function attachments(resourceType: string, event: string): Association {
   return { table: 'notification_template_attachments', parentCol: 'resource_id', childCol: 'notification_template_id',
     extra: { resource_type: resourceType, on_event: event }, childPerm: 'admin' };
 }

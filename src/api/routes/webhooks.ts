@@ -1,17 +1,20 @@
 import crypto from 'node:crypto';
 import { PlaystreamError } from '../../errors.js';
 import { launchJobTemplate } from '../../scheduler/launch.js';
+import { launchWorkflowJobTemplate } from '../../scheduler/workflow/launch-workflow.js';
 import { equalSecrets } from '../../security/secrets.js';
 import { requireCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { requireObjectPerm, resolveId } from '../engine/crud.js';
+import type { ResourceDef } from '../engine/resource.js';
 import { type ApiRequest, badRequest, forbidden, jsonBody, type Router } from '../http.js';
 import { jobTemplates, newWebhookKey } from '../resources/job-templates.js';
+import { workflowJobTemplates } from '../resources/workflows.js';
 
 /**
- * GitHub and GitLab webhooks on job templates, as AWX receives them
- * (`POST /api/v2/job_templates/N/github/`, `.../gitlab/`): no user, the template's key
- * proves the sender — GitHub signs the body (X-Hub-Signature: sha1=HMAC(key, body)), GitLab
+ * GitHub and GitLab webhooks on job templates and workflow job templates, as AWX receives
+ * them (`POST /api/v2/job_templates/N/github/`, `/api/v2/workflow_job_templates/N/gitlab/`,
+ * ...): no user, the template's key proves the sender — GitHub signs the body (X-Hub-Signature: sha1=HMAC(key, body)), GitLab
  * sends the key itself (X-Gitlab-Token). A delivery launches the template once (a delivery
  * id seen before is acknowledged and dropped) with the event as extra vars under AWX's
  * names (`awx_webhook_event_type`, `_guid`, `_ref`, `_status_api`, `_payload`, and the same
@@ -64,13 +67,26 @@ function refOf(payload: unknown, dotted: string | undefined): unknown {
   return v === undefined || v === '0000000000000000000000000000000000000000' ? null : v;
 }
 
+/** The templates a delivery can launch: each with its table and how it launches with the event's vars. */
+const RECEIVERS: { def: ResourceDef; launch: (ctx: ApiContext, id: number, extraVars: Record<string, unknown>, webhook: { service: string; guid: string }) => Promise<number> }[] = [
+  { def: jobTemplates, launch: (ctx, id, extraVars, webhook) => launchJobTemplate(ctx.pool, id, { launchType: 'webhook',
+    overrides: { extra_vars: extraVars }, secrets: ctx.secrets, webhook }) },
+  // A workflow's event vars reach every node's job, as the workflow's extra vars do.
+  { def: workflowJobTemplates, launch: (ctx, id, extraVars, webhook) => launchWorkflowJobTemplate(ctx.pool, id, { launchType: 'webhook',
+    workflowOverrides: { extra_vars: extraVars }, webhook }) },
+];
+
 export function registerWebhooks(router: Router<ApiContext>): void {
+  for (const { def, launch } of RECEIVERS) registerReceiver(router, def, launch);
+}
+
+function registerReceiver(router: Router<ApiContext>, def: ResourceDef, launch: (typeof RECEIVERS)[number]['launch']): void {
   for (const service of [github, gitlab]) {
-    router.post(`/api/v2/job_templates/:id/${service.name}/`, async (req, ctx) => {
+    router.post(`/api/v2/${def.key}/:id/${service.name}/`, async (req, ctx) => {
       const id = Number(req.params.id);
       if (!Number.isSafeInteger(id)) throw forbidden();
       const { rows: [jt] } = await ctx.pool.query(
-        `SELECT id, webhook_key FROM job_templates WHERE id = $1 AND webhook_service = $2 AND webhook_key <> ''`, [id, service.name]);
+        `SELECT id, webhook_key FROM ${def.table} WHERE id = $1 AND webhook_service = $2 AND webhook_key <> ''`, [id, service.name]);
       if (!jt || !service.proves(req, ctx.secrets.decrypt(jt.webhook_key))) throw forbidden();
       const guid = service.guid(req) ?? '';
       const { rowCount } = await ctx.pool.query('SELECT 1 FROM unified_jobs WHERE unified_job_template_id = $1 AND webhook_guid = $2 AND webhook_service = $3',
@@ -85,8 +101,7 @@ export function registerWebhooks(router: Router<ApiContext>): void {
           [`${prefix}_webhook_event_ref`]: ref, [`${prefix}_webhook_status_api`]: service.statusApi(type, payload, ref),
           [`${prefix}_webhook_payload`]: payload });
       }
-      await launchJobTemplate(ctx.pool, id, { launchType: 'webhook', overrides: { extra_vars: extraVars }, secrets: ctx.secrets,
-        webhook: { service: service.name, guid } }).catch((err) => {
+      await launch(ctx, id, extraVars, { service: service.name, guid }).catch((err) => {
         if (err instanceof PlaystreamError) throw badRequest({ detail: err.message });
         throw err;
       });
@@ -94,19 +109,19 @@ export function registerWebhooks(router: Router<ApiContext>): void {
     }, { anonymousBody: true, maxBody: MAX_WEBHOOK_BYTES });
   }
 
-  router.get('/api/v2/job_templates/:id/webhook_key/', async (req, ctx) => {
+  router.get(`/api/v2/${def.key}/:id/webhook_key/`, async (req, ctx) => {
     const caller = await requireCaller(req, ctx);
-    const id = await resolveId(ctx, jobTemplates, req.params.id);
-    await requireObjectPerm(ctx, jobTemplates, caller, id, 'admin');
-    const { rows } = await ctx.pool.query('SELECT webhook_key FROM job_templates WHERE id = $1', [id]);
+    const id = await resolveId(ctx, def, req.params.id);
+    await requireObjectPerm(ctx, def, caller, id, 'admin');
+    const { rows } = await ctx.pool.query(`SELECT webhook_key FROM ${def.table} WHERE id = $1`, [id]);
     return { status: 200, body: { webhook_key: rows[0]?.webhook_key ? ctx.secrets.decrypt(rows[0].webhook_key) : '' } };
   });
-  router.post('/api/v2/job_templates/:id/webhook_key/', async (req, ctx) => {
+  router.post(`/api/v2/${def.key}/:id/webhook_key/`, async (req, ctx) => {
     const caller = await requireCaller(req, ctx);
-    const id = await resolveId(ctx, jobTemplates, req.params.id);
-    await requireObjectPerm(ctx, jobTemplates, caller, id, 'admin');
+    const id = await resolveId(ctx, def, req.params.id);
+    await requireObjectPerm(ctx, def, caller, id, 'admin');
     const key = newWebhookKey();
-    await ctx.pool.query('UPDATE job_templates SET webhook_key = $2, modified = now() WHERE id = $1', [id, ctx.secrets.encrypt(key)]);
+    await ctx.pool.query(`UPDATE ${def.table} SET webhook_key = $2, modified = now() WHERE id = $1`, [id, ctx.secrets.encrypt(key)]);
     return { status: 201, body: { webhook_key: key } };
   });
 }

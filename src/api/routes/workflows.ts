@@ -2,7 +2,6 @@ import { withTransaction } from '../../db/pool.js';
 import { PlaystreamError } from '../../errors.js';
 import { wakeTaskManager } from '../../scheduler/job-states.js';
 import { cancelUnifiedJob } from '../../scheduler/submit.js';
-import { parseVars } from '../../scheduler/vars.js';
 import { WorkflowGraph, type EdgeKind } from '../../scheduler/workflow/graph.js';
 import { launchWorkflowJobTemplate, type WorkflowOverrides } from '../../scheduler/workflow/launch-workflow.js';
 import { requireLink, requireLinks } from '../access.js';
@@ -12,15 +11,18 @@ import type { ApiContext } from '../context.js';
 import { getObject, loadRow, requireObjectPerm, resolveId } from '../engine/crud.js';
 import type { Caller, Queryable, Row } from '../engine/resource.js';
 import { registerResource, registerSubList, type Association } from '../engine/routes.js';
+import { attachments } from './resources.js';
 import { badRequest, HttpError, jsonBody, type Router } from '../http.js';
-import { schedules } from '../resources/cluster.js';
+import { labels, notifications, notificationTemplates, schedules } from '../resources/cluster.js';
+import { applySurvey, variablesNeeded } from '../survey.js';
+import { registerSurveySpec } from './survey-spec.js';
 import { credentials } from '../resources/credentials.js';
 import { roles } from '../resources/roles.js';
 import { users } from '../resources/organizations.js';
 import {
-  checkNodePrompts, nodeTemplate, workflowApprovals, workflowApprovalTemplates, workflowJobNodes, workflowJobs, workflowJobTemplateNodes,
-  workflowJobTemplates,
+  checkNodePrompts, nodeTemplate, workflowJobNodes, workflowJobs, workflowJobTemplateNodes, workflowJobTemplates,
 } from '../resources/workflows.js';
+import { workflowApprovals, workflowApprovalTemplates } from '../resources/workflow-approvals.js';
 import { decideApproval } from '../../scheduler/workflow/approvals.js';
 
 /**
@@ -124,15 +126,18 @@ async function launch(ctx: ApiContext, caller: Caller, id: number, body: Row, la
       (overrides as Row)[p.to] = v;
     }
   }
-  if (body.extra_vars !== undefined && body.extra_vars !== null && body.extra_vars !== '') {
-    let vars: Record<string, unknown>;
+  // Extra vars and survey answers as for a job template (survey.ts): answers checked against their questions, defaults filled in.
+  const given = body.extra_vars === null || body.extra_vars === '' ? undefined : body.extra_vars;
+  if (given !== undefined || t.survey_enabled) {
+    let survey;
     try {
-      vars = parseVars(body.extra_vars as string | Record<string, unknown>);
+      survey = applySurvey(t as { survey_enabled: boolean; survey_spec: unknown; ask_variables_on_launch: boolean }, given);
     } catch (err) {
       throw badRequest({ extra_vars: [(err as Error).message] });
     }
-    if (t.ask_variables_on_launch) overrides.extra_vars = vars;
-    else if (Object.keys(vars).length) ignored.extra_vars = vars;
+    if (survey.errors.length) throw badRequest({ variables_needed_to_start: survey.errors });
+    if (Object.keys(survey.ignored).length) ignored.extra_vars = survey.ignored;
+    if (Object.keys(survey.accepted).length) overrides.extra_vars = survey.accepted;
   }
   if (overrides.inventory_id != null) {
     const { rowCount } = await ctx.pool.query('SELECT 1 FROM inventories WHERE id = $1', [overrides.inventory_id]);
@@ -174,6 +179,14 @@ export function registerWorkflows(router: Router<ApiContext>): void {
   registerSubList(router, workflowJobNodes, 'credentials', credentials, {
     condition: (p) => `t.id IN (SELECT credential_id FROM workflow_job_node_credentials WHERE node_id = ${p})` });
   registerSubList(router, workflowJobs, 'workflow_nodes', workflowJobNodes, { condition: (p) => `t.workflow_job_id = ${p}` });
+  // AWX's notification_templates_{started,success,error,approvals} of a workflow job template, and a workflow job's notifications.
+  for (const event of ['started', 'success', 'error', 'approvals']) {
+    registerSubList(router, workflowJobTemplates, `notification_templates_${event}`, notificationTemplates, {
+      condition: (p) => `t.id IN (SELECT notification_template_id FROM notification_template_attachments
+                                   WHERE resource_type = 'workflow_job_template' AND on_event = '${event}' AND resource_id = ${p})`,
+      associate: attachments('workflow_job_template', event) });
+  }
+  registerSubList(router, workflowJobs, 'notifications', notifications, { condition: (p) => `t.unified_job_id = ${p}` });
 
   router.get('/api/v2/workflow_job_templates/:id/launch/', async (req, ctx) => {
     const caller = await requireCaller(req, ctx);
@@ -182,8 +195,10 @@ export function registerWorkflows(router: Router<ApiContext>): void {
     const problems = await nodeProblems(ctx, id);
     const asks = Object.fromEntries(['ask_variables_on_launch', ...Object.values(LAUNCH_PROMPTS).map((p) => p.ask), 'ask_labels_on_launch']
       .map((k) => [k, w[k]]));
+    const t = await templateRow(ctx, id);
     return { status: 200, body: {
-      ...asks, can_start_without_user_input: !Object.values(asks).some(Boolean), variables_needed_to_start: [], survey_enabled: false,
+      ...asks, can_start_without_user_input: !Object.values(asks).some(Boolean) && !t.survey_enabled,
+      variables_needed_to_start: variablesNeeded(Boolean(t.survey_enabled), t.survey_spec), survey_enabled: t.survey_enabled,
       node_templates_missing: problems.missing, node_prompts_rejected: problems.rejected,
       workflow_job_template_data: { name: w.name, id: w.id, description: w.description },
       defaults: { extra_vars: w.extra_vars, inventory: (w.summary_fields as Row).inventory ?? { id: null, name: null }, limit: w.limit,
@@ -240,6 +255,11 @@ export function registerWorkflows(router: Router<ApiContext>): void {
     return { status: 201, body: await launch(ctx, caller, templateId, body, 'relaunch') };
   });
 
+  // Survey questions of type password would be sealed in the workflow job and opened by each node's job: not implemented.
+  registerSurveySpec(router, workflowJobTemplates, { refuseTypes: { password: 'not implemented by Playstream for workflow job templates.' } });
+  registerSubList(router, workflowJobTemplates, 'labels', labels, {
+    condition: (p) => `t.id IN (SELECT label_id FROM workflow_job_template_labels WHERE workflow_job_template_id = ${p})`,
+    associate: { table: 'workflow_job_template_labels', parentCol: 'workflow_job_template_id', childCol: 'label_id' } });
   registerApprovals(router);
   registerSubList(router, workflowApprovalTemplates, 'jobs', workflowApprovals, { condition: (p) => `t.unified_job_template_id = ${p}` });
   for (const def of [workflowJobTemplates, workflowJobTemplateNodes, workflowJobs, workflowJobNodes, workflowApprovalTemplates, workflowApprovals]) {

@@ -34,6 +34,8 @@ export interface WorkflowPassResult {
   refused: { id: number; explanation: string }[];
   /** Approvals past their timeout, to be failed with timed_out. */
   expired: { id: number; explanation: string }[];
+  /** Jobs created for nodes in this pass, as they stand (published, so a workflow view sees a node's job appear; approvals notify). */
+  created: { id: number; kind: string; status: string; unified_job_template_id: number | null; finished: null; workflow_job_id: number }[];
   spawned: number;
 }
 
@@ -43,7 +45,7 @@ interface NodeRow {
 }
 
 export async function advanceWorkflows(db: pg.PoolClient): Promise<WorkflowPassResult> {
-  const result: WorkflowPassResult = { started: [], finished: [], cancel: [], refused: [], expired: [], spawned: 0 };
+  const result: WorkflowPassResult = { started: [], finished: [], cancel: [], refused: [], expired: [], created: [], spawned: 0 };
   result.expired = await expiredApprovals(db);
   result.started = await startPendingWorkflows(db);
   const { rows: workflows } = await db.query<WorkflowJobRow>(
@@ -90,6 +92,13 @@ export async function advanceWorkflows(db: pg.PoolClient): Promise<WorkflowPassR
   }
   result.refused.push(...await spawnNodeJobs(db, toStart));
   result.spawned = toStart.length;
+  if (toStart.length) {
+    const { rows: created } = await db.query<WorkflowPassResult['created'][number]>(
+      `SELECT u.id, u.kind, u.status, u.unified_job_template_id, NULL AS finished, n.workflow_job_id
+         FROM workflow_job_nodes n JOIN unified_jobs u ON u.id = n.job_id WHERE n.id = ANY($1::bigint[]) AND u.status <> 'new' ORDER BY u.id`,
+      [toStart.map((s) => s.nodeId)]);
+    result.created = created.map((c) => ({ ...c, id: Number(c.id), workflow_job_id: Number(c.workflow_job_id) }));
+  }
   return result;
 }
 

@@ -36,6 +36,7 @@ export async function launchWorkflowJobTemplate(db: Queryable, templateId: numbe
     scm_branch: o.scm_branch ?? t.scm_branch, job_tags: o.job_tags ?? t.job_tags, skip_tags: o.skip_tags ?? t.skip_tags,
     extra_vars: Object.keys(extraVars).length ? JSON.stringify(extraVars) : '', allow_simultaneous: t.allow_simultaneous,
     launch_prompts: JSON.stringify(o),
+    ...(opts.webhook ? { webhook_service: opts.webhook.service, webhook_guid: opts.webhook.guid } : {}),
     // No events, no dependencies: its final status alone completes its processing.
     stream_complete: true, dependencies_processed: true,
   });
