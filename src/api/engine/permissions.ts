@@ -37,7 +37,7 @@ export function rowPerms(def: ResourceDef, grants: Grants, row: Row): Set<Perm> 
   const rule = def.access;
   if (grants.superuser) return grants.perms(rule.roleType, 0, 0);
   if (rule.public || rule.superOnly) return new Set(grants.readsAll || rule.public ? ['read'] : []);
-  return grants.perms(rule.roleType, row._aid as number | null, row._aorg as number | null);
+  return grants.perms(rule.rowRoleType?.(row) ?? rule.roleType, row._aid as number | null, row._aorg as number | null);
 }
 
 const START_PERM: Record<string, Perm> = { job_template: 'execute', project: 'update', inventory_source: 'update', system_job_template: 'admin',

@@ -61,6 +61,8 @@ export interface AccessRule {
   superOnly?: boolean;
   /** Replaces the read condition (users, unified jobs). Returns SQL over t. */
   readSql?: (grants: Grants, params: Params) => string;
+  /** The role type of one row's roles when it varies by row (schedules: their template's kind); default `roleType`. */
+  rowRoleType?: (row: Row) => string;
   /** Replaces the role check for `admin` on one row (users: themselves, or admin of an organization they belong to). */
   rowAdmin?: (grants: Grants, row: Row) => boolean;
   /** An extra condition on deleting one row, after `admin` (users: never yourself). */

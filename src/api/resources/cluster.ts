@@ -107,6 +107,9 @@ function scheduleFields(rrule: unknown, enabled: boolean): Row {
   }
 }
 
+/** The right that starts a template, by the role type its roles are held on (system job templates: superusers). */
+const START_PERM: Record<string, 'execute' | 'update'> = { job_template: 'execute', workflow_job_template: 'execute', project: 'update', inventory: 'update' };
+
 export const schedules = defineResource({
   key: 'schedules', type: 'schedule', table: 'schedules',
   fields: {
@@ -119,19 +122,31 @@ export const schedules = defineResource({
     created_by: ro('int', { fk: 'users' }),
   },
   search: ['name', 'description'],
-  access: { roleType: 'job_template', idExpr: 't.unified_job_template_id',
-    // ScheduleAccess.can_change/can_delete: admin of the template, or the creator while they may still execute it.
+  // ScheduleAccess: the template's read role reads its schedules; its admin, or the creator
+  // while they may still start it, changes them; starting it creates them. Roles are held
+  // where its kind holds them (migration 1001 unified_template_role).
+  access: { roleType: 'job_template',
+    idExpr: '(SELECT r.role_id FROM unified_template_role(t.unified_job_template_id) r)',
+    orgExpr: '(SELECT r.org FROM unified_template_role(t.unified_job_template_id) r)',
+    rowRoleType: (row) => String(row._arole ?? 'system_job_template'),
+    readSql: (g, p) => {
+      const byKind = ['job_template', 'workflow_job_template', 'project', 'inventory'].map((k) =>
+        `(r.role_type = '${k}' AND (r.role_id = ANY(${p.push(g.ids(k, 'read'))}::bigint[]) OR r.org = ANY(${p.push(g.orgs(k, 'read'))}::bigint[])))`);
+      return `EXISTS (SELECT 1 FROM unified_template_role(t.unified_job_template_id) r WHERE ${byKind.join(' OR ')})`;
+    },
     rowAdmin: (g, row) => {
       if (g.superuser) return true;
-      const perms = g.perms('job_template', row._aid as number | null, row._aorg as number | null);
-      return perms.has('admin') || (row.created_by != null && Number(row.created_by) === g.user.id && perms.has('execute'));
+      const role = String(row._arole ?? 'system_job_template');
+      const perms = g.perms(role, row._aid as number | null, row._aorg as number | null);
+      const start = START_PERM[role];
+      return perms.has('admin') || (row.created_by != null && Number(row.created_by) === g.user.id && !!start && perms.has(start));
     },
-    orgExpr: '(SELECT u.organization_id FROM job_templates u WHERE u.id = t.unified_job_template_id UNION ALL SELECT p.organization_id FROM projects p WHERE p.id = t.unified_job_template_id LIMIT 1)',
     canCreate: async (ctx, g, d) => {
-      const { rows } = await ctx.pool.query('SELECT organization_id FROM job_templates WHERE id = $1 UNION ALL SELECT organization_id FROM projects WHERE id = $1', [d.unified_job_template]);
-      return g.perms('job_template', d.unified_job_template as number, rows[0]?.organization_id).has('execute')
-        || g.perms('project', d.unified_job_template as number, rows[0]?.organization_id).has('update');
+      const { rows } = await ctx.pool.query('SELECT role_type, role_id, org FROM unified_template_role($1)', [d.unified_job_template]);
+      const start = rows[0] && START_PERM[rows[0].role_type];
+      return !!start && g.perms(rows[0].role_type, rows[0].role_id, rows[0].org).has(start);
     } },
+  accessSelect: `(SELECT r.role_type FROM unified_template_role(t.unified_job_template_id) r) AS "_arole"`,
   related: (r) => ({ unified_job_template: `/api/v2/unified_job_templates/${r.unified_job_template}/`, preview: `/api/v2/schedules/preview/`,
     credentials: `/api/v2/schedules/${r.id}/credentials/`, labels: `/api/v2/schedules/${r.id}/labels/`,
     instance_groups: `/api/v2/schedules/${r.id}/instance_groups/`, unified_jobs: `/api/v2/schedules/${r.id}/jobs/`,
