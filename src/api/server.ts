@@ -18,6 +18,7 @@ import { registerLogin } from './routes/login.js';
 import { registerObjectActions } from './routes/object-actions.js';
 import { registerResources } from './routes/resources.js';
 import { registerTokens } from './routes/tokens.js';
+import { registerOAuth2 } from './routes/oauth2.js';
 import { registerWebhooks } from './routes/webhooks.js';
 import { registerCallbacks } from './routes/callbacks.js';
 import { registerWorkflows } from './routes/workflows.js';
@@ -45,6 +46,7 @@ export function buildRouter(): Router<ApiContext> {
   registerLogin(router);
   registerConfig(router);
   registerTokens(router);
+  registerOAuth2(router);
   registerLaunch(router);
   registerWebhooks(router);
   registerCallbacks(router);

@@ -14,6 +14,7 @@ import { organizations, teams, users } from '../resources/organizations.js';
 import { projects } from '../resources/projects.js';
 import { roles } from '../resources/roles.js';
 import { tokens } from '../resources/tokens.js';
+import { applications } from '../resources/applications.js';
 import { adHocCommands, inventoryUpdates, jobs, projectUpdates, systemJobs, unifiedJobs } from '../resources/unified-jobs.js';
 import { registerScheduleLists } from './schedule-lists.js';
 import { instanceGroups, instances, labels, notifications, notificationTemplates, schedules, systemJobTemplates, unifiedJobTemplates } from '../resources/cluster.js';
@@ -99,6 +100,9 @@ export function registerResources(router: Router<ApiContext>): void {
   registerSubList(router, organizations, 'instance_groups', instanceGroups, {
     condition: (p) => `t.id IN (SELECT instance_group_id FROM organization_instance_groups WHERE organization_id = ${p})`,
     associate: ruledLinks('organization_instance_groups', 'organization_id', 'instance_group_id', 'organization', 'instance_groups') });
+  // POST to both is routes/tokens.ts's: they answer secrets once.
+  registerSubList(router, organizations, 'applications', applications, { condition: orgChild });
+  registerSubList(router, applications, 'tokens', tokens, { condition: (p) => `t.application_id = ${p}` });
   registerSubList(router, teams, 'users', users, { condition: (p) => holdsRole('team', 'member_role', p), associate: roleMembership('team', 'member_role') });
   registerSubList(router, users, 'teams', teams, { condition: (p) => `t.id IN (SELECT resource_id FROM rbac_user_roles WHERE resource_type = 'team' AND role_field = 'member_role' AND user_id = ${p})` });
   registerSubList(router, users, 'organizations', organizations, { condition: (p) => `t.id IN (SELECT resource_id FROM rbac_user_roles WHERE resource_type = 'organization' AND role_field = 'member_role' AND user_id = ${p})` });
@@ -164,7 +168,7 @@ export function registerResources(router: Router<ApiContext>): void {
 
   for (const def of [organizations, users, teams, credentialTypes, credentials, projects, inventories, hosts, groups, inventorySources,
     jobTemplates, jobs, projectUpdates, inventoryUpdates, adHocCommands, systemJobs, unifiedJobs, unifiedJobTemplates,
-    systemJobTemplates, schedules, notificationTemplates, notifications, instances, instanceGroups, labels, roles, activityStream, tokens, jobHostSummaries]) {
+    systemJobTemplates, schedules, notificationTemplates, notifications, instances, instanceGroups, labels, roles, activityStream, tokens, applications, jobHostSummaries]) {
     registerResource(router, def);
   }
 }

@@ -1,0 +1,47 @@
+import crypto from 'node:crypto';
+import { sha256 } from './auth.js';
+import type { Queryable } from './engine/resource.js';
+import { recordActivity } from './activity.js';
+import { TOKEN_TTL_SECONDS } from './resources/tokens.js';
+
+/**
+ * The one place an access token is made, whatever asked for it (POST /tokens/ and its
+ * sub-lists, /api/o/token/'s password, authorization-code and refresh grants). A token of
+ * an application comes with a refresh token, as AWX's OAuth2TokenSerializer and
+ * django-oauth-toolkit make them. Values are 30 random bytes (240 bits); only their SHA-256
+ * is stored (migration 0300, 0910).
+ */
+export interface IssuedToken {
+  id: number;
+  token: string;
+  refreshToken: string | null;
+  expires: Date;
+  scope: string;
+}
+
+/** AWX's OAUTH2_PROVIDER REFRESH_TOKEN_EXPIRE_SECONDS: a refresh token older than this is refused. */
+export const REFRESH_TOKEN_TTL_SECONDS = 2_628_000;
+
+export function newSecret(): string {
+  return crypto.randomBytes(30).toString('base64url');
+}
+
+export async function issueToken(db: Queryable, nodeName: string, opts: {
+  userId: number; actorId: number; applicationId: number | null; scope: string; description?: string;
+}): Promise<IssuedToken> {
+  const token = newSecret();
+  const { rows } = await db.query<{ id: string; expires: Date }>(
+    `INSERT INTO api_tokens (user_id, token_hash, description, scope, expires, application_id)
+     VALUES ($1, $2, $3, $4, now() + $5 * interval '1 second', $6) RETURNING id, expires`,
+    [opts.userId, sha256(token), opts.description ?? '', opts.scope, TOKEN_TTL_SECONDS, opts.applicationId]);
+  const id = Number(rows[0].id);
+  let refreshToken: string | null = null;
+  if (opts.applicationId != null) {
+    refreshToken = newSecret();
+    await db.query('INSERT INTO oauth2_refresh_tokens (token_hash, access_token_id, application_id, user_id) VALUES ($1, $2, $3, $4)',
+      [sha256(refreshToken), id, opts.applicationId, opts.userId]);
+  }
+  await recordActivity(db, nodeName, { actorId: opts.actorId, operation: 'create', object1: 'o_auth2_access_token', object1Id: id,
+    changes: { scope: opts.scope, application: opts.applicationId, user: opts.userId } });
+  return { id, token, refreshToken, expires: rows[0].expires, scope: opts.scope };
+}
