@@ -19,6 +19,7 @@ import { registerObjectActions } from './routes/object-actions.js';
 import { registerResources } from './routes/resources.js';
 import { registerTokens } from './routes/tokens.js';
 import { registerOAuth2 } from './routes/oauth2.js';
+import { registerBulk } from './routes/bulk.js';
 import { registerWebhooks } from './routes/webhooks.js';
 import { registerCallbacks } from './routes/callbacks.js';
 import { registerWorkflows } from './routes/workflows.js';
@@ -47,6 +48,7 @@ export function buildRouter(): Router<ApiContext> {
   registerConfig(router);
   registerTokens(router);
   registerOAuth2(router);
+  registerBulk(router);
   registerLaunch(router);
   registerWebhooks(router);
   registerCallbacks(router);

@@ -15,7 +15,7 @@ const RESOURCES = ['ping', 'instances', 'instance_groups', 'config', 'settings',
   'teams', 'credentials', 'credential_types', 'inventory', 'hosts', 'groups', 'inventory_sources', 'inventory_updates',
   'projects', 'project_updates', 'job_templates', 'jobs', 'job_events', 'ad_hoc_commands', 'system_job_templates',
   'system_jobs', 'schedules', 'roles', 'notification_templates', 'notifications', 'labels', 'unified_job_templates',
-  'unified_jobs', 'activity_stream', 'tokens', 'metrics'];
+  'unified_jobs', 'activity_stream', 'tokens', 'applications', 'bulk', 'metrics'];
 
 export const SETTING_DEFAULTS: Record<string, Record<string, unknown>> = {
   system: { ACTIVITY_STREAM_ENABLED: true, ACTIVITY_STREAM_ENABLED_FOR_INVENTORY_SYNC: false, ORG_ADMINS_CAN_SEE_ALL_USERS: true,
@@ -32,6 +32,8 @@ export const SETTING_DEFAULTS: Record<string, Record<string, unknown>> = {
     ALLOW_OAUTH2_FOR_EXTERNAL_USERS: false, LOGIN_REDIRECT_OVERRIDE: '' },
   ui: { PENDO_TRACKING_STATE: 'off', CUSTOM_LOGIN_INFO: '', CUSTOM_LOGO: '', MAX_UI_JOB_EVENTS: 4000, UI_LIVE_UPDATES_ENABLED: true },
   logging: { LOG_AGGREGATOR_ENABLED: false, LOG_AGGREGATOR_LEVEL: 'INFO' },
+  // Read by routes/bulk.ts at each request.
+  bulk: { BULK_JOB_MAX_LAUNCH: 100, BULK_HOST_MAX_CREATE: 100 },
 };
 
 /**
