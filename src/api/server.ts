@@ -20,6 +20,7 @@ import { registerResources } from './routes/resources.js';
 import { registerTokens } from './routes/tokens.js';
 import { registerOAuth2 } from './routes/oauth2.js';
 import { registerBulk } from './routes/bulk.js';
+import { registerLicense } from './routes/license.js';
 import { registerWebhooks } from './routes/webhooks.js';
 import { registerCallbacks } from './routes/callbacks.js';
 import { registerWorkflows } from './routes/workflows.js';
@@ -49,6 +50,7 @@ export function buildRouter(): Router<ApiContext> {
   registerTokens(router);
   registerOAuth2(router);
   registerBulk(router);
+  registerLicense(router);
   registerLaunch(router);
   registerWebhooks(router);
   registerCallbacks(router);

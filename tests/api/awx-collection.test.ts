@@ -51,7 +51,7 @@ async function runPlaybook(): Promise<{ stdout: string; recap: Record<string, nu
     env: { ...process.env, CONTROLLER_HOST: url, CONTROLLER_USERNAME: 'admin', CONTROLLER_PASSWORD: 'admin-password',
       CONTROLLER_VERIFY_SSL: 'false', ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0', ANSIBLE_LOCAL_TEMP: path.join(env.dataDir, 'ansible-tmp'),
       ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3' },
-    maxBuffer: 16 * 1024 * 1024, timeout: 150_000,
+    maxBuffer: 16 * 1024 * 1024, timeout: 360_000,
   }).catch((err: { stdout?: string; stderr?: string }) => {
     throw new Error(`ansible-playbook failed:\n${err.stdout}\n${err.stderr}`);
   });
@@ -148,5 +148,5 @@ describe('awx.awx collection', () => {
     const second = await runPlaybook();
     expect(second.recap.failed).toBe(0);
     expect(second.recap.changed, second.stdout).toBe(0);
-  }, 400_000);
+  }, 900_000);
 });

@@ -5,6 +5,7 @@ import { forbidden, jsonBody, notFound, type Router } from '../http.js';
 import { parseShowPaths } from '../../scheduler/sandbox/show-paths.js';
 import { recordActivity } from '../activity.js';
 import { parseDrfBoolean, parseDrfInteger } from '../engine/drf-values.js';
+import { OPEN_LICENSE } from './license.js';
 
 /**
  * /api/, /api/v2/ (the resource index), /config/, /settings/ and /dashboard/. Settings are
@@ -92,14 +93,16 @@ export function registerConfig(router: Router<ApiContext>): void {
   router.get('/api/v2/config/', async (req, ctx) => {
     const caller = await requireCaller(req, ctx);
     const { rows } = await ctx.pool.query('SELECT coalesce(array_agg(id), \'{}\') AS ids FROM projects');
+    // AWX's ApiV2ConfigView: the project paths go to superusers, auditors and admins, auditors or project admins of an organization.
+    const g = caller.grants;
+    const seesPaths = g.readsAll || g.roles.some((r) => r.type === 'organization' && ['admin_role', 'auditor_role', 'project_admin_role'].includes(r.field));
     return { status: 200, body: {
-      time_zone: 'UTC', license_info: { license_type: 'open', valid_key: true, subscription_name: 'OPEN', product_name: 'Playstream' },
+      time_zone: 'UTC', license_info: { ...OPEN_LICENSE },
       version, eula: '', analytics_status: 'off', analytics_collectors: {}, become_methods: [['sudo', 'Sudo'], ['su', 'Su'], ['pbrun', 'Pbrun'],
         ['pfexec', 'Pfexec'], ['dzdo', 'DZDO'], ['pmrun', 'Pmrun'], ['runas', 'Runas'], ['enable', 'Enable'], ['doas', 'Doas'], ['ksu', 'Ksu'],
         ['machinectl', 'Machinectl'], ['sesu', 'Sesu']],
-      ui_next: false, project_base_dir: `${ctx.config.dataDir}/projects`, project_local_paths: [], custom_virtualenvs: [],
-      user_ldap_fields: [], playstream: { node: ctx.config.nodeName, projects: rows[0].ids.length },
-      ...(caller.grants.superuser ? {} : {}),
+      ui_next: false, user_ldap_fields: [], playstream: { node: ctx.config.nodeName, projects: rows[0].ids.length },
+      ...(seesPaths ? { project_base_dir: `${ctx.config.dataDir}/projects`, project_local_paths: [], custom_virtualenvs: [] } : {}),
     } };
   });
 
