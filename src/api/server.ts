@@ -21,6 +21,7 @@ import { registerTokens } from './routes/tokens.js';
 import { registerOAuth2 } from './routes/oauth2.js';
 import { registerBulk } from './routes/bulk.js';
 import { registerLicense } from './routes/license.js';
+import { registerInstanceHealth } from './routes/instance-health.js';
 import { registerWebhooks } from './routes/webhooks.js';
 import { registerCallbacks } from './routes/callbacks.js';
 import { registerWorkflows } from './routes/workflows.js';
@@ -51,6 +52,7 @@ export function buildRouter(): Router<ApiContext> {
   registerOAuth2(router);
   registerBulk(router);
   registerLicense(router);
+  registerInstanceHealth(router);
   registerLaunch(router);
   registerWebhooks(router);
   registerCallbacks(router);

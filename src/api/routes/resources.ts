@@ -164,6 +164,7 @@ export function registerResources(router: Router<ApiContext>): void {
   registerSubList(router, notificationTemplates, 'notifications', notifications, { condition: (p) => `t.notification_template_id = ${p}` });
   registerSubList(router, instanceGroups, 'instances', instances, { condition: (p) => `t.id IN (SELECT instance_id FROM instance_group_instances WHERE instance_group_id = ${p})`,
     associate: { table: 'instance_group_instances', parentCol: 'instance_group_id', childCol: 'instance_id' } });
+  registerSubList(router, instances, 'peers', instances, { condition: (p) => `t.id IN (SELECT peer_id FROM instance_peers WHERE instance_id = ${p})` });
   registerSubList(router, instances, 'instance_groups', instanceGroups, { condition: (p) => `t.id IN (SELECT instance_group_id FROM instance_group_instances WHERE instance_id = ${p})` });
 
   for (const def of [organizations, users, teams, credentialTypes, credentials, projects, inventories, hosts, groups, inventorySources,
