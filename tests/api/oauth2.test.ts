@@ -238,6 +238,22 @@ describe('/api/o/', () => {
     expect((await t.pool.query('SELECT count(*)::int AS n FROM oauth2_grants')).rows[0].n).toBe(0);
   });
 
+  it("takes its lifetimes from the OAUTH2_PROVIDER setting: an expired refresh token is AWX's 403", async () => {
+    expect((await api('PATCH', '/api/v2/settings/authentication/', { OAUTH2_PROVIDER: { REFRESH_TOKEN_EXPIRE_SECONDS: 0 } })).json)
+      .toHaveProperty('OAUTH2_PROVIDER');
+    expect((await api('PATCH', '/api/v2/settings/authentication/', { OAUTH2_PROVIDER: { ACCESS_TOKEN_EXPIRE_SECONDS: 120, REFRESH_TOKEN_EXPIRE_SECONDS: 1 } })).status)
+      .toBe(200);
+    const issued = await (await form('/api/o/token/', { grant_type: 'password', username: 'member-a', password: 'member-a-password' },
+      basicAuth(ci.client_id, ci.client_secret))).json() as Record<string, any>;
+    expect(issued.expires_in).toBeGreaterThan(100);
+    expect(issued.expires_in).toBeLessThanOrEqual(120);
+    await new Promise((r) => setTimeout(r, 1500));
+    const late = await form('/api/o/token/', { grant_type: 'refresh_token', refresh_token: issued.refresh_token }, basicAuth(ci.client_id, ci.client_secret));
+    expect(late.status).toBe(403);
+    expect(await late.json()).toEqual({ detail: 'The refresh token has expired.' });
+    expect((await api('PATCH', '/api/v2/settings/authentication/', { OAUTH2_PROVIDER: {} })).status).toBe(200);
+  });
+
   it('a password change ends the tokens and refresh tokens of the user', async () => {
     const ok = await (await form('/api/o/token/', { grant_type: 'password', username: 'member-a', password: 'member-a-password' },
       basicAuth(ci.client_id, ci.client_secret))).json() as Record<string, any>;

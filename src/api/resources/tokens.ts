@@ -14,8 +14,6 @@ import { CENSOR } from './applications.js';
  * admin or auditor of an application's organization reads its tokens, and its admins
  * change and delete them.
  */
-export const TOKEN_TTL_SECONDS = 31_536_000_000 / 1000;
-
 /**
  * AWX's BaseOAuth2TokenSerializer._is_valid_scope: space-separated `read`/`write`, each at
  * most once. Returns the scope with single spaces, or undefined when it is not one.

@@ -6,6 +6,7 @@ import { parseShowPaths } from '../../scheduler/sandbox/show-paths.js';
 import { recordActivity } from '../activity.js';
 import { parseDrfBoolean, parseDrfInteger } from '../engine/drf-values.js';
 import { OPEN_LICENSE } from './license.js';
+import { oauth2SettingProblem } from '../token-issue.js';
 
 /**
  * /api/, /api/v2/ (the resource index), /config/, /settings/ and /dashboard/. Settings are
@@ -47,6 +48,7 @@ const SETTING_CHECKS: Record<string, (v: unknown, ctx: ApiContext) => string | u
   // AWX's IntegerField bounds for these two.
   SESSION_COOKIE_AGE: (v) => ((v as number) >= 60 && (v as number) <= 30_000_000 ? undefined : 'Ensure this value is between 60 and 30000000.'),
   SESSIONS_PER_USER: (v) => ((v as number) >= -1 ? undefined : 'Ensure this value is greater than or equal to -1.'),
+  OAUTH2_PROVIDER: oauth2SettingProblem,
   AWX_ISOLATION_SHOW_PATHS: (v, ctx) => {
     try { parseShowPaths(v, ctx.config.dataDir); return undefined; } catch (err) { return (err as Error).message; }
   },

@@ -4,14 +4,15 @@ import { withTransaction } from '../../db/pool.js';
 import { equalSecrets } from '../../security/secrets.js';
 import { HttpError, type ApiRequest, type Reply, type Router } from '../http.js';
 import { normalizeScope } from '../resources/tokens.js';
-import { issueToken, newSecret, REFRESH_TOKEN_TTL_SECONDS } from '../token-issue.js';
+import { issueToken, newSecret, oauth2Lifetimes } from '../token-issue.js';
 
 /**
  * AWX's /api/o/ (django-oauth-toolkit on oauthlib), RFC 6749 and 7009:
  * - POST /api/o/token/: grant_type `password` (an application whose grant type is password),
- *   `authorization_code` (a code from /api/o/authorize/, once, within 600 s, with the same
+ *   `authorization_code` (a code from /api/o/authorize/, once, within its lifetime, with the same
  *   redirect_uri) and `refresh_token` (the old access token and its refresh token end; a
- *   refresh token older than REFRESH_TOKEN_EXPIRE_SECONDS is a 403 as AWX's TokenView says).
+ *   refresh token older than REFRESH_TOKEN_EXPIRE_SECONDS is a 403 as AWX's TokenView says); the
+ *   lifetimes are the OAUTH2_PROVIDER setting's (token-issue.ts).
  * - GET/POST /api/o/authorize/: a logged-in user (session) grants an application a code,
  *   at once when the application skips authorization, else after the form's "Authorize".
  * - POST /api/o/revoke_token/: the client revokes one of its access or refresh tokens.
@@ -22,7 +23,6 @@ import { issueToken, newSecret, REFRESH_TOKEN_TTL_SECONDS } from '../token-issue
  * PKCE (`code_challenge`) is not supported and refused by name, never ignored.
  */
 const FORM_MAX_BYTES = 16 * 1024;
-const CODE_TTL_SECONDS = 600;
 const DEFAULT_SCOPE = 'read write';
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
@@ -129,7 +129,7 @@ async function refreshGrant(ctx: ApiContext, app: Application, f: Record<string,
       WHERE r.token_hash = $1 AND r.application_id = $2`, [sha256(f.refresh_token), app.id]);
   const old = rows[0];
   if (!old) throw new OAuthError(400, 'invalid_grant');
-  if (old.created.getTime() + REFRESH_TOKEN_TTL_SECONDS * 1000 < Date.now()) {
+  if (old.created.getTime() + (await oauth2Lifetimes(ctx.pool)).REFRESH_TOKEN_EXPIRE_SECONDS * 1000 < Date.now()) {
     throw new HttpError(403, { detail: 'The refresh token has expired.' }, NO_STORE);
   }
   const scope = requestedScope(f.scope, old.scope);
@@ -209,7 +209,8 @@ async function grantCode(ctx: ApiContext, appId: number, userId: number, redirec
   const code = newSecret();
   await ctx.pool.query(
     `INSERT INTO oauth2_grants (code_hash, application_id, user_id, redirect_uri, scope, expires)
-     VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 second')`, [sha256(code), appId, userId, redirectUri, scope, CODE_TTL_SECONDS]);
+     VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 second')`,
+    [sha256(code), appId, userId, redirectUri, scope, (await oauth2Lifetimes(ctx.pool)).AUTHORIZATION_CODE_EXPIRE_SECONDS]);
   return redirectWith(redirectUri, { code, state });
 }
 
