@@ -125,6 +125,9 @@ describe('tokens', () => {
     expect((await api('GET', `/api/v2/tokens/${made.json.id}/`, undefined, adminB)).status).toBe(403);
     expect((await api('DELETE', `/api/v2/tokens/${made.json.id}/`, undefined, adminB)).status).toBe(403);
     expect((await api('GET', '/api/v2/users/1/authorized_tokens/')).json.count).toBe(0);
+    const personal = (await api('GET', '/api/v2/users/1/personal_tokens/')).json.results[0];
+    expect((await api('PATCH', `/api/v2/tokens/${personal.id}/`, { application: app.id })).json).toHaveProperty('application');
+    expect((await api('GET', `/api/v2/tokens/${personal.id}/`)).json.application).toBeNull();
     expect((await t.pool.query('SELECT count(*)::int AS n FROM oauth2_refresh_tokens')).rows[0].n).toBe(1);
   });
 });

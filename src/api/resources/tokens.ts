@@ -37,7 +37,9 @@ export const tokens = defineResource({
   key: 'tokens', type: 'o_auth2_access_token', table: 'api_tokens',
   fields: {
     ...base, description: text(), scope: text({ default: 'write' }), expires: ro('time'),
-    user: ro('int', { fk: 'users' }), application: ro('int', { fk: 'applications' }), last_used: ro('time'),
+    user: ro('int', { fk: 'users' }), last_used: ro('time'),
+    // Set when the token is made (routes/tokens.ts); never changed after (OAuth2TokenDetailSerializer).
+    application: { type: 'int', fk: 'applications', writable: true, helpText: 'The application the token was issued through; none for a personal access token.' },
   },
   search: ['description'],
   // last_used changes once a minute per token in use: the read cache ignores this table's changes.
@@ -54,7 +56,11 @@ export const tokens = defineResource({
     out.token = CENSOR;
     out.refresh_token = row.application == null ? null : CENSOR;
   },
-  prepare: (_ctx, _db, data) => {
+  prepare: (_ctx, _db, data, existing) => {
+    if (existing && data.application !== undefined && (data.application ?? null) !== (existing.application ?? null)) {
+      throw badRequest({ application: ['This field cannot be changed once the token exists.'] });
+    }
+    delete data.application;
     if (data.scope !== undefined) {
       const scope = normalizeScope(data.scope);
       if (!scope) throw badRequest({ scope: [SCOPE_MESSAGE] });
