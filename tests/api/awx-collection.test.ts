@@ -157,7 +157,7 @@ describe('awx.awx collection', () => {
       .toEqual([{ status: 'successful' }]);
     expect((await q(`SELECT count(*)::int AS n FROM hosts WHERE name LIKE 'bulk-%'`))[0].n).toBe(2);
     expect((await q(`SELECT node_type, node_state, listener_port, managed_by_policy, capacity_adjustment::float AS adj, last_health_check IS NOT NULL AS checked
-      FROM instances WHERE hostname = 'hop1.playbook.example'`))[0])
+      FROM instances WHERE hostname = 'exec1.playbook.example'`))[0])
       .toEqual({ node_type: 'execution', node_state: 'installed', listener_port: 27199, managed_by_policy: false, adj: 0.5, checked: true });
 
     const second = await runPlaybook();

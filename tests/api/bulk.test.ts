@@ -126,7 +126,7 @@ describe('bulk job_launch', () => {
     expect(rows.map((x) => [x.status, x.limit])).toEqual([['successful', 'web1'], ['successful', 'localhost']]);
     expect(JSON.parse(rows[0].extra_vars)).toEqual({ who: 'one' });
     expect(rows[1].identifier).toBe('second');
-    // The launcher reads it; the other organization's members do not.
+    // Its launcher reads it (AWX's WorkflowJobAccess: created_by).
     expect((await api('GET', `/api/v2/workflow_jobs/${r.json.id}/`, undefined, bob)).status).toBe(200);
   }, 180_000);
 });
