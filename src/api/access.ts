@@ -222,6 +222,8 @@ export const LINKS: Record<string, Record<string, LinkRule>> = {
   team: { organization: inOrg('team') },
   notification_template: { organization: inOrg('notification_template') },
   organization: { instance_groups: use('instance_group', { many: true }) },
+  // OAuth2ApplicationAccess.can_add/can_change: admin of the application's organization.
+  oauth2_application: { organization: inOrg('oauth2_application') },
   // A user created through /organizations/N/users/ becomes its member: admin of that organization.
   user: { organization: { target: 'organization', perm: 'admin' } },
 };

@@ -242,7 +242,9 @@ async function tokenUser(ctx: ApiContext, header: string): Promise<Authenticatio
     ctx.pool.query('UPDATE api_tokens SET last_used = now() WHERE id = $1', [tokenId])
       .catch((err: Error) => log.warn('token last_used update failed', { error: err.message }));
   }
-  return { user: userOf(row), via: 'token', scope: row.scope as 'read' | 'write', tokenId };
+  // AWX's scope is a set of words (`read`, `write`, `read write`): `write` permits writes.
+  const scope = (row.scope as string).split(' ').includes('write') ? 'write' : 'read';
+  return { user: userOf(row), via: 'token', scope, tokenId };
 }
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);

@@ -37,7 +37,9 @@ export async function runSystemJob(ctx: JobContext, job: JobRow, setPusher: (p: 
     ev.emit('verbose', `Removed ${rowCount ?? 0} expired sessions`);
   } else if (job.job_type === 'cleanup_tokens') {
     const { rowCount } = await ctx.pool.query('DELETE FROM api_tokens WHERE expires <= now()');
-    ev.emit('verbose', `Removed ${rowCount ?? 0} expired tokens`);
+    // Unused authorization codes past their 600 s go too (AWX's cleartokens clears expired grants).
+    const grants = await ctx.pool.query('DELETE FROM oauth2_grants WHERE expires <= now()');
+    ev.emit('verbose', `Removed ${rowCount ?? 0} expired tokens and ${grants.rowCount ?? 0} expired authorization codes`);
   } else {
     return { final: { status: 'error', jobExplanation: `unknown system job type ${job.job_type}` } };
   }

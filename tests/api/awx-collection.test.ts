@@ -51,7 +51,7 @@ async function runPlaybook(): Promise<{ stdout: string; recap: Record<string, nu
     env: { ...process.env, CONTROLLER_HOST: url, CONTROLLER_USERNAME: 'admin', CONTROLLER_PASSWORD: 'admin-password',
       CONTROLLER_VERIFY_SSL: 'false', ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0', ANSIBLE_LOCAL_TEMP: path.join(env.dataDir, 'ansible-tmp'),
       ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3' },
-    maxBuffer: 16 * 1024 * 1024, timeout: 150_000,
+    maxBuffer: 16 * 1024 * 1024, timeout: 600_000,
   }).catch((err: { stdout?: string; stderr?: string }) => {
     throw new Error(`ansible-playbook failed:\n${err.stdout}\n${err.stderr}`);
   });
@@ -145,8 +145,23 @@ describe('awx.awx collection', () => {
     expect(Number(scheduled!.inventory_id)).toBe(Number(invB.id));
     expect(await q('SELECT host_name FROM job_host_summaries WHERE job_id = $1', [scheduled!.id])).toEqual([{ host_name: 'localhost' }]);
 
+    // Platform modules: the application (secret kept as a hash only), the bulk job and its node's job, the added node.
+    const [app] = await q(`SELECT client_type, authorization_grant_type, redirect_uris, length(client_secret_hash) AS hash FROM oauth2_applications WHERE name = 'Playbook App'`);
+    expect(app).toEqual({ client_type: 'confidential', authorization_grant_type: 'password', redirect_uris: 'https://app.example/callback', hash: 64 });
+    expect(await q(`SELECT count(*)::int AS n FROM api_tokens t JOIN oauth2_applications a ON a.id = t.application_id WHERE a.name = 'Playbook App'`))
+      .toEqual([{ n: 0 }]);
+    const bulkJob = Number(first.stdout.match(/BULKJOB=(\d+)/)![1]);
+    expect((await q('SELECT kind, status, is_bulk_job FROM unified_jobs WHERE id = $1', [bulkJob]))[0])
+      .toEqual({ kind: 'workflow_job', status: 'successful', is_bulk_job: true });
+    expect(await q(`SELECT j.status FROM workflow_job_nodes n JOIN unified_jobs j ON j.id = n.job_id WHERE n.workflow_job_id = $1`, [bulkJob]))
+      .toEqual([{ status: 'successful' }]);
+    expect((await q(`SELECT count(*)::int AS n FROM hosts WHERE name LIKE 'bulk-%'`))[0].n).toBe(2);
+    expect((await q(`SELECT node_type, node_state, listener_port, managed_by_policy, capacity_adjustment::float AS adj, last_health_check IS NOT NULL AS checked
+      FROM instances WHERE hostname = 'exec1.playbook.example'`))[0])
+      .toEqual({ node_type: 'execution', node_state: 'installed', listener_port: 27199, managed_by_policy: false, adj: 0.5, checked: true });
+
     const second = await runPlaybook();
     expect(second.recap.failed).toBe(0);
     expect(second.recap.changed, second.stdout).toBe(0);
-  }, 400_000);
+  }, 1_500_000);
 });

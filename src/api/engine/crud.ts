@@ -186,14 +186,18 @@ function describeUnique(detail?: string): string {
   return `${fields.join(' and ')} with this ${fields.length > 1 ? 'combination' : 'value'}`;
 }
 
-export async function createObject(ctx: ApiContext, def: ResourceDef, caller: Caller, body: Row, preset: Row = {}): Promise<Row> {
+/**
+ * `generated` holds values the server makes, never the client (an application's client_id
+ * and hashed secret): added after validation, for the resource's own `insert` to write.
+ */
+export async function createObject(ctx: ApiContext, def: ResourceDef, caller: Caller, body: Row, preset: Row = {}, generated: Row = {}): Promise<Row> {
   if (def.readOnly) throw badRequest({ detail: 'Method "POST" not allowed.' });
   let data = await validateWrite(ctx, def, { ...body, ...preset }, undefined);
   if (def.prepare) data = await def.prepare(ctx, ctx.pool, data, undefined, caller);
   if (!(await mayCreate(ctx, def, caller.grants, data))) throw forbidden();
   const id = await withTransaction(ctx.pool, async (db) => {
     try {
-      const newId = def.insert ? await def.insert(ctx, db, data) : await insertRow(db, def, stripVirtual(def, data));
+      const newId = def.insert ? await def.insert(ctx, db, { ...data, ...generated }) : await insertRow(db, def, stripVirtual(def, data));
       await def.afterCreate?.(ctx, db, newId, data, caller);
       await recordActivity(db, ctx.config.nodeName, { actorId: caller.user.id, operation: 'create', object1: def.activityName ?? def.type, object1Id: newId,
         changes: def.activityMask ? await def.activityMask(db, data, data) : data });

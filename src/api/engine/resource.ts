@@ -32,6 +32,9 @@ export interface FieldDef extends Column {
   maxLength?: number;
   /** Accepts JSON null (as AWX's allow_null fields do) and stores this value for it. */
   nullAs?: string | null;
+  /** OPTIONS' label (default: the name, capitalized, underscores as spaces) and help text. */
+  label?: string;
+  helpText?: string;
 }
 
 export type Fields = Record<string, FieldDef>;

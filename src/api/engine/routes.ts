@@ -8,6 +8,7 @@ import { createObject, deleteObject, getObject, listPage, loadRow, resolveId, up
 import { Params } from '../../db/lookups.js';
 import { requirePerm } from './permissions.js';
 import type { Caller, Queryable, ResourceDef, Row } from './resource.js';
+import { allowHeader, detailOptions, listOptions } from './options.js';
 
 /**
  * Route registration for resources and their sub-lists. A sub-list is a filtered view of
@@ -18,6 +19,13 @@ import type { Caller, Queryable, ResourceDef, Row } from './resource.js';
 export function registerResource(router: Router<ApiContext>, def: ResourceDef): void {
   const base = `/api/v2/${def.key}/`;
   router.get(base, cachedRead([def], (req, ctx, caller) => listPage(ctx, def, caller, req)));
+  router.add('OPTIONS', base, async (req, ctx) => ({ status: 200, headers: { allow: allowHeader(def, 'list') },
+    body: await listOptions(ctx, def, await requireCaller(req, ctx)) }));
+  router.add('OPTIONS', `${base}:id/`, async (req, ctx) => {
+    const caller = await requireCaller(req, ctx);
+    const row = await loadRow(ctx, def, caller, await resolveId(ctx, def, req.params.id));
+    return { status: 200, headers: { allow: allowHeader(def, 'detail') }, body: detailOptions(def, caller, row) };
+  });
   if (!def.readOnly) {
     router.post(base, async (req, ctx) => {
       const caller = await requireCaller(req, ctx);
@@ -79,6 +87,14 @@ export function registerSubList(router: Router<ApiContext>, parent: ResourceDef,
     const cond = opts.condition(params.push(parentId), parentRow, params);
     return listPage(ctx, child, caller, req, { where: [cond], params });
   }));
+  router.add('OPTIONS', path, async (req, ctx) => {
+    const caller = await requireCaller(req, ctx);
+    const parentRow = await loadRow(ctx, parent, caller, await resolveId(ctx, parent, req.params.id));
+    // A child is made here only where the sub-list creates, by those who administer the parent.
+    const creates = !!opts.createWith && requirePermOk(parent, caller, parentRow);
+    return { status: 200, headers: { allow: allowHeader(child, 'list', !!opts.createWith || !!opts.associate) },
+      body: await listOptions(ctx, child, caller, { creates }) };
+  });
   if (!opts.associate && !opts.createWith) return;
   router.post(path, async (req, ctx) => {
     const caller = await requireCaller(req, ctx);
@@ -117,6 +133,15 @@ export function registerSubList(router: Router<ApiContext>, parent: ResourceDef,
     }
     return { status: 201, body: created };
   });
+}
+
+function requirePermOk(def: ResourceDef, caller: Caller, row: Row): boolean {
+  try {
+    requirePerm(def, caller.grants, row, 'admin');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function extraWhere(a: Association, first: number): string {

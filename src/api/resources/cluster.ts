@@ -10,21 +10,7 @@ import { prepareSchedulePrompts, schedulePromptFields } from './schedule-prompts
 import { messagesProblems } from '../../scheduler/notification-messages.js';
 
 /** Instances, instance groups, labels, schedules, notification templates and notifications. */
-export const instances = defineResource({
-  key: 'instances', type: 'instance', table: 'instances',
-  fields: {
-    ...base, hostname: ro('text'), uuid: ro('text'), node_type: ro('text'), node_state: ro('text'), version: ro('text'),
-    enabled: bool(), managed_by_policy: bool(), cpu: ro('float'), memory: ro('int'), cpu_capacity: ro('int'),
-    mem_capacity: ro('int'), capacity_adjustment: { type: 'float', writable: true }, capacity: ro('int'), errors: ro('text'),
-    last_seen: ro('time'), last_health_check: ro('time'),
-    jobs_running: ro('int', { col: `(SELECT count(*) FROM unified_jobs j WHERE j.execution_node = t.hostname AND j.status IN ('waiting', 'running'))::int` }),
-    consumed_capacity: ro('int', { col: `(SELECT coalesce(sum(j.task_impact), 0) FROM unified_jobs j WHERE j.execution_node = t.hostname AND j.status IN ('waiting', 'running'))::int` }),
-  },
-  search: ['hostname'], namedUrl: ['hostname'], summary: ['id', 'hostname'], noDelete: true,
-  access: { roleType: 'instance', public: true, orgExpr: null },
-  related: (r) => ({ jobs: `/api/v2/instances/${r.id}/jobs/`, instance_groups: `/api/v2/instances/${r.id}/instance_groups/`,
-    health_check: `/api/v2/instances/${r.id}/health_check/` }),
-});
+export { instances } from './instances.js';
 
 export const instanceGroups = defineResource({
   key: 'instance_groups', type: 'instance_group', table: 'instance_groups',

@@ -10,7 +10,7 @@ import { checkInventorySource } from './inventory-source-rules.js';
 /** Inventories and what hangs off them (hosts, groups, inventory sources): access follows the inventory. */
 const INV_ORG = '(SELECT i.organization_id FROM inventories i WHERE i.id = t.inventory_id)';
 
-function yamlOrJsonVariables(data: Row): Row {
+export function yamlOrJsonVariables(data: Row): Row {
   if (data.variables !== undefined && typeof data.variables !== 'string') {
     if (data.variables && typeof data.variables === 'object') data.variables = JSON.stringify(data.variables);
     else throw badRequest({ variables: ['Must be JSON or YAML text.'] });

@@ -17,7 +17,7 @@ export const organizations = defineResource({
     const u = `/api/v2/organizations/${r.id}/`;
     return Object.fromEntries(['users', 'admins', 'teams', 'projects', 'inventories', 'job_templates', 'credentials',
       'notification_templates', 'notification_templates_started', 'notification_templates_success', 'notification_templates_error',
-      'notification_templates_approvals', 'instance_groups', 'activity_stream', 'object_roles', 'access_list']
+      'notification_templates_approvals', 'instance_groups', 'applications', 'activity_stream', 'object_roles', 'access_list']
       .map((k) => [k, `${u}${k}/`]));
   },
   extraSummary: async (ctx, rows) => {

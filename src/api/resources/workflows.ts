@@ -292,7 +292,7 @@ const workflowJobFields: Fields = {
   extra_vars: ro('text'), allow_simultaneous: ro('bool'), inventory: ro('int', { fk: 'inventories' }), limit: ro('text'),
   scm_branch: ro('text'), job_tags: ro('text'), skip_tags: ro('text'),
   job_template: ro('int', { col: '(CASE WHEN t.is_sliced_job THEN t.unified_job_template_id END)' }), is_sliced_job: ro('bool'),
-  is_bulk_job: ro('bool', { col: 'false' }),
+  is_bulk_job: ro('bool'),
   webhook_service: ro('text'), webhook_credential: ro('int', { col: 'NULL::bigint' }), webhook_guid: ro('text'),
 };
 

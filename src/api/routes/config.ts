@@ -5,6 +5,8 @@ import { forbidden, jsonBody, notFound, type Router } from '../http.js';
 import { parseShowPaths } from '../../scheduler/sandbox/show-paths.js';
 import { recordActivity } from '../activity.js';
 import { parseDrfBoolean, parseDrfInteger } from '../engine/drf-values.js';
+import { OPEN_LICENSE } from './license.js';
+import { oauth2SettingProblem } from '../token-issue.js';
 
 /**
  * /api/, /api/v2/ (the resource index), /config/, /settings/ and /dashboard/. Settings are
@@ -15,7 +17,7 @@ const RESOURCES = ['ping', 'instances', 'instance_groups', 'config', 'settings',
   'teams', 'credentials', 'credential_types', 'inventory', 'hosts', 'groups', 'inventory_sources', 'inventory_updates',
   'projects', 'project_updates', 'job_templates', 'jobs', 'job_events', 'ad_hoc_commands', 'system_job_templates',
   'system_jobs', 'schedules', 'roles', 'notification_templates', 'notifications', 'labels', 'unified_job_templates',
-  'unified_jobs', 'activity_stream', 'tokens', 'metrics'];
+  'unified_jobs', 'activity_stream', 'tokens', 'applications', 'bulk', 'metrics'];
 
 export const SETTING_DEFAULTS: Record<string, Record<string, unknown>> = {
   system: { ACTIVITY_STREAM_ENABLED: true, ACTIVITY_STREAM_ENABLED_FOR_INVENTORY_SYNC: false, ORG_ADMINS_CAN_SEE_ALL_USERS: true,
@@ -32,6 +34,8 @@ export const SETTING_DEFAULTS: Record<string, Record<string, unknown>> = {
     ALLOW_OAUTH2_FOR_EXTERNAL_USERS: false, LOGIN_REDIRECT_OVERRIDE: '' },
   ui: { PENDO_TRACKING_STATE: 'off', CUSTOM_LOGIN_INFO: '', CUSTOM_LOGO: '', MAX_UI_JOB_EVENTS: 4000, UI_LIVE_UPDATES_ENABLED: true },
   logging: { LOG_AGGREGATOR_ENABLED: false, LOG_AGGREGATOR_LEVEL: 'INFO' },
+  // Read by routes/bulk.ts at each request.
+  bulk: { BULK_JOB_MAX_LAUNCH: 100, BULK_HOST_MAX_CREATE: 100 },
 };
 
 /**
@@ -44,6 +48,7 @@ const SETTING_CHECKS: Record<string, (v: unknown, ctx: ApiContext) => string | u
   // AWX's IntegerField bounds for these two.
   SESSION_COOKIE_AGE: (v) => ((v as number) >= 60 && (v as number) <= 30_000_000 ? undefined : 'Ensure this value is between 60 and 30000000.'),
   SESSIONS_PER_USER: (v) => ((v as number) >= -1 ? undefined : 'Ensure this value is greater than or equal to -1.'),
+  OAUTH2_PROVIDER: oauth2SettingProblem,
   AWX_ISOLATION_SHOW_PATHS: (v, ctx) => {
     try { parseShowPaths(v, ctx.config.dataDir); return undefined; } catch (err) { return (err as Error).message; }
   },
@@ -90,14 +95,16 @@ export function registerConfig(router: Router<ApiContext>): void {
   router.get('/api/v2/config/', async (req, ctx) => {
     const caller = await requireCaller(req, ctx);
     const { rows } = await ctx.pool.query('SELECT coalesce(array_agg(id), \'{}\') AS ids FROM projects');
+    // AWX's ApiV2ConfigView: the project paths go to superusers, auditors and admins, auditors or project admins of an organization.
+    const g = caller.grants;
+    const seesPaths = g.readsAll || g.roles.some((r) => r.type === 'organization' && ['admin_role', 'auditor_role', 'project_admin_role'].includes(r.field));
     return { status: 200, body: {
-      time_zone: 'UTC', license_info: { license_type: 'open', valid_key: true, subscription_name: 'OPEN', product_name: 'Playstream' },
+      time_zone: 'UTC', license_info: { ...OPEN_LICENSE },
       version, eula: '', analytics_status: 'off', analytics_collectors: {}, become_methods: [['sudo', 'Sudo'], ['su', 'Su'], ['pbrun', 'Pbrun'],
         ['pfexec', 'Pfexec'], ['dzdo', 'DZDO'], ['pmrun', 'Pmrun'], ['runas', 'Runas'], ['enable', 'Enable'], ['doas', 'Doas'], ['ksu', 'Ksu'],
         ['machinectl', 'Machinectl'], ['sesu', 'Sesu']],
-      ui_next: false, project_base_dir: `${ctx.config.dataDir}/projects`, project_local_paths: [], custom_virtualenvs: [],
-      user_ldap_fields: [], playstream: { node: ctx.config.nodeName, projects: rows[0].ids.length },
-      ...(caller.grants.superuser ? {} : {}),
+      ui_next: false, user_ldap_fields: [], playstream: { node: ctx.config.nodeName, projects: rows[0].ids.length },
+      ...(seesPaths ? { project_base_dir: `${ctx.config.dataDir}/projects`, project_local_paths: [], custom_virtualenvs: [] } : {}),
     } };
   });
 

@@ -14,6 +14,7 @@ import { organizations, teams, users } from '../resources/organizations.js';
 import { projects } from '../resources/projects.js';
 import { roles } from '../resources/roles.js';
 import { tokens } from '../resources/tokens.js';
+import { applications } from '../resources/applications.js';
 import { adHocCommands, inventoryUpdates, jobs, projectUpdates, systemJobs, unifiedJobs } from '../resources/unified-jobs.js';
 import { registerScheduleLists } from './schedule-lists.js';
 import { instanceGroups, instances, labels, notifications, notificationTemplates, schedules, systemJobTemplates, unifiedJobTemplates } from '../resources/cluster.js';
@@ -99,6 +100,9 @@ export function registerResources(router: Router<ApiContext>): void {
   registerSubList(router, organizations, 'instance_groups', instanceGroups, {
     condition: (p) => `t.id IN (SELECT instance_group_id FROM organization_instance_groups WHERE organization_id = ${p})`,
     associate: ruledLinks('organization_instance_groups', 'organization_id', 'instance_group_id', 'organization', 'instance_groups') });
+  // POST to both is routes/tokens.ts's: they answer secrets once.
+  registerSubList(router, organizations, 'applications', applications, { condition: orgChild });
+  registerSubList(router, applications, 'tokens', tokens, { condition: (p) => `t.application_id = ${p}` });
   registerSubList(router, teams, 'users', users, { condition: (p) => holdsRole('team', 'member_role', p), associate: roleMembership('team', 'member_role') });
   registerSubList(router, users, 'teams', teams, { condition: (p) => `t.id IN (SELECT resource_id FROM rbac_user_roles WHERE resource_type = 'team' AND role_field = 'member_role' AND user_id = ${p})` });
   registerSubList(router, users, 'organizations', organizations, { condition: (p) => `t.id IN (SELECT resource_id FROM rbac_user_roles WHERE resource_type = 'organization' AND role_field = 'member_role' AND user_id = ${p})` });
@@ -160,11 +164,12 @@ export function registerResources(router: Router<ApiContext>): void {
   registerSubList(router, notificationTemplates, 'notifications', notifications, { condition: (p) => `t.notification_template_id = ${p}` });
   registerSubList(router, instanceGroups, 'instances', instances, { condition: (p) => `t.id IN (SELECT instance_id FROM instance_group_instances WHERE instance_group_id = ${p})`,
     associate: { table: 'instance_group_instances', parentCol: 'instance_group_id', childCol: 'instance_id' } });
+  registerSubList(router, instances, 'peers', instances, { condition: (p) => `t.id IN (SELECT peer_id FROM instance_peers WHERE instance_id = ${p})` });
   registerSubList(router, instances, 'instance_groups', instanceGroups, { condition: (p) => `t.id IN (SELECT instance_group_id FROM instance_group_instances WHERE instance_id = ${p})` });
 
   for (const def of [organizations, users, teams, credentialTypes, credentials, projects, inventories, hosts, groups, inventorySources,
     jobTemplates, jobs, projectUpdates, inventoryUpdates, adHocCommands, systemJobs, unifiedJobs, unifiedJobTemplates,
-    systemJobTemplates, schedules, notificationTemplates, notifications, instances, instanceGroups, labels, roles, activityStream, tokens, jobHostSummaries]) {
+    systemJobTemplates, schedules, notificationTemplates, notifications, instances, instanceGroups, labels, roles, activityStream, tokens, applications, jobHostSummaries]) {
     registerResource(router, def);
   }
 }
