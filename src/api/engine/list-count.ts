@@ -77,6 +77,7 @@ function foldNowAndThen(db: Queryable): void {
 const sizes = new Map<string, { rows: number; at: number }>();
 
 export async function tableRows(db: Queryable, table: string): Promise<number> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(table)) return 0; // a subquery (unified_job_templates): no estimate
   const known = sizes.get(table);
   if (known && Date.now() - known.at < 60_000) return known.rows;
   const { rows } = await db.query(prepared('SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = to_regclass($1)', [table]));
