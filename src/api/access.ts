@@ -211,7 +211,9 @@ export const LINKS: Record<string, Record<string, LinkRule>> = {
   ad_hoc_command: { inventory: { target: 'inventory', perm: 'adhoc' }, credential: use('credential') },
   // ProjectAccess: the credential git authenticates with goes to the project's scm_url.
   project: { organization: inOrg('project'), credential: use('credential') },
-  inventory: { organization: inOrg('inventory'), instance_groups: use('instance_group', { many: true }) },
+  // InventoryInputInventoriesList: a constructed inventory's inputs (use, not AWX's read: see resources/constructed-source.ts).
+  inventory: { organization: inOrg('inventory'), instance_groups: use('instance_group', { many: true }),
+    input_inventories: use('inventory', { many: true }) },
   // HostAccess/GroupAccess: admin of the inventory, which never changes.
   host: { inventory: { target: 'inventory', perm: 'admin', fixed: true } },
   group: { inventory: { target: 'inventory', perm: 'admin', fixed: true } },

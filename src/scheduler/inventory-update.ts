@@ -17,6 +17,7 @@ import { JobSandbox } from './sandbox/job-sandbox.js';
 import type { JobContext, JobRow, KindResult } from './run-unified-job.js';
 import { SyntheticEvents } from './synthetic-events.js';
 import { effectiveTimeout } from './job-timeout.js';
+import { limitedList, parseListHosts, prepareConstructedUpdate, stripTowervars } from './constructed-inventory.js';
 
 /**
  * An inventory update from a file in a project (source `scm`): `ansible-inventory -i <file>
@@ -25,6 +26,8 @@ import { effectiveTimeout } from './job-timeout.js';
  * - `overwrite`: hosts, groups, memberships and children absent from the source are removed;
  * - `overwrite_vars`: variables are replaced by the source's, otherwise merged over them.
  * `source_vars` become the inventory script's environment (sourceVarsEnv).
+ * A constructed inventory's source (`constructed`) lists its input inventories through the
+ * constructed plugin instead (constructed-inventory.ts), in the private data dir.
  * ansible-inventory runs in the update's sandbox: its private data dir (HOME) and the
  * project's checkout, read-only; an inventory script is the project's code and sees
  * nothing else of the controller.
@@ -40,26 +43,55 @@ export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher
   setPusher(pusher);
   const ev = new SyntheticEvents(pusher);
   const { rows: [source] } = await ctx.pool.query('SELECT * FROM inventory_sources WHERE id = $1', [job.inventory_source_id]);
-  if (source.source !== 'scm' || !source.source_project_id) {
+  const constructed = source.source === 'constructed';
+  if (!constructed && (source.source !== 'scm' || !source.source_project_id)) {
     return { final: { status: 'error', jobExplanation: `inventory source type "${source.source}" is not supported` } };
   }
-  const { rows: [project] } = await ctx.pool.query('SELECT id, name, local_path FROM projects WHERE id = $1', [source.source_project_id]);
-  const cwd = projectDir(ctx.config.dataDir, project);
-  const file = path.join(cwd, source.source_path || 'inventory');
-  if (!fs.existsSync(cwd)) return { final: { status: 'error', jobExplanation: `project directory ${cwd} does not exist: update the project` } };
   // AWX's names for the update and its source, which inventory scripts written for AWX read.
-  const set = { ANSIBLE_INVENTORY_UNPARSED_FAILED: 'True', INVENTORY_SOURCE_ID: String(source.id), INVENTORY_UPDATE_ID: String(job.id) };
-  const sourceEnv = sourceVarsEnv(source.source_vars, set);
-  const sandbox = await JobSandbox.open(ctx.pool, ctx.config, { privateDir: createPrivateDataDir(ctx.config.dataDir, job.id), readonly: [cwd] });
-  ev.emit('verbose', `Running ansible-inventory -i ${source.source_path} --list`);
+  const set: Record<string, string> = { ANSIBLE_INVENTORY_UNPARSED_FAILED: 'True', INVENTORY_SOURCE_ID: String(source.id), INVENTORY_UPDATE_ID: String(job.id) };
+  const privateDir = createPrivateDataDir(ctx.config.dataDir, job.id);
+  let cwd: string;
+  let inventoryArgs: string[];
+  let injected: Record<string, string> = {};
+  let readonly: string[] = [];
+  if (constructed) {
+    let plan;
+    try {
+      plan = await prepareConstructedUpdate(ctx.pool, privateDir, job.inventory_id, source.source_vars);
+    } catch (err) {
+      return { final: { status: 'error', jobExplanation: (err as Error).message } };
+    }
+    cwd = privateDir;
+    inventoryArgs = plan.inventoryArgs;
+    Object.assign(set, plan.env);
+    ev.emit('verbose', `Running ansible-inventory over ${plan.inputs} input inventories with the constructed plugin`);
+  } else {
+    const { rows: [project] } = await ctx.pool.query('SELECT id, name, local_path FROM projects WHERE id = $1', [source.source_project_id]);
+    cwd = projectDir(ctx.config.dataDir, project);
+    if (!fs.existsSync(cwd)) return { final: { status: 'error', jobExplanation: `project directory ${cwd} does not exist: update the project` } };
+    inventoryArgs = ['-i', path.join(cwd, source.source_path || 'inventory')];
+    injected = sourceVarsEnv(source.source_vars, set);
+    readonly = [cwd];
+    ev.emit('verbose', `Running ansible-inventory -i ${source.source_path} --list`);
+  }
+  const sandbox = await JobSandbox.open(ctx.pool, ctx.config, { privateDir, readonly });
+  const timeout = (await effectiveTimeout(ctx.pool, job.kind, job.timeout)) * 1000;
+  const run = async (program: string, args: string[]) => {
+    const cmd = sandbox.command(program, args, { cwd });
+    return exec(cmd.file, cmd.args, { cwd, maxBuffer: 256 << 20, timeout, env: sandbox.env({ injected, set }) });
+  };
   let listed: Record<string, any>;
   try {
-    const cmd = sandbox.command('ansible-inventory', ['-i', file, '--list', '--export'], { cwd });
-    const { stdout, stderr } = await exec(cmd.file, cmd.args, { cwd, maxBuffer: 256 << 20, timeout: (await effectiveTimeout(ctx.pool, job.kind, job.timeout)) * 1000,
-      env: sandbox.env({ injected: sourceEnv, set }) });
+    const { stdout, stderr } = await run('ansible-inventory', [...inventoryArgs, '--list', '--export']);
     // Warnings (a group that did not parse, a deprecated option) are part of the update's output.
     emitLines(ev, stderr);
     listed = JSON.parse(stdout);
+    if (constructed && source.limit) {
+      const { stdout: selected } = await run('ansible', ['all', ...inventoryArgs, '--limit', source.limit, '--list-hosts']);
+      const keep = parseListHosts(selected);
+      ev.emit('verbose', `limit ${source.limit} selects ${keep.size} hosts`);
+      listed = limitedList(listed, keep);
+    }
   } catch (err) {
     const text = String((err as { stderr?: string }).stderr || (err as Error).message);
     emitLines(ev, text);
@@ -70,7 +102,7 @@ export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher
   }
   const data = parseInventoryList(listed);
   const counts = await withTransaction(ctx.pool, (db) => importInventory(db, job.inventory_id, data,
-    { overwrite: source.overwrite, overwriteVars: source.overwrite_vars }));
+    { overwrite: source.overwrite, overwriteVars: source.overwrite_vars, constructed }));
   ev.emit('verbose', `Imported ${counts.hosts} hosts and ${counts.groups} groups into inventory ${job.inventory_id}`
     + (counts.removed ? `; removed ${counts.removed}` : ''));
   return { final: { status: 'successful' } };
@@ -140,7 +172,7 @@ export function parseInventoryList(listed: Record<string, any>): ImportData {
 }
 
 export async function importInventory(db: pg.PoolClient, inventoryId: number, data: ImportData,
-  opts: { overwrite: boolean; overwriteVars: boolean }): Promise<{ hosts: number; groups: number; removed: number }> {
+  opts: { overwrite: boolean; overwriteVars: boolean; constructed?: boolean }): Promise<{ hosts: number; groups: number; removed: number }> {
   const { rows: hostRows } = await db.query<{ id: number; name: string; variables: string }>(
     'SELECT id, name, variables FROM hosts WHERE inventory_id = $1', [inventoryId]);
   const { rows: groupRows } = await db.query<{ id: number; name: string; variables: string }>(
@@ -154,12 +186,15 @@ export async function importInventory(db: pg.PoolClient, inventoryId: number, da
   const text = (v: Record<string, unknown>) => (Object.keys(v).length ? JSON.stringify(v) : '');
   const hostId = new Map<string, number>();
   const oldHosts = new Map(hostRows.map((h) => [h.name, h]));
-  for (const [name, vars] of data.hosts) {
+  for (const [name, listedVars] of data.hosts) {
     const old = oldHosts.get(name);
+    // A constructed inventory's host keeps the stored host it came from as its instance_id (AWX).
+    const { vars, instanceId } = opts.constructed ? stripTowervars(listedVars) : { vars: listedVars, instanceId: '' };
     const { rows: [r] } = await db.query<{ id: number }>(
-      `INSERT INTO hosts (name, inventory_id, variables) VALUES ($1, $2, $3)
-       ON CONFLICT (inventory_id, name) DO UPDATE SET variables = EXCLUDED.variables, modified = now() RETURNING id`,
-      [name, inventoryId, text(mergeVars(old?.variables ?? '', vars))]);
+      `INSERT INTO hosts (name, inventory_id, variables, instance_id) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (inventory_id, name) DO UPDATE SET variables = EXCLUDED.variables,
+         instance_id = CASE WHEN $5 THEN EXCLUDED.instance_id ELSE hosts.instance_id END, modified = now() RETURNING id`,
+      [name, inventoryId, text(mergeVars(old?.variables ?? '', vars)), instanceId, !!opts.constructed]);
     hostId.set(name, r.id);
   }
   const groupId = new Map<string, number>();
