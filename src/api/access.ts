@@ -221,6 +221,8 @@ export const LINKS: Record<string, Record<string, LinkRule>> = {
   inventory_source: { inventory: { target: 'inventory', perm: 'admin' }, source_project: use('project'), credential: use('credential') },
   // CredentialAccess: a credential's team owner must be administered by the caller.
   credential: { organization: inOrg('credential'), team: { target: 'team', perm: 'admin' } },
+  // CredentialInputSourceAccess: admin of the credential filled, use of the lookup credential.
+  credential_input_source: { target_credential: { target: 'credential', perm: 'admin' }, source_credential: use('credential') },
   team: { organization: inOrg('team') },
   notification_template: { organization: inOrg('notification_template') },
   organization: { instance_groups: use('instance_group', { many: true }) },

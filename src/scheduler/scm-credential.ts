@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { loadCredentialInputs } from '../db/credentials.js';
+import { loadResolvedInputs } from '../security/credential-plugins/index.js';
 import type { SecretBox } from '../security/secrets.js';
 
 /**
@@ -30,7 +30,7 @@ export async function scmGitAuth(db: Pick<pg.Pool, 'query'>, secrets: SecretBox,
   const { rows: [cred] } = await db.query<{ kind: string }>(
     `SELECT t.kind FROM credentials c JOIN credential_types t ON t.id = c.credential_type_id WHERE c.id = $1`, [credentialId]);
   if (cred?.kind !== 'scm') return none;
-  const inputs = await loadCredentialInputs(db, secrets, credentialId);
+  const { inputs, looked } = await loadResolvedInputs(db, secrets, credentialId);
   const str = (k: string) => (typeof inputs[k] === 'string' ? (inputs[k] as string) : '');
   const env: Record<string, string> = {};
   const found: string[] = [];
@@ -49,5 +49,6 @@ export async function scmGitAuth(db: Pick<pg.Pool, 'query'>, secrets: SecretBox,
     found.push(str('ssh_key_data'));
     if (str('ssh_key_unlock')) found.push(str('ssh_key_unlock'));
   }
+  found.push(...looked.filter((v) => v.length >= 2));
   return { env, secrets: found, cleanup: () => { if (key) fs.rmSync(key, { force: true }); } };
 }

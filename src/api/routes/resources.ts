@@ -7,6 +7,7 @@ import type { Caller, Queryable, ResourceDef } from '../engine/resource.js';
 import { activityStream } from '../resources/activity-stream.js';
 import { grantRole, holdsRole, revokeRole } from '../resources/common.js';
 import { credentials, credentialTypes } from '../resources/credentials.js';
+import { credentialInputSources } from '../resources/credential-input-sources.js';
 import { groups, hosts, inventories, inventorySources } from '../resources/inventories.js';
 import { constructedInventories } from '../resources/constructed-inventories.js';
 import { inputInventories } from '../resources/constructed-source.js';
@@ -158,6 +159,8 @@ export function registerResources(router: Router<ApiContext>): void {
         associate: attachments(type, event) });
     }
   }
+  registerSubList(router, credentials, 'input_sources', credentialInputSources, { condition: (p) => `t.target_credential_id = ${p}`,
+    createWith: (c) => ({ target_credential: c.id }) });
   registerSubList(router, jobs, 'credentials', credentials, { condition: (p) => `t.id IN (SELECT credential_id FROM unified_job_credentials WHERE unified_job_id = ${p})` });
   registerSubList(router, jobs, 'job_host_summaries', jobHostSummaries, { condition: (p) => `t.job_id = ${p}` });
   registerSubList(router, hosts, 'job_host_summaries', jobHostSummaries, { condition: (p) => `t.host_id = ${p}` });
@@ -167,7 +170,7 @@ export function registerResources(router: Router<ApiContext>): void {
     associate: { table: 'instance_group_instances', parentCol: 'instance_group_id', childCol: 'instance_id' } });
   registerSubList(router, instances, 'instance_groups', instanceGroups, { condition: (p) => `t.id IN (SELECT instance_group_id FROM instance_group_instances WHERE instance_id = ${p})` });
 
-  for (const def of [organizations, users, teams, credentialTypes, credentials, projects, inventories, constructedInventories, hosts, groups, inventorySources,
+  for (const def of [organizations, users, teams, credentialTypes, credentials, credentialInputSources, projects, inventories, constructedInventories, hosts, groups, inventorySources,
     jobTemplates, jobs, projectUpdates, inventoryUpdates, adHocCommands, systemJobs, unifiedJobs, unifiedJobTemplates,
     systemJobTemplates, schedules, notificationTemplates, notifications, instances, instanceGroups, labels, roles, activityStream, tokens, jobHostSummaries]) {
     registerResource(router, def);
