@@ -10,7 +10,9 @@ import { createPrivateDataDir, projectDir, requirementsDir } from './private-dat
 import { Redactor } from './redact.js';
 import { isUnder } from './sandbox/host-layout.js';
 import { JobSandbox } from './sandbox/job-sandbox.js';
-import { scmGitAuth, type ScmGitAuth } from './scm-credential.js';
+import { scmGitAuth, scmPasswordAuth, type ScmAuth } from './scm-credential.js';
+import { checkSvnFields, fetchSvn } from './project-svn.js';
+import { checkArchiveUrl, fetchArchive } from './project-archive.js';
 import type { JobContext, JobRow, KindResult } from './run-unified-job.js';
 import { SyntheticEvents } from './synthetic-events.js';
 import { effectiveTimeout } from './job-timeout.js';
@@ -42,11 +44,17 @@ const GIT_PROTOCOLS = 'file:git:http:https:ssh';
 
 export async function runProjectUpdate(ctx: JobContext, job: JobRow, setPusher: (p: EventPusher) => void): Promise<KindResult> {
   const { rows: [project] } = await ctx.pool.query('SELECT * FROM projects WHERE id = $1', [job.project_id]);
+  const type: string = project.scm_type;
+  if (!(type in FETCHERS)) return { final: { status: 'error', jobExplanation: `scm_type "${type}" is not supported by Playstream` } };
   const wanted: string = job.scm_branch || project.scm_branch || '';
-  const fields = checkScmFields({ scm_url: project.scm_url, scm_branch: wanted, scm_refspec: project.scm_refspec ?? '' });
-  const localRepo = localRepository(project.scm_url, ctx.config.dataDir);
+  const fields = type === 'svn' ? checkSvnFields({ scm_url: project.scm_url, scm_branch: wanted })
+    : type === 'archive' ? { scm_branch: '', refspecs: [], url: checkArchiveUrl(project.scm_url) }
+      : checkScmFields({ scm_url: project.scm_url, scm_branch: wanted, scm_refspec: project.scm_refspec ?? '' });
+  const localRepo = type === 'archive' ? null : localRepository(project.scm_url, ctx.config.dataDir);
   const privateDir = createPrivateDataDir(ctx.config.dataDir, job.id);
-  const auth = await scmGitAuth(ctx.pool, ctx.secrets, job.credential_id ?? project.credential_id, privateDir);
+  const credentialId = job.credential_id ?? project.credential_id;
+  const auth = type === 'git' ? await scmGitAuth(ctx.pool, ctx.secrets, credentialId, privateDir)
+    : await scmPasswordAuth(ctx.pool, ctx.secrets, credentialId);
   try {
     return await updateProject(ctx, job, project, { ...fields, privateDir, localRepo }, auth, setPusher);
   } finally {
@@ -54,10 +62,10 @@ export async function runProjectUpdate(ctx: JobContext, job: JobRow, setPusher: 
   }
 }
 
-interface UpdatePlan { scm_branch: string; refspecs: string[]; privateDir: string; localRepo: string | null }
+export interface UpdatePlan { scm_branch: string; refspecs: string[]; privateDir: string; localRepo: string | null }
 
 async function updateProject(ctx: JobContext, job: JobRow, project: { id: number; local_path: string; name: string } & Record<string, any>,
-  plan: UpdatePlan, auth: ScmGitAuth, setPusher: (p: EventPusher) => void): Promise<KindResult> {
+  plan: UpdatePlan, auth: ScmAuth, setPusher: (p: EventPusher) => void): Promise<KindResult> {
   const pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, jobKinds.project_update.refField, job.id,
     job.created, new Redactor(auth.secrets));
   setPusher(pusher);
@@ -97,17 +105,6 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
   const timeout = await effectiveTimeout(ctx.pool, 'project_update', job.timeout);
   const deadline = timeout > 0 ? Date.now() + timeout * 1000 : 0;
   let timedOut = false;
-  const git = async (...args: string[]) => {
-    const cmd = sandbox.command('git', args, { cwd: dir });
-    const left = deadline ? deadline - Date.now() : 0;
-    if (deadline && left <= 0) { timedOut = true; throw new Error(TIMEOUT_EXPLANATION); }
-    try {
-      return (await exec(cmd.file, cmd.args, { cwd: dir, env, maxBuffer: 10 << 20, timeout: left })).stdout.trim();
-    } catch (err) {
-      if (deadline && (err as { killed?: boolean }).killed) timedOut = true;
-      throw err;
-    }
-  };
   // What failed, with git's own message, for job_explanation (it is also in the update's output).
   const failed = (): KindResult => ({ final: { status: 'failed', jobExplanation: timedOut ? TIMEOUT_EXPLANATION : pusher.redactor.text(failure) } });
 
@@ -115,49 +112,24 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
     emptyDirectory(dir);
     return dir;
   }))) return failed();
-  if (!fs.existsSync(path.join(dir, '.git'))) {
-    if (!(await step('Clone project', async () => {
-      emptyDirectory(dir);
-      await git('clone', '--quiet', '--no-checkout', '--', project.scm_url, dir);
-      return project.scm_url;
-    }))) return failed();
-  } else {
-    if (project.scm_clean && !(await step('Clean local changes', async () => {
-      await git('reset', '--hard', '--quiet');
-      await git('clean', '-fdq');
-      return 'clean';
-    }))) return failed();
-    if (!(await step('Fetch project', async () => {
-      await git('remote', 'set-url', '--', 'origin', project.scm_url);
-      await git('fetch', '--quiet', '--prune', '--tags', '--', 'origin', '+refs/heads/*:refs/remotes/origin/*');
-      return project.scm_url;
-    }))) return failed();
-  }
-  if (plan.refspecs.length && !(await step('Fetch refspec', async () => {
-    await git('fetch', '--quiet', '--', 'origin', ...plan.refspecs);
-    return plan.refspecs.join(' ');
-  }))) return failed();
-  const wanted = plan.scm_branch;
-  let revision = '';
-  if (!(await step('Check out revision', async () => {
-    const candidates = wanted ? [`origin/${wanted}`, `refs/tags/${wanted}`, wanted] : ['origin/HEAD', 'HEAD'];
-    for (const ref of candidates) {
+  const revision = await FETCHERS[project.scm_type as keyof typeof FETCHERS]({
+    dir, project, plan, auth, step, privateDir: plan.privateDir,
+    run: async (program, args, opts = {}) => {
+      const cmd = sandbox.command(program, args, { cwd: opts.cwd ?? dir });
+      const left = deadline ? deadline - Date.now() : 0;
+      if (deadline && left <= 0) { timedOut = true; throw new Error(TIMEOUT_EXPLANATION); }
       try {
-        revision = await git('rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`);
-        if (revision) break;
-      } catch { /* try the next form */ }
-    }
-    if (!revision) throw new Error(`revision "${wanted || 'default branch'}" not found in ${project.scm_url}`);
-    await git('checkout', '--quiet', '--force', '--detach', revision);
-    return revision;
-  }))) return failed();
-  // Submodules, always recursive as AWX's update checks them out; with scm_track_submodules
-  // each follows the latest commit of its tracked branch instead of the one recorded.
-  if (fs.existsSync(path.join(dir, '.gitmodules')) && !(await step('Update submodules', async () => {
-    await git('submodule', 'sync', '--recursive', '--quiet');
-    await git('submodule', 'update', '--init', '--recursive', '--force', '--quiet', ...(project.scm_track_submodules ? ['--remote'] : []));
-    return await git('submodule', 'status', '--recursive');
-  }))) return failed();
+        const p = exec(cmd.file, cmd.args, { cwd: opts.cwd ?? dir, env, maxBuffer: 10 << 20, timeout: left });
+        if (opts.input !== undefined) p.child.stdin?.end(opts.input);
+        return (await p).stdout.trim();
+      } catch (err) {
+        if (deadline && (err as { killed?: boolean }).killed) timedOut = true;
+        throw err;
+      }
+    },
+    deadline,
+  });
+  if (revision === null) return failed();
   const playbooks = discoverPlaybooks(dir);
   await step('Find playbooks', async () => playbooks.join(', '));
   // Roles and collections the project requires, installed once per revision (AWX's
@@ -187,6 +159,74 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
 }
 
 /**
+ * What a project update's source step is given: the checkout directory (bound writable in the
+ * sandbox), `run` (a program in the sandbox, bounded by the update's deadline, `input` on its
+ * stdin), and `step` (one task of the update's output). It answers the revision checked out,
+ * or null when a step failed (the step has said why).
+ */
+export interface SourceFetch {
+  dir: string;
+  project: Record<string, any> & { id: number; name: string; local_path: string };
+  plan: UpdatePlan;
+  auth: ScmAuth;
+  privateDir: string;
+  deadline: number;
+  step: (name: string, fn: () => Promise<string>) => Promise<boolean>;
+  run: (program: string, args: string[], opts?: { input?: string; cwd?: string }) => Promise<string>;
+}
+
+const FETCHERS = { git: fetchGit, svn: fetchSvn, archive: fetchArchive } as const;
+
+/** git: clone or fetch, the refspec, the revision asked for, submodules. */
+async function fetchGit({ dir, project, plan, step, run }: SourceFetch): Promise<string | null> {
+  const git = (...args: string[]) => run('git', args);
+  if (!fs.existsSync(path.join(dir, '.git'))) {
+    if (!(await step('Clone project', async () => {
+      emptyDirectory(dir);
+      await git('clone', '--quiet', '--no-checkout', '--', project.scm_url, dir);
+      return project.scm_url;
+    }))) return null;
+  } else {
+    if (project.scm_clean && !(await step('Clean local changes', async () => {
+      await git('reset', '--hard', '--quiet');
+      await git('clean', '-fdq');
+      return 'clean';
+    }))) return null;
+    if (!(await step('Fetch project', async () => {
+      await git('remote', 'set-url', '--', 'origin', project.scm_url);
+      await git('fetch', '--quiet', '--prune', '--tags', '--', 'origin', '+refs/heads/*:refs/remotes/origin/*');
+      return project.scm_url;
+    }))) return null;
+  }
+  if (plan.refspecs.length && !(await step('Fetch refspec', async () => {
+    await git('fetch', '--quiet', '--', 'origin', ...plan.refspecs);
+    return plan.refspecs.join(' ');
+  }))) return null;
+  const wanted = plan.scm_branch;
+  let revision = '';
+  if (!(await step('Check out revision', async () => {
+    const candidates = wanted ? [`origin/${wanted}`, `refs/tags/${wanted}`, wanted] : ['origin/HEAD', 'HEAD'];
+    for (const ref of candidates) {
+      try {
+        revision = await git('rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`);
+        if (revision) break;
+      } catch { /* try the next form */ }
+    }
+    if (!revision) throw new Error(`revision "${wanted || 'default branch'}" not found in ${project.scm_url}`);
+    await git('checkout', '--quiet', '--force', '--detach', revision);
+    return revision;
+  }))) return null;
+  // Submodules, always recursive as AWX's update checks them out; with scm_track_submodules
+  // each follows the latest commit of its tracked branch instead of the one recorded.
+  if (fs.existsSync(path.join(dir, '.gitmodules')) && !(await step('Update submodules', async () => {
+    await git('submodule', 'sync', '--recursive', '--quiet');
+    await git('submodule', 'update', '--init', '--recursive', '--force', '--quiet', ...(project.scm_track_submodules ? ['--remote'] : []));
+    return await git('submodule', 'status', '--recursive');
+  }))) return null;
+  return revision;
+}
+
+/**
  * A job's own checkout of `branch` (a branch, tag or commit the project's last update
  * fetched), for a job whose template or launch overrides the project's branch
  * (allow_override): a repository borrowing the project clone's objects, its refs fetched,
@@ -212,7 +252,7 @@ export async function checkoutBranch(projectCheckout: string, branch: string, de
 }
 
 /** Removes what a directory holds and keeps the directory (the sandbox binds it by path). */
-function emptyDirectory(dir: string): void {
+export function emptyDirectory(dir: string): void {
   for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
 }
 
