@@ -5,6 +5,8 @@ import { forbidden, jsonBody, notFound, type Router } from '../http.js';
 import { parseShowPaths } from '../../scheduler/sandbox/show-paths.js';
 import { recordActivity } from '../activity.js';
 import { parseDrfBoolean, parseDrfInteger } from '../engine/drf-values.js';
+import { LDAP_SETTING_DEFAULTS, ldapSettingProblem, SECRET_LDAP_SETTINGS } from '../../security/ldap/settings.js';
+import { ENCRYPTED_PLACEHOLDER } from '../../security/secrets.js';
 
 /**
  * /api/, /api/v2/ (the resource index), /config/, /settings/ and /dashboard/. Settings are
@@ -32,6 +34,7 @@ export const SETTING_DEFAULTS: Record<string, Record<string, unknown>> = {
     ALLOW_OAUTH2_FOR_EXTERNAL_USERS: false, LOGIN_REDIRECT_OVERRIDE: '' },
   ui: { PENDO_TRACKING_STATE: 'off', CUSTOM_LOGIN_INFO: '', CUSTOM_LOGO: '', MAX_UI_JOB_EVENTS: 4000, UI_LIVE_UPDATES_ENABLED: true },
   logging: { LOG_AGGREGATOR_ENABLED: false, LOG_AGGREGATOR_LEVEL: 'INFO' },
+  ldap: LDAP_SETTING_DEFAULTS,
 };
 
 /**
@@ -47,7 +50,11 @@ const SETTING_CHECKS: Record<string, (v: unknown, ctx: ApiContext) => string | u
   AWX_ISOLATION_SHOW_PATHS: (v, ctx) => {
     try { parseShowPaths(v, ctx.config.dataDir); return undefined; } catch (err) { return (err as Error).message; }
   },
+  ...Object.fromEntries(Object.keys(LDAP_SETTING_DEFAULTS).map((k) => [k, (v: unknown) => ldapSettingProblem(k, v)])),
 };
+
+/** Settings shown as "$encrypted$" and stored sealed (AWX's encrypted settings); "$encrypted$" written back keeps the value. */
+const SECRET_SETTINGS: ReadonlySet<string> = SECRET_LDAP_SETTINGS;
 
 const SETTING_DEFAULTS_ALL: Record<string, unknown> = Object.assign({}, ...Object.values(SETTING_DEFAULTS));
 
@@ -71,7 +78,7 @@ async function category(ctx: ApiContext, slug: string): Promise<Record<string, u
   if (!keys) throw notFound();
   const { rows } = await ctx.pool.query('SELECT key, value FROM api_settings WHERE key = ANY($1::text[])', [Object.keys(keys)]);
   const out = { ...keys };
-  for (const r of rows) out[r.key] = r.value;
+  for (const r of rows) out[r.key] = SECRET_SETTINGS.has(r.key) && r.value ? ENCRYPTED_PLACEHOLDER : r.value;
   return out;
 }
 
@@ -119,6 +126,7 @@ export function registerConfig(router: Router<ApiContext>): void {
     const errors: Record<string, string[]> = {};
     for (const [k, given] of Object.entries(body)) {
       if (!(k in current)) { errors[k] = ['Not a known setting.']; continue; }
+      if (SECRET_SETTINGS.has(k) && given === ENCRYPTED_PLACEHOLDER) { delete body[k]; continue; }
       const d = SETTING_DEFAULTS_ALL[k] ?? current[k];
       const v = body[k] = parseSettingValue(d, given);
       if (v === undefined) errors[k] = [settingTypeError(d)];
@@ -127,10 +135,12 @@ export function registerConfig(router: Router<ApiContext>): void {
     }
     if (Object.keys(errors).length) return { status: 400, body: errors };
     for (const [k, v] of Object.entries(body)) {
-      await ctx.pool.query(`INSERT INTO api_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2, modified = now()`, [k, JSON.stringify(v)]);
+      const stored = SECRET_SETTINGS.has(k) && typeof v === 'string' && v ? ctx.secrets.encrypt(v) : v;
+      await ctx.pool.query(`INSERT INTO api_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2, modified = now()`, [k, JSON.stringify(stored)]);
     }
     if ('AUTH_BASIC_ENABLED' in body) forgetBasicAuthSetting();
-    await recordActivity(ctx.pool, ctx.config.nodeName, { actorId: caller.user.id, operation: 'update', object1: 'setting', object1Id: null, changes: body });
+    const changes = Object.fromEntries(Object.entries(body).map(([k, v]) => [k, SECRET_SETTINGS.has(k) && v ? ENCRYPTED_PLACEHOLDER : v]));
+    await recordActivity(ctx.pool, ctx.config.nodeName, { actorId: caller.user.id, operation: 'update', object1: 'setting', object1Id: null, changes });
     return { status: 200, body: await category(ctx, req.params.slug) };
   };
   router.put('/api/v2/settings/:slug/', write);
