@@ -3,6 +3,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import YAML from 'yaml';
 import { PlaystreamError } from '../errors.js';
+import { startFactCache } from './fact-cache.js';
 import { buildInventory } from './private-data-dir.js';
 import { parseVars } from './vars.js';
 
@@ -17,6 +18,9 @@ import { parseVars } from './vars.js';
  *   keyed_groups…) with `plugin: ansible.builtin.constructed` set by Playstream, loaded through
  *   the `auto` inventory plugin; `yaml` reads the input files; nothing unparsed passes silently
  *   (ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED);
+ * - the inputs' hosts' cached facts (fact-cache.ts) are written to a jsonfile fact cache the
+ *   plugin reads (ANSIBLE_CACHE_PLUGIN), so `groups` and `compose` can use them, as AWX's
+ *   start_fact_cache for the inputs does;
  * - the import (inventory-update.ts) then overwrites hosts, groups and variables, drops the
  *   towervars from each host's variables and keeps `remote_tower_id` as its instance_id, as
  *   AWX's inventory_import does for constructed inventories.
@@ -35,10 +39,12 @@ export async function prepareConstructedUpdate(db: Pick<pg.Pool, 'query'>, priva
   const dir = path.join(privateDir, 'inventory');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const inventoryArgs: string[] = [];
+  const factDir = path.join(privateDir, 'fact_cache');
   for (const { id } of inputs) {
     const file = path.join(dir, `hosts_${id}.json`);
     fs.writeFileSync(file, JSON.stringify(await buildInventory(db, Number(id), undefined, { towervars: true })), { mode: 0o600 });
     inventoryArgs.push('-i', file);
+    await startFactCache(db, Number(id), factDir);
   }
   const options = parseVars(sourceVars, 'source_vars');
   if (options.plugin !== undefined && options.plugin !== 'constructed' && options.plugin !== 'ansible.builtin.constructed') {
@@ -49,7 +55,8 @@ export async function prepareConstructedUpdate(db: Pick<pg.Pool, 'query'>, priva
   inventoryArgs.push('-i', config);
   return {
     inventoryArgs,
-    env: { ANSIBLE_INVENTORY_ENABLED: 'yaml,auto', ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED: 'True' },
+    env: { ANSIBLE_INVENTORY_ENABLED: 'yaml,auto', ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED: 'True',
+      ANSIBLE_CACHE_PLUGIN: 'jsonfile', ANSIBLE_CACHE_PLUGIN_CONNECTION: factDir },
     inputs: inputs.length,
   };
 }

@@ -46,7 +46,8 @@ describe('constructed inventories', () => {
   });
 
   it('is created through /constructed_inventories/ with its own constructed source carrying source_vars and limit', async () => {
-    const sourceVars = 'plugin: constructed\nstrict: true\ngroups:\n  webservers: tier == "web"\ncompose:\n  role_label: tier + "-constructed"\n';
+    const sourceVars = 'plugin: constructed\nstrict: true\ngroups:\n  webservers: tier == "web"\n  debian: ansible_os_family | default("") == "Debian"\n'
+      + 'compose:\n  role_label: tier + "-constructed"\n';
     const res = await api('POST', '/api/v2/constructed_inventories/', { name: 'Built', organization: org, source_vars: sourceVars, limit: 'webservers' });
     expect(res.status, res.text).toBe(201);
     constructed = res.json.id;
@@ -120,7 +121,10 @@ describe('constructed inventories', () => {
     expect(rows.map((r) => Number(r.id))).toEqual([input1, input2]);
   });
 
-  it('syncs by running the constructed plugin over the inputs: groups, composed vars and the limit', async () => {
+  it('syncs by running the constructed plugin over the inputs: groups, composed vars, cached facts and the limit', async () => {
+    // web-1's cached facts (a job with use_fact_cache left them) are what the plugin groups by.
+    await t.pool.query(`UPDATE hosts SET ansible_facts = $2, ansible_facts_modified = now() WHERE id = $1`,
+      [hostIds.get('web-1'), JSON.stringify({ ansible_os_family: 'Debian' })]);
     const update = await runInProcess(t, await launchInventoryUpdate(t.pool, source));
     expect(update.status, update.job_explanation).toBe('successful');
     const hosts = await api('GET', `/api/v2/inventories/${constructed}/hosts/?order_by=name`);
@@ -133,10 +137,11 @@ describe('constructed inventories', () => {
       expect(vars).not.toHaveProperty('remote_tower_id');
       expect(h.instance_id).toBe(String(hostIds.get(h.name)));
     }
-    const groups = await api('GET', `/api/v2/inventories/${constructed}/groups/`);
-    expect(groups.json.results.map((g: any) => g.name)).toEqual(['webservers']);
-    const members = await api('GET', `/api/v2/groups/${groups.json.results[0].id}/hosts/?order_by=name`);
-    expect(members.json.results.map((h: any) => h.name)).toEqual(['web-1', 'web-2']);
+    const groups = await api('GET', `/api/v2/inventories/${constructed}/groups/?order_by=name`);
+    expect(groups.json.results.map((g: any) => g.name)).toEqual(['debian', 'webservers']);
+    const members = async (i: number) => (await api('GET', `/api/v2/groups/${groups.json.results[i].id}/hosts/?order_by=name`)).json.results.map((h: any) => h.name);
+    expect(await members(0)).toEqual(['web-1']);
+    expect(await members(1)).toEqual(['web-1', 'web-2']);
 
     // A host that stops matching leaves at the next sync (overwrite).
     await t.pool.query(`UPDATE hosts SET variables = $2 WHERE id = $1`, [hostIds.get('web-2'), JSON.stringify({ ...LOCAL, tier: 'db' })]);

@@ -14,7 +14,7 @@ import { ENCRYPTED_PLACEHOLDER } from '../../security/secrets.js';
  * api_settings; `all` merges them.
  */
 const RESOURCES = ['ping', 'instances', 'instance_groups', 'config', 'settings', 'me', 'dashboard', 'organizations', 'users',
-  'teams', 'credentials', 'credential_types', 'inventory', 'hosts', 'groups', 'inventory_sources', 'inventory_updates',
+  'teams', 'credentials', 'credential_types', 'credential_input_sources', 'inventory', 'constructed_inventories', 'hosts', 'groups', 'inventory_sources', 'inventory_updates',
   'projects', 'project_updates', 'job_templates', 'jobs', 'job_events', 'ad_hoc_commands', 'system_job_templates',
   'system_jobs', 'schedules', 'roles', 'notification_templates', 'notifications', 'labels', 'unified_job_templates',
   'unified_jobs', 'activity_stream', 'tokens', 'metrics'];
