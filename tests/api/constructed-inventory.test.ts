@@ -32,6 +32,7 @@ describe('constructed inventories', () => {
     org = (await api('POST', '/api/v2/organizations/', { name: 'Construct Org' })).json.id;
     ({ project } = await createProjectAndInventory(t, org, {
       'hosts.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg="label={{ role_label }}"\n',
+      'facts.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - set_fact:\n        deployed_as: "{{ role_label }}"\n        cacheable: true\n',
     }));
     for (const [name, hosts] of [['Input one', { 'web-1': 'web', 'db-1': 'db' }], ['Input two', { 'web-2': 'web' }]] as const) {
       const inv = await api('POST', '/api/v2/inventories/', { name, organization: org });
@@ -175,5 +176,14 @@ describe('constructed inventories', () => {
     const ok = (await pushedEvents(t, 'job_id', job.id)).filter((e) => e.event === 'runner_on_ok');
     expect(ok.map((e) => e.event_data.host).sort()).toEqual(['web-1', 'web-2']);
     expect(ok.map((e) => e.event_data.res.msg)).toEqual(['label=web-constructed', 'label=web-constructed']);
+
+    // Facts a job caches belong to the input hosts the constructed ones stand for (AWX).
+    const facts = await insertJobTemplate(t.pool, { name: 'Facts on constructed', organization_id: org, project_id: project,
+      inventory_id: constructed, playbook: 'facts.yml', use_fact_cache: true });
+    const factJob = await runInProcess(t, await launchJobTemplate(t.pool, facts));
+    expect(factJob.status, `${factJob.job_explanation} ${factJob.result_traceback}`).toBe('successful');
+    const { rows } = await t.pool.query(`SELECT h.name, h.inventory_id, h.ansible_facts FROM hosts h WHERE h.ansible_facts ? 'deployed_as' ORDER BY h.name`);
+    expect(rows.map((r) => [r.name, Number(r.inventory_id), r.ansible_facts.deployed_as]))
+      .toEqual([['web-1', input1, 'web-constructed'], ['web-2', input2, 'web-constructed']]);
   });
 });
