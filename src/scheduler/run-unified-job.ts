@@ -15,7 +15,7 @@ import { markRunning, saveFinalStatus, TIMEOUT_EXPLANATION, type FinalFields, ty
 import { parseVars } from './vars.js';
 import { createStartedNotifications } from './notifications.js';
 import { factCacheDir, FACT_CACHE_TYPE, finishFactCache, startFactCache } from './fact-cache.js';
-import { checkoutBranch } from './project-update.js';
+import { checkoutBranch } from './project-git.js';
 import { buildInventory, createPrivateDataDir, jobDir, projectDir, requirementsDir, writeEnvFiles, writeInventory } from './private-data-dir.js';
 import { runProjectUpdate } from './project-update.js';
 import { binaries } from '../services/system-packages.js';

@@ -1,5 +1,5 @@
 import { launchProjectUpdate } from '../../scheduler/launch.js';
-import { checkScmFields } from '../../scheduler/project-update.js';
+import { checkScmFields } from '../../scheduler/project-git.js';
 import { checkSvnFields } from '../../scheduler/project-svn.js';
 import { checkArchiveUrl } from '../../scheduler/project-archive.js';
 import { requireLinks } from '../access.js';
