@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertCredential } from '../../src/db/credentials.js';
 import { launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
 import { projectDir } from '../../src/scheduler/private-data-dir.js';
+import { stopChild } from '../../src/services/child-process.js';
+import { freePort, waitForPort } from '../../src/services/free-port.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
 import { insertJobTemplate, orgId, pushedEvents, runInProcess } from './support.js';
 
@@ -98,6 +100,35 @@ describe('svn projects', () => {
     expect(fs.existsSync(path.join(dir, 'left-over.txt'))).toBe(false);
     const tasks = (await pushedEvents(t, 'project_update_id', u.id)).filter((e) => e.event === 'runner_on_ok').map((e) => e.event_data.task);
     expect(tasks.slice(0, 2)).toEqual(['Delete project directory', 'Check out project using svn']);
+  });
+
+  it('authenticates to svnserve with the credential, its password on svn\'s stdin and never in the output', async () => {
+    const root = path.join(t.dataDir, 'svnserve');
+    fs.mkdirSync(root, { recursive: true });
+    execFileSync('svnadmin', ['create', path.join(root, 'guarded')]);
+    const password = 'svn-pw-' + Math.random().toString(36).slice(2);
+    fs.writeFileSync(path.join(root, 'guarded', 'conf', 'svnserve.conf'), '[general]\nanon-access = none\nauth-access = write\npassword-db = passwd\n');
+    fs.writeFileSync(path.join(root, 'guarded', 'conf', 'passwd'), `[users]\nsvnuser = ${password}\n`);
+    execFileSync('svn', ['mkdir', '--quiet', '-m', 'init', `file://${root}/guarded/playbooks`]);
+    const port = await freePort();
+    const server: ChildProcess = spawn('svnserve', ['--daemon', '--foreground', '--listen-host', '127.0.0.1', '--listen-port', String(port), '-r', root], { stdio: 'ignore' });
+    try {
+      await waitForPort(port);
+      const type = (await t.pool.query(`SELECT id FROM credential_types WHERE kind = 'scm'`)).rows[0].id;
+      const cred = await insertCredential(t.pool, t.secrets, { name: 'svn', organization_id: org, credential_type_id: type, inputs: { username: 'svnuser', password } });
+      const url = `svn://127.0.0.1:${port}/guarded/playbooks`;
+      const refused = await update(await project({ name: 'SVN anon', scm_type: 'svn', scm_url: url, local_path: 'svn_anon' }));
+      expect(refused.status).toBe('failed');
+      expect(refused.job_explanation).toMatch(/Can't get username or password|[Aa]uthori[sz]ation failed/);
+      const guarded = await project({ name: 'SVN auth', scm_type: 'svn', scm_url: url, local_path: 'svn_auth', credential_id: cred });
+      const ok = await update(guarded);
+      expect(ok.status, ok.job_explanation).toBe('successful');
+      expect((await t.pool.query('SELECT scm_revision FROM projects WHERE id = $1', [guarded])).rows[0].scm_revision).toBe('1');
+      expect(JSON.stringify(await pushedEvents(t, 'project_update_id', ok.id))).not.toContain(password);
+      expect(JSON.stringify((await t.pool.query('SELECT * FROM unified_jobs WHERE id = $1', [ok.id])).rows[0])).not.toContain(password);
+    } finally {
+      await stopChild(server, 'SIGTERM', 5_000);
+    }
   });
 
   it('fails an update of a revision the repository does not have, with svn\'s reason', async () => {
