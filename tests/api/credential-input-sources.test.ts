@@ -134,8 +134,15 @@ describe('credential input sources from HashiCorp Vault', () => {
     expect((await api('POST', '/api/v2/credential_input_sources/', { ...body, target_credential: target }, mallory)).status).toBe(403);
     // Testing needs use as well: read is not enough to make the lookup answer.
     expect((await api('POST', `/api/v2/credentials/${kv2}/test/`, { metadata: { secret_path: 'secret/app/api', secret_key: 'token' } }, mallory)).status).toBe(403);
-    // With use of the lookup but not admin of the target (App): refused too.
+    // Use lets mallory test the lookup as stored, not send its stored token to a server of hers.
     expect((await api('POST', `/api/v2/roles/${(await roles(kv2)).use_role.id}/users/`, { id: user.json.id })).status).toBe(204);
+    expect((await api('POST', `/api/v2/credentials/${kv2}/test/`, { metadata: { secret_path: 'secret/app/api', secret_key: 'token' } }, mallory)).status).toBe(202);
+    const before = vault.requests.length;
+    const exfiltrate = await api('POST', `/api/v2/credentials/${kv2}/test/`, { inputs: { url: 'http://127.0.0.1:9/' },
+      metadata: { secret_path: 'secret/app/api', secret_key: 'token' } }, mallory);
+    expect(exfiltrate.status).toBe(403);
+    expect(vault.requests.length).toBe(before);
+    // With use of the lookup but not admin of the target (App): refused too.
     expect((await api('POST', '/api/v2/credential_input_sources/', { ...body, target_credential: app }, mallory)).status).toBe(403);
     const made = await api('POST', `/api/v2/credentials/${target}/input_sources/`, body, mallory);
     expect(made.status, made.text).toBe(201);
