@@ -3,6 +3,7 @@
 # `npm start` and `npm test` do the same on demand; this does it ahead of time. The list is
 # src/services/system-packages.ts's `binaries` (tests/foundation/system-packages.test.ts
 # checks the two agree), plus `ansible` for the awx.awx collection the API tests use.
+# subversion serves svn projects; slapd is started by the LDAP tests.
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
@@ -12,6 +13,8 @@ command -v ansible-runner >/dev/null || need+=(python3-ansible-runner)
 command -v bwrap >/dev/null || need+=(bubblewrap)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v postgres >/dev/null || need+=(postgresql)
 command -v chromium >/dev/null || need+=(chromium)
+command -v svn >/dev/null || need+=(subversion)
+command -v slapd >/dev/null || [ -x /usr/sbin/slapd ] || need+=(slapd)
 [ -d /usr/lib/python3/dist-packages/ansible_collections/awx ] || need+=(ansible)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then

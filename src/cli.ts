@@ -21,7 +21,7 @@ const USAGE = `usage: playstream <command>
                 --status | --running | --reload | --cancel <uuid> talk to this node's
   migrate       apply database migrations to DATABASE_URL
   install-deps  install missing system packages (apt-get, as root on Debian);
-                --tests adds what the test suite needs (chromium)
+                --tests adds what the test suite needs (chromium, slapd)
   version       print the version
 `;
 
@@ -47,8 +47,8 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'install-deps': {
       setProcessName('install-deps');
-      const { chromium, ...server } = binaries;
-      const wanted: Record<string, SystemBinary> = rest.includes('--tests') ? { ...server, chromium } : server;
+      const { chromium, slapd, ...server } = binaries;
+      const wanted: Record<string, SystemBinary> = rest.includes('--tests') ? { ...server, chromium, slapd } : server;
       const found = ensureBinaries(wanted, { autoInstall: true });
       for (const [k, v] of Object.entries(found)) process.stdout.write(`${k.padEnd(16)} ${v}\n`);
       return;

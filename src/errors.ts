@@ -15,7 +15,9 @@ export type ErrorCode =
   | 'PS_ERR_JOB_STATE'
   | 'PS_ERR_RRULE'
   | 'PS_ERR_LAUNCH'
-  | 'PS_ERR_DISPATCHER';
+  | 'PS_ERR_DISPATCHER'
+  | 'PS_ERR_CREDENTIAL_LOOKUP'
+  | 'PS_ERR_LDAP';
 
 export class PlaystreamError extends Error {
   readonly code: ErrorCode;

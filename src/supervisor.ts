@@ -13,7 +13,7 @@ import { resolveSecretKey } from './security/secrets.js';
 import { stopChild } from './services/child-process.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './services/postgres.js';
 import { type EmbeddedRedis, startEmbeddedRedis } from './services/redis.js';
-import { binaries, executionBinaries, installMissing } from './services/system-packages.js';
+import { binaries, executionBinaries, installMissing, projectSourceBinaries } from './services/system-packages.js';
 
 /**
  * `playstream start`: runs the embedded services where no URL is configured, installs the
@@ -79,6 +79,7 @@ export async function runSupervisor(): Promise<void> {
       ...(config.databaseUrl ? [] : [binaries.postgres, binaries.initdb]),
       ...(config.redisUrl ? [] : [binaries.redisServer]),
       ...Object.values(executionBinaries),
+      ...Object.values(projectSourceBinaries),
     ], { autoInstall: config.autoInstall });
     if (!config.databaseUrl) {
       postgres = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'postgres'), autoInstall: config.autoInstall, ownProcessGroup: true });

@@ -211,7 +211,9 @@ export const LINKS: Record<string, Record<string, LinkRule>> = {
   ad_hoc_command: { inventory: { target: 'inventory', perm: 'adhoc' }, credential: use('credential') },
   // ProjectAccess: the credential git authenticates with goes to the project's scm_url.
   project: { organization: inOrg('project'), credential: use('credential') },
-  inventory: { organization: inOrg('inventory'), instance_groups: use('instance_group', { many: true }) },
+  // InventoryInputInventoriesList: a constructed inventory's inputs (use, not AWX's read: see resources/constructed-source.ts).
+  inventory: { organization: inOrg('inventory'), instance_groups: use('instance_group', { many: true }),
+    input_inventories: use('inventory', { many: true }) },
   // HostAccess/GroupAccess: admin of the inventory, which never changes.
   host: { inventory: { target: 'inventory', perm: 'admin', fixed: true } },
   group: { inventory: { target: 'inventory', perm: 'admin', fixed: true } },
@@ -219,6 +221,8 @@ export const LINKS: Record<string, Record<string, LinkRule>> = {
   inventory_source: { inventory: { target: 'inventory', perm: 'admin' }, source_project: use('project'), credential: use('credential') },
   // CredentialAccess: a credential's team owner must be administered by the caller.
   credential: { organization: inOrg('credential'), team: { target: 'team', perm: 'admin' } },
+  // CredentialInputSourceAccess: admin of the credential filled, use of the lookup credential.
+  credential_input_source: { target_credential: { target: 'credential', perm: 'admin' }, source_credential: use('credential') },
   team: { organization: inOrg('team') },
   notification_template: { organization: inOrg('notification_template') },
   organization: { instance_groups: use('instance_group', { many: true }) },

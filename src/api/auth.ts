@@ -3,6 +3,8 @@ import { withTransaction } from '../db/pool.js';
 import { log } from '../log.js';
 import { hashPassword, needsRehash, PasswordCheckBusy, verifyPassword } from '../security/passwords.js';
 import { equalSecrets } from '../security/secrets.js';
+import { LdapUnavailable } from '../security/ldap/directory.js';
+import { ldapLogin } from './ldap-login.js';
 import { prepared } from './engine/prepared.js';
 import { type Grants, loadGrants } from './access.js';
 import { attemptKeys, attemptSucceeded, refuseIfLocked, reserveAttempt } from './auth-throttle.js';
@@ -61,9 +63,9 @@ export function sha256(s: string): string {
   return crypto.createHash('sha256').update(s).digest('hex');
 }
 
-export async function loadUser(ctx: ApiContext, where: 'id' | 'username', value: number | string): Promise<(AuthenticatedUser & { password: string }) | undefined> {
+export async function loadUser(ctx: ApiContext, where: 'id' | 'username', value: number | string): Promise<(AuthenticatedUser & { password: string; ldap_dn: string }) | undefined> {
   const { rows } = await ctx.pool.query(prepared(
-    `SELECT id, username, password, is_superuser, is_system_auditor FROM users WHERE ${where === 'id' ? 'id' : 'username'} = $1 AND is_active`,
+    `SELECT id, username, password, is_superuser, is_system_auditor, ldap_dn FROM users WHERE ${where === 'id' ? 'id' : 'username'} = $1 AND is_active`,
     [value]));
   return rows[0];
 }
@@ -103,6 +105,22 @@ async function checkPasswordOnce(ctx: ApiContext, username: string, password: st
   basicCache.delete(key);
   await reserveAttempt(ctx, keys);
   const user = await loadUser(ctx, 'username', username);
+  // LDAP first, as AWX's backends are ordered, for anyone but a local user (ldap-login.ts);
+  // an LDAP login is not cached: each one asks the directory.
+  let unavailable: LdapUnavailable | undefined;
+  if (!user || user.ldap_dn) {
+    try {
+      const ldapUser = await ldapLogin(ctx, username, password);
+      if (ldapUser) {
+        await attemptSucceeded(ctx, keys);
+        return ldapUser;
+      }
+    } catch (err) {
+      if (!(err instanceof LdapUnavailable)) throw err;
+      log.error('LDAP login could not reach the directory', { username, error: err.message });
+      unavailable = err;
+    }
+  }
   let verified: boolean;
   try {
     verified = await verifyPassword(password, user?.password);
@@ -110,7 +128,13 @@ async function checkPasswordOnce(ctx: ApiContext, username: string, password: st
     if (err instanceof PasswordCheckBusy) throw new HttpError(503, { detail: 'Too many logins in progress. Try again shortly.' }, { 'retry-after': '1' });
     throw err;
   }
-  if (!user || !verified) return undefined;
+  if (!user || !verified) {
+    if (unavailable) {
+      throw new HttpError(503, { detail: 'The LDAP directory cannot be reached, so this login cannot be checked now; local users can still log in.' },
+        { 'retry-after': '30' });
+    }
+    return undefined;
+  }
   await attemptSucceeded(ctx, keys);
   const hash = needsRehash(user.password) ? await rehash(ctx, user.id, user.password, password) : user.password;
   if (basicCache.size >= CACHE_MAX) basicCache.delete(basicCache.keys().next().value!);

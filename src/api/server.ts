@@ -16,6 +16,7 @@ import { registerAdHocCommands } from './routes/ad-hoc-commands.js';
 import { registerSystemJobTemplates } from './routes/system-job-templates.js';
 import { registerLogin } from './routes/login.js';
 import { registerObjectActions } from './routes/object-actions.js';
+import { registerCredentialTests } from './routes/credential-tests.js';
 import { registerResources } from './routes/resources.js';
 import { registerTokens } from './routes/tokens.js';
 import { registerOAuth2 } from './routes/oauth2.js';
@@ -59,6 +60,7 @@ export function buildRouter(): Router<ApiContext> {
   registerAdHocCommands(router);
   registerSystemJobTemplates(router);
   registerObjectActions(router);
+  registerCredentialTests(router);
   registerResources(router);
   registerWorkflows(router);
   registerConsole(router); // a catch-all for the console's deep links: keep it last

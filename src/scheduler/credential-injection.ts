@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { askedOf, loadCredentialInputs } from '../db/credentials.js';
+import { askedOf } from '../db/credentials.js';
 import { PlaystreamError } from '../errors.js';
+import { loadResolvedInputs } from '../security/credential-plugins/index.js';
 import type { SecretBox } from '../security/secrets.js';
 import type { CredentialTypeInjectors, CredentialTypeInputs } from '../db/managed-credential-types.js';
 import { renderInjection } from './credentials/render-injection.js';
@@ -18,6 +19,9 @@ import { renderInjection } from './credentials/render-injection.js';
  * Every secret value is collected so the runner can redact it from job_args, job_env and
  * stdout. Files written here live in the private data dir, removed when the job ends.
  * An input "ASK" takes the password given at launch (passwordsNeeded, db/credentials.ts).
+ * An input with an input source is looked up now (security/credential-plugins), used, and
+ * redacted like a secret whatever its field; a Machine credential's signed SSH certificate
+ * (`ssh_public_key_data`) is written beside its key as `<key>-cert.pub`, where ssh finds it.
  * A username, become method or become user carrying Jinja is refused, as AWX refuses it:
  * Ansible would template it on the command line.
  */
@@ -40,7 +44,8 @@ export async function injectCredentials(db: Pick<pg.Pool, 'query'>, secrets: Sec
     `SELECT c.id, t.kind, t.namespace, t.managed, t.inputs AS inputs_spec, t.injectors FROM credentials c
        JOIN credential_types t ON t.id = c.credential_type_id WHERE c.id = ANY($1) ORDER BY c.id`, [credentialIds]);
   for (const cred of rows) {
-    const inputs = await loadCredentialInputs(db, secrets, cred.id);
+    const { inputs, looked } = await loadResolvedInputs(db, secrets, cred.id);
+    for (const v of looked) if (v.length >= 2) out.secrets.push(v);
     // "ASK" inputs take the password given at launch; one not given stops the job (a schedule cannot answer).
     for (const [name, field] of askedOf(cred.kind, inputs)) {
       if (!launchPasswords[name]) throw new PlaystreamError('PS_ERR_VALIDATION', `Credential ${cred.id} asks for ${name} at launch and none was given.`);
@@ -57,6 +62,7 @@ export async function injectCredentials(db: Pick<pg.Pool, 'query'>, secrets: Sec
         const keyFile = path.join(privateDataDir, `credential_${cred.id}_key`);
         fs.writeFileSync(keyFile, str('ssh_key_data').trimEnd() + '\n', { mode: 0o600 });
         out.args.push('--private-key', keyFile);
+        if (str('ssh_public_key_data')) fs.writeFileSync(`${keyFile}-cert.pub`, str('ssh_public_key_data').trimEnd() + '\n', { mode: 0o600 });
         if (str('ssh_key_unlock')) out.passwords['^Enter passphrase for .*:\\s*?$'] = str('ssh_key_unlock');
       }
       if (str('password')) {

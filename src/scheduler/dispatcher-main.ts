@@ -5,7 +5,7 @@ import { listen } from '../db/listen.js';
 import { PlaystreamError } from '../errors.js';
 import { log } from '../log.js';
 import { createRuntime, reportReady } from '../runtime.js';
-import { describeMissingBinaries, executionBinaries, installMissing, missingExecutionBinaries } from '../services/system-packages.js';
+import { describeMissingBinaries, executionBinaries, installMissing, missingExecutionBinaries, projectSourceBinaries } from '../services/system-packages.js';
 import { BackgroundLoop } from './background-loop.js';
 import { instanceCapacity } from './capacity.js';
 import { heartbeat, reapJobs, reapLostInstances } from './cluster.js';
@@ -47,7 +47,7 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
   const node = rt.config.nodeName;
   const bus: StatusBus = { redis: rt.redis, config: rt.config };
 
-  installMissing(Object.values(executionBinaries), { autoInstall: rt.config.autoInstall });
+  installMissing([...Object.values(executionBinaries), ...Object.values(projectSourceBinaries)], { autoInstall: rt.config.autoInstall });
   if (rt.config.jobSandbox === 'off') log.warn('PLAYSTREAM_JOB_SANDBOX=off: JOBS RUN UNSEALED, as this user, with the data dir, the secret key, the database files and every other job in view; for a trusted single-user install only');
   let errors = executionErrors(rt.config.jobSandbox !== 'off');
   if (errors) log.warn(`this node cannot run jobs until programs are installed; it registers with capacity 0`, { errors });

@@ -41,8 +41,14 @@ export async function startFactCache(db: Pick<pg.Pool, 'query'>, inventoryId: nu
   const params = new Params();
   const inv = await loadInventoryHosts(db, inventoryId, params);
   if (!inv) return { hosts: [], dir, writtenAt: null };
+  // A constructed inventory's hosts are stand-ins: facts belong to the input hosts they came
+  // from (their instance_id, constructed-inventory.ts), as AWX's get_hosts_for_fact_cache.
+  const { rows: [kind] } = await db.query<{ kind: string }>('SELECT kind FROM inventories WHERE id = $1', [inventoryId]);
+  const [which, values] = kind?.kind === 'constructed'
+    ? [`t.id IN (SELECT c.instance_id::bigint FROM hosts c WHERE c.inventory_id = $1::bigint AND c.instance_id ~ '^[0-9]{1,18}$')`, [inventoryId]]
+    : [inv.hosts, params.values];
   const { rows } = await db.query<CachedHost & { ansible_facts: unknown; ansible_facts_modified: Date | null }>(
-    `SELECT t.id, t.name, t.ansible_facts, t.ansible_facts_modified FROM hosts t WHERE ${inv.hosts}`, params.values);
+    `SELECT t.id, t.name, t.ansible_facts, t.ansible_facts_modified FROM hosts t WHERE ${which}`, values);
   let writtenAt: number | null = null;
   for (const h of rows) {
     const file = fileOf(dir, h.name);

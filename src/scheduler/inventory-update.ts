@@ -23,6 +23,7 @@ import type { CredentialTypeInjectors, CredentialTypeInputs } from '../db/manage
 import { injectCredentials } from './credential-injection.js';
 import { cloudSources, writeCloudSourceFiles, type SourceCredential } from './inventory-sources/cloud-sources.js';
 import { compileHostFilter, filterImport, hostEnabled, hostInstanceId, type ImportData } from './inventory-sources/import-options.js';
+import { limitedList, parseListHosts, prepareConstructedUpdate, stripTowervars } from './constructed-inventory.js';
 
 /**
  * An inventory update: `ansible-inventory --list --export` in the update's sandbox, then an
@@ -32,6 +33,9 @@ import { compileHostFilter, filterImport, hostEnabled, hostInstanceId, type Impo
  *   if any, is injected as for a job (environment only);
  * - a cloud source (inventory-sources/cloud-sources.ts): the plugin configuration and the
  *   credential injection AWX's injector for that source produces, in the private data dir;
+ * - `constructed` (a constructed inventory's own source): its input inventories listed through
+ *   the constructed plugin (constructed-inventory.ts), in the private data dir; its `limit`
+ *   chosen by `ansible --list-hosts`, towervars stripped and kept as each host's instance_id;
  * - `verbosity` 1 → -vvv, 2 → -vvvvv, as AWX maps it; `limit` (AWX passes `--limit`) is refused:
  *   the ansible-inventory of Debian's ansible-core 2.14 has no --limit (inventory-source-rules.ts);
  * - import (importInventory): hosts and groups are created or updated by name; children and
@@ -56,47 +60,71 @@ export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher
     job.created, new Redactor(credential?.secrets ?? []));
   setPusher(pusher);
   const ev = new SyntheticEvents(pusher);
-  if (source.source !== 'scm' && !cloud) {
+  const constructed = source.source === 'constructed';
+  if (source.source !== 'scm' && !cloud && !constructed) {
     return { final: { status: 'error', jobExplanation: `inventory source type "${source.source}" is not supported` } };
   }
   const privateDir = createPrivateDataDir(ctx.config.dataDir, job.id);
   // AWX's names for the update and its source, which inventory scripts and plugins written for AWX read.
   const set: Record<string, string> = { ...STANDARD_ENV, INVENTORY_SOURCE_ID: String(source.id), INVENTORY_UPDATE_ID: String(job.id) };
-  let injected: Record<string, string>;
-  let inventoryPath: string;
+  let injected: Record<string, string> = {};
+  let inventoryArgs: string[];
   let cwd: string;
+  let described: string;
   const readonly: string[] = [];
-  if (cloud) {
+  if (constructed) {
+    let plan;
+    try {
+      plan = await prepareConstructedUpdate(ctx.pool, privateDir, job.inventory_id, source.source_vars);
+    } catch (err) {
+      return { final: { status: 'error', jobExplanation: (err as Error).message } };
+    }
+    cwd = privateDir;
+    inventoryArgs = plan.inventoryArgs;
+    Object.assign(set, plan.env);
+    described = `over ${plan.inputs} input inventories with the constructed plugin`;
+  } else if (cloud) {
     if (!credential && !cloud.credentialOptional) return { final: { status: 'error', jobExplanation: 'Credential is required for a cloud source.' } };
     const files = writeCloudSourceFiles(source.source, parseVars(source.source_vars, 'source_vars'), credential?.source ?? null, privateDir);
     Object.assign(set, files.set);
     injected = files.env;
-    inventoryPath = files.pluginFile;
+    inventoryArgs = ['-i', files.pluginFile];
     cwd = privateDir;
+    described = `-i ${path.relative(privateDir, files.pluginFile)}`;
   } else {
     if (!source.source_project_id) return { final: { status: 'error', jobExplanation: 'An scm inventory source needs a source_project' } };
     const { rows: [project] } = await ctx.pool.query('SELECT id, name, local_path FROM projects WHERE id = $1', [source.source_project_id]);
     cwd = projectDir(ctx.config.dataDir, project);
     if (!fs.existsSync(cwd)) return { final: { status: 'error', jobExplanation: `project directory ${cwd} does not exist: update the project` } };
-    inventoryPath = path.join(cwd, source.source_path || 'inventory');
+    inventoryArgs = ['-i', path.join(cwd, source.source_path || 'inventory')];
     readonly.push(cwd);
     const fromCredential = credential
       ? (await injectCredentials(ctx.pool, ctx.secrets, [credential.source.id], privateDir, {}, { forInventory: true })).env : {};
     injected = { ...fromCredential, ...sourceVarsEnv(source.source_vars, set) };
+    described = `-i ${source.source_path}`;
   }
-  if (job.limit) return { final: { status: 'error', jobExplanation: 'limit is not supported on inventory updates: this ansible-inventory has no --limit' } };
-  const args = ['-i', inventoryPath, '--list', '--export'];
-  if (job.verbosity > 0) args.push(`-${'v'.repeat(Math.min(5, job.verbosity * 2 + 1))}`);
+  // A constructed source's limit is its own (applied below); an update's --limit has no ansible-inventory to take it.
+  if (job.limit && !constructed) return { final: { status: 'error', jobExplanation: 'limit is not supported on inventory updates: this ansible-inventory has no --limit' } };
+  const verbose = job.verbosity > 0 ? [`-${'v'.repeat(Math.min(5, job.verbosity * 2 + 1))}`] : [];
   const sandbox = await JobSandbox.open(ctx.pool, ctx.config, { privateDir, readonly });
-  ev.emit('verbose', `Running ansible-inventory -i ${cloud ? path.relative(privateDir, inventoryPath) : source.source_path} --list`);
+  const timeout = (await effectiveTimeout(ctx.pool, job.kind, job.timeout)) * 1000;
+  const run = async (program: string, args: string[]) => {
+    const cmd = sandbox.command(program, args, { cwd });
+    return exec(cmd.file, cmd.args, { cwd, maxBuffer: 256 << 20, timeout, env: sandbox.env({ injected, set }) });
+  };
+  ev.emit('verbose', `Running ansible-inventory ${described} --list`);
   let listed: Record<string, any>;
   try {
-    const cmd = sandbox.command('ansible-inventory', args, { cwd });
-    const { stdout, stderr } = await exec(cmd.file, cmd.args, { cwd, maxBuffer: 256 << 20, timeout: (await effectiveTimeout(ctx.pool, job.kind, job.timeout)) * 1000,
-      env: sandbox.env({ injected, set }) });
+    const { stdout, stderr } = await run('ansible-inventory', [...inventoryArgs, '--list', '--export', ...verbose]);
     // Warnings (a group that did not parse, a deprecated option) are part of the update's output.
     emitLines(ev, stderr);
     listed = JSON.parse(stdout);
+    if (constructed && source.limit) {
+      const { stdout: selected } = await run('ansible', ['all', ...inventoryArgs, '--limit', source.limit, '--list-hosts']);
+      const keep = parseListHosts(selected);
+      ev.emit('verbose', `limit ${source.limit} selects ${keep.size} hosts`);
+      listed = limitedList(listed, keep);
+    }
   } catch (err) {
     const text = String((err as { stderr?: string }).stderr || (err as Error).message);
     emitLines(ev, text);
@@ -109,7 +137,7 @@ export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher
   const data = filterImport(parseInventoryList(listed), { hostFilter: compileHostFilter(source.host_filter),
     excludeEmptyGroups: cloud?.excludeEmptyGroups ?? false });
   const counts = await withTransaction(ctx.pool, (db) => importInventory(db, job.inventory_id, data, {
-    overwrite: source.overwrite, overwriteVars: source.overwrite_vars,
+    overwrite: source.overwrite, overwriteVars: source.overwrite_vars, constructed,
     enabledVar: source.enabled_var || cloud?.enabledVar || '', enabledValue: source.enabled_var ? source.enabled_value : cloud?.enabledValue ?? '',
     instanceIdVar: cloud?.instanceIdVar ?? '' }));
   ev.emit('verbose', `Imported ${counts.hosts} hosts and ${counts.groups} groups into inventory ${job.inventory_id}`
@@ -188,7 +216,7 @@ export function parseInventoryList(listed: Record<string, any>): ImportData {
 }
 
 export async function importInventory(db: pg.PoolClient, inventoryId: number, data: ImportData,
-  opts: { overwrite: boolean; overwriteVars: boolean; enabledVar?: string; enabledValue?: string; instanceIdVar?: string }):
+  opts: { overwrite: boolean; overwriteVars: boolean; enabledVar?: string; enabledValue?: string; instanceIdVar?: string; constructed?: boolean }):
   Promise<{ hosts: number; groups: number; removed: number }> {
   const { rows: hostRows } = await db.query<{ id: number; name: string; variables: string }>(
     'SELECT id, name, variables FROM hosts WHERE inventory_id = $1', [inventoryId]);
@@ -203,16 +231,19 @@ export async function importInventory(db: pg.PoolClient, inventoryId: number, da
   const text = (v: Record<string, unknown>) => (Object.keys(v).length ? JSON.stringify(v) : '');
   const hostId = new Map<string, number>();
   const oldHosts = new Map(hostRows.map((h) => [h.name, h]));
-  for (const [name, vars] of data.hosts) {
+  for (const [name, listedVars] of data.hosts) {
     const old = oldHosts.get(name);
+    // A constructed inventory's host keeps the stored host it came from as its instance_id (AWX).
+    const stripped = opts.constructed ? stripTowervars(listedVars) : { vars: listedVars, instanceId: '' };
+    const vars = stripped.vars;
     // A host whose variables say nothing of enabled_var keeps its state (AWX: enabled is None).
     const enabled = hostEnabled(vars, opts.enabledVar ?? '', opts.enabledValue ?? '');
-    const instanceId = opts.instanceIdVar ? hostInstanceId(vars, opts.instanceIdVar) : '';
+    const instanceId = opts.constructed ? stripped.instanceId : opts.instanceIdVar ? hostInstanceId(vars, opts.instanceIdVar) : '';
     const { rows: [r] } = await db.query<{ id: number }>(
       `INSERT INTO hosts (name, inventory_id, variables, enabled, instance_id) VALUES ($1, $2, $3, COALESCE($4::boolean, true), $5)
        ON CONFLICT (inventory_id, name) DO UPDATE SET variables = EXCLUDED.variables, enabled = COALESCE($4::boolean, hosts.enabled),
-         instance_id = CASE WHEN $5 = '' THEN hosts.instance_id ELSE $5 END, modified = now() RETURNING id`,
-      [name, inventoryId, text(mergeVars(old?.variables ?? '', vars)), enabled, instanceId]);
+         instance_id = CASE WHEN $5 = '' AND NOT $6 THEN hosts.instance_id ELSE $5 END, modified = now() RETURNING id`,
+      [name, inventoryId, text(mergeVars(old?.variables ?? '', vars)), enabled, instanceId, !!opts.constructed]);
     hostId.set(name, r.id);
   }
   const groupId = new Map<string, number>();

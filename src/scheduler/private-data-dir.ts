@@ -113,7 +113,7 @@ function vars(text: string, what: string): Record<string, unknown> {
  * host filter selects when the job starts (db/host-filter.ts), ungrouped, as AWX writes them.
  */
 export async function buildInventory(db: Pick<pg.Pool, 'query'>, inventoryId: number,
-  slice?: { number: number; count: number }): Promise<Record<string, unknown>> {
+  slice?: { number: number; count: number }, opts: { towervars?: boolean } = {}): Promise<Record<string, unknown>> {
   const params = new Params();
   const inv = await loadInventoryHosts(db, inventoryId, params);
   const which = inv?.hosts ?? 'false';
@@ -138,7 +138,11 @@ export async function buildInventory(db: Pick<pg.Pool, 'query'>, inventoryId: nu
   }
   for (const c of children) out[groupName.get(c.parent_id)!].children[groupName.get(c.child_id)!] = null;
   const all: Record<string, any> = {
-    hosts: Object.fromEntries(hosts.map((h) => [h.name, vars(h.variables, `host ${h.name} variables`)])),
+    // With towervars (AWX's script_params for constructed inventories' inputs) each host says
+    // which stored host it is, so the constructed inventory's hosts lead back to it.
+    hosts: Object.fromEntries(hosts.map((h) => [h.name, opts.towervars
+      ? { ...vars(h.variables, `host ${h.name} variables`), remote_tower_enabled: 'true', remote_tower_id: Number(h.id) }
+      : vars(h.variables, `host ${h.name} variables`)])),
     vars: vars(inv?.variables ?? '', 'inventory variables'),
     children: out,
   };

@@ -10,31 +10,34 @@ import { createPrivateDataDir, projectDir, requirementsDir } from './private-dat
 import { Redactor } from './redact.js';
 import { isUnder } from './sandbox/host-layout.js';
 import { JobSandbox } from './sandbox/job-sandbox.js';
-import { scmGitAuth, type ScmGitAuth } from './scm-credential.js';
+import { scmGitAuth, scmPasswordAuth, type ScmAuth } from './scm-credential.js';
+import { checkSvnFields, fetchSvn } from './project-svn.js';
+import { checkScmFields, fetchGit } from './project-git.js';
+import { checkArchiveUrl, fetchArchive } from './project-archive.js';
 import type { JobContext, JobRow, KindResult } from './run-unified-job.js';
 import { SyntheticEvents } from './synthetic-events.js';
 import { effectiveTimeout } from './job-timeout.js';
 import { TIMEOUT_EXPLANATION } from './job-states.js';
 
 /**
- * A project update: git clone or fetch into <dataDir>/projects/<local_path>, then check out
- * the branch, tag, or commit asked for (the update's scm_branch, else the project's, else
- * the remote's default), after an optional `scm_refspec` fetch. `scm_clean` discards local
- * changes first; `scm_delete_on_update` starts from an empty directory. The checked-out
- * revision and the playbooks found are recorded on the project and the update. Each git
- * step is one task in the update's events (a play with runner_on_ok/failed and stats), so
- * project update output reads like AWX's. The project's Source Control credential (or the
- * update's own) reaches git through scm-credential.ts and is redacted from the events.
+ * A project update into <dataDir>/projects/<local_path>: `scm_delete_on_update` empties the
+ * directory first; then the source step of the project's type fetches the revision asked for
+ * (the update's scm_branch, else the project's) — project-git.ts (clone or fetch, refspec,
+ * checkout, submodules), project-svn.ts (checkout or update at a revision) or
+ * project-archive.ts (download and unpack) — each honouring `scm_clean` its own way. The
+ * revision and the playbooks found are recorded on the project and the update. Each step is
+ * one task in the update's events (a play with runner_on_ok/failed and stats), so project
+ * update output reads like AWX's. The project's Source Control credential (or the update's
+ * own) reaches git, svn or the download through scm-credential.ts and is redacted from the
+ * events. Then `roles/requirements.yml` and `collections/requirements.yml`, when the project
+ * has them, are installed with ansible-galaxy for that revision (requirementsDir), once.
  *
- * Submodules are checked out recursively (following their branches with
- * `scm_track_submodules`). Then `roles/requirements.yml` and `collections/requirements.yml`, when the project has
- * them, are installed with ansible-galaxy for that revision (requirementsDir), once.
- *
- * Every git runs in the update's sandbox (sandbox/job-sandbox.ts): it writes the checkout
+ * Every program runs in the update's sandbox (sandbox/job-sandbox.ts): it writes the checkout
  * and its private data dir, reads a local (file://) repository, and sees nothing else of
- * the data dir. What users typed reaches git only as arguments it cannot take for options:
- * the URL, refspecs and branch are checked first (checkScmFields) and follow `--`, and
- * GIT_ALLOW_PROTOCOL keeps git to its network and file transports (no `ext::` commands).
+ * the data dir. What users typed reaches git and svn only as arguments they cannot take for
+ * options: URLs, refspecs and branches are checked first (checkScmFields, checkSvnFields)
+ * and follow `--`, and GIT_ALLOW_PROTOCOL keeps git to its network and file transports (no
+ * `ext::` commands).
  */
 const exec = promisify(execFile);
 const PLAYBOOK_MARK = /^\s*-?\s*(hosts|import_playbook|ansible\.builtin\.import_playbook)\s*:/m;
@@ -42,11 +45,17 @@ const GIT_PROTOCOLS = 'file:git:http:https:ssh';
 
 export async function runProjectUpdate(ctx: JobContext, job: JobRow, setPusher: (p: EventPusher) => void): Promise<KindResult> {
   const { rows: [project] } = await ctx.pool.query('SELECT * FROM projects WHERE id = $1', [job.project_id]);
+  const type: string = project.scm_type;
+  if (!(type in FETCHERS)) return { final: { status: 'error', jobExplanation: `scm_type "${type}" is not supported by Playstream` } };
   const wanted: string = job.scm_branch || project.scm_branch || '';
-  const fields = checkScmFields({ scm_url: project.scm_url, scm_branch: wanted, scm_refspec: project.scm_refspec ?? '' });
-  const localRepo = localRepository(project.scm_url, ctx.config.dataDir);
+  const fields = type === 'svn' ? checkSvnFields({ scm_url: project.scm_url, scm_branch: wanted })
+    : type === 'archive' ? { scm_branch: '', refspecs: [], url: checkArchiveUrl(project.scm_url) }
+      : checkScmFields({ scm_url: project.scm_url, scm_branch: wanted, scm_refspec: project.scm_refspec ?? '' });
+  const localRepo = type === 'archive' ? null : localRepository(project.scm_url, ctx.config.dataDir);
   const privateDir = createPrivateDataDir(ctx.config.dataDir, job.id);
-  const auth = await scmGitAuth(ctx.pool, ctx.secrets, job.credential_id ?? project.credential_id, privateDir);
+  const credentialId = job.credential_id ?? project.credential_id;
+  const auth = type === 'git' ? await scmGitAuth(ctx.pool, ctx.secrets, credentialId, privateDir)
+    : await scmPasswordAuth(ctx.pool, ctx.secrets, credentialId);
   try {
     return await updateProject(ctx, job, project, { ...fields, privateDir, localRepo }, auth, setPusher);
   } finally {
@@ -54,10 +63,10 @@ export async function runProjectUpdate(ctx: JobContext, job: JobRow, setPusher: 
   }
 }
 
-interface UpdatePlan { scm_branch: string; refspecs: string[]; privateDir: string; localRepo: string | null }
+export interface UpdatePlan { scm_branch: string; refspecs: string[]; privateDir: string; localRepo: string | null }
 
 async function updateProject(ctx: JobContext, job: JobRow, project: { id: number; local_path: string; name: string } & Record<string, any>,
-  plan: UpdatePlan, auth: ScmGitAuth, setPusher: (p: EventPusher) => void): Promise<KindResult> {
+  plan: UpdatePlan, auth: ScmAuth, setPusher: (p: EventPusher) => void): Promise<KindResult> {
   const pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, jobKinds.project_update.refField, job.id,
     job.created, new Redactor(auth.secrets));
   setPusher(pusher);
@@ -97,17 +106,6 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
   const timeout = await effectiveTimeout(ctx.pool, 'project_update', job.timeout);
   const deadline = timeout > 0 ? Date.now() + timeout * 1000 : 0;
   let timedOut = false;
-  const git = async (...args: string[]) => {
-    const cmd = sandbox.command('git', args, { cwd: dir });
-    const left = deadline ? deadline - Date.now() : 0;
-    if (deadline && left <= 0) { timedOut = true; throw new Error(TIMEOUT_EXPLANATION); }
-    try {
-      return (await exec(cmd.file, cmd.args, { cwd: dir, env, maxBuffer: 10 << 20, timeout: left })).stdout.trim();
-    } catch (err) {
-      if (deadline && (err as { killed?: boolean }).killed) timedOut = true;
-      throw err;
-    }
-  };
   // What failed, with git's own message, for job_explanation (it is also in the update's output).
   const failed = (): KindResult => ({ final: { status: 'failed', jobExplanation: timedOut ? TIMEOUT_EXPLANATION : pusher.redactor.text(failure) } });
 
@@ -115,49 +113,24 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
     emptyDirectory(dir);
     return dir;
   }))) return failed();
-  if (!fs.existsSync(path.join(dir, '.git'))) {
-    if (!(await step('Clone project', async () => {
-      emptyDirectory(dir);
-      await git('clone', '--quiet', '--no-checkout', '--', project.scm_url, dir);
-      return project.scm_url;
-    }))) return failed();
-  } else {
-    if (project.scm_clean && !(await step('Clean local changes', async () => {
-      await git('reset', '--hard', '--quiet');
-      await git('clean', '-fdq');
-      return 'clean';
-    }))) return failed();
-    if (!(await step('Fetch project', async () => {
-      await git('remote', 'set-url', '--', 'origin', project.scm_url);
-      await git('fetch', '--quiet', '--prune', '--tags', '--', 'origin', '+refs/heads/*:refs/remotes/origin/*');
-      return project.scm_url;
-    }))) return failed();
-  }
-  if (plan.refspecs.length && !(await step('Fetch refspec', async () => {
-    await git('fetch', '--quiet', '--', 'origin', ...plan.refspecs);
-    return plan.refspecs.join(' ');
-  }))) return failed();
-  const wanted = plan.scm_branch;
-  let revision = '';
-  if (!(await step('Check out revision', async () => {
-    const candidates = wanted ? [`origin/${wanted}`, `refs/tags/${wanted}`, wanted] : ['origin/HEAD', 'HEAD'];
-    for (const ref of candidates) {
+  const revision = await FETCHERS[project.scm_type as keyof typeof FETCHERS]({
+    dir, project, plan, auth, step, privateDir: plan.privateDir,
+    run: async (program, args, opts = {}) => {
+      const cmd = sandbox.command(program, args, { cwd: opts.cwd ?? dir });
+      const left = deadline ? deadline - Date.now() : 0;
+      if (deadline && left <= 0) { timedOut = true; throw new Error(TIMEOUT_EXPLANATION); }
       try {
-        revision = await git('rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`);
-        if (revision) break;
-      } catch { /* try the next form */ }
-    }
-    if (!revision) throw new Error(`revision "${wanted || 'default branch'}" not found in ${project.scm_url}`);
-    await git('checkout', '--quiet', '--force', '--detach', revision);
-    return revision;
-  }))) return failed();
-  // Submodules, always recursive as AWX's update checks them out; with scm_track_submodules
-  // each follows the latest commit of its tracked branch instead of the one recorded.
-  if (fs.existsSync(path.join(dir, '.gitmodules')) && !(await step('Update submodules', async () => {
-    await git('submodule', 'sync', '--recursive', '--quiet');
-    await git('submodule', 'update', '--init', '--recursive', '--force', '--quiet', ...(project.scm_track_submodules ? ['--remote'] : []));
-    return await git('submodule', 'status', '--recursive');
-  }))) return failed();
+        const p = exec(cmd.file, cmd.args, { cwd: opts.cwd ?? dir, env, maxBuffer: 10 << 20, timeout: left });
+        if (opts.input !== undefined) p.child.stdin?.end(opts.input);
+        return (await p).stdout.trim();
+      } catch (err) {
+        if (deadline && (err as { killed?: boolean }).killed) timedOut = true;
+        throw err;
+      }
+    },
+    deadline,
+  });
+  if (revision === null) return failed();
   const playbooks = discoverPlaybooks(dir);
   await step('Find playbooks', async () => playbooks.join(', '));
   // Roles and collections the project requires, installed once per revision (AWX's
@@ -187,87 +160,28 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
 }
 
 /**
- * A job's own checkout of `branch` (a branch, tag or commit the project's last update
- * fetched), for a job whose template or launch overrides the project's branch
- * (allow_override): a repository borrowing the project clone's objects, its refs fetched,
- * that revision checked out into `dest`. Returns `dest`. The branch is checked as the
- * update checks it; hooks are off; nothing is fetched from the network.
+ * What a project update's source step is given: the checkout directory (bound writable in the
+ * sandbox), `run` (a program in the sandbox, bounded by the update's deadline, `input` on its
+ * stdin), and `step` (one task of the update's output). It answers the revision checked out,
+ * or null when a step failed (the step has said why).
  */
-export async function checkoutBranch(projectCheckout: string, branch: string, dest: string): Promise<string> {
-  const { scm_branch: wanted } = checkScmFields({ scm_url: '/', scm_branch: branch, scm_refspec: '' });
-  fs.mkdirSync(dest, { recursive: true });
-  const git = async (...args: string[]) => (await exec('git', ['-c', 'core.hooksPath=/dev/null', '-c', 'protocol.allow=never',
-    '-c', 'protocol.file.allow=always', ...args], { cwd: dest, maxBuffer: 10 << 20 })).stdout.trim();
-  await git('init', '--quiet');
-  fs.writeFileSync(path.join(dest, '.git', 'objects', 'info', 'alternates'), `${path.join(projectCheckout, '.git', 'objects')}\n`);
-  await git('fetch', '--quiet', '--no-tags', '--', path.join(projectCheckout, '.git'), '+refs/remotes/origin/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*');
-  for (const ref of [`origin/${wanted}`, `refs/tags/${wanted}`, wanted]) {
-    const revision = await git('rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`).catch(() => '');
-    if (revision) {
-      await git('checkout', '--quiet', '--force', '--detach', revision);
-      return dest;
-    }
-  }
-  throw new PlaystreamError('PS_ERR_VALIDATION', `scm_branch "${branch}" is not in the project's last update: update the project`);
+export interface SourceFetch {
+  dir: string;
+  project: Record<string, any> & { id: number; name: string; local_path: string };
+  plan: UpdatePlan;
+  auth: ScmAuth;
+  privateDir: string;
+  deadline: number;
+  step: (name: string, fn: () => Promise<string>) => Promise<boolean>;
+  run: (program: string, args: string[], opts?: { input?: string; cwd?: string }) => Promise<string>;
 }
+
+const FETCHERS = { git: fetchGit, svn: fetchSvn, archive: fetchArchive } as const;
+
 
 /** Removes what a directory holds and keeps the directory (the sandbox binds it by path). */
-function emptyDirectory(dir: string): void {
+export function emptyDirectory(dir: string): void {
   for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
-}
-
-/**
- * A git ref name as `git check-ref-format` allows it (plus `*` for refspec patterns), never
- * mistaken for an option: no leading '-', no whitespace or control characters, none of
- * ~ ^ : ? [ \, no '..', '@{', '//', no component starting with '.' or ending in '.lock'.
- */
-function refNameProblem(name: string): string | null {
-  if (!name) return 'is empty';
-  if (name.startsWith('-')) return 'starts with "-"';
-  if (/[\x00-\x20\x7f~^:?[\\]/.test(name)) return 'holds a character git does not allow in a ref (space, control, ~ ^ : ? [ \\)';
-  if (/\.\.|@\{|\/\//.test(name) || name === '@') return 'holds "..", "@{" or "//"';
-  if (name.split('/').some((c) => c.startsWith('.') || c.endsWith('.lock')) || name.endsWith('/') || name.endsWith('.')) {
-    return 'has a component starting with "." or ending in ".lock", or ends with "/" or "."';
-  }
-  return null;
-}
-
-/**
- * The user-typed values a project update hands git, checked before git runs; a problem
- * refuses the update (status error, the field and the reason in job_explanation), as a
- * value that can only do harm should be refused, not trimmed into something else.
- * - scm_url: http(s), ssh, git or file URL, scp-like `user@host:path`, or an absolute path;
- *   never `-...` (an option) or a `<helper>::` transport;
- * - scm_refspec: space-separated `[+]<src>[:<dst>]`, each side a ref name (refNameProblem)
- *   or a commit id;
- * - scm_branch: a ref name or commit id.
- */
-export function checkScmFields(f: { scm_url: string; scm_branch: string; scm_refspec: string }): { scm_branch: string; refspecs: string[] } {
-  const refuse = (field: string, why: string): never => {
-    throw new PlaystreamError('PS_ERR_VALIDATION', `${field} ${JSON.stringify(field === 'scm_url' ? f.scm_url : field === 'scm_branch' ? f.scm_branch : f.scm_refspec)} is refused: ${why}`);
-  };
-  const url = f.scm_url ?? '';
-  if (!url) refuse('scm_url', 'it is empty');
-  if (url.startsWith('-')) refuse('scm_url', 'it starts with "-" (git would read an option)');
-  if (/[\x00-\x1f\x7f]/.test(url)) refuse('scm_url', 'it holds control characters');
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
-  if (scheme ? !['http', 'https', 'ssh', 'git', 'file', 'git+ssh', 'ssh+git'].includes(scheme)
-    : /^[A-Za-z0-9+.-]+::/.test(url) || !(url.startsWith('/') || /^[^/:]+:/.test(url))) {
-    refuse('scm_url', 'expected an http(s), ssh, git or file URL, user@host:path, or an absolute path');
-  }
-  const branch = f.scm_branch ?? '';
-  const branchProblem = branch && !/^[0-9a-f]{7,64}$/i.test(branch) ? refNameProblem(branch) : null;
-  if (branchProblem) refuse('scm_branch', `it ${branchProblem}`);
-  const refspecs = String(f.scm_refspec ?? '').split(/\s+/).filter(Boolean);
-  for (const spec of refspecs) {
-    const [src, dst, ...more] = spec.replace(/^\+/, '').split(':');
-    if (more.length) refuse('scm_refspec', `"${spec}" has more than one ":"`);
-    for (const side of dst === undefined ? [src] : [src, dst]) {
-      const problem = /^[0-9a-f]{7,64}$/i.test(side) ? null : refNameProblem(side.replace('*', 'x'));
-      if (problem || (side.match(/\*/g)?.length ?? 0) > 1) refuse('scm_refspec', `"${spec}": "${side}" ${problem ?? 'has more than one "*"'}`);
-    }
-  }
-  return { scm_branch: branch, refspecs };
 }
 
 /**

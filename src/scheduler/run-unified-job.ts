@@ -15,7 +15,7 @@ import { markRunning, saveFinalStatus, TIMEOUT_EXPLANATION, type FinalFields, ty
 import { parseVars } from './vars.js';
 import { createStartedNotifications } from './notifications.js';
 import { factCacheDir, FACT_CACHE_TYPE, finishFactCache, startFactCache } from './fact-cache.js';
-import { checkoutBranch } from './project-update.js';
+import { checkoutBranch } from './project-git.js';
 import { buildInventory, createPrivateDataDir, jobDir, projectDir, requirementsDir, writeEnvFiles, writeInventory } from './private-data-dir.js';
 import { runProjectUpdate } from './project-update.js';
 import { binaries } from '../services/system-packages.js';
@@ -65,8 +65,9 @@ export async function runUnifiedJob(ctx: JobContext, jobId: number): Promise<voi
       : await runPlaybook(ctx, job, (p) => { pusher = p; });
     final = result.final;
   } catch (err) {
-    if (err instanceof PlaystreamError && err.code === 'PS_ERR_VALIDATION') {
-      // Refused before anything ran (Jinja where AWX forbids it, a show path that would expose the data dir, ...).
+    if (err instanceof PlaystreamError && (err.code === 'PS_ERR_VALIDATION' || err.code === 'PS_ERR_CREDENTIAL_LOOKUP')) {
+      // Refused before anything ran (Jinja where AWX forbids it, a show path that would expose
+      // the data dir, a credential input its lookup could not fetch, ...).
       final = { status: 'error', jobExplanation: err.message };
     } else {
       log.error('job crashed', { job: jobId, err });

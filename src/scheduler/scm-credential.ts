@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { loadCredentialInputs } from '../db/credentials.js';
+import { loadResolvedInputs } from '../security/credential-plugins/index.js';
 import type { SecretBox } from '../security/secrets.js';
 
 /**
@@ -21,16 +21,35 @@ export interface ScmGitAuth {
   cleanup(): void;
 }
 
+/**
+ * The same credential for svn and archive projects: username and password as svn
+ * (`--username`, the password on its stdin) and the archive download (HTTP basic auth) take
+ * them; never on a command line or in a URL.
+ */
+export interface ScmAuth extends ScmGitAuth { username: string; password: string }
+
 const HELPER = '!f() { test "$1" = get || exit 0; echo "username=$PLAYSTREAM_SCM_USERNAME"; echo "password=$PLAYSTREAM_SCM_PASSWORD"; }; f';
 
-export async function scmGitAuth(db: Pick<pg.Pool, 'query'>, secrets: SecretBox, credentialId: number | null,
-  privateDir: string): Promise<ScmGitAuth> {
-  const none: ScmGitAuth = { env: {}, secrets: [], cleanup: () => {} };
+export async function scmPasswordAuth(db: Pick<pg.Pool, 'query'>, secrets: SecretBox, credentialId: number | null): Promise<ScmAuth> {
+  const none: ScmAuth = { env: {}, secrets: [], cleanup: () => {}, username: '', password: '' };
   if (!credentialId) return none;
   const { rows: [cred] } = await db.query<{ kind: string }>(
     `SELECT t.kind FROM credentials c JOIN credential_types t ON t.id = c.credential_type_id WHERE c.id = $1`, [credentialId]);
   if (cred?.kind !== 'scm') return none;
-  const inputs = await loadCredentialInputs(db, secrets, credentialId);
+  const { inputs, looked } = await loadResolvedInputs(db, secrets, credentialId);
+  const str = (k: string) => (typeof inputs[k] === 'string' ? (inputs[k] as string) : '');
+  return { ...none, username: str('username'), password: str('password'),
+    secrets: [str('password'), ...looked].filter((v) => v.length >= 2) };
+}
+
+export async function scmGitAuth(db: Pick<pg.Pool, 'query'>, secrets: SecretBox, credentialId: number | null,
+  privateDir: string): Promise<ScmAuth> {
+  const none: ScmAuth = { env: {}, secrets: [], cleanup: () => {}, username: '', password: '' };
+  if (!credentialId) return none;
+  const { rows: [cred] } = await db.query<{ kind: string }>(
+    `SELECT t.kind FROM credentials c JOIN credential_types t ON t.id = c.credential_type_id WHERE c.id = $1`, [credentialId]);
+  if (cred?.kind !== 'scm') return none;
+  const { inputs, looked } = await loadResolvedInputs(db, secrets, credentialId);
   const str = (k: string) => (typeof inputs[k] === 'string' ? (inputs[k] as string) : '');
   const env: Record<string, string> = {};
   const found: string[] = [];
@@ -49,5 +68,6 @@ export async function scmGitAuth(db: Pick<pg.Pool, 'query'>, secrets: SecretBox,
     found.push(str('ssh_key_data'));
     if (str('ssh_key_unlock')) found.push(str('ssh_key_unlock'));
   }
-  return { env, secrets: found, cleanup: () => { if (key) fs.rmSync(key, { force: true }); } };
+  found.push(...looked.filter((v) => v.length >= 2));
+  return { env, secrets: found, cleanup: () => { if (key) fs.rmSync(key, { force: true }); }, username: str('username'), password: str('password') };
 }

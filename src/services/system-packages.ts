@@ -26,6 +26,8 @@ export const binaries = {
   ansibleRunner: { name: 'ansible-runner', debianPackage: 'python3-ansible-runner' },
   bwrap: { name: 'bwrap', debianPackage: 'bubblewrap' },
   chromium: { name: 'chromium', debianPackage: 'chromium' },
+  svn: { name: 'svn', debianPackage: 'subversion' },
+  slapd: { name: 'slapd', debianPackage: 'slapd', extraDirs: () => ['/usr/sbin'] },
 } satisfies Record<string, SystemBinary>;
 
 /**
@@ -40,6 +42,14 @@ export const executionBinaries = {
   bwrap: binaries.bwrap,
 } satisfies Record<string, SystemBinary>;
 
+/**
+ * Programs only some project updates run (svn for `scm_type: svn`): installed with the
+ * execution binaries, but a node without them still runs jobs; the update that needs one
+ * errors naming its package (describeMissingBinaries).
+ */
+export const projectSourceBinaries = {
+  svn: binaries.svn,
+} satisfies Record<string, SystemBinary>;
 
 /** Newest Postgres first: /usr/lib/postgresql/<major>/bin. */
 export function postgresBinDirs(): string[] {

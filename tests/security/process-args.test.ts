@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertCredential } from '../../src/db/credentials.js';
 import { extraVarsYaml } from '../../src/scheduler/private-data-dir.js';
-import { checkScmFields } from '../../src/scheduler/project-update.js';
+import { checkScmFields } from '../../src/scheduler/project-git.js';
 import { launchAdHocCommand, launchInventoryUpdate, launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
 import { runDueSchedules } from '../../src/scheduler/schedules.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';

@@ -6,6 +6,7 @@ import { badRequest } from '../http.js';
 import { bool, fk, grantRole, int, named, ro, text } from './common.js';
 import { sourcePathInProject } from './confined-paths.js';
 import { checkInventorySource } from './inventory-source-rules.js';
+import { CONSTRUCTED_SOURCE_FIELDS, checkConstructedSourceFields, constructedPluginOptions, constructedRelated, ensureConstructedSource } from './constructed-source.js';
 
 /** Inventories and what hangs off them (hosts, groups, inventory sources): access follows the inventory. */
 const INV_ORG = '(SELECT i.organization_id FROM inventories i WHERE i.id = t.inventory_id)';
@@ -38,14 +39,15 @@ export const inventories = defineResource({
     const u = `/api/v2/inventories/${r.id}/`;
     return Object.fromEntries(['hosts', 'groups', 'root_groups', 'variable_data', 'script', 'tree', 'inventory_sources',
       'update_inventory_sources', 'activity_stream', 'job_templates', 'ad_hoc_commands', 'access_list', 'object_roles',
-      'instance_groups', 'copy', 'labels'].map((k) => [k, `${u}${k}/`]));
+      'instance_groups', 'copy', 'labels'].map((k) => [k, `${u}${k}/`]).concat(Object.entries(constructedRelated(r))));
   },
   prepare: async (ctx, _db, data, existing, caller) => {
     await requireLinks(ctx.pool, caller.grants, 'inventory', data, existing);
     checkKind(data, existing);
     return yamlOrJsonVariables(data);
   },
-  afterCreate: async (_ctx, db, id, _data, caller) => {
+  afterCreate: async (_ctx, db, id, data, caller) => {
+    if (data.kind === 'constructed') await ensureConstructedSource(db, id);
     if (!caller.grants.superuser) await grantRole(db, 'inventory', id, 'admin_role', caller.user.id);
   },
   // A smart inventory holds no hosts of its own: its total is the hosts its filter selects.
@@ -59,13 +61,13 @@ export const inventories = defineResource({
 });
 
 /**
- * AWX's inventory kinds: '' (hosts of its own) and 'smart' (the hosts `host_filter` selects,
- * which it must name and which must parse); `host_filter` means nothing elsewhere. The
- * 'constructed' kind (AWX 22) is refused rather than stored and ignored.
+ * AWX's inventory kinds: '' (hosts of its own), 'smart' (the hosts `host_filter` selects,
+ * which it must name and which must parse) and 'constructed' (built from input inventories by
+ * its constructed source: resources/constructed-inventories.ts); `host_filter` means nothing
+ * but for smart ones.
  */
 function checkKind(data: Row, existing: Row | undefined): void {
   const kind = (data.kind ?? existing?.kind ?? '') as string;
-  if (kind === 'constructed') throw badRequest({ kind: ['Constructed inventories are not supported by Playstream.'] });
   if (existing && data.kind !== undefined && data.kind !== existing.kind) throw badRequest({ kind: ['An inventory\'s kind cannot be changed.'] });
   const filter = (data.host_filter !== undefined ? data.host_filter : existing?.host_filter) as string | null | undefined;
   if (kind === 'smart' && !filter) throw badRequest({ host_filter: ['Smart inventories must specify host_filter'] });
@@ -78,11 +80,37 @@ function checkKind(data: Row, existing: Row | undefined): void {
   }
 }
 
-/** Hosts, groups and sources belong to inventories of the default kind (AWX: "Cannot create Host for Smart Inventory"). */
+/**
+ * Hosts, groups and sources belong to inventories of the default kind (AWX: "Cannot create
+ * Host for Smart or Constructed Inventories"); a constructed inventory's hosts and groups are
+ * its source's import alone.
+ */
 async function notSmart(ctx: { pool: Queryable }, data: Row, what: string): Promise<void> {
   if (data.inventory == null) return;
   const { rows } = await ctx.pool.query('SELECT kind FROM inventories WHERE id = $1', [data.inventory]);
-  if (rows[0]?.kind === 'smart') throw badRequest({ inventory: [`Cannot create ${what} for Smart Inventory`] });
+  if (rows[0]?.kind === 'smart' || rows[0]?.kind === 'constructed') {
+    throw badRequest({ inventory: [`Cannot create ${what} for Smart or Constructed Inventories`] });
+  }
+}
+
+/**
+ * AWX's InventorySourceSerializer: `constructed` is no source a user creates (each constructed
+ * inventory has its own, made with it), and on that source only the fields the constructed
+ * inventory shows may change. Its source_vars are the plugin's options, not an environment.
+ */
+function checkConstructedSource(data: Row, existing: Row | undefined): boolean {
+  if (existing?.source === 'constructed') {
+    for (const k of Object.keys(data)) {
+      if (!(CONSTRUCTED_SOURCE_FIELDS as readonly string[]).includes(k) && JSON.stringify(data[k]) !== JSON.stringify(existing[k])) {
+        throw badRequest({ error: `Cannot change field '${k}' on a constructed inventory source.` });
+      }
+    }
+    checkConstructedSourceFields(data);
+    if (data.source_vars !== undefined) constructedPluginOptions(String(data.source_vars));
+    return true;
+  }
+  if (data.source === 'constructed') throw badRequest({ source: ['constructed not a valid source for inventory'] });
+  return false;
 }
 
 const inventoryChildAccess = {
@@ -161,6 +189,7 @@ export const inventorySources = defineResource({
   },
   prepare: async (ctx, _db, data, existing, caller) => {
     await requireLinks(ctx.pool, caller.grants, 'inventory_source', data, existing);
+    if (checkConstructedSource(data, existing)) return data;
     await notSmart(ctx, data, 'Inventory Source');
     const project = (data.source_project !== undefined ? data.source_project : existing?.source_project) as number | null | undefined;
     const sourcePath = (data.source_path ?? (data.source_project !== undefined ? existing?.source_path : undefined)) as string | undefined;

@@ -50,7 +50,7 @@ export const users = defineResource({
     first_name: text({ maxLength: 150 }), last_name: text({ maxLength: 150 }), email: text({ maxLength: 254 }),
     is_superuser: bool(), is_system_auditor: bool(),
     password: { type: 'text', writable: true, writeOnly: true },
-    last_login: ro('time'),
+    last_login: ro('time'), ldap_dn: ro('text'),
     // Set by POST /organizations/N/users/: the organization the new user joins.
     organization: { type: 'int', writable: true, writeOnly: true, col: '' },
   },
@@ -82,8 +82,7 @@ export const users = defineResource({
   },
   present: (_row, out) => {
     out.password = '$encrypted$';
-    out.ldap_dn = '';
-    out.external_account = null;
+    out.external_account = out.ldap_dn ? 'ldap' : null;
     out.auth = [];
   },
   prepare: async (ctx, _db, data, existing, caller) => {

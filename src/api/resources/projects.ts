@@ -1,5 +1,7 @@
 import { launchProjectUpdate } from '../../scheduler/launch.js';
-import { checkScmFields } from '../../scheduler/project-update.js';
+import { checkScmFields } from '../../scheduler/project-git.js';
+import { checkSvnFields } from '../../scheduler/project-svn.js';
+import { checkArchiveUrl } from '../../scheduler/project-archive.js';
 import { requireLinks } from '../access.js';
 import { badRequest } from '../http.js';
 import { defineResource, type Row } from '../engine/resource.js';
@@ -59,7 +61,18 @@ export const projects = defineResource({
       await checkLocalPath(ctx, db, data.local_path, existing?.id as number | undefined);
     }
     const scmType = (data.scm_type ?? existing?.scm_type ?? '') as string;
+    if (scmType === 'insights') throw badRequest({ scm_type: ['Red Hat Insights projects are not supported by Playstream.'] });
     if (scmType && !(data.scm_url ?? existing?.scm_url)) throw badRequest({ scm_url: ['SCM URL is required.'] });
+    // svn URLs and revisions, archive URLs: what the update would refuse is refused now (project-svn.ts, project-archive.ts).
+    if ((scmType === 'svn' || scmType === 'archive') && (data.scm_url !== undefined || data.scm_branch !== undefined || data.scm_type !== undefined)) {
+      const url = String(data.scm_url ?? existing?.scm_url ?? '');
+      try {
+        if (scmType === 'svn') checkSvnFields({ scm_url: url, scm_branch: String(data.scm_branch ?? existing?.scm_branch ?? '') });
+        else checkArchiveUrl(url);
+      } catch (err) {
+        throw badRequest({ [(err as Error).message.startsWith('scm_branch ') ? 'scm_branch' : 'scm_url']: [(err as Error).message] });
+      }
+    }
     // What a project update would refuse (git options in a URL, branch or refspec) is refused now, naming the field.
     if (scmType === 'git' && (data.scm_url !== undefined || data.scm_branch !== undefined || data.scm_refspec !== undefined)) {
       const f = { scm_url: String(data.scm_url ?? existing?.scm_url ?? ''), scm_branch: String(data.scm_branch ?? existing?.scm_branch ?? ''),

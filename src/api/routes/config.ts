@@ -7,6 +7,8 @@ import { recordActivity } from '../activity.js';
 import { parseDrfBoolean, parseDrfInteger } from '../engine/drf-values.js';
 import { OPEN_LICENSE } from './license.js';
 import { oauth2SettingProblem } from '../token-issue.js';
+import { LDAP_SETTING_DEFAULTS, ldapSettingProblem, SECRET_LDAP_SETTINGS } from '../../security/ldap/settings.js';
+import { ENCRYPTED_PLACEHOLDER } from '../../security/secrets.js';
 
 /**
  * /api/, /api/v2/ (the resource index), /config/, /settings/ and /dashboard/. Settings are
@@ -14,7 +16,7 @@ import { oauth2SettingProblem } from '../token-issue.js';
  * api_settings; `all` merges them.
  */
 const RESOURCES = ['ping', 'instances', 'instance_groups', 'config', 'settings', 'me', 'dashboard', 'organizations', 'users',
-  'teams', 'credentials', 'credential_types', 'inventory', 'hosts', 'groups', 'inventory_sources', 'inventory_updates',
+  'teams', 'credentials', 'credential_types', 'credential_input_sources', 'inventory', 'constructed_inventories', 'hosts', 'groups', 'inventory_sources', 'inventory_updates',
   'projects', 'project_updates', 'job_templates', 'jobs', 'job_events', 'ad_hoc_commands', 'system_job_templates',
   'system_jobs', 'schedules', 'roles', 'notification_templates', 'notifications', 'labels', 'unified_job_templates',
   'unified_jobs', 'activity_stream', 'tokens', 'applications', 'bulk', 'metrics'];
@@ -36,6 +38,7 @@ export const SETTING_DEFAULTS: Record<string, Record<string, unknown>> = {
   logging: { LOG_AGGREGATOR_ENABLED: false, LOG_AGGREGATOR_LEVEL: 'INFO' },
   // Read by routes/bulk.ts at each request.
   bulk: { BULK_JOB_MAX_LAUNCH: 100, BULK_HOST_MAX_CREATE: 100 },
+  ldap: LDAP_SETTING_DEFAULTS,
 };
 
 /**
@@ -52,7 +55,11 @@ const SETTING_CHECKS: Record<string, (v: unknown, ctx: ApiContext) => string | u
   AWX_ISOLATION_SHOW_PATHS: (v, ctx) => {
     try { parseShowPaths(v, ctx.config.dataDir); return undefined; } catch (err) { return (err as Error).message; }
   },
+  ...Object.fromEntries(Object.keys(LDAP_SETTING_DEFAULTS).map((k) => [k, (v: unknown) => ldapSettingProblem(k, v)])),
 };
+
+/** Settings shown as "$encrypted$" and stored sealed (AWX's encrypted settings); "$encrypted$" written back keeps the value. */
+const SECRET_SETTINGS: ReadonlySet<string> = SECRET_LDAP_SETTINGS;
 
 const SETTING_DEFAULTS_ALL: Record<string, unknown> = Object.assign({}, ...Object.values(SETTING_DEFAULTS));
 
@@ -76,7 +83,7 @@ async function category(ctx: ApiContext, slug: string): Promise<Record<string, u
   if (!keys) throw notFound();
   const { rows } = await ctx.pool.query('SELECT key, value FROM api_settings WHERE key = ANY($1::text[])', [Object.keys(keys)]);
   const out = { ...keys };
-  for (const r of rows) out[r.key] = r.value;
+  for (const r of rows) out[r.key] = SECRET_SETTINGS.has(r.key) && r.value ? ENCRYPTED_PLACEHOLDER : r.value;
   return out;
 }
 
@@ -126,6 +133,7 @@ export function registerConfig(router: Router<ApiContext>): void {
     const errors: Record<string, string[]> = {};
     for (const [k, given] of Object.entries(body)) {
       if (!(k in current)) { errors[k] = ['Not a known setting.']; continue; }
+      if (SECRET_SETTINGS.has(k) && given === ENCRYPTED_PLACEHOLDER) { delete body[k]; continue; }
       const d = SETTING_DEFAULTS_ALL[k] ?? current[k];
       const v = body[k] = parseSettingValue(d, given);
       if (v === undefined) errors[k] = [settingTypeError(d)];
@@ -134,10 +142,12 @@ export function registerConfig(router: Router<ApiContext>): void {
     }
     if (Object.keys(errors).length) return { status: 400, body: errors };
     for (const [k, v] of Object.entries(body)) {
-      await ctx.pool.query(`INSERT INTO api_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2, modified = now()`, [k, JSON.stringify(v)]);
+      const stored = SECRET_SETTINGS.has(k) && typeof v === 'string' && v ? ctx.secrets.encrypt(v) : v;
+      await ctx.pool.query(`INSERT INTO api_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2, modified = now()`, [k, JSON.stringify(stored)]);
     }
     if ('AUTH_BASIC_ENABLED' in body) forgetBasicAuthSetting();
-    await recordActivity(ctx.pool, ctx.config.nodeName, { actorId: caller.user.id, operation: 'update', object1: 'setting', object1Id: null, changes: body });
+    const changes = Object.fromEntries(Object.entries(body).map(([k, v]) => [k, SECRET_SETTINGS.has(k) && v ? ENCRYPTED_PLACEHOLDER : v]));
+    await recordActivity(ctx.pool, ctx.config.nodeName, { actorId: caller.user.id, operation: 'update', object1: 'setting', object1Id: null, changes });
     return { status: 200, body: await category(ctx, req.params.slug) };
   };
   router.put('/api/v2/settings/:slug/', write);

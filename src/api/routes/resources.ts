@@ -7,7 +7,10 @@ import type { Caller, Queryable, ResourceDef } from '../engine/resource.js';
 import { activityStream } from '../resources/activity-stream.js';
 import { grantRole, holdsRole, revokeRole } from '../resources/common.js';
 import { credentials, credentialTypes } from '../resources/credentials.js';
+import { credentialInputSources } from '../resources/credential-input-sources.js';
 import { groups, hosts, inventories, inventorySources } from '../resources/inventories.js';
+import { constructedInventories } from '../resources/constructed-inventories.js';
+import { inputInventories } from '../resources/constructed-source.js';
 import { jobHostSummaries } from '../resources/job-host-summaries.js';
 import { jobTemplates } from '../resources/job-templates.js';
 import { organizations, teams, users } from '../resources/organizations.js';
@@ -124,6 +127,9 @@ export function registerResources(router: Router<ApiContext>): void {
     condition: (p, inv, params) => inventoryHostsSql(inv, p, params),
     createWith: (i) => ({ inventory: i.id }),
   });
+  registerSubList(router, inventories, 'input_inventories', inventories, {
+    condition: (p) => `t.id IN (SELECT input_inventory_id FROM inventory_input_inventories WHERE constructed_inventory_id = ${p})`,
+    associate: inputInventories });
   registerSubList(router, inventories, 'groups', groups, { condition: (p) => `t.inventory_id = ${p}`, createWith: (i) => ({ inventory: i.id }) });
   registerSubList(router, inventories, 'root_groups', groups, { condition: (p) => `t.inventory_id = ${p} AND NOT EXISTS (SELECT 1 FROM group_children gc WHERE gc.child_id = t.id)` });
   registerSubList(router, inventories, 'inventory_sources', inventorySources, { condition: (p) => `t.inventory_id = ${p}`, createWith: (i) => ({ inventory: i.id }) });
@@ -157,6 +163,8 @@ export function registerResources(router: Router<ApiContext>): void {
         associate: attachments(type, event) });
     }
   }
+  registerSubList(router, credentials, 'input_sources', credentialInputSources, { condition: (p) => `t.target_credential_id = ${p}`,
+    createWith: (c) => ({ target_credential: c.id }) });
   registerSubList(router, jobs, 'credentials', credentials, { condition: (p) => `t.id IN (SELECT credential_id FROM unified_job_credentials WHERE unified_job_id = ${p})` });
   registerSubList(router, jobs, 'job_host_summaries', jobHostSummaries, { condition: (p) => `t.job_id = ${p}` });
   registerSubList(router, hosts, 'job_host_summaries', jobHostSummaries, { condition: (p) => `t.host_id = ${p}` });
@@ -167,7 +175,7 @@ export function registerResources(router: Router<ApiContext>): void {
   registerSubList(router, instances, 'peers', instances, { condition: (p) => `t.id IN (SELECT peer_id FROM instance_peers WHERE instance_id = ${p})` });
   registerSubList(router, instances, 'instance_groups', instanceGroups, { condition: (p) => `t.id IN (SELECT instance_group_id FROM instance_group_instances WHERE instance_id = ${p})` });
 
-  for (const def of [organizations, users, teams, credentialTypes, credentials, projects, inventories, hosts, groups, inventorySources,
+  for (const def of [organizations, users, teams, credentialTypes, credentials, credentialInputSources, projects, inventories, constructedInventories, hosts, groups, inventorySources,
     jobTemplates, jobs, projectUpdates, inventoryUpdates, adHocCommands, systemJobs, unifiedJobs, unifiedJobTemplates,
     systemJobTemplates, schedules, notificationTemplates, notifications, instances, instanceGroups, labels, roles, activityStream, tokens, applications, jobHostSummaries]) {
     registerResource(router, def);
