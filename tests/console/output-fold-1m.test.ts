@@ -18,7 +18,7 @@ async function timedClick(page: Page, label: string, rowsSrc: string) {
   return page.evaluate(async ({ label, rowsSrc }) => {
     const accept = new Function('n', `return (${rowsSrc})(n)`) as (n: number) => boolean;
     const out = document.querySelector('.output') as HTMLElement;
-    const button = [...document.querySelectorAll('.output-toolbar button')].find((b) => b.textContent === label) as HTMLButtonElement;
+    const button = Array.from(document.querySelectorAll('.output-toolbar button')).find((b) => b.textContent === label) as HTMLButtonElement;
     let frames = 0;
     let longestGap = 0;
     let last = performance.now();
@@ -89,7 +89,7 @@ describe('folding a stored 1,000,000-line job', () => {
 
     // Folded: the play's header then the recap, which names its hosts; the task lines are gone.
     await timedClick(page, 'Collapse plays', '(n) => n < 1000');
-    const shown = await page.evaluate(() => [...document.querySelectorAll('.output-rows .row')].slice(0, 4).map((r) => [r.getAttribute('data-line'), r.querySelector('.text')?.textContent]));
+    const shown = await page.evaluate(() => Array.from(document.querySelectorAll('.output-rows .row')).slice(0, 4).map((r) => [r.getAttribute('data-line'), r.querySelector('.text')?.textContent]));
     expect(shown[1]).toEqual(['2', expect.stringContaining('PLAY [Big play]')]);
     expect(shown[2]?.[1]).toContain('PLAY RECAP');
     expect(shown[3]?.[1]).toMatch(/host-0 : ok=/);
