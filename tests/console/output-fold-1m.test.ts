@@ -86,6 +86,8 @@ describe('folding a stored 1,000,000-line job', () => {
       }
     }
     console.log('fold/unfold of all plays, 1,000,000 lines', JSON.stringify(figures));
+    console.log('event reads', await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/job_events/'))
+      .map((e) => `${e.name.replace(location.origin, '')} ${Math.round(e.duration)} ms`)));
 
     // Folded: the play's header then the recap, which names its hosts; the task lines are gone.
     await timedClick(page, 'Collapse plays', '(n) => n < 1000');

@@ -1,6 +1,9 @@
 import { get, type Page, withQuery } from '../api.js';
 import { eventLines, type Line } from './ansi.js';
+import { type Header, HeaderIndex, Kind } from './headers.js';
 import { type SearchMatch, searchOutput } from './search.js';
+
+export { type Header, Kind } from './headers.js';
 
 /**
  * A job's output, held in segments of 200 consecutive counters — the API's largest page, so
@@ -32,7 +35,6 @@ const PENDING_LIVE_MAX = 20_000;
 const MAX_PLAYS = 20_000;
 const HEADER_EVENTS = 'playbook_on_play_start,playbook_on_task_start,playbook_on_handler_task_start,playbook_on_stats';
 
-export const enum Kind { Other = 0, Play = 1, Task = 2, Stats = 3, Failed = 4 }
 
 export interface JobEvent {
   id?: number;
@@ -65,7 +67,6 @@ interface Segment {
   fetchedAt: number;
 }
 
-export interface Header { line: number; level: number; counter: number; kind: Kind }
 
 function kindOf(ev: JobEvent): Kind {
   switch (ev.event) {
@@ -88,15 +89,11 @@ export class EventStore {
   #parsed = new Map<number, Line[]>();
   #inflight = new Map<number, Promise<void>>();
   #queue: number[] = [];
-  #headers: Header[] = [];
-  /** Level-1 headers (plays, the recap) alone: a play's section ends at the next of these. */
-  #top: Header[] = [];
+  #headers = new HeaderIndex();
   /** Every play and the recap are in #top (the play index was read to its end). */
   playsComplete = false;
   #playsAfter = 0;
   #playsLoading: Promise<void> | undefined;
-  /** Bumped whenever a header is added: the view recomputes hidden ranges only then. */
-  headersVersion = 0;
   #clock = 0;
   #changed: () => void;
   #gapTimer: ReturnType<typeof setTimeout> | undefined;
@@ -120,7 +117,9 @@ export class EventStore {
   }
 
   get loadedSegments(): number { return this.#segments.size; }
-  get headers(): readonly Header[] { return this.#headers; }
+  get headers(): readonly Header[] { return this.#headers.all; }
+  /** Changes whenever a header is added (the view's hidden ranges depend on it). */
+  get headersVersion(): number { return this.#headers.version; }
 
   /** First load: the last event (for the line count) then the caller's window. */
   async init(finished: boolean): Promise<void> {
@@ -238,28 +237,20 @@ export class EventStore {
       this.#growAnchors(index);
       if (this.#segFirst[index] < 0 || start < this.#segFirst[index]) this.#segFirst[index] = start;
       if (end > this.#segLast[index]) this.#segLast[index] = end;
-      if (kind === Kind.Play || kind === Kind.Task || kind === Kind.Stats) this.#addHeader({ line: start + headerAt, level: kind === Kind.Task ? 2 : 1, counter: c, kind });
+      if (kind === Kind.Play || kind === Kind.Task || kind === Kind.Stats) this.#headers.add({ line: start + headerAt, level: kind === Kind.Task ? 2 : 1, counter: c, kind });
     }
     if (seg.count === SEG) this.#segComplete[index] = 1;
     return true;
   }
 
-  #addHeader(h: Header): void {
-    if (!insertSorted(this.#headers, h)) return;
-    if (h.level === 1) insertSorted(this.#top, h);
-    this.headersVersion++;
-  }
-
   /** The header whose title is line `line`, if known. */
   headerAt(line: number): Header | undefined {
-    const i = firstAfter(this.#headers, line - 1);
-    const h = this.#headers[i];
-    return h?.line === line ? h : undefined;
+    return this.#headers.at(line);
   }
 
   /** The plays known (all of them once `playsComplete`). */
   plays(): Header[] {
-    return this.#top.filter((h) => h.kind === Kind.Play);
+    return this.#headers.plays();
   }
 
   #growAnchors(index: number): void {
@@ -413,8 +404,7 @@ export class EventStore {
    * (`loadPlays`), and for a task once `loadSectionEnd` fetched the header that follows it.
    */
   nextHeaderLine(h: Header): number | undefined {
-    const list = h.level === 1 ? this.#top : this.#headers;
-    return list[firstAfter(list, h.line)]?.line;
+    return this.#headers.nextLine(h);
   }
 
   /**
@@ -425,7 +415,7 @@ export class EventStore {
   loadPlays(): Promise<void> {
     this.#playsLoading ??= (async () => {
       try {
-        while (this.#top.length < MAX_PLAYS) {
+        while (this.#headers.topCount < MAX_PLAYS) {
           const page = await this.#page({ event__in: 'playbook_on_play_start,playbook_on_stats', counter__gt: this.#playsAfter, order_by: 'counter', page_size: SEG });
           for (const ev of page.results) this.#insert(ev);
           const last = page.results[page.results.length - 1];
@@ -458,20 +448,4 @@ export class EventStore {
     this.#changed();
     return found;
   }
-}
-
-/** Index of the first header whose line is > `line` (headers sorted by line). */
-function firstAfter(hs: readonly Header[], line: number): number {
-  let lo = 0;
-  let hi = hs.length;
-  while (lo < hi) { const mid = (lo + hi) >> 1; if (hs[mid].line <= line) lo = mid + 1; else hi = mid; }
-  return lo;
-}
-
-/** Inserts in line order; false when a header with that line is already there. */
-function insertSorted(hs: Header[], h: Header): boolean {
-  const i = firstAfter(hs, h.line - 1);
-  if (hs[i]?.line === h.line) return false;
-  hs.splice(i, 0, h);
-  return true;
 }

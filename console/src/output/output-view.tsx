@@ -196,7 +196,8 @@ export function OutputView(props: OutputViewProps) {
           <span class="muted search-count">{search.busy ? 'searching…' : search.term ? (search.matches.length ? `${search.at + 1} of ${search.matches.length}` : 'no matches') : ''}</span>
         </form>
         <span class="spacer" />
-        <button type="button" class="btn-small" onClick={() => void collapsePlays()}>Collapse plays</button>
+        <button type="button" class="btn-small" onClick={() => void collapsePlays()}
+          onPointerEnter={() => { if (store.ready && !store.playsComplete) void store.loadPlays(); }}>Collapse plays</button>
         <button type="button" class="btn-small" onClick={() => setCollapsed(new Set())}>Expand all</button>
         {running && (
           <button type="button" class={`btn-small${followOn ? ' active' : ''}`} onClick={() => { follow.current = !follow.current; setFollowOn(follow.current); if (follow.current) scrollToEnd(); }}>
