@@ -10,6 +10,8 @@ export interface Quantiles { p50: number; p99: number; max: number; count: numbe
 
 const SAMPLE_CAP = 5000;
 export const HISTORY = 300;
+/** The tiles' window: a figure is over the last WINDOW_S seconds, and "—" when they hold no data. */
+export const WINDOW_S = 10;
 
 class Reservoir {
   #values = new Float64Array(SAMPLE_CAP);
@@ -26,11 +28,10 @@ class Reservoir {
       if (j < SAMPLE_CAP) this.#values[j] = v;
     }
   }
-  take(): Quantiles | undefined {
+  take(): Second | undefined {
     if (!this.#n) return undefined;
     const s = this.#values.slice(0, this.#n).sort();
-    const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-    const out = { p50: q(0.5), p99: q(0.99), max: this.#max, count: this.#seen };
+    const out = { ...quantiles(s, this.#max, this.#seen), sample: s };
     this.#n = 0;
     this.#seen = 0;
     this.#max = -Infinity;
@@ -38,13 +39,36 @@ class Reservoir {
   }
 }
 
+/** One second's figures and its (sorted) sample, kept for the window's quantiles. */
+interface Second extends Quantiles { sample: Float64Array }
+
+function quantiles(sorted: Float64Array, max: number, count: number): Quantiles {
+  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+  return { p50: q(0.5), p99: q(0.99), max, count };
+}
+
+/** Quantiles over the seconds of the window that had events (their samples merged); undefined when none had. */
+function overWindow(seconds: readonly (Second | undefined)[]): Quantiles | undefined {
+  const held = seconds.slice(-WINDOW_S).filter((x): x is Second => x !== undefined);
+  if (!held.length) return undefined;
+  const all = new Float64Array(held.reduce((n, x) => n + x.sample.length, 0));
+  let at = 0;
+  for (const x of held) { all.set(x.sample, at); at += x.sample.length; }
+  all.sort();
+  return quantiles(all, Math.max(...held.map((x) => x.max)), held.reduce((n, x) => n + x.count, 0));
+}
+
 export class LagMeter {
   #delivered = new Reservoir();
   #stored = new Reservoir();
   readonly delivered: (Quantiles | undefined)[] = [];
   readonly stored: (Quantiles | undefined)[] = [];
+  /** The last WINDOW_S seconds with their samples (the history above keeps figures only). */
+  #recentDelivered: (Second | undefined)[] = [];
+  #recentStored: (Second | undefined)[] = [];
   total = 0;
-  last: { delivered?: Quantiles; stored?: Quantiles } = {};
+  /** Over the last WINDOW_S seconds: undefined when no event arrived in them. */
+  window: { delivered?: Quantiles; stored?: Quantiles } = {};
 
   add(createdMs: number, modifiedMs: number, receivedAt: number): void {
     this.total++;
@@ -56,10 +80,13 @@ export class LagMeter {
   tick(): { delivered?: Quantiles; stored?: Quantiles } {
     const d = this.#delivered.take();
     const s = this.#stored.take();
-    push(this.delivered, d);
-    push(this.stored, s);
-    if (d) this.last.delivered = d;
-    if (s) this.last.stored = s;
+    push(this.delivered, d && strip(d));
+    push(this.stored, s && strip(s));
+    for (const [list, x] of [[this.#recentDelivered, d], [this.#recentStored, s]] as const) {
+      list.push(x);
+      if (list.length > WINDOW_S) list.shift();
+    }
+    this.window = { delivered: overWindow(this.#recentDelivered), stored: overWindow(this.#recentStored) };
     return { delivered: d, stored: s };
   }
 
@@ -69,8 +96,14 @@ export class LagMeter {
     this.delivered.length = 0;
     this.stored.length = 0;
     this.total = 0;
-    this.last = {};
+    this.#recentDelivered = [];
+    this.#recentStored = [];
+    this.window = {};
   }
+}
+
+function strip(x: Second): Quantiles {
+  return { p50: x.p50, p99: x.p99, max: x.max, count: x.count };
 }
 
 export function push<T>(arr: T[], v: T): void {

@@ -3,7 +3,7 @@ import { get, type Page, type ApiObject } from '../api.js';
 import { formatCount, formatMs, parseApiTime } from '../components/format.js';
 import { isStatusChange, liveSocket, type WsMessage } from '../ws.js';
 import { Chart } from './chart.js';
-import { LagMeter, push } from './lag-meter.js';
+import { LagMeter, push, WINDOW_S } from './lag-meter.js';
 import { parsePrometheus, type Sample, sum } from './prometheus.js';
 
 /**
@@ -15,6 +15,12 @@ import { parsePrometheus, type Sample, sum } from './prometheus.js';
  *   out, events waiting in Redis, batch sizes, its own `modified - created`);
  * - `/api/v2/metrics/` every 2 s: websocket queue depth, per-group overflow, dead letters.
  * Selecting a job narrows the browser's figures to that job.
+ *
+ * Every tile says its window and scope, and is over the last WINDOW_S seconds only: with no
+ * data in them it shows "—", never the last value seen (a p99 from a run that ended minutes
+ * ago is not a current figure). A receiver's latency and batch figures count only in the
+ * snapshots where it stored events: its quantiles are over its most recent samples, which an
+ * idle receiver keeps reporting unchanged.
  */
 const EVENT_GROUP: Record<string, string> = {
   job: 'job_events', project_update: 'project_update_events', inventory_update: 'inventory_update_events',
@@ -36,6 +42,8 @@ export function LagPage() {
   const [, setTick] = useState(0);
   const meter = useRef(new LagMeter()).current;
   const tracked = useRef(new Map<number, string>());
+  /** Job names for the picker, by id (from the running-jobs list, or looked up once). */
+  const names = useRef(new Map<number, string>());
   const finishing = useRef(new Map<number, ReturnType<typeof setTimeout>>());
   const receivers = useRef(new Map<string, Receiver>());
   const webNodes = useRef(new Map<string, WebNode>());
@@ -59,13 +67,19 @@ export function LagPage() {
       if (sel && !tracked.current.has(sel)) (groups.job_events ??= []).push(sel);
       sub.update({ jobs: ['status_changed'], metrics: ['pipeline', 'websocket'], control: ['limit_reached'], ...groups });
     };
-    const track = (id: number, type: string) => {
+    const track = (id: number, type: string, name?: string) => {
+      if (name) names.current.set(id, name);
+      else if (!names.current.has(id)) {
+        names.current.set(id, '');
+        void get<Page<ApiObject>>(`/api/v2/unified_jobs/?id=${id}`).then((p) => { if (p.results[0]?.name) names.current.set(id, p.results[0].name); })
+          .catch(() => undefined);
+      }
       clearTimeout(finishing.current.get(id));
       finishing.current.delete(id);
       if (!tracked.current.has(id)) { tracked.current.set(id, type); resubscribe(); }
     };
     void get<Page<ApiObject>>('/api/v2/unified_jobs/?status__in=pending,waiting,running&order_by=-id&page_size=50')
-      .then((p) => { for (const j of p.results) track(j.id, j.type); }).catch(() => undefined);
+      .then((p) => { for (const j of p.results) track(j.id, j.type, j.name); }).catch(() => undefined);
     const off = liveSocket.onMessage((msg: WsMessage, receivedAt) => {
       const g = msg.group_name ?? '';
       if (g === 'metrics' && msg.type === 'websocket') {
@@ -74,7 +88,7 @@ export function LagPage() {
         receivers.current.set(`${msg.node}/${msg.instance}`, msg as unknown as Receiver);
       } else if (isStatusChange(msg)) {
         const id = msg.unified_job_id as number;
-        if (['pending', 'waiting', 'running'].includes(msg.status)) track(id, String(msg.type ?? 'job'));
+        if (['pending', 'waiting', 'running'].includes(msg.status)) track(id, String(msg.type ?? 'job'), typeof msg.name === 'string' ? msg.name : undefined);
         else if (tracked.current.has(id) && !finishing.current.has(id)) {
           // Events committed just before the final status still arrive: keep listening 5 s.
           finishing.current.set(id, setTimeout(() => { tracked.current.delete(id); finishing.current.delete(id); resubscribe(); }, 5000));
@@ -107,6 +121,8 @@ export function LagPage() {
         if (now - r.at > RECEIVER_STALE_MS) continue;
         any = true;
         rin += r.events_in_per_s; rout += r.events_out_per_s; list += r.list_length; processing += r.processing_length ?? 0;
+        // An idle receiver repeats its last quantiles: only one storing now has current ones.
+        if (r.events_out_per_s <= 0) continue;
         if (r.batch_size && (!batch || r.batch_size.max > batch.max)) batch = r.batch_size;
         if (r.lag_ms && (!lag || r.lag_ms.p99 > lag.p99)) lag = r.lag_ms;
       }
@@ -144,8 +160,8 @@ export function LagPage() {
 
   useEffect(() => { meter.reset(); }, [selected]);
 
-  const d = meter.last.delivered;
-  const st = meter.last.stored;
+  const d = meter.window.delivered;
+  const st = meter.window.stored;
   const samples = prom.current?.samples ?? [];
   const byGroup = new Map<string, { depth: number; overflow: number }>();
   const row = (g: string) => { let r = byGroup.get(g); if (!r) byGroup.set(g, r = { depth: 0, overflow: 0 }); return r; };
@@ -162,7 +178,14 @@ export function LagPage() {
     }
   }
   const groupRows = [...byGroup].sort((a, b) => b[1].depth + b[1].overflow - a[1].depth - a[1].overflow).slice(0, 20);
-  const lastOf = (a: Series) => [...a].reverse().find((v) => v !== undefined);
+  // Tiles read only the window's points: none there is "—".
+  const recent = (a: Series) => a.slice(-WINDOW_S).filter((v): v is number => v !== undefined);
+  const lastOf = (a: Series) => recent(a).pop();
+  const worst = (a: Series) => { const r = recent(a); return r.length ? Math.max(...r) : undefined; };
+  const mean = (a: Series) => { const r = recent(a); return r.length ? r.reduce((x, y) => x + y, 0) / r.length : undefined; };
+  const jobLabel = (id: number) => `${names.current.get(id) || 'job'} (#${id})`;
+  const scope = selected ? jobLabel(selected) : 'all running jobs';
+  const win = `last ${WINDOW_S} s`;
   const ms = (v: number) => formatMs(v);
   const n = (v: number) => formatCount(v);
   const delivered = meter.delivered;
@@ -178,23 +201,33 @@ export function LagPage() {
             setSelected(v ? Number(v) : undefined);
           }}>
             <option value="">all running jobs</option>
-            {[...tracked.current.keys(), ...(selected && !tracked.current.has(selected) ? [selected] : [])].map((id) => <option value={id}>job {id}</option>)}
+            {[...tracked.current.keys(), ...(selected && !tracked.current.has(selected) ? [selected] : [])].map((id) => <option value={id}>{jobLabel(id)}</option>)}
           </select>
         </label>
-        <form class="inline" onSubmit={(e) => { e.preventDefault(); const v = Number(new FormData(e.currentTarget as HTMLFormElement).get('job')); if (v > 0) setSelected(v); }}>
+        <form class="inline" onSubmit={(e) => {
+          e.preventDefault();
+          const v = Number(new FormData(e.currentTarget as HTMLFormElement).get('job'));
+          if (v > 0 && !names.current.has(v)) {
+            names.current.set(v, '');
+            void get<Page<ApiObject>>(`/api/v2/unified_jobs/?id=${v}`).then((p) => { if (p.results[0]?.name) { names.current.set(v, p.results[0].name); setTick((t) => t + 1); } }).catch(() => undefined);
+          }
+          if (v > 0) setSelected(v);
+        }}>
           <input name="job" type="number" min={1} placeholder="job id" class="narrow" />
           <button type="submit" class="btn-small">Watch</button>
         </form>
       </div>
       <div class="tiles">
-        <Tile label="delivered − created p50" value={formatMs(d?.p50)} testId="delivered-p50" />
-        <Tile label="delivered − created p99" value={formatMs(d?.p99)} testId="delivered-p99" />
-        <Tile label="modified − created p99" value={formatMs(selected ? st?.p99 : lastOf(hist.rP99) ?? st?.p99)} testId="stored-p99" />
-        <Tile label="events/s in" value={formatCount(lastOf(hist.in))} testId="events-in" />
-        <Tile label="events/s stored" value={formatCount(lastOf(hist.out))} testId="events-out" />
-        <Tile label="events received here" value={meter.total.toLocaleString()} testId="events-here" />
-        <Tile label="waiting in Redis" value={formatCount(backlog(lastOf(hist.list), lastOf(hist.processing)))} testId="list-length" />
-        <Tile label="dead letters" value={formatCount(lastOf(hist.dead))} testId="dead-letters" />
+        <Tile label="delivered − created p50" scope={`${win} · ${scope} · to this browser`} value={formatMs(d?.p50)} testId="delivered-p50" />
+        <Tile label="delivered − created p99" scope={`${win} · ${scope} · to this browser`} value={formatMs(d?.p99)} testId="delivered-p99" />
+        {selected || worst(hist.rP99) === undefined
+          ? <Tile label="modified − created p99" scope={`${win} · ${scope} · events seen here`} value={formatMs(st?.p99)} testId="stored-p99" />
+          : <Tile label="modified − created p99" scope={`${win} · worst second · receivers while storing`} value={formatMs(worst(hist.rP99))} testId="stored-p99" />}
+        <Tile label="events/s in" scope={`mean of ${win} · all receivers`} value={formatCount(mean(hist.in))} testId="events-in" />
+        <Tile label="events/s stored" scope={`mean of ${win} · all receivers`} value={formatCount(mean(hist.out))} testId="events-out" />
+        <Tile label="events received here" scope={`since ${selected ? 'selected' : 'opened'} · ${scope}`} value={meter.total.toLocaleString()} testId="events-here" />
+        <Tile label="waiting in Redis" scope={`latest within ${win} · all receivers`} value={formatCount(backlog(lastOf(hist.list), lastOf(hist.processing)))} testId="list-length" />
+        <Tile label="dead letters" scope={`total, latest within ${win} · this node's /metrics`} value={formatCount(lastOf(hist.dead))} testId="dead-letters" />
       </div>
       <div class="charts">
         <Chart title={selected ? `Job ${selected}: runner → database (modified − created)` : 'Runner → database (modified − created, receiver)'} format={ms} testId="chart-stored"
@@ -246,8 +279,12 @@ export function LagPage() {
   );
 }
 
-function Tile(props: { label: string; value: string; testId: string }) {
-  return <div class="tile card" data-testid={props.testId}><div class="tile-value">{props.value}</div><div class="tile-label">{props.label}</div></div>;
+function Tile(props: { label: string; scope: string; value: string; testId: string }) {
+  return (
+    <div class="tile card" data-testid={props.testId}>
+      <div class="tile-value">{props.value}</div><div class="tile-label">{props.label}</div><div class="tile-scope muted">{props.scope}</div>
+    </div>
+  );
 }
 
 /** Events not yet stored: the intake list plus what receivers have claimed from it (a claim empties the list at once). */

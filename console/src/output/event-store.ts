@@ -1,6 +1,9 @@
 import { get, type Page, withQuery } from '../api.js';
 import { eventLines, type Line } from './ansi.js';
+import { type Header, HeaderIndex, Kind } from './headers.js';
 import { type SearchMatch, searchOutput } from './search.js';
+
+export { type Header, Kind } from './headers.js';
 
 /**
  * A job's output, held in segments of 200 consecutive counters — the API's largest page, so
@@ -29,8 +32,9 @@ const MAX_PARALLEL = 6;
 const GAP_FILL_DELAY_MS = 300;
 const REFETCH_AFTER_MS = 1500;
 const PENDING_LIVE_MAX = 20_000;
+const MAX_PLAYS = 20_000;
+const HEADER_EVENTS = 'playbook_on_play_start,playbook_on_task_start,playbook_on_handler_task_start,playbook_on_stats';
 
-export const enum Kind { Other = 0, Play = 1, Task = 2, Stats = 3, Failed = 4 }
 
 export interface JobEvent {
   id?: number;
@@ -63,7 +67,6 @@ interface Segment {
   fetchedAt: number;
 }
 
-export interface Header { line: number; level: number; counter: number; kind: Kind }
 
 function kindOf(ev: JobEvent): Kind {
   switch (ev.event) {
@@ -86,7 +89,11 @@ export class EventStore {
   #parsed = new Map<number, Line[]>();
   #inflight = new Map<number, Promise<void>>();
   #queue: number[] = [];
-  #headers: Header[] = [];
+  #headers = new HeaderIndex();
+  /** Every play and the recap are in #top (the play index was read to its end). */
+  playsComplete = false;
+  #playsAfter = 0;
+  #playsLoading: Promise<void> | undefined;
   #clock = 0;
   #changed: () => void;
   #gapTimer: ReturnType<typeof setTimeout> | undefined;
@@ -110,7 +117,9 @@ export class EventStore {
   }
 
   get loadedSegments(): number { return this.#segments.size; }
-  get headers(): readonly Header[] { return this.#headers; }
+  get headers(): readonly Header[] { return this.#headers.all; }
+  /** Changes whenever a header is added (the view's hidden ranges depend on it). */
+  get headersVersion(): number { return this.#headers.version; }
 
   /** First load: the last event (for the line count) then the caller's window. */
   async init(finished: boolean): Promise<void> {
@@ -228,19 +237,20 @@ export class EventStore {
       this.#growAnchors(index);
       if (this.#segFirst[index] < 0 || start < this.#segFirst[index]) this.#segFirst[index] = start;
       if (end > this.#segLast[index]) this.#segLast[index] = end;
-      if (kind === Kind.Play || kind === Kind.Task || kind === Kind.Stats) this.#addHeader({ line: start + headerAt, level: kind === Kind.Task ? 2 : 1, counter: c, kind });
+      if (kind === Kind.Play || kind === Kind.Task || kind === Kind.Stats) this.#headers.add({ line: start + headerAt, level: kind === Kind.Task ? 2 : 1, counter: c, kind });
     }
     if (seg.count === SEG) this.#segComplete[index] = 1;
     return true;
   }
 
-  #addHeader(h: Header): void {
-    const hs = this.#headers;
-    let lo = 0;
-    let hi = hs.length;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (hs[mid].line < h.line) lo = mid + 1; else hi = mid; }
-    if (hs[lo]?.line === h.line) return;
-    hs.splice(lo, 0, h);
+  /** The header whose title is line `line`, if known. */
+  headerAt(line: number): Header | undefined {
+    return this.#headers.at(line);
+  }
+
+  /** The plays known (all of them once `playsComplete`). */
+  plays(): Header[] {
+    return this.#headers.plays();
   }
 
   #growAnchors(index: number): void {
@@ -335,11 +345,15 @@ export class EventStore {
     return l && l.spans.map((s) => s.text).join('');
   }
 
-  /** Makes sure lines [from, to) get loaded; fetches the segments they need, 6 at a time. */
-  ensure(from: number, to: number): void {
+  /**
+   * Makes sure the lines on screen get loaded; fetches the segments they need, 6 at a time.
+   * Only the given lines are looked at — with sections collapsed, the screen's first and last
+   * lines may be a million lines apart, and what lies between is hidden, not wanted.
+   */
+  ensure(lines: readonly number[]): void {
     const want = new Set<number>();
-    const end = Math.min(to, this.totalLines);
-    for (let l = Math.max(0, from); l < end; l++) {
+    for (const l of lines) {
+      if (l < 0 || l >= this.totalLines) continue;
       if (this.#locate(l)) continue;
       const index = this.#segmentFor(l);
       if (index === undefined) continue;
@@ -384,28 +398,46 @@ export class EventStore {
     this.#changed();
   }
 
-  /** Finds the next header at `level` or above after `counter`, for collapsing a section. */
+  /**
+   * The line where a header's section ends: the next header at its level or above, by binary
+   * search over the known headers. Exact for a play once the play index is read
+   * (`loadPlays`), and for a task once `loadSectionEnd` fetched the header that follows it.
+   */
   nextHeaderLine(h: Header): number | undefined {
-    for (const x of this.#headers) if (x.line > h.line && x.level <= h.level) return x.line;
-    return undefined;
+    return this.#headers.nextLine(h);
   }
 
-  /** Loads forward from a header until the section's end is known (for collapse). */
-  async loadSectionEnd(h: Header): Promise<void> {
-    let index = Math.floor((h.counter - 1) / SEG);
-    const lastIndex = Math.floor((this.maxCounter - 1) / SEG);
-    const want = h.level === 1 ? 'playbook_on_play_start' : undefined;
-    // One filtered query finds the next play (AWX's `event=` filter); tasks are short, so a few segments do.
-    if (want) {
+  /**
+   * The play index: every play start and the recap, read with AWX's `event__in` filter, 200
+   * a page, resumable (a running job's later plays are read on the next call). Capped at
+   * MAX_PLAYS headers so memory stays bounded whatever the job.
+   */
+  loadPlays(): Promise<void> {
+    this.#playsLoading ??= (async () => {
       try {
-        const page = await this.#page({ event: want, counter__gt: h.counter, order_by: 'counter', page_size: 1 });
-        const ev = page.results[0];
-        if (ev && ev.event === want) { this.#insert(ev); this.#changed(); return; }
-      } catch { /* fall back to scanning */ }
-    }
-    for (let i = 0; i < 50 && index <= lastIndex && this.nextHeaderLine(h) === undefined; i++, index++) {
-      if (!this.#segments.has(index) || !this.#segComplete[index]) await this.#fetchSegment(index);
-    }
+        while (this.#headers.topCount < MAX_PLAYS) {
+          const page = await this.#page({ event__in: 'playbook_on_play_start,playbook_on_stats', counter__gt: this.#playsAfter, order_by: 'counter', page_size: SEG });
+          for (const ev of page.results) this.#insert(ev);
+          const last = page.results[page.results.length - 1];
+          if (last) this.#playsAfter = last.counter;
+          if (page.results.length < SEG) { this.playsComplete = this.#finished; break; }
+        }
+      } finally {
+        this.#playsLoading = undefined;
+      }
+      this.#changed();
+    })();
+    return this.#playsLoading;
+  }
+
+  /** Fetches the header that ends a section (one filtered query), so collapsing it is exact. */
+  async loadSectionEnd(h: Header): Promise<void> {
+    if (h.level === 1) return this.playsComplete ? undefined : this.loadPlays();
+    try {
+      const page = await this.#page({ event__in: HEADER_EVENTS, counter__gt: h.counter, order_by: 'counter', page_size: 1 });
+      const ev = page.results[0];
+      if (ev) { this.#insert(ev); this.#changed(); }
+    } catch { /* the section stays collapsed up to the next header known */ }
   }
 
   /** Lines containing `term` (see search.ts); events the search reads are kept. */

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { isJobEventFor, liveSocket, type WsMessage } from '../ws.js';
 import type { Line } from './ansi.js';
 import { EventStore, type JobEvent } from './event-store.js';
-import { hiddenRanges, lineToRow, rowToLine, visibleCount } from './visible-lines.js';
+import { hiddenRanges, VisibleLines } from './visible-lines.js';
 
 /**
  * A job's stdout, windowed: only the rows on screen (plus 20 above and below) exist in
@@ -82,8 +82,10 @@ export function OutputView(props: OutputViewProps) {
     wasRunning.current = running;
   }, [running, store]);
 
-  const hidden = hiddenRanges(store, collapsed);
-  const rows = visibleCount(store.totalLines, hidden);
+  // Recomputed only when the collapsed set, the headers known or the line count change.
+  const visible = useMemo(() => new VisibleLines(hiddenRanges(store, collapsed), store.totalLines),
+    [store, collapsed, store.headersVersion, store.totalLines]);
+  const rows = visible.rows;
   const realPx = rows * LINE_PX;
   const scrollPx = Math.min(realPx, MAX_SCROLL_PX);
   const el = scroller.current;
@@ -100,10 +102,10 @@ export function OutputView(props: OutputViewProps) {
   const from = Math.max(0, firstRow - OVERSCAN);
   const to = Math.min(rows, firstRow + perScreen + OVERSCAN);
   const lineNumbers: number[] = [];
-  for (let r = from; r < to; r++) lineNumbers.push(rowToLine(r, hidden));
+  for (let r = from; r < to; r++) lineNumbers.push(visible.rowToLine(r));
 
   useEffect(() => {
-    if (lineNumbers.length) store.ensure(lineNumbers[0], lineNumbers[lineNumbers.length - 1] + 1);
+    if (lineNumbers.length) store.ensure(lineNumbers);
     if (pendingEnd.current && store.ready) scrollToEnd();
     if (follow.current && el && el.scrollTop + el.clientHeight < el.scrollHeight - 2) scrollToEnd();
   });
@@ -140,10 +142,16 @@ export function OutputView(props: OutputViewProps) {
     if (next.has(line)) next.delete(line);
     else {
       next.add(line);
-      const h = store.headers.find((x) => x.line === line);
-      if (h && store.nextHeaderLine(h) === undefined) void store.loadSectionEnd(h);
+      const h = store.headerAt(line);
+      if (h) void store.loadSectionEnd(h);
     }
     setCollapsed(next);
+  }
+
+  /** Folds every play: the play index (one filtered query, read once) names them all. */
+  async function collapsePlays() {
+    if (!store.playsComplete) await store.loadPlays();
+    setCollapsed(new Set(store.plays().map((h) => h.line)));
   }
 
   async function runSearch(term: string, direction: 1 | -1) {
@@ -159,14 +167,19 @@ export function OutputView(props: OutputViewProps) {
     if (at >= 0) {
       const line = matches[at].line;
       // A match inside a collapsed section opens it.
-      if (hidden.some((r) => line >= r.from && line < r.to)) {
+      let shown = visible;
+      if (visible.hides(line)) {
         const next = new Set(collapsed);
-        for (const h of store.headers) if (h.line < line && (store.nextHeaderLine(h) ?? Infinity) > line) next.delete(h.line);
+        for (const c of collapsed) {
+          const h = store.headerAt(c);
+          if (h && h.line < line && (store.nextHeaderLine(h) ?? Infinity) > line) next.delete(c);
+        }
         setCollapsed(next);
+        shown = new VisibleLines(hiddenRanges(store, next), store.totalLines);
       }
       follow.current = false;
       setFollowOn(false);
-      scrollToRow(lineToRow(line, hiddenRanges(store, collapsed)));
+      scrollToRow(shown.lineToRow(line));
     }
   }
 
@@ -174,7 +187,7 @@ export function OutputView(props: OutputViewProps) {
   return (
     <div class="output" data-ready={String(store.ready)} data-total-lines={store.totalLines} data-loaded-segments={store.loadedSegments}
       data-high-water={store.highWater} data-duplicates={store.stats.duplicates} data-evicted={store.stats.evicted}
-      data-live-events={liveCount.current}>
+      data-live-events={liveCount.current} data-rows={rows}>
       <div class="output-toolbar">
         <form class="output-search" onSubmit={(e) => { e.preventDefault(); void runSearch((e.currentTarget.elements.namedItem('q') as HTMLInputElement).value, 1); }}>
           <input name="q" type="search" placeholder="Search output" aria-label="Search output" />
@@ -183,7 +196,8 @@ export function OutputView(props: OutputViewProps) {
           <span class="muted search-count">{search.busy ? 'searching…' : search.term ? (search.matches.length ? `${search.at + 1} of ${search.matches.length}` : 'no matches') : ''}</span>
         </form>
         <span class="spacer" />
-        <button type="button" class="btn-small" onClick={() => setCollapsed(new Set(store.headers.filter((h) => h.level === 1 && h.kind !== 3).map((h) => h.line)))}>Collapse plays</button>
+        <button type="button" class="btn-small" onClick={() => void collapsePlays()}
+          onPointerEnter={() => { if (store.ready && !store.playsComplete) void store.loadPlays(); }}>Collapse plays</button>
         <button type="button" class="btn-small" onClick={() => setCollapsed(new Set())}>Expand all</button>
         {running && (
           <button type="button" class={`btn-small${followOn ? ' active' : ''}`} onClick={() => { follow.current = !follow.current; setFollowOn(follow.current); if (follow.current) scrollToEnd(); }}>

@@ -1,7 +1,14 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type ApiObject, get, type Page, post } from '../api.js';
 import { useFetch } from '../components/use-fetch.js';
+import { varsProblem } from '../components/vars.js';
 import { navigate } from '../router.js';
+
+/**
+ * A launch refused before this page opened (templates.tsx posts at once when nothing is
+ * asked): its error, by template id, shown as the page opens rather than after a second click.
+ */
+export const refusedLaunches = new Map<number, string>();
 
 /**
  * Launch with prompts, as AWX's launch wizard: GET `launch/` says which `ask_*_on_launch`
@@ -45,7 +52,12 @@ export function LaunchPage(props: { id: number; kind?: 'job_template' | 'workflo
   const { data: info, error } = useFetch<LaunchInfo>(`${base}launch/`);
   const [survey, setSurvey] = useState<SurveyQuestion[]>([]);
   const [inventories, setInventories] = useState<ApiObject[]>([]);
-  const [launchError, setLaunchError] = useState('');
+  const [launchError, setLaunchError] = useState(() => {
+    const refused = refusedLaunches.get(props.id);
+    refusedLaunches.delete(props.id);
+    return refused ? `Launch refused: ${refused}` : '';
+  });
+  const [varsError, setVarsError] = useState('');
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
@@ -69,6 +81,9 @@ export function LaunchPage(props: { id: number; kind?: 'job_template' | 'workflo
     let extra: Record<string, unknown> = {};
     if (info!.ask_variables_on_launch) {
       const text = String(f.get('extra_vars') ?? '').trim();
+      const problem = varsProblem(text);
+      setVarsError(problem ?? '');
+      if (problem) { setLaunchError('Not launched: the extra variables do not parse.'); return; }
       if (text) {
         try { extra = JSON.parse(text); } catch { body.extra_vars = text; }
       }
@@ -112,7 +127,8 @@ export function LaunchPage(props: { id: number; kind?: 'job_template' | 'workflo
           </select></label>
         )}
         {info.ask_diff_mode_on_launch && <label class="check"><input type="checkbox" name="diff_mode" defaultChecked={!!d.diff_mode} /> Show changes (diff mode)</label>}
-        {info.ask_variables_on_launch && <label>Extra variables (JSON or YAML)<textarea name="extra_vars" rows={5} defaultValue={typeof d.extra_vars === 'string' ? d.extra_vars : JSON.stringify(d.extra_vars ?? {}, null, 2)} /></label>}
+        {info.ask_variables_on_launch && <label>Extra variables (JSON or YAML)<textarea name="extra_vars" rows={5} defaultValue={typeof d.extra_vars === 'string' ? d.extra_vars : JSON.stringify(d.extra_vars ?? {}, null, 2)} />
+          {varsError && <span class="field-error" role="alert" data-field="extra_vars">{varsError}</span>}</label>}
         {survey.length > 0 && <h2>Survey</h2>}
         {survey.map((q) => <SurveyField key={q.variable} q={q} />)}
         {launchError && <div class="error" role="alert">{launchError}</div>}

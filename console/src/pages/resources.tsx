@@ -56,7 +56,7 @@ export const RESOURCES: ResourceDef[] = [
     actions: [launchUpdate('project_update')] },
   { key: 'inventories', title: 'Inventories', api: '/api/v2/inventories/', nav: true,
     columns: [name, { key: 'total_hosts', label: 'Hosts' }, { key: 'total_groups', label: 'Groups' }, org],
-    fields: [NAME, DESCRIPTION, { ...ORG, required: true }, { name: 'variables', label: 'Variables (YAML or JSON)', type: 'textarea' }],
+    fields: [NAME, DESCRIPTION, { ...ORG, required: true }, { name: 'variables', label: 'Variables (YAML or JSON)', type: 'vars' }],
     children: (o) => [
       { title: 'Hosts', listUrl: `/api/v2/inventories/${o.id}/hosts/`, resource: 'hosts', fixed: { inventory: o.id } },
       { title: 'Groups', listUrl: `/api/v2/inventories/${o.id}/groups/`, resource: 'groups', fixed: { inventory: o.id } },
@@ -64,11 +64,11 @@ export const RESOURCES: ResourceDef[] = [
   { key: 'hosts', title: 'Hosts', api: '/api/v2/hosts/', nav: false,
     columns: [name, { key: 'inventory', label: 'Inventory', render: (o) => o.summary_fields?.inventory?.name ?? '—' }, { key: 'enabled', label: 'Enabled' }],
     fields: [NAME, DESCRIPTION, { name: 'inventory', label: 'Inventory', type: 'lookup', lookup: '/api/v2/inventories/', required: true },
-      { name: 'enabled', label: 'Enabled', type: 'boolean' }, { name: 'variables', label: 'Variables', type: 'textarea' }] },
+      { name: 'enabled', label: 'Enabled', type: 'boolean', default: true }, { name: 'variables', label: 'Variables (YAML or JSON)', type: 'vars' }] },
   { key: 'groups', title: 'Groups', api: '/api/v2/groups/', nav: false,
     columns: [name, { key: 'inventory', label: 'Inventory', render: (o) => o.summary_fields?.inventory?.name ?? '—' }],
     fields: [NAME, DESCRIPTION, { name: 'inventory', label: 'Inventory', type: 'lookup', lookup: '/api/v2/inventories/', required: true },
-      { name: 'variables', label: 'Variables', type: 'textarea' }] },
+      { name: 'variables', label: 'Variables (YAML or JSON)', type: 'vars' }] },
   { key: 'credentials', title: 'Credentials', api: '/api/v2/credentials/', nav: true,
     columns: [name, { key: 'credential_type', label: 'Type', render: (o) => o.summary_fields?.credential_type?.name ?? String(o.credential_type ?? '') }, org],
     fields: [NAME, DESCRIPTION, ORG, { name: 'credential_type', label: 'Credential type', type: 'lookup', lookup: '/api/v2/credential_types/', required: true }] },
@@ -108,9 +108,9 @@ export const RESOURCES: ResourceDef[] = [
     columns: [name],
     fields: [NAME, DESCRIPTION, { name: 'job_type', label: 'Job type', type: 'select', options: ['run', 'check'] },
       { name: 'inventory', label: 'Inventory', type: 'lookup', lookup: '/api/v2/inventories/' },
-      { name: 'project', label: 'Project', type: 'lookup', lookup: '/api/v2/projects/', required: true }, { name: 'playbook', label: 'Playbook', required: true },
+      { name: 'project', label: 'Project', type: 'lookup', lookup: '/api/v2/projects/', required: true }, { name: 'playbook', label: 'Playbook', type: 'playbook', required: true },
       { name: 'limit', label: 'Limit' }, { name: 'forks', label: 'Forks', type: 'number' }, { name: 'verbosity', label: 'Verbosity (0–5)', type: 'number' },
-      { name: 'extra_vars', label: 'Extra variables', type: 'textarea' }, { name: 'timeout', label: 'Timeout', type: 'number' },
+      { name: 'extra_vars', label: 'Extra variables (YAML or JSON)', type: 'vars' }, { name: 'timeout', label: 'Timeout', type: 'number' },
       { name: 'allow_simultaneous', label: 'Concurrent jobs', type: 'boolean' }, { name: 'become_enabled', label: 'Privilege escalation', type: 'boolean' },
       { name: 'ask_limit_on_launch', label: 'Prompt for limit', type: 'boolean' }, { name: 'ask_variables_on_launch', label: 'Prompt for variables', type: 'boolean' },
       { name: 'ask_inventory_on_launch', label: 'Prompt for inventory', type: 'boolean' }, { name: 'ask_verbosity_on_launch', label: 'Prompt for verbosity', type: 'boolean' },
@@ -201,7 +201,7 @@ function CredentialInputs(props: { typeId: unknown; stored: Record<string, unkno
     <div class="subfields">
       {fields.length > 0 && <h3>Type details</h3>}
       {fields.map((f) => (
-        <FieldInput key={f.id} spec={{ name: `inputs.${f.id}`, label: f.label, type: f.secret ? 'password' : f.type === 'boolean' ? 'boolean' : f.multiline ? 'textarea' : 'text' }}
+        <FieldInput key={f.id} spec={{ name: `inputs.${f.id}`, label: f.label, type: f.secret ? 'password' : f.type === 'boolean' ? 'boolean' : f.multiline ? 'textarea' : 'text', multiline: f.multiline }}
           value={props.values[`inputs.${f.id}`]} onChange={(v) => props.set(`inputs.${f.id}`, v)} secretStored={props.stored?.[f.id] === ENCRYPTED} />
       ))}
     </div>

@@ -6,6 +6,7 @@ import { StatusBadge } from '../components/status.js';
 import { useFetch } from '../components/use-fetch.js';
 import { Link, navigate } from '../router.js';
 import { jobHref } from './jobs.js';
+import { refusedLaunches } from './launch.js';
 
 const PAGE_SIZE = 20;
 
@@ -19,7 +20,10 @@ export async function launchOrPrompt(id: number): Promise<void> {
       navigate(`/jobs/job/${res.job ?? res.id}/output`);
       return;
     }
-  } catch { /* the launch page shows the error */ }
+  } catch (err) {
+    // The launch page opens showing why (a template's stored extra vars the server refuses, ...).
+    refusedLaunches.set(id, (err as Error).message);
+  }
   navigate(`/templates/job_template/${id}/launch`);
 }
 

@@ -1,5 +1,7 @@
 import type { Queryable } from '../engine/resource.js';
 import type { FieldDef, Fields } from '../engine/resource.js';
+import { badRequest } from '../http.js';
+import { parseVars } from '../../scheduler/vars.js';
 
 /** Fields every AWX object carries, and the usual name/description pair. */
 export const base: Fields = {
@@ -37,4 +39,20 @@ export async function revokeRole(db: Queryable, type: string, id: number, field:
 /** Condition on users (alias t) holding a role on an object. */
 export function holdsRole(type: string, field: string, idParam: string): string {
   return `t.id IN (SELECT ur.user_id FROM rbac_user_roles ur WHERE ur.resource_type = '${type}' AND ur.role_field = '${field}' AND ur.resource_id = ${idParam})`;
+}
+
+/**
+ * Variables (extra_vars, an inventory's, host's or group's variables) as stored: text is kept
+ * as given (AWX keeps the text; awx.awx compares it) once it parses as a JSON or YAML mapping
+ * (AWX's vars_validate_or_raise), an object as JSON. Anything else is a 400 naming the field.
+ */
+export function varsText(field: string, v: unknown): string {
+  if (v === undefined || v === null || v === '') return '';
+  try {
+    const parsed = parseVars(v, field);
+    if (typeof v === 'string') return v;
+    return Object.keys(parsed).length ? JSON.stringify(parsed) : '';
+  } catch (err) {
+    throw badRequest({ [field]: [(err as Error).message] });
+  }
 }

@@ -3,7 +3,7 @@ import { hostFilterSql, inventoryHostsSql, parseHostFilter } from '../../db/host
 import { InvalidFilter, Params } from '../../db/lookups.js';
 import { defineResource, type Queryable, type Row } from '../engine/resource.js';
 import { badRequest } from '../http.js';
-import { bool, fk, grantRole, int, named, ro, text } from './common.js';
+import { bool, fk, grantRole, int, named, ro, text, varsText } from './common.js';
 import { sourcePathInProject } from './confined-paths.js';
 import { checkInventorySource } from './inventory-source-rules.js';
 import { CONSTRUCTED_SOURCE_FIELDS, checkConstructedSourceFields, constructedPluginOptions, constructedRelated, ensureConstructedSource } from './constructed-source.js';
@@ -12,10 +12,7 @@ import { CONSTRUCTED_SOURCE_FIELDS, checkConstructedSourceFields, constructedPlu
 const INV_ORG = '(SELECT i.organization_id FROM inventories i WHERE i.id = t.inventory_id)';
 
 export function yamlOrJsonVariables(data: Row): Row {
-  if (data.variables !== undefined && typeof data.variables !== 'string') {
-    if (data.variables && typeof data.variables === 'object') data.variables = JSON.stringify(data.variables);
-    else throw badRequest({ variables: ['Must be JSON or YAML text.'] });
-  }
+  if (data.variables !== undefined) data.variables = varsText('variables', data.variables);
   return data;
 }
 

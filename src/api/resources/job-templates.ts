@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { requireLink, requireLinks } from '../access.js';
 import { defineResource, type Row } from '../engine/resource.js';
 import { badRequest } from '../http.js';
-import { bool, fk, grantRole, int, named, ro, text } from './common.js';
+import { bool, fk, grantRole, int, named, ro, text, varsText } from './common.js';
 import { playbookInProject } from './confined-paths.js';
 
 /** Job templates: every AWX field, its `ask_*_on_launch` prompts, and the survey. */
@@ -117,7 +117,7 @@ export const jobTemplates = defineResource({
     // A playbook is a file of the project's checkout: checked when either changes.
     const playbook = (data.playbook ?? (data.project !== undefined ? existing?.playbook : undefined)) as string | undefined;
     if (playbook && projectId != null) await playbookInProject(ctx, projectId, playbook);
-    if (data.extra_vars !== undefined && typeof data.extra_vars === 'object') data.extra_vars = JSON.stringify(data.extra_vars);
+    if (data.extra_vars !== undefined) data.extra_vars = varsText('extra_vars', data.extra_vars);
     delete data.execution_environment;
     // The webhook credential posts job status back to the forge, which Playstream does not do: refused, not dropped.
     if (data.webhook_credential != null) throw badRequest({ webhook_credential: ['Reporting job status to GitHub or GitLab is not supported by Playstream.'] });

@@ -6,7 +6,7 @@ import { defineResource, type Caller, type Fields, type Queryable, type Row } fr
 import { badRequest, HttpError } from '../http.js';
 import { displayExtraVars } from '../../scheduler/survey-secrets.js';
 import { parseVars } from '../../scheduler/vars.js';
-import { base, bool, fk, grantRole, int, named, ro, text } from './common.js';
+import { base, bool, fk, grantRole, int, named, ro, text, varsText } from './common.js';
 import { newWebhookKey } from './job-templates.js';
 import { unifiedJobAccess, unifiedJobFields, unifiedJobSelect } from './unified-jobs.js';
 
@@ -26,18 +26,6 @@ function refuseGiven(data: Row, names: string[], isGiven: (v: unknown) => boolea
   for (const n of names) if (isGiven(data[n])) errors[n] = [NOT_IMPLEMENTED];
   if (Object.keys(errors).length) throw badRequest(errors);
   for (const n of names) delete data[n];
-}
-
-/** Extra vars are stored as given when text (AWX keeps the text; awx.awx compares it), checked to parse; an object as JSON. */
-function varsText(field: string, v: unknown): string {
-  if (v === undefined || v === null || v === '') return '';
-  try {
-    const parsed = parseVars(v as string | Record<string, unknown>);
-    if (typeof v === 'string') return v;
-    return Object.keys(parsed).length ? JSON.stringify(parsed) : '';
-  } catch (err) {
-    throw badRequest({ [field]: [(err as Error).message] });
-  }
 }
 
 const WFJT_ASK = ['ask_variables_on_launch', 'ask_inventory_on_launch', 'ask_scm_branch_on_launch', 'ask_limit_on_launch',
