@@ -175,6 +175,15 @@ export function registerResources(router: Router<ApiContext>): void {
   registerSubList(router, instances, 'peers', instances, { condition: (p) => `t.id IN (SELECT peer_id FROM instance_peers WHERE instance_id = ${p})` });
   registerSubList(router, instances, 'instance_groups', instanceGroups, { condition: (p) => `t.id IN (SELECT instance_group_id FROM instance_group_instances WHERE instance_id = ${p})` });
 
+  // `/<resource>/N/activity_stream/`: the entries naming the object, as object1 or object2
+  // (the activity stream itself is read by superusers and system auditors only).
+  for (const def of [organizations, users, teams, credentialTypes, credentials, projects, inventories, hosts, groups, inventorySources,
+    jobTemplates, jobs, adHocCommands, tokens, applications]) {
+    const type = def.activityName ?? def.type;
+    registerSubList(router, def, 'activity_stream', activityStream, {
+      condition: (p) => `((t.object1 = '${type}' AND t.object1_id = ${p}) OR (t.object2 = '${type}' AND t.object2_id = ${p}))` });
+  }
+
   for (const def of [organizations, users, teams, credentialTypes, credentials, credentialInputSources, projects, inventories, constructedInventories, hosts, groups, inventorySources,
     jobTemplates, jobs, projectUpdates, inventoryUpdates, adHocCommands, systemJobs, unifiedJobs, unifiedJobTemplates,
     systemJobTemplates, schedules, notificationTemplates, notifications, instances, instanceGroups, labels, roles, activityStream, tokens, applications, jobHostSummaries]) {
