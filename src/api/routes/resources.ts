@@ -175,6 +175,22 @@ export function registerResources(router: Router<ApiContext>): void {
   registerSubList(router, instances, 'peers', instances, { condition: (p) => `t.id IN (SELECT peer_id FROM instance_peers WHERE instance_id = ${p})` });
   registerSubList(router, instances, 'instance_groups', instanceGroups, { condition: (p) => `t.id IN (SELECT instance_group_id FROM instance_group_instances WHERE instance_id = ${p})` });
 
+  // Read-only lists AWX serves beside its objects.
+  registerSubList(router, projects, 'scm_inventory_sources', inventorySources, { condition: (p) => `t.source = 'scm' AND t.source_project_id = ${p}` });
+  registerSubList(router, projects, 'inventories', inventories, {
+    condition: (p) => `t.id IN (SELECT s.inventory_id FROM inventory_sources s WHERE s.source = 'scm' AND s.source_project_id = ${p})` });
+  registerSubList(router, inventorySources, 'schedules', schedules, { condition: (p) => `t.unified_job_template_id = ${p}`,
+    createWith: (s) => ({ unified_job_template: s.id }) });
+  registerSubList(router, instanceGroups, 'jobs', unifiedJobs, { condition: (p) => `t.instance_group_id = ${p}` });
+  registerSubList(router, instances, 'jobs', unifiedJobs, { condition: (p) => `t.execution_node = (SELECT i.hostname FROM instances i WHERE i.id = ${p})` });
+  // A host's groups and their ancestors; a group's hosts and its descendants' (AWX's all_groups, all_hosts).
+  registerSubList(router, hosts, 'all_groups', groups, { condition: (p) => `t.id IN (WITH RECURSIVE up(id) AS (
+      SELECT group_id FROM group_hosts WHERE host_id = ${p} UNION SELECT c.parent_id FROM group_children c JOIN up ON c.child_id = up.id)
+    SELECT id FROM up)` });
+  registerSubList(router, groups, 'all_hosts', hosts, { condition: (p) => `t.id IN (WITH RECURSIVE down(id) AS (
+      SELECT ${p}::bigint UNION SELECT c.child_id FROM group_children c JOIN down ON c.parent_id = down.id)
+    SELECT gh.host_id FROM group_hosts gh JOIN down ON gh.group_id = down.id)` });
+
   // `/<resource>/N/activity_stream/`: the entries naming the object, as object1 or object2
   // (the activity stream itself is read by superusers and system auditors only).
   for (const def of [organizations, users, teams, credentialTypes, credentials, projects, inventories, hosts, groups, inventorySources,

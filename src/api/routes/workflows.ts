@@ -18,6 +18,7 @@ import { applySurvey, variablesNeeded } from '../survey.js';
 import { registerSurveySpec } from './survey-spec.js';
 import { credentials } from '../resources/credentials.js';
 import { roles } from '../resources/roles.js';
+import { organizations } from '../resources/organizations.js';
 import { users } from '../resources/organizations.js';
 import {
   checkNodePrompts, nodeTemplate, workflowJobNodes, workflowJobs, workflowJobTemplateNodes, workflowJobTemplates,
@@ -155,6 +156,8 @@ export function registerWorkflows(router: Router<ApiContext>): void {
   registerSubList(router, workflowJobTemplates, 'workflow_nodes', workflowJobTemplateNodes, {
     condition: (p) => `t.workflow_job_template_id = ${p}`, createWith: (w) => ({ workflow_job_template: w.id }) });
   registerSubList(router, workflowJobTemplates, 'workflow_jobs', workflowJobs, { condition: (p) => `t.unified_job_template_id = ${p}` });
+  registerSubList(router, organizations, 'workflow_job_templates', workflowJobTemplates, { condition: (p) => `t.organization_id = ${p}`,
+    createWith: (o) => ({ organization: o.id }) });
   registerSubList(router, workflowJobTemplates, 'schedules', schedules, { condition: (p) => `t.unified_job_template_id = ${p}`,
     createWith: (w) => ({ unified_job_template: w.id }) });
   registerSubList(router, workflowJobTemplates, 'object_roles', roles, {
