@@ -26,6 +26,7 @@ import { registerInstanceHealth } from './routes/instance-health.js';
 import { registerWebhooks } from './routes/webhooks.js';
 import { registerCallbacks } from './routes/callbacks.js';
 import { registerWorkflows } from './routes/workflows.js';
+import { registerVariableData } from './routes/variable-data.js';
 import { attachWebsocket } from './ws/endpoint.js';
 import { ReadCache } from './cache/read-cache.js';
 
@@ -60,6 +61,7 @@ export function buildRouter(): Router<ApiContext> {
   registerAdHocCommands(router);
   registerSystemJobTemplates(router);
   registerObjectActions(router);
+  registerVariableData(router);
   registerCredentialTests(router);
   registerResources(router);
   registerWorkflows(router);

@@ -66,3 +66,28 @@ describe('related lists', () => {
     expect(res.status === 403 || res.json.count === 0, res.text).toBe(true);
   });
 });
+
+describe('variable_data', () => {
+  it('reads an inventory\'s, a host\'s and a group\'s variables as an object and replaces them; a reader cannot', async () => {
+    const inv = (await api('POST', '/api/v2/inventories/', { name: 'vars', organization: 1, variables: 'region: eu\nsize: 3\n' })).json;
+    expect((await api('GET', `/api/v2/inventories/${inv.id}/variable_data/`)).json).toEqual({ region: 'eu', size: 3 });
+    const host = (await api('POST', `/api/v2/inventories/${inv.id}/hosts/`, { name: 'vh', variables: '{"port": 22}' })).json;
+    expect((await api('GET', `/api/v2/hosts/${host.id}/variable_data/`)).json).toEqual({ port: 22 });
+    const put = await api('PUT', `/api/v2/hosts/${host.id}/variable_data/`, { port: 2222, user: 'ops' });
+    expect(put.status, put.text).toBe(200);
+    expect(put.json).toEqual({ port: 2222, user: 'ops' });
+    expect((await api('GET', `/api/v2/hosts/${host.id}/`)).json.variables).toContain('2222');
+    const group = (await api('POST', `/api/v2/inventories/${inv.id}/groups/`, { name: 'vg' })).json;
+    expect((await api('GET', `/api/v2/groups/${group.id}/variable_data/`)).json).toEqual({});
+    expect((await api('PATCH', `/api/v2/groups/${group.id}/variable_data/`, ['not', 'a', 'mapping'])).status).toBe(400);
+
+    await api('POST', '/api/v2/organizations/1/users/', { username: 'vars-reader', password: 'vars-pass-1' });
+    const roles = (await api('GET', `/api/v2/inventories/${inv.id}/object_roles/`)).json.results;
+    const reader = (await api('GET', '/api/v2/users/?username=vars-reader')).json.results[0];
+    await api('POST', `/api/v2/roles/${roles.find((r: { name: string }) => r.name === 'Read').id}/users/`, { id: reader.id });
+    const as = basicAuth('vars-reader', 'vars-pass-1');
+    expect((await api('GET', `/api/v2/inventories/${inv.id}/variable_data/`, undefined, as)).json).toEqual({ region: 'eu', size: 3 });
+    expect((await api('PUT', `/api/v2/inventories/${inv.id}/variable_data/`, { region: 'us' }, as)).status).toBe(403);
+    expect((await api('GET', `/api/v2/inventories/${inv.id}/variable_data/`)).json).toEqual({ region: 'eu', size: 3 });
+  });
+});
