@@ -39,6 +39,17 @@ describe('an object\'s activity stream', () => {
     ]));
   });
 
+  it('covers workflow job templates, and each job kind has its notifications list', async () => {
+    const wf = (await api('POST', '/api/v2/workflow_job_templates/', { name: 'activity wf', organization: 1 })).json;
+    const stream = (await api('GET', `/api/v2/workflow_job_templates/${wf.id}/activity_stream/`)).json;
+    expect(stream.results).toEqual([expect.objectContaining({ operation: 'create', object1: 'workflow_job_template', object1_id: wf.id })]);
+    const jt = (await api('GET', '/api/v2/job_templates/?name=Demo Job Template')).json.results[0];
+    const update = (await api('POST', `/api/v2/projects/${jt.project}/update/`, {})).json;
+    const res = await api('GET', `/api/v2/project_updates/${update.id ?? update.project_update}/notifications/`);
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.count).toBe(0);
+  });
+
   it('shows a non-superuser nothing of it, even of an object they administer', async () => {
     const org = (await api('POST', '/api/v2/organizations/', { name: 'Activity C' })).json;
     const admin = (await api('POST', `/api/v2/organizations/${org.id}/users/`, { username: 'activity-admin', password: 'activity-pass-2' })).json;

@@ -5,6 +5,7 @@ import { badRequest, type Router } from '../http.js';
 import { registerResource, registerSubList, type Association } from '../engine/routes.js';
 import type { Caller, Queryable, ResourceDef } from '../engine/resource.js';
 import { activityStream } from '../resources/activity-stream.js';
+import { workflowJobs, workflowJobTemplates } from '../resources/workflows.js';
 import { grantRole, holdsRole, revokeRole } from '../resources/common.js';
 import { credentials, credentialTypes } from '../resources/credentials.js';
 import { credentialInputSources } from '../resources/credential-input-sources.js';
@@ -168,7 +169,9 @@ export function registerResources(router: Router<ApiContext>): void {
   registerSubList(router, jobs, 'credentials', credentials, { condition: (p) => `t.id IN (SELECT credential_id FROM unified_job_credentials WHERE unified_job_id = ${p})` });
   registerSubList(router, jobs, 'job_host_summaries', jobHostSummaries, { condition: (p) => `t.job_id = ${p}` });
   registerSubList(router, hosts, 'job_host_summaries', jobHostSummaries, { condition: (p) => `t.host_id = ${p}` });
-  registerSubList(router, jobs, 'notifications', notifications, { condition: (p) => `t.unified_job_id = ${p}` });
+  for (const kind of [jobs, projectUpdates, inventoryUpdates, adHocCommands, systemJobs]) {
+    registerSubList(router, kind, 'notifications', notifications, { condition: (p) => `t.unified_job_id = ${p}` });
+  }
   registerSubList(router, notificationTemplates, 'notifications', notifications, { condition: (p) => `t.notification_template_id = ${p}` });
   registerSubList(router, instanceGroups, 'instances', instances, { condition: (p) => `t.id IN (SELECT instance_id FROM instance_group_instances WHERE instance_group_id = ${p})`,
     associate: { table: 'instance_group_instances', parentCol: 'instance_group_id', childCol: 'instance_id' } });
@@ -194,7 +197,7 @@ export function registerResources(router: Router<ApiContext>): void {
   // `/<resource>/N/activity_stream/`: the entries naming the object, as object1 or object2
   // (the activity stream itself is read by superusers and system auditors only).
   for (const def of [organizations, users, teams, credentialTypes, credentials, projects, inventories, hosts, groups, inventorySources,
-    jobTemplates, jobs, adHocCommands, tokens, applications]) {
+    jobTemplates, jobs, adHocCommands, tokens, applications, workflowJobTemplates, workflowJobs]) {
     const type = def.activityName ?? def.type;
     registerSubList(router, def, 'activity_stream', activityStream, {
       condition: (p) => `((t.object1 = '${type}' AND t.object1_id = ${p}) OR (t.object2 = '${type}' AND t.object2_id = ${p}))` });
