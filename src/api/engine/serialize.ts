@@ -2,6 +2,7 @@ import { OBJECT_ROLES, ROLE_DESCRIPTIONS } from '../access.js';
 import type { ApiContext } from '../context.js';
 import { capabilities, idExpr, orgExpr } from './permissions.js';
 import { colOf, resourceByKey, type Caller, type ResourceDef, type Row } from './resource.js';
+import { keepRouted } from './routed.js';
 
 /**
  * Row → AWX object. The SELECT list is built once per resource: every readable field, the
@@ -98,6 +99,7 @@ function serializeRow(def: ResourceDef, row: Row, caller: Caller): Row {
   };
   for (const name of shape.shown) out[name] = row[name];
   def.present?.(row, out);
+  out.related = keepRouted(out.related as Record<string, unknown>);
   return out;
 }
 
