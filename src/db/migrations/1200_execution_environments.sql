@@ -17,6 +17,11 @@ CREATE TABLE execution_environments (
   CHECK (managed OR image <> '')
 );
 CREATE INDEX execution_environments_organization ON execution_environments (organization_id);
+-- The API read cache forgets what it answered when the table changes (migration 0400).
+CREATE TRIGGER api_cache_changes AFTER INSERT OR UPDATE OR DELETE ON execution_environments
+  FOR EACH ROW EXECUTE FUNCTION api_cache_notify();
+CREATE TRIGGER api_cache_truncate AFTER TRUNCATE ON execution_environments
+  FOR EACH STATEMENT EXECUTE FUNCTION api_cache_notify();
 
 INSERT INTO execution_environments (name, description, image, managed)
 VALUES ('Playstream host sandbox', 'Runs ansible-runner on the controller host inside the bubblewrap job sandbox (no container image).', '', true);
