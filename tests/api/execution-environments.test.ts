@@ -55,6 +55,7 @@ describe('the managed default', () => {
     const res = await api('GET', `/api/v2/execution_environments/${hostSandbox}/`, undefined, MEL);
     expect(res.status, res.text).toBe(200);
     expect(res.json).toMatchObject({ name: 'Playstream host sandbox', organization: null, image: '', managed: true, pull: '', credential: null });
+    expect((await api('GET', '/api/v2/')).json.execution_environments).toBe('/api/v2/execution_environments/');
   });
 
   it('cannot be changed or deleted, even by a superuser', async () => {
