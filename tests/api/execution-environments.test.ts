@@ -132,6 +132,11 @@ describe('who may make and change execution environments', () => {
     const row = (await t.pool.query('SELECT execution_environment_id FROM job_templates WHERE id = $1', [jt])).rows[0];
     expect(row.execution_environment_id).toBeNull();
     expect((await api('PATCH', `/api/v2/job_templates/${jt}/`, { execution_environment: hostSandbox }, OA)).status).toBe(200);
+    // A link left as it is is not checked again (awx.awx sends every field): a superuser's choice stays editable around.
+    expect((await api('PATCH', `/api/v2/job_templates/${jt}/`, { execution_environment: theirs })).status).toBe(200);
+    const same = await api('PATCH', `/api/v2/job_templates/${jt}/`, { execution_environment: theirs, description: 'kept' }, OA);
+    expect(same.status, same.text).toBe(200);
+    expect((await api('PATCH', `/api/v2/job_templates/${jt}/`, { execution_environment: hostSandbox }, OA)).status).toBe(200);
   });
 });
 

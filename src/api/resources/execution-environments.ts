@@ -18,9 +18,12 @@ import { fk, named, ro, text } from './common.js';
  */
 const IMAGE = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/;
 
-/** Whether the caller may read execution environment `id` (AWX's check_related with read_role on links to an EE). */
-export async function requireEnvironmentRead(db: Queryable, grants: Grants, field: string, id: unknown): Promise<void> {
-  if (id == null) return;
+/**
+ * Throws unless the caller may read execution environment `id` (AWX's check_related with
+ * read_role on links to an EE). A link left as it is (`current`) is not checked again.
+ */
+export async function requireEnvironmentRead(db: Queryable, grants: Grants, field: string, id: unknown, current?: unknown): Promise<void> {
+  if (id == null || (current != null && Number(current) === Number(id))) return;
   const { rows: [ee] } = await db.query<{ org: string | null }>('SELECT organization_id AS org FROM execution_environments WHERE id = $1', [id]);
   if (!ee) throw badRequest({ [field]: [`Invalid pk "${id}" - object does not exist.`] });
   if (grants.readsAll || ee.org == null || grants.memberOrgs().includes(Number(ee.org))) return;

@@ -120,7 +120,7 @@ export const jobTemplates = defineResource({
     if (playbook && projectId != null) await playbookInProject(ctx, projectId, playbook);
     if (data.extra_vars !== undefined) data.extra_vars = varsText('extra_vars', data.extra_vars);
     // JobTemplateAccess: an execution environment the caller can read.
-    await requireEnvironmentRead(ctx.pool, caller.grants, 'execution_environment', data.execution_environment);
+    await requireEnvironmentRead(ctx.pool, caller.grants, 'execution_environment', data.execution_environment, existing?.execution_environment);
     // The webhook credential posts job status back to the forge, which Playstream does not do: refused, not dropped.
     if (data.webhook_credential != null) throw badRequest({ webhook_credential: ['Reporting job status to GitHub or GitLab is not supported by Playstream.'] });
     delete data.webhook_credential;

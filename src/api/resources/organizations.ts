@@ -15,8 +15,8 @@ export const organizations = defineResource({
   objectRoles: undefined,
   access: { roleType: 'organization', orgExpr: 't.id' },
   // OrganizationAccess.can_change: a default environment the caller can read.
-  prepare: async (ctx, _db, data, _existing, caller) => {
-    await requireEnvironmentRead(ctx.pool, caller.grants, 'default_environment', data.default_environment);
+  prepare: async (ctx, _db, data, existing, caller) => {
+    await requireEnvironmentRead(ctx.pool, caller.grants, 'default_environment', data.default_environment, existing?.default_environment);
     return data;
   },
   related: (r) => {

@@ -58,7 +58,7 @@ export const projects = defineResource({
   },
   prepare: async (ctx, db, data, existing, caller) => {
     await requireLinks(ctx.pool, caller.grants, 'project', data, existing);
-    await requireEnvironmentRead(ctx.pool, caller.grants, 'default_environment', data.default_environment);
+    await requireEnvironmentRead(ctx.pool, caller.grants, 'default_environment', data.default_environment, existing?.default_environment);
     if (typeof data.local_path === 'string' && data.local_path !== existing?.local_path) {
       await checkLocalPath(ctx, db, data.local_path, existing?.id as number | undefined);
     }
