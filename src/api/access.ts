@@ -54,6 +54,7 @@ const ORG_CHILD: Record<string, Record<string, Perm[]>> = {
   workflow_admin_role: { workflow_job_template: ALL },
   approval_role: { workflow_job_template: ['approve', 'read'] },
   notification_admin_role: { notification_template: ALL },
+  execution_environment_admin_role: { execution_environment: ALL },
 };
 
 export const ROLE_DESCRIPTIONS: Record<string, [string, string]> = {
@@ -226,6 +227,8 @@ export const LINKS: Record<string, Record<string, LinkRule>> = {
   team: { organization: inOrg('team') },
   notification_template: { organization: inOrg('notification_template') },
   organization: { instance_groups: use('instance_group', { many: true }) },
+  // ExecutionEnvironmentAccess: EE admin of the organization; use of the registry credential (api/resources/execution-environments.ts).
+  execution_environment: { organization: inOrg('execution_environment'), credential: use('credential') },
   // OAuth2ApplicationAccess.can_add/can_change: admin of the application's organization.
   oauth2_application: { organization: inOrg('oauth2_application') },
   // A user created through /organizations/N/users/ becomes its member: admin of that organization.

@@ -50,6 +50,8 @@ export interface JobOverrides {
   scm_branch?: string;
   /** Slices to split the job into (AWX's ask_job_slice_count_on_launch prompt); the template's otherwise. */
   job_slice_count?: number;
+  /** The execution environment prompt (ask_execution_environment_on_launch); the template's otherwise. */
+  execution_environment_id?: number;
 }
 
 function common(opts: LaunchOptions): Record<string, unknown> {
@@ -100,6 +102,7 @@ export function jobFromTemplate(jt: Record<string, any>, templateCredentials: nu
     scm_branch: o.scm_branch ?? jt.scm_branch, forks: o.forks ?? jt.forks, limit: o.limit ?? jt.limit,
     verbosity: o.verbosity ?? jt.verbosity, extra_vars: Object.keys(extraVars).length ? JSON.stringify(extraVars) : '',
     job_tags: o.job_tags ?? jt.job_tags, skip_tags: o.skip_tags ?? jt.skip_tags, start_at_task: jt.start_at_task,
+    execution_environment_id: o.execution_environment_id ?? jt.execution_environment_id ?? null,
     timeout: o.timeout ?? jt.timeout, diff_mode: o.diff_mode ?? jt.diff_mode, become_enabled: jt.become_enabled,
     allow_simultaneous: opts.slice ? true : jt.allow_simultaneous, use_fact_cache: jt.use_fact_cache,
     credential_passwords: sealPasswords(opts), launch_prompts: JSON.stringify(prompts),

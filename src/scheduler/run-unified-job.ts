@@ -24,6 +24,7 @@ import { surveySecrets } from './survey-secrets.js';
 import { RUNNER_PROGRAM, runnerArgs, startRunner, type RunnerOutcome } from './runner-process.js';
 import { errorExplanation, WorkerStream } from './runner-stream.js';
 import { JobSandbox } from './sandbox/job-sandbox.js';
+import { resolveJobEnvironment, unrunnableEnvironment } from './execution-environment.js';
 import { runSystemJob } from './system-jobs.js';
 import { effectiveTimeout } from './job-timeout.js';
 import { isWholeNumber, readSetting } from '../db/settings.js';
@@ -59,7 +60,9 @@ export async function runUnifiedJob(ctx: JobContext, jobId: number): Promise<voi
   let pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, kind.refField, job.id, job.created, redactor);
   let final: FinalFields;
   try {
-    const result = job.kind === 'project_update' ? await runProjectUpdate(ctx, job, (p) => { pusher = p; })
+    // A job runs in its execution environment, which only the host sandbox can be here.
+    const refused = job.kind === 'job' ? unrunnableEnvironment(await resolveJobEnvironment(ctx.pool, job.id)) : undefined;
+    const result = refused ? { final: refused } : job.kind === 'project_update' ? await runProjectUpdate(ctx, job, (p) => { pusher = p; })
       : job.kind === 'inventory_update' ? await runInventoryUpdate(ctx, job, (p) => { pusher = p; })
       : job.kind === 'system_job' ? await runSystemJob(ctx, job, (p) => { pusher = p; })
       : await runPlaybook(ctx, job, (p) => { pusher = p; });

@@ -99,10 +99,16 @@ describe('awx.awx collection', () => {
     expect(org).toBeDefined();
     const [alice] = await q(`SELECT id FROM users WHERE username = 'alice'`);
     expect(alice).toBeDefined();
+    // The execution_environment module made its EE; the template names the host sandbox, which its job ran in.
+    expect(await q(`SELECT organization_id, image, pull, managed FROM execution_environments WHERE name = 'Playbook EE'`))
+      .toEqual([{ organization_id: org.id, image: 'quay.io/ansible/awx-ee:24.6.1', pull: 'missing', managed: false }]);
+    const [sandbox] = await q('SELECT id FROM execution_environments WHERE managed');
+    expect((await q(`SELECT execution_environment_id FROM job_templates WHERE name = 'Hello'`))[0].execution_environment_id).toBe(sandbox.id);
     const launched = Number(first.stdout.match(/LAUNCHED=(\d+)/)![1]);
     const slow = Number(first.stdout.match(/SLOW=(\d+)/)![1]);
-    const [job] = await q('SELECT status FROM unified_jobs WHERE id = $1', [launched]);
+    const [job] = await q('SELECT status, execution_environment_id FROM unified_jobs WHERE id = $1', [launched]);
     expect(job.status).toBe('successful');
+    expect(job.execution_environment_id).toBe(sandbox.id);
     const deadline = Date.now() + 20_000;
     let slowStatus = '';
     while (Date.now() < deadline) {

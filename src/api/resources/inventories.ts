@@ -173,6 +173,8 @@ export const inventorySources = defineResource({
     source_path: text(), source_project: fk('projects'), source_vars: text(), scm_branch: text(), credential: fk('credentials'),
     overwrite: bool(), overwrite_vars: bool(), update_on_launch: bool(), update_cache_timeout: int(), timeout: int(),
     verbosity: int(), limit: text(), enabled_var: text(), enabled_value: text(), host_filter: text(),
+    // Refused when given (prepare): inventory updates run in the host sandbox only.
+    execution_environment: { type: 'int', col: 'NULL::bigint', writable: true },
     status: ro('text'), last_job_run: ro('time'), last_job_failed: ro('bool'), last_job: ro('int', { col: 't.last_job_id' }),
   },
   search: ['name', 'description'],
@@ -185,6 +187,10 @@ export const inventorySources = defineResource({
       .map((k) => [k, `${u}${k}/`]));
   },
   prepare: async (ctx, _db, data, existing, caller) => {
+    if (data.execution_environment != null) {
+      throw badRequest({ execution_environment: ['Playstream does not support an execution environment on inventory sources: inventory updates run in the host sandbox.'] });
+    }
+    delete data.execution_environment;
     await requireLinks(ctx.pool, caller.grants, 'inventory_source', data, existing);
     if (checkConstructedSource(data, existing)) return data;
     await notSmart(ctx, data, 'Inventory Source');

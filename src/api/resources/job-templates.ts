@@ -4,6 +4,7 @@ import { defineResource, type Row } from '../engine/resource.js';
 import { badRequest } from '../http.js';
 import { bool, fk, grantRole, int, named, ro, text, varsText } from './common.js';
 import { playbookInProject } from './confined-paths.js';
+import { requireEnvironmentRead } from './execution-environments.js';
 
 /** Job templates: every AWX field, its `ask_*_on_launch` prompts, and the survey. */
 export const ASK_FIELDS = ['ask_scm_branch_on_launch', 'ask_diff_mode_on_launch', 'ask_variables_on_launch', 'ask_limit_on_launch',
@@ -37,7 +38,7 @@ export const jobTemplates = defineResource({
     diff_mode: bool(), allow_simultaneous: bool(), job_slice_count: int(), survey_enabled: bool(),
     ...Object.fromEntries(ASK_FIELDS.map((f) => [f, bool()])),
     prevent_instance_group_fallback: bool(),
-    execution_environment: { type: 'int', col: 'NULL::bigint', writable: true },
+    execution_environment: fk('execution_environments'),
     webhook_service: text({ choices: ['', 'github', 'gitlab'] }),
     webhook_credential: { type: 'int', col: 'NULL::bigint', writable: true, nullAs: null },
     webhook_key: { type: 'text', writeOnly: true },
@@ -118,7 +119,8 @@ export const jobTemplates = defineResource({
     const playbook = (data.playbook ?? (data.project !== undefined ? existing?.playbook : undefined)) as string | undefined;
     if (playbook && projectId != null) await playbookInProject(ctx, projectId, playbook);
     if (data.extra_vars !== undefined) data.extra_vars = varsText('extra_vars', data.extra_vars);
-    delete data.execution_environment;
+    // JobTemplateAccess: an execution environment the caller can read.
+    await requireEnvironmentRead(ctx.pool, caller.grants, 'execution_environment', data.execution_environment, existing?.execution_environment);
     // The webhook credential posts job status back to the forge, which Playstream does not do: refused, not dropped.
     if (data.webhook_credential != null) throw badRequest({ webhook_credential: ['Reporting job status to GitHub or GitLab is not supported by Playstream.'] });
     delete data.webhook_credential;

@@ -1,6 +1,7 @@
 import { hashPassword } from '../../security/passwords.js';
 import { mayAdminUser, requireLinks, userOrgsSql } from '../access.js';
 import { forgetUser } from '../auth.js';
+import { requireEnvironmentRead } from './execution-environments.js';
 import { badRequest, forbidden } from '../http.js';
 import { defineResource, type Row } from '../engine/resource.js';
 import { base, bool, fk, grantRole, named, ro, text } from './common.js';
@@ -8,11 +9,16 @@ import { base, bool, fk, grantRole, named, ro, text } from './common.js';
 /** Organizations, users and teams: the identity side of AWX. */
 export const organizations = defineResource({
   key: 'organizations', type: 'organization', table: 'organizations',
-  fields: { ...named, max_hosts: { type: 'int', writable: true }, default_environment: { type: 'int', col: 'NULL::bigint', writable: false } },
+  fields: { ...named, max_hosts: { type: 'int', writable: true }, default_environment: fk('execution_environments') },
   search: ['name', 'description'],
   namedUrl: ['name'],
   objectRoles: undefined,
   access: { roleType: 'organization', orgExpr: 't.id' },
+  // OrganizationAccess.can_change: a default environment the caller can read.
+  prepare: async (ctx, _db, data, existing, caller) => {
+    await requireEnvironmentRead(ctx.pool, caller.grants, 'default_environment', data.default_environment, existing?.default_environment);
+    return data;
+  },
   related: (r) => {
     const u = `/api/v2/organizations/${r.id}/`;
     return Object.fromEntries(['users', 'admins', 'teams', 'projects', 'inventories', 'job_templates', 'credentials',

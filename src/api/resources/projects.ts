@@ -3,6 +3,7 @@ import { checkScmFields } from '../../scheduler/project-git.js';
 import { checkSvnFields } from '../../scheduler/project-svn.js';
 import { checkArchiveUrl } from '../../scheduler/project-archive.js';
 import { requireLinks } from '../access.js';
+import { requireEnvironmentRead } from './execution-environments.js';
 import { badRequest } from '../http.js';
 import { defineResource, type Row } from '../engine/resource.js';
 import { bool, fk, grantRole, int, named, ro, text } from './common.js';
@@ -24,7 +25,7 @@ export const projects = defineResource({
     credential: fk('credentials'), signature_validation_credential: { type: 'int', col: 'NULL::bigint' },
     local_path: text(), timeout: int(),
     scm_revision: ro('text'), status: ro('text'), last_job_run: ro('time'), last_job_failed: ro('bool'),
-    playbook_files: ro('json'), inventory_files: ro('json'), default_environment: { type: 'int', col: 'NULL::bigint' },
+    playbook_files: ro('json'), inventory_files: ro('json'), default_environment: fk('execution_environments'),
     last_update_failed: ro('bool', { col: 't.last_job_failed' }), last_updated: ro('time', { col: 't.last_job_run' }),
   },
   search: ['name', 'description', 'scm_url'],
@@ -57,6 +58,7 @@ export const projects = defineResource({
   },
   prepare: async (ctx, db, data, existing, caller) => {
     await requireLinks(ctx.pool, caller.grants, 'project', data, existing);
+    await requireEnvironmentRead(ctx.pool, caller.grants, 'default_environment', data.default_environment, existing?.default_environment);
     if (typeof data.local_path === 'string' && data.local_path !== existing?.local_path) {
       await checkLocalPath(ctx, db, data.local_path, existing?.id as number | undefined);
     }

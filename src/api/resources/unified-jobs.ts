@@ -59,6 +59,8 @@ const jobFields: Fields = {
   credential: ro('int', { fk: 'credentials' }),
   module_name: ro('text'), module_args: ro('text'),
   inventory_source: ro('int', { fk: 'inventory_sources' }),
+  // Set at launch from the prompt or the template; resolved at start otherwise (scheduler/execution-environment.ts).
+  execution_environment: ro('int', { fk: 'execution_environments' }),
 };
 
 const jobAccess = {

@@ -39,6 +39,8 @@ export const workflowJobTemplates = defineResource({
     limit: text({ nullAs: '' }), scm_branch: text({ nullAs: '' }), job_tags: text({ nullAs: '' }), skip_tags: text({ nullAs: '' }),
     extra_vars: { type: 'json', col: 't.extra_vars', writable: true },
     survey_enabled: bool(), allow_simultaneous: bool(),
+    // Refused when given (prepare): a workflow's nodes resolve their own execution environment.
+    execution_environment: { type: 'int', col: 'NULL::bigint', writable: true },
     ...Object.fromEntries(WFJT_ASK.map((f) => [f, bool()])),
     // Received as a job template's (routes/webhooks.ts); Bitbucket Data Center is not implemented: not a valid choice.
     webhook_service: text({ choices: ['', 'github', 'gitlab'], nullAs: '' }),
@@ -77,6 +79,7 @@ export const workflowJobTemplates = defineResource({
   prepare: async (ctx, _db, data, existing, caller) => {
     // Labels as a launch prompt are not implemented (the template's own labels are: its labels/ list).
     refuseGiven(data, ['ask_labels_on_launch'], (v) => v === true);
+    refuseGiven(data, ['execution_environment']);
     if (!existing && data.organization == null && !caller.grants.superuser) {
       throw badRequest({ organization: ['An organization is required to create a workflow job template for normal user'] });
     }

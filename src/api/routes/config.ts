@@ -19,7 +19,7 @@ const RESOURCES = ['ping', 'instances', 'instance_groups', 'config', 'settings',
   'teams', 'credentials', 'credential_types', 'credential_input_sources', 'inventory', 'constructed_inventories', 'hosts', 'groups', 'inventory_sources', 'inventory_updates',
   'projects', 'project_updates', 'job_templates', 'jobs', 'job_events', 'ad_hoc_commands', 'system_job_templates',
   'system_jobs', 'schedules', 'roles', 'notification_templates', 'notifications', 'labels', 'unified_job_templates',
-  'unified_jobs', 'activity_stream', 'tokens', 'applications', 'bulk', 'metrics'];
+  'unified_jobs', 'activity_stream', 'tokens', 'applications', 'execution_environments', 'bulk', 'metrics'];
 
 export const SETTING_DEFAULTS: Record<string, Record<string, unknown>> = {
   system: { ACTIVITY_STREAM_ENABLED: true, ACTIVITY_STREAM_ENABLED_FOR_INVENTORY_SYNC: false, ORG_ADMINS_CAN_SEE_ALL_USERS: true,

@@ -16,6 +16,7 @@ import { registerSurveySpec } from './survey-spec.js';
 import { openSurveyPasswords } from '../../scheduler/survey-secrets.js';
 import { jobTemplates } from '../resources/job-templates.js';
 import { projects } from '../resources/projects.js';
+import { requireEnvironmentRead } from '../resources/execution-environments.js';
 import { inventorySources } from '../resources/inventories.js';
 
 /**
@@ -38,15 +39,15 @@ const PROMPTS: Record<string, { ask: string; to: keyof JobOverrides }> = {
   scm_branch: { ask: 'ask_scm_branch_on_launch', to: 'scm_branch' },
   labels: { ask: 'ask_labels_on_launch', to: 'limit' },
   instance_groups: { ask: 'ask_instance_groups_on_launch', to: 'limit' },
-  execution_environment: { ask: 'ask_execution_environment_on_launch', to: 'limit' },
+  execution_environment: { ask: 'ask_execution_environment_on_launch', to: 'execution_environment_id' },
   job_slice_count: { ask: 'ask_job_slice_count_on_launch', to: 'job_slice_count' },
 };
-const NOT_APPLIED = new Set(['labels', 'instance_groups', 'execution_environment']);
+const NOT_APPLIED = new Set(['labels', 'instance_groups']);
 
 /**
  * A prompt the template asks for but Playstream cannot apply is refused by name (issue #15:
  * never accepted and ignored). The values that ask for nothing are let through: no labels,
- * no instance groups, no execution environment.
+ * no instance groups.
  */
 function unappliedPrompt(field: string, v: unknown): string | undefined {
   if (v == null || (Array.isArray(v) && !v.length)) return undefined;
@@ -60,12 +61,12 @@ async function surveyOf(ctx: ApiContext, id: number): Promise<{ survey_enabled: 
 }
 
 /** An `inventory` prompt is one id, `credentials` a list of ids; anything else is a 400 naming the field. */
-function promptedIds(field: 'inventory' | 'credentials', v: unknown): number | number[] | undefined {
+function promptedIds(field: 'inventory' | 'credentials', v: unknown, name: string = field): number | number[] | undefined {
   const id = (x: unknown) => (typeof x === 'string' && /^\d{1,15}$/.test(x) ? Number(x) : x);
   if (field === 'inventory') {
     const n = id(v);
     if (v === null) return undefined;
-    if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw badRequest({ inventory: ['A valid integer is required.'] });
+    if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw badRequest({ [name]: ['A valid integer is required.'] });
     return n;
   }
   if (!Array.isArray(v)) throw badRequest({ credentials: ['Expected a list of items.'] });
@@ -146,6 +147,14 @@ export function registerLaunch(router: Router<ApiContext>): void {
       if (NOT_APPLIED.has(k)) { const problem = unappliedPrompt(k, v); if (problem) unsupported[k] = [problem]; continue; }
       if (k === 'job_slice_count' && (typeof v !== 'number' || !Number.isInteger(v) || v < 1)) {
         throw badRequest({ job_slice_count: ['Ensure this value is greater than or equal to 1.'] });
+      }
+      if (k === 'execution_environment') {
+        // A prompt for the EE the job runs in: one the caller can read (JobLaunchConfigAccess), null for the template's.
+        if (v === null) continue;
+        const ee = promptedIds('inventory', v, k) as number;
+        await requireEnvironmentRead(ctx.pool, caller.grants, k, ee);
+        overrides.execution_environment_id = ee;
+        continue;
       }
       (overrides as Row)[p.to] = k === 'inventory' || k === 'credentials' ? promptedIds(k, v) : v;
     }

@@ -8,6 +8,7 @@ import { activityStream } from '../resources/activity-stream.js';
 import { workflowJobs, workflowJobTemplates } from '../resources/workflows.js';
 import { grantRole, holdsRole, revokeRole } from '../resources/common.js';
 import { credentials, credentialTypes } from '../resources/credentials.js';
+import { executionEnvironments } from '../resources/execution-environments.js';
 import { credentialInputSources } from '../resources/credential-input-sources.js';
 import { groups, hosts, inventories, inventorySources } from '../resources/inventories.js';
 import { constructedInventories } from '../resources/constructed-inventories.js';
@@ -205,7 +206,7 @@ export function registerResources(router: Router<ApiContext>): void {
 
   for (const def of [organizations, users, teams, credentialTypes, credentials, credentialInputSources, projects, inventories, constructedInventories, hosts, groups, inventorySources,
     jobTemplates, jobs, projectUpdates, inventoryUpdates, adHocCommands, systemJobs, unifiedJobs, unifiedJobTemplates,
-    systemJobTemplates, schedules, notificationTemplates, notifications, instances, instanceGroups, labels, roles, activityStream, tokens, applications, jobHostSummaries]) {
+    systemJobTemplates, schedules, notificationTemplates, notifications, instances, instanceGroups, labels, roles, activityStream, tokens, applications, jobHostSummaries, executionEnvironments]) {
     registerResource(router, def);
   }
 }
