@@ -30,27 +30,32 @@ export interface ScmAuth extends ScmGitAuth { username: string; password: string
 
 const HELPER = '!f() { test "$1" = get || exit 0; echo "username=$PLAYSTREAM_SCM_USERNAME"; echo "password=$PLAYSTREAM_SCM_PASSWORD"; }; f';
 
-export async function scmPasswordAuth(db: Pick<pg.Pool, 'query'>, secrets: SecretBox, credentialId: number | null): Promise<ScmAuth> {
-  const none: ScmAuth = { env: {}, secrets: [], cleanup: () => {}, username: '', password: '' };
-  if (!credentialId) return none;
+const NO_AUTH: ScmAuth = { env: {}, secrets: [], cleanup: () => {}, username: '', password: '' };
+
+/** A Source Control credential's inputs, lookups resolved (undefined: none, or another kind). */
+async function scmInputs(db: Pick<pg.Pool, 'query'>, secrets: SecretBox, credentialId: number | null):
+  Promise<{ str: (k: string) => string; looked: string[] } | undefined> {
+  if (!credentialId) return undefined;
   const { rows: [cred] } = await db.query<{ kind: string }>(
     `SELECT t.kind FROM credentials c JOIN credential_types t ON t.id = c.credential_type_id WHERE c.id = $1`, [credentialId]);
-  if (cred?.kind !== 'scm') return none;
+  if (cred?.kind !== 'scm') return undefined;
   const { inputs, looked } = await loadResolvedInputs(db, secrets, credentialId);
-  const str = (k: string) => (typeof inputs[k] === 'string' ? (inputs[k] as string) : '');
-  return { ...none, username: str('username'), password: str('password'),
+  return { str: (k: string) => (typeof inputs[k] === 'string' ? (inputs[k] as string) : ''), looked };
+}
+
+export async function scmPasswordAuth(db: Pick<pg.Pool, 'query'>, secrets: SecretBox, credentialId: number | null): Promise<ScmAuth> {
+  const found = await scmInputs(db, secrets, credentialId);
+  if (!found) return NO_AUTH;
+  const { str, looked } = found;
+  return { ...NO_AUTH, username: str('username'), password: str('password'),
     secrets: [str('password'), ...looked].filter((v) => v.length >= 2) };
 }
 
 export async function scmGitAuth(db: Pick<pg.Pool, 'query'>, secrets: SecretBox, credentialId: number | null,
   privateDir: string): Promise<ScmAuth> {
-  const none: ScmAuth = { env: {}, secrets: [], cleanup: () => {}, username: '', password: '' };
-  if (!credentialId) return none;
-  const { rows: [cred] } = await db.query<{ kind: string }>(
-    `SELECT t.kind FROM credentials c JOIN credential_types t ON t.id = c.credential_type_id WHERE c.id = $1`, [credentialId]);
-  if (cred?.kind !== 'scm') return none;
-  const { inputs, looked } = await loadResolvedInputs(db, secrets, credentialId);
-  const str = (k: string) => (typeof inputs[k] === 'string' ? (inputs[k] as string) : '');
+  const scm = await scmInputs(db, secrets, credentialId);
+  if (!scm) return NO_AUTH;
+  const { str, looked } = scm;
   const env: Record<string, string> = {};
   const found: string[] = [];
   let key = '';
