@@ -5,7 +5,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { PlaystreamError } from '../errors.js';
 import type { ScmAuth } from './scm-credential.js';
-import type { SourceFetch } from './project-update.js';
+import type { SourceFetch } from './project-source.js';
 
 /**
  * An archive project's update, as AWX's project_update.yml (get_url, then its project_archive

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PlaystreamError } from '../errors.js';
-import { emptyDirectory, type SourceFetch } from './project-update.js';
+import { emptyDirectory, type SourceFetch } from './project-source.js';
 
 /**
  * A git project's source step (clone or fetch, refspec, checkout, submodules), a job's own

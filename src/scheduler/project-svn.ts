@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PlaystreamError } from '../errors.js';
 import { binaries, findBinary } from '../services/system-packages.js';
-import { emptyDirectory, type SourceFetch } from './project-update.js';
+import { emptyDirectory, type SourceFetch } from './project-source.js';
 
 /**
  * An svn project's update, as AWX's project_update.yml runs the subversion module: a checkout

@@ -11,6 +11,7 @@ import { Redactor } from './redact.js';
 import { isUnder } from './sandbox/host-layout.js';
 import { JobSandbox } from './sandbox/job-sandbox.js';
 import { scmGitAuth, scmPasswordAuth, type ScmAuth } from './scm-credential.js';
+import { emptyDirectory, type UpdatePlan } from './project-source.js';
 import { checkSvnFields, fetchSvn } from './project-svn.js';
 import { checkScmFields, fetchGit } from './project-git.js';
 import { checkArchiveUrl, fetchArchive } from './project-archive.js';
@@ -63,7 +64,6 @@ export async function runProjectUpdate(ctx: JobContext, job: JobRow, setPusher: 
   }
 }
 
-export interface UpdatePlan { scm_branch: string; refspecs: string[]; privateDir: string; localRepo: string | null }
 
 async function updateProject(ctx: JobContext, job: JobRow, project: { id: number; local_path: string; name: string } & Record<string, any>,
   plan: UpdatePlan, auth: ScmAuth, setPusher: (p: EventPusher) => void): Promise<KindResult> {
@@ -159,30 +159,9 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
   return { final: { status: 'successful', extra: { scm_revision: revision, job_cwd: dir } } };
 }
 
-/**
- * What a project update's source step is given: the checkout directory (bound writable in the
- * sandbox), `run` (a program in the sandbox, bounded by the update's deadline, `input` on its
- * stdin), and `step` (one task of the update's output). It answers the revision checked out,
- * or null when a step failed (the step has said why).
- */
-export interface SourceFetch {
-  dir: string;
-  project: Record<string, any> & { id: number; name: string; local_path: string };
-  plan: UpdatePlan;
-  auth: ScmAuth;
-  privateDir: string;
-  deadline: number;
-  step: (name: string, fn: () => Promise<string>) => Promise<boolean>;
-  run: (program: string, args: string[], opts?: { input?: string; cwd?: string }) => Promise<string>;
-}
-
 const FETCHERS = { git: fetchGit, svn: fetchSvn, archive: fetchArchive } as const;
 
 
-/** Removes what a directory holds and keeps the directory (the sandbox binds it by path). */
-export function emptyDirectory(dir: string): void {
-  for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
-}
 
 /**
  * The directory of a file:// (or plain-path) repository, bound read-only into the update's
