@@ -1,10 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seedFirstStart } from '../../src/db/seed.js';
-import { useTestEnv } from '../support/harness.js';
-import { startTestWeb } from '../support/web.js';
-import { launchBrowser, loginThroughForm, newPage } from './support/browser.js';
-import { insertStoredJob, type StoredJob } from './support/stored-job.js';
+import { loginThroughForm, newPage } from './support/browser.js';
+import { storedJobConsole, type StoredJob } from './support/stored-job.js';
 
 const ADMIN_PASSWORD = 'console-admin-pw';
 const LINES = 200_000;
@@ -38,11 +35,7 @@ describe('output view of a stored 200,000-line job', () => {
   let browser: Browser;
   let job: StoredJob;
   beforeAll(async () => {
-    const env = await useTestEnv();
-    await seedFirstStart(env.pool, { dataDir: env.dataDir, adminPassword: ADMIN_PASSWORD });
-    job = await insertStoredJob(env.pool, { lines: LINES });
-    base = (await startTestWeb(env)).url;
-    browser = await launchBrowser();
+    ({ base, browser, job } = await storedJobConsole(LINES, ADMIN_PASSWORD));
   });
 
   it('shows the first lines from one segment, scrolls to the end, and keeps memory bounded', async () => {

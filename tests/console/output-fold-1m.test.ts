@@ -1,10 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seedFirstStart } from '../../src/db/seed.js';
-import { useTestEnv } from '../support/harness.js';
-import { startTestWeb } from '../support/web.js';
-import { launchBrowser, loginThroughForm, newPage } from './support/browser.js';
-import { insertStoredJob, type StoredJob } from './support/stored-job.js';
+import { loginThroughForm, newPage } from './support/browser.js';
+import { storedJobConsole, type StoredJob } from './support/stored-job.js';
 
 const ADMIN_PASSWORD = 'console-admin-pw';
 const LINES = 1_000_000;
@@ -49,11 +46,7 @@ describe('folding a stored 1,000,000-line job', () => {
   let browser: Browser;
   let job: StoredJob;
   beforeAll(async () => {
-    const env = await useTestEnv();
-    await seedFirstStart(env.pool, { dataDir: env.dataDir, adminPassword: ADMIN_PASSWORD });
-    job = await insertStoredJob(env.pool, { lines: LINES });
-    base = (await startTestWeb(env)).url;
-    browser = await launchBrowser();
+    ({ base, browser, job } = await storedJobConsole(LINES, ADMIN_PASSWORD));
   }, 120_000);
 
   it('collapses and expands all plays without walking or fetching the hidden lines', async () => {

@@ -1,4 +1,9 @@
+import type { Browser } from 'playwright-core';
 import type { Pool } from '../../../src/db/pool.js';
+import { seedFirstStart } from '../../../src/db/seed.js';
+import { useTestEnv } from '../../support/harness.js';
+import { startTestWeb } from '../../support/web.js';
+import { launchBrowser } from './browser.js';
 
 /**
  * A finished job with a large stored output, written straight into the event table with
@@ -46,4 +51,13 @@ export async function insertStoredJob(pool: Pool, opts: { lines: number; templat
   // As the receiver leaves a finished job: every announced event stored, processing done.
   await pool.query('UPDATE unified_jobs SET emitted_events = $2, event_processing_finished = true WHERE id = $1', [job.id, statsCounter]);
   return { id: Number(job.id), lines: opts.lines, events: statsCounter };
+}
+
+/** A seeded stack with one stored job of `lines` lines, its web server and Chromium: the output view's tests start here. */
+export async function storedJobConsole(lines: number, adminPassword: string): Promise<{ base: string; browser: Browser; job: StoredJob }> {
+  const env = await useTestEnv();
+  await seedFirstStart(env.pool, { dataDir: env.dataDir, adminPassword });
+  const job = await insertStoredJob(env.pool, { lines });
+  const base = (await startTestWeb(env)).url;
+  return { base, browser: await launchBrowser(), job };
 }
