@@ -2,7 +2,7 @@
 # Installs the Debian packages Playstream runs (as root), skipping those already present.
 # `npm start` and `npm test` do the same on demand; this does it ahead of time. The list is
 # src/services/system-packages.ts's `binaries` (tests/foundation/system-packages.test.ts
-# checks the two agree), plus `ansible` for the awx.awx collection the API tests use.
+# checks the two agree), with the awx.awx collection (`ansible`) and `python3-tz`/`python3-dateutil` the API tests use.
 # subversion serves svn projects; slapd is started by the LDAP tests.
 set -euo pipefail
 need=()
@@ -16,6 +16,8 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v svn >/dev/null || need+=(subversion)
 command -v slapd >/dev/null || [ -x /usr/sbin/slapd ] || need+=(slapd)
 [ -d /usr/lib/python3/dist-packages/ansible_collections/awx ] || need+=(ansible)
+[ -d /usr/lib/python3/dist-packages/pytz ] || need+=(python3-tz)
+[ -d /usr/lib/python3/dist-packages/dateutil ] || need+=(python3-dateutil)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing system packages; as root run: apt-get install -y ${need[*]}" >&2

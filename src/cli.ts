@@ -21,7 +21,8 @@ const USAGE = `usage: playstream <command>
                 --status | --running | --reload | --cancel <uuid> talk to this node's
   migrate       apply database migrations to DATABASE_URL
   install-deps  install missing system packages (apt-get, as root on Debian);
-                --tests adds what the test suite needs (chromium, slapd)
+                --tests adds what the test suite needs (chromium, slapd, the awx.awx
+                collection, pytz and dateutil)
   version       print the version
 `;
 
@@ -47,8 +48,8 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'install-deps': {
       setProcessName('install-deps');
-      const { chromium, slapd, ...server } = binaries;
-      const wanted: Record<string, SystemBinary> = rest.includes('--tests') ? { ...server, chromium, slapd } : server;
+      const { chromium, slapd, awxCollection, pytz, dateutil, ...server } = binaries;
+      const wanted: Record<string, SystemBinary> = rest.includes('--tests') ? { ...server, chromium, slapd, awxCollection, pytz, dateutil } : server;
       const found = ensureBinaries(wanted, { autoInstall: true });
       for (const [k, v] of Object.entries(found)) process.stdout.write(`${k.padEnd(16)} ${v}\n`);
       return;

@@ -153,17 +153,25 @@ export async function canReadUnifiedJob(ctx: ApiContext, user: AuthenticatedUser
   return (rowCount ?? 0) > 0;
 }
 
-/** The read condition on unified_jobs (alias t) with parameters from `$first`. */
+/**
+ * The read condition on unified_jobs (alias t) with parameters from `$first`. A bulk job
+ * (AWX's WorkflowJobAccess) is read only by whoever launched it and its organization's
+ * admins: its organization and inventory prompt lend no read to their other readers. Each
+ * arm keeps an indexed column of its own, so the planner ORs index scans.
+ */
 export function unifiedJobReadSql(_grants: Grants, first: number): string {
-  return `(t.created_by_id = $${first} OR t.unified_job_template_id = ANY($${first + 1}::bigint[])
-    OR t.organization_id = ANY($${first + 2}::bigint[]) OR t.inventory_id = ANY($${first + 3}::bigint[])
-    OR t.inventory_id IN (SELECT id FROM inventories WHERE organization_id = ANY($${first + 4}::bigint[])))`;
+  const $ = (i: number) => `$${first + i}`;
+  return `(t.created_by_id = ${$(0)} OR t.unified_job_template_id = ANY(${$(1)}::bigint[])
+    OR (t.organization_id = ANY(${$(2)}::bigint[]) AND NOT t.is_bulk_job)
+    OR (t.organization_id = ANY(${$(5)}::bigint[]) AND t.is_bulk_job)
+    OR (t.inventory_id = ANY(${$(3)}::bigint[]) AND NOT t.is_bulk_job)
+    OR (t.inventory_id IN (SELECT id FROM inventories WHERE organization_id = ANY(${$(4)}::bigint[])) AND NOT t.is_bulk_job))`;
 }
 
 export function unifiedJobReadParams(grants: Grants): unknown[] {
   const templates = [...grants.ids('job_template', 'read'), ...grants.ids('project', 'read'), ...grants.ids('workflow_job_template', 'read')];
   const orgs = [...new Set([...grants.orgs('job_template', 'read'), ...grants.orgs('project', 'read'), ...grants.orgs('workflow_job_template', 'read')])];
-  return [grants.user.id, templates, orgs, grants.ids('inventory', 'read'), grants.orgs('inventory', 'read')];
+  return [grants.user.id, templates, orgs, grants.ids('inventory', 'read'), grants.orgs('inventory', 'read'), grants.ids('organization', 'admin')];
 }
 
 /**

@@ -15,6 +15,8 @@ export interface SystemBinary {
   name: string;
   debianPackage: string;
   extraDirs?: () => string[];
+  /** Found only in extraDirs, as a file or directory (a Python library, an Ansible collection), never on PATH. */
+  notOnPath?: boolean;
 }
 
 export const binaries = {
@@ -28,6 +30,10 @@ export const binaries = {
   chromium: { name: 'chromium', debianPackage: 'chromium' },
   svn: { name: 'svn', debianPackage: 'subversion' },
   slapd: { name: 'slapd', debianPackage: 'slapd', extraDirs: () => ['/usr/sbin'] },
+  // What the awx.awx client tests run besides programs: the collection, and pytz and dateutil for its schedule_rrule lookup.
+  awxCollection: { name: 'awx', debianPackage: 'ansible', extraDirs: () => ['/usr/lib/python3/dist-packages/ansible_collections'], notOnPath: true },
+  pytz: { name: 'pytz', debianPackage: 'python3-tz', extraDirs: () => ['/usr/lib/python3/dist-packages'], notOnPath: true },
+  dateutil: { name: 'dateutil', debianPackage: 'python3-dateutil', extraDirs: () => ['/usr/lib/python3/dist-packages'], notOnPath: true },
 } satisfies Record<string, SystemBinary>;
 
 /**
@@ -66,6 +72,7 @@ export function findBinary(bin: SystemBinary): string | undefined {
     const candidate = `${dir}/${bin.name}`;
     if (fs.existsSync(candidate)) return candidate;
   }
+  if (bin.notOnPath) return undefined;
   for (const dir of (process.env.PATH ?? '').split(':')) {
     if (!dir) continue;
     const candidate = `${dir}/${bin.name}`;

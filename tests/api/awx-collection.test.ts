@@ -151,6 +151,14 @@ describe('awx.awx collection', () => {
     expect(Number(scheduled!.inventory_id)).toBe(Number(invB.id));
     expect(await q('SELECT host_name FROM job_host_summaries WHERE job_id = $1', [scheduled!.id])).toEqual([{ host_name: 'localhost' }]);
 
+    // The schedule_rrule lookup's rule (every other Monday and Friday at 04:00 Paris time, ten
+    // runs) is kept as written and runs first at 03:00 UTC on Monday 1 January 2035.
+    const [weekly] = await q(`SELECT rrule, next_run FROM schedules WHERE name = 'Weekly hello'`);
+    expect(weekly.rrule).toMatch(/^DTSTART;TZID=Europe\/Paris:20350101T040000 RRULE:FREQ=WEEKLY;/);
+    expect(weekly.rrule).toMatch(/BYDAY=MO,FR/);
+    expect(weekly.rrule).toMatch(/COUNT=10/);
+    expect(weekly.next_run.toISOString()).toBe('2035-01-01T03:00:00.000Z');
+
     // Platform modules: the application (secret kept as a hash only), the bulk job and its node's job, the added node.
     const [app] = await q(`SELECT client_type, authorization_grant_type, redirect_uris, length(client_secret_hash) AS hash FROM oauth2_applications WHERE name = 'Playbook App'`);
     expect(app).toEqual({ client_type: 'confidential', authorization_grant_type: 'password', redirect_uris: 'https://app.example/callback', hash: 64 });

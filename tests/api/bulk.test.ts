@@ -79,6 +79,56 @@ describe('bulk host_create', () => {
   });
 });
 
+describe('bulk host_delete', () => {
+  const hostIds = async (names: string[]) => (await t.pool.query<{ id: string }>(
+    'SELECT id FROM hosts WHERE inventory_id = $1 AND name = ANY($2) ORDER BY name', [inventory, names])).rows.map((r) => Number(r.id));
+
+  it('deletes every host in one transaction, one activity entry per inventory, and answers as AWX', async () => {
+    expect((await api('POST', '/api/v2/bulk/host_create/', { inventory, hosts: [{ name: 'gone-1' }, { name: 'gone-2' }] })).status).toBe(201);
+    const ids = await hostIds(['gone-1', 'gone-2']);
+    const r = await api('POST', '/api/v2/bulk/host_delete/', { hosts: ids });
+    expect(r.status).toBe(201);
+    expect(r.json).toEqual({ hosts: { [ids[0]]: 'The host gone-1 was deleted', [ids[1]]: 'The host gone-2 was deleted' } });
+    expect(await hostIds(['gone-1', 'gone-2'])).toEqual([]);
+    const { rows: [entry] } = await t.pool.query(
+      `SELECT changes FROM activity_stream WHERE object1 = 'inventory' AND changes ? 'deleted_hosts' ORDER BY id DESC LIMIT 1`);
+    expect(entry.changes.deleted_hosts).toEqual([{ host_id: ids[0], host_name: 'gone-1' }, { host_id: ids[1], host_name: 'gone-2' }]);
+  });
+
+  it('deletes none when an id is missing, is not an id, or the batch passes BULK_HOST_MAX_DELETE', async () => {
+    expect((await api('POST', '/api/v2/bulk/host_create/', { inventory, hosts: [{ name: 'kept-1' }, { name: 'kept-2' }] })).status).toBe(201);
+    const ids = await hostIds(['kept-1', 'kept-2']);
+    const missing = await api('POST', '/api/v2/bulk/host_delete/', { hosts: [ids[0], 99999999] });
+    expect(missing.status).toBe(400);
+    expect(missing.json.hosts).toEqual({ 99999999: 'Hosts do not exist or you lack permission to delete it' });
+    expect((await api('POST', '/api/v2/bulk/host_delete/', { hosts: [ids[0], 'web1'] })).json.hosts).toEqual({ 1: ['A valid integer is required.'] });
+    expect((await api('POST', '/api/v2/bulk/host_delete/', { hosts: [] })).json.hosts).toEqual(['This list may not be empty.']);
+    expect((await api('POST', '/api/v2/bulk/host_delete/', { hosts: ids, inventory })).json).toHaveProperty('inventory');
+    expect((await api('PATCH', '/api/v2/settings/bulk/', { BULK_HOST_MAX_DELETE: 1 })).status).toBe(200);
+    expect((await api('POST', '/api/v2/bulk/host_delete/', { hosts: ids })).json)
+      .toEqual({ ERROR: 'Number of hosts exceeds system setting BULK_HOST_MAX_DELETE', BULK_HOST_MAX_DELETE: 1, Hosts_count: 2 });
+    expect((await api('PATCH', '/api/v2/settings/bulk/', { BULK_HOST_MAX_DELETE: 250 })).status).toBe(200);
+    expect(await hostIds(['kept-1', 'kept-2'])).toEqual(ids);
+  });
+
+  it('tells a user who cannot see the hosts nothing, and refuses one who reads but does not administer the inventory', async () => {
+    const ids = await hostIds(['kept-1', 'kept-2']);
+    // bob is a member of the organization only: the hosts do not exist for him.
+    const unseen = await api('POST', '/api/v2/bulk/host_delete/', { hosts: ids }, bob);
+    expect(unseen.status).toBe(400);
+    expect(Object.keys(unseen.json.hosts).map(Number).sort()).toEqual([...ids].sort());
+    const read = (await api('GET', `/api/v2/inventories/${inventory}/`)).json.summary_fields.object_roles.read_role.id;
+    const bobId = (await api('GET', '/api/v2/users/?username=bob')).json.results[0].id;
+    expect((await api('POST', `/api/v2/roles/${read}/users/`, { id: bobId })).status).toBe(204);
+    const denied = await api('POST', '/api/v2/bulk/host_delete/', { hosts: ids }, bob);
+    expect(denied.status).toBe(403);
+    const name = (await api('GET', `/api/v2/inventories/${inventory}/`)).json.name;
+    expect(denied.json).toEqual({ inventories: { [name]: 'Lack permissions to delete hosts from this inventory.' } });
+    expect((await api('POST', `/api/v2/roles/${read}/users/`, { id: bobId, disassociate: true })).status).toBe(204);
+    expect(await hostIds(['kept-1', 'kept-2'])).toEqual(ids);
+  });
+});
+
 describe('bulk job_launch', () => {
   it('refuses what the caller may not run or use, and prompts a template does not ask for', async () => {
     const launch = (body: unknown, headers?: Record<string, string>) => api('POST', '/api/v2/bulk/job_launch/', body, headers);
@@ -126,7 +176,22 @@ describe('bulk job_launch', () => {
     expect(rows.map((x) => [x.status, x.limit])).toEqual([['successful', 'web1'], ['successful', 'localhost']]);
     expect(JSON.parse(rows[0].extra_vars)).toEqual({ who: 'one' });
     expect(rows[1].identifier).toBe('second');
-    // Its launcher reads it (AWX's WorkflowJobAccess: created_by).
+    // Its launcher reads it (AWX's WorkflowJobAccess: created_by), and its organization's admin;
+    // the organization's auditor, who reads every job of the organization's templates, does not.
     expect((await api('GET', `/api/v2/workflow_jobs/${r.json.id}/`, undefined, bob)).status).toBe(200);
+    const role = async (field: string, username: string) => {
+      const id = (await api('POST', '/api/v2/users/', { username, password: `${username}-password-1` })).json.id;
+      const roleId = (await api('GET', `/api/v2/organizations/${org}/`)).json.summary_fields.object_roles[field].id;
+      expect((await api('POST', `/api/v2/roles/${roleId}/users/`, { id })).status).toBe(204);
+      return basicAuth(username, `${username}-password-1`);
+    };
+    const auditor = await role('auditor_role', 'carol');
+    const orgAdmin = await role('admin_role', 'dave');
+    expect((await api('GET', `/api/v2/workflow_jobs/${r.json.id}/`, undefined, auditor)).status).toBe(403);
+    expect((await api('GET', `/api/v2/unified_jobs/?id=${r.json.id}`, undefined, auditor)).json.count).toBe(0);
+    expect((await api('GET', `/api/v2/unified_jobs/?id=${r.json.id}`, undefined, orgAdmin)).json.count).toBe(1);
+    // The jobs it ran are the template's: the auditor reads those.
+    const children = (await api('GET', `/api/v2/jobs/?unified_job_template=${template}&launch_type=workflow`, undefined, auditor)).json;
+    expect(children.count).toBeGreaterThanOrEqual(2);
   }, 180_000);
 });

@@ -23,6 +23,11 @@ import { submitUnifiedJob } from '../../scheduler/submit.js';
  *   (is_bulk_job) with a root node per job, which the workflow pass starts like any other
  *   (src/scheduler/workflow/); at most BULK_JOB_MAX_LAUNCH (100) jobs; checks in
  *   bulk-jobs.ts.
+ * - POST /api/v2/bulk/host_delete/ {hosts: [id, ...]}: at most BULK_HOST_MAX_DELETE (250),
+ *   all in one transaction or none; ids the caller cannot see count as missing (400 per id,
+ *   so the endpoint tells nothing of other organizations' hosts); an inventory the caller
+ *   sees but does not administer is 403 naming it; manual inventories only. One activity
+ *   entry per inventory lists the hosts deleted from it.
  */
 const HOST_KEYS = new Set(['name', 'description', 'enabled', 'instance_id', 'variables']);
 
@@ -101,6 +106,52 @@ async function hostCreate(req: ApiRequest, ctx: ApiContext) {
     description: h.description, variables: h.variables, id: Number(h.id), url: `/api/v2/hosts/${h.id}/`, inventory: invUrl })) } };
 }
 
+const HOST_GONE = 'Hosts do not exist or you lack permission to delete it';
+
+async function hostDelete(req: ApiRequest, ctx: ApiContext) {
+  const caller = await requireCaller(req, ctx);
+  const body = jsonBody<Record<string, unknown>>(req);
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest({ detail: 'Expected a JSON object.' });
+  const unknown = Object.keys(body).filter((k) => k !== 'hosts');
+  if (unknown.length) throw badRequest(Object.fromEntries(unknown.map((k) => [k, ['Not a field of a bulk host delete.']])));
+  if (!Array.isArray(body.hosts)) throw badRequest({ hosts: [body.hosts == null ? 'This field is required.' : 'Expected a list of items.'] });
+  if (!body.hosts.length) throw badRequest({ hosts: ['This list may not be empty.'] });
+  const ids = body.hosts.map((h) => (typeof h === 'string' && /^\d+$/.test(h) ? Number(h) : h));
+  const wrong = ids.map((h, i) => [i, h] as const).filter(([, h]) => !Number.isSafeInteger(h) || (h as number) <= 0);
+  if (wrong.length) throw badRequest({ hosts: Object.fromEntries(wrong.map(([i]) => [i, ['A valid integer is required.']])) });
+  const max = await readSetting(ctx.pool, 'BULK_HOST_MAX_DELETE', 250, isWholeNumber);
+  if (ids.length > max) {
+    throw badRequest({ ERROR: 'Number of hosts exceeds system setting BULK_HOST_MAX_DELETE', BULK_HOST_MAX_DELETE: max, Hosts_count: ids.length });
+  }
+  const wanted = [...new Set(ids as number[])];
+  const { rows: found } = await ctx.pool.query<{ id: string; name: string; inventory_id: string; inventory_name: string; kind: string; organization_id: string | null }>(
+    `SELECT h.id, h.name, h.inventory_id, i.name AS inventory_name, i.kind, i.organization_id
+       FROM hosts h JOIN inventories i ON i.id = h.inventory_id WHERE h.id = ANY($1::bigint[]) ORDER BY h.id`, [wanted]);
+  const visible = found.filter((h) => caller.grants.perms('inventory', Number(h.inventory_id), h.organization_id == null ? null : Number(h.organization_id)).has('read'));
+  const seen = new Set(visible.map((h) => Number(h.id)));
+  const missing = wanted.filter((id) => !seen.has(id));
+  if (missing.length) throw badRequest({ hosts: Object.fromEntries(missing.map((id) => [id, HOST_GONE])) });
+  const inventories = new Map(visible.map((h) => [Number(h.inventory_id), h]));
+  const notAdmin = [...inventories.values()].filter((h) =>
+    !caller.grants.perms('inventory', Number(h.inventory_id), h.organization_id == null ? null : Number(h.organization_id)).has('admin'));
+  if (notAdmin.length) {
+    throw new HttpError(403, { inventories: Object.fromEntries(notAdmin.map((h) => [h.inventory_name, 'Lack permissions to delete hosts from this inventory.'])) });
+  }
+  const notManual = [...inventories.values()].filter((h) => h.kind !== '');
+  if (notManual.length) {
+    throw badRequest({ inventories: Object.fromEntries(notManual.map((h) => [h.inventory_name, 'Hosts can only be deleted from manual inventories.'])) });
+  }
+  await withTransaction(ctx.pool, async (db) => {
+    const { rowCount } = await db.query('DELETE FROM hosts WHERE id = ANY($1::bigint[])', [wanted]);
+    if (rowCount !== wanted.length) throw new HttpError(409, { detail: 'Some hosts were deleted meanwhile; nothing was deleted. Try again.' });
+    for (const inventoryId of inventories.keys()) {
+      await recordActivity(db, ctx.config.nodeName, { actorId: caller.user.id, operation: 'update', object1: 'inventory', object1Id: inventoryId,
+        changes: { deleted_hosts: visible.filter((h) => Number(h.inventory_id) === inventoryId).map((h) => ({ host_id: Number(h.id), host_name: h.name })) } });
+    }
+  });
+  return { status: 201, body: { hosts: Object.fromEntries(visible.map((h) => [Number(h.id), `The host ${h.name} was deleted`])) } };
+}
+
 async function jobLaunch(req: ApiRequest, ctx: ApiContext) {
   const caller: RequestCaller = await requireCaller(req, ctx);
   const body = jsonBody<Record<string, unknown>>(req);
@@ -127,16 +178,21 @@ async function jobLaunch(req: ApiRequest, ctx: ApiContext) {
 export function registerBulk(router: Router<ApiContext>): void {
   router.get('/api/v2/bulk/', async (req, ctx) => {
     await requireCaller(req, ctx);
-    return { status: 200, body: { host_create: '/api/v2/bulk/host_create/', job_launch: '/api/v2/bulk/job_launch/' } };
+    return { status: 200, body: { host_create: '/api/v2/bulk/host_create/', host_delete: '/api/v2/bulk/host_delete/', job_launch: '/api/v2/bulk/job_launch/' } };
   });
   router.get('/api/v2/bulk/host_create/', async (req, ctx) => {
     await requireCaller(req, ctx);
     return { status: 200, body: { detail: 'Bulk create hosts with this endpoint' } };
+  });
+  router.get('/api/v2/bulk/host_delete/', async (req, ctx) => {
+    await requireCaller(req, ctx);
+    return { status: 200, body: { detail: 'Bulk delete hosts with this endpoint' } };
   });
   router.get('/api/v2/bulk/job_launch/', async (req, ctx) => {
     await requireCaller(req, ctx);
     return { status: 200, body: { detail: 'Specify a list of unified job templates to launch alongside their launchtime parameters' } };
   });
   router.post('/api/v2/bulk/host_create/', hostCreate);
+  router.post('/api/v2/bulk/host_delete/', hostDelete);
   router.post('/api/v2/bulk/job_launch/', jobLaunch);
 }

@@ -37,7 +37,7 @@ export const SETTING_DEFAULTS: Record<string, Record<string, unknown>> = {
   ui: { PENDO_TRACKING_STATE: 'off', CUSTOM_LOGIN_INFO: '', CUSTOM_LOGO: '', MAX_UI_JOB_EVENTS: 4000, UI_LIVE_UPDATES_ENABLED: true },
   logging: { LOG_AGGREGATOR_ENABLED: false, LOG_AGGREGATOR_LEVEL: 'INFO' },
   // Read by routes/bulk.ts at each request.
-  bulk: { BULK_JOB_MAX_LAUNCH: 100, BULK_HOST_MAX_CREATE: 100 },
+  bulk: { BULK_JOB_MAX_LAUNCH: 100, BULK_HOST_MAX_CREATE: 100, BULK_HOST_MAX_DELETE: 250 },
   ldap: LDAP_SETTING_DEFAULTS,
 };
 
