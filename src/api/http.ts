@@ -95,6 +95,13 @@ export interface RouteMatch<C> { handler: Handler<C>; params: Record<string, str
 
 export class Router<C> {
   #routes: Route<C>[] = [];
+  #options?: (allowed: string[]) => Handler<C>;
+
+  /** Answers OPTIONS on a path that has routes but no OPTIONS route of its own (DRF answers it on every view). */
+  optionsFallback(make: (allowed: string[]) => Handler<C>): this {
+    this.#options = make;
+    return this;
+  }
 
   add(method: string, pattern: string, handler: Handler<C>, options: RouteOptions = {}): this {
     this.#routes.push({ method: method.toUpperCase(), segments: split(pattern), handler, options });
@@ -111,12 +118,15 @@ export class Router<C> {
   match(method: string, path: string): RouteMatch<C> | { allowed: string[] } | undefined {
     const segments = split(path);
     const allowed: string[] = [];
+    let first: Record<string, string> | undefined;
     for (const route of this.#routes) {
       const params = matchSegments(route.segments, segments);
       if (!params) continue;
       if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { handler: route.handler, params, options: route.options };
       allowed.push(route.method);
+      first ??= params;
     }
+    if (method === 'OPTIONS' && first && this.#options) return { handler: this.#options([...new Set(allowed)]), params: first, options: {} };
     return allowed.length ? { allowed } : undefined;
   }
 }

@@ -28,6 +28,7 @@ import { registerCallbacks } from './routes/callbacks.js';
 import { registerWorkflows } from './routes/workflows.js';
 import { registerVariableData } from './routes/variable-data.js';
 import { setRouteCheck } from './engine/routed.js';
+import { plainOptions } from './engine/options.js';
 import { attachWebsocket } from './ws/endpoint.js';
 import { ReadCache } from './cache/read-cache.js';
 
@@ -68,6 +69,7 @@ export function buildRouter(): Router<ApiContext> {
   registerWorkflows(router);
   registerConsole(router); // a catch-all for the console's deep links: keep it last
   // A related link is shown only where a route answers it (engine/routed.ts); the console's catch-all does not count.
+  router.optionsFallback(plainOptions);
   setRouteCheck((path) => ['GET', 'POST'].some((method) => {
     const m = router.match(method, path);
     return !!m && 'handler' in m && !Object.keys(m.params).some((k) => /^p\d+$/.test(k));

@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import { sha256 } from './auth.js';
 import type { Queryable } from './engine/resource.js';
-import { recordActivity } from './activity.js';
+import { HttpError } from './http.js';
+import { recordActivity } from '../db/activity.js';
 import { readSetting } from '../db/settings.js';
 
 /**
@@ -56,6 +57,13 @@ export function newSecret(): string {
 export async function issueToken(db: Queryable, nodeName: string, opts: {
   userId: number; actorId: number; applicationId: number | null; scope: string; description?: string;
 }): Promise<IssuedToken> {
+  // AWX's OAuth2AccessToken.validate_external_users: an LDAP user gets no token unless ALLOW_OAUTH2_FOR_EXTERNAL_USERS.
+  const { rows: [external] } = await db.query<{ allowed: boolean }>(
+    `SELECT coalesce((SELECT value FROM api_settings WHERE key = 'ALLOW_OAUTH2_FOR_EXTERNAL_USERS'), 'false'::jsonb) = 'true'::jsonb AS allowed
+       FROM users WHERE id = $1 AND ldap_dn <> ''`, [opts.userId]);
+  if (external && !external.allowed) {
+    throw new HttpError(403, { detail: 'OAuth2 Tokens cannot be created by users associated with an external authentication provider (LDAP)' });
+  }
   const token = newSecret();
   const ttl = (await oauth2Lifetimes(db)).ACCESS_TOKEN_EXPIRE_SECONDS;
   const { rows } = await db.query<{ id: string; expires: Date }>(

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { loadInventoryHosts } from '../db/host-filter.js';
 import { Params } from '../db/lookups.js';
+import { isWholeNumber, readSetting } from '../db/settings.js';
 import { log } from '../log.js';
 
 /**
@@ -10,7 +11,8 @@ import { log } from '../log.js';
  * each host's stored facts are written where Ansible's jsonfile cache plugin reads them
  * (ansible-runner's `fact_cache_type: jsonfile`, <private data dir>/artifacts/<ident>/fact_cache/
  * <host>); after it, a file Ansible rewrote becomes the host's facts, and a file gone (cleared
- * facts) empties them. Later jobs, and `ansible_facts__` host filters, see them.
+ * facts) empties them. Later jobs, and `ansible_facts__` host filters, see them. Facts older
+ * than the ANSIBLE_FACT_CACHE_TIMEOUT setting (seconds; 0: no limit) are not given to a job.
  */
 export const FACT_CACHE_TYPE = 'jsonfile';
 
@@ -47,8 +49,11 @@ export async function startFactCache(db: Pick<pg.Pool, 'query'>, inventoryId: nu
   const [which, values] = kind?.kind === 'constructed'
     ? [`t.id IN (SELECT c.instance_id::bigint FROM hosts c WHERE c.inventory_id = $1::bigint AND c.instance_id ~ '^[0-9]{1,18}$')`, [inventoryId]]
     : [inv.hosts, params.values];
+  const timeout = await readSetting(db, 'ANSIBLE_FACT_CACHE_TIMEOUT', 0, isWholeNumber);
   const { rows } = await db.query<CachedHost & { ansible_facts: unknown; ansible_facts_modified: Date | null }>(
-    `SELECT t.id, t.name, t.ansible_facts, t.ansible_facts_modified FROM hosts t WHERE ${which}`, values);
+    `SELECT t.id, t.name, t.ansible_facts,
+            CASE WHEN ${timeout} <= 0 OR t.ansible_facts_modified > now() - make_interval(secs => ${timeout}) THEN t.ansible_facts_modified END AS ansible_facts_modified
+       FROM hosts t WHERE ${which}`, values);
   let writtenAt: number | null = null;
   for (const h of rows) {
     const file = fileOf(dir, h.name);

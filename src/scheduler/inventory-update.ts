@@ -16,6 +16,7 @@ import { Redactor } from './redact.js';
 import { JobSandbox } from './sandbox/job-sandbox.js';
 import { ENV_NAME, isSandboxSensitiveEnvName } from './sandbox/env-names.js';
 import type { JobContext, JobRow, KindResult } from './run-unified-job.js';
+import { recordSyncActivity } from '../db/activity.js';
 import { SyntheticEvents } from './synthetic-events.js';
 import { effectiveTimeout } from './job-timeout.js';
 import { loadCredentialInputs } from '../db/credentials.js';
@@ -136,10 +137,14 @@ export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher
   }
   const data = filterImport(parseInventoryList(listed), { hostFilter: compileHostFilter(source.host_filter),
     excludeEmptyGroups: cloud?.excludeEmptyGroups ?? false });
-  const counts = await withTransaction(ctx.pool, (db) => importInventory(db, job.inventory_id, data, {
-    overwrite: source.overwrite, overwriteVars: source.overwrite_vars, constructed,
-    enabledVar: source.enabled_var || cloud?.enabledVar || '', enabledValue: source.enabled_var ? source.enabled_value : cloud?.enabledValue ?? '',
-    instanceIdVar: cloud?.instanceIdVar ?? '' }));
+  const counts = await withTransaction(ctx.pool, async (db) => {
+    const imported = await importInventory(db, job.inventory_id, data, {
+      overwrite: source.overwrite, overwriteVars: source.overwrite_vars, constructed,
+      enabledVar: source.enabled_var || cloud?.enabledVar || '', enabledValue: source.enabled_var ? source.enabled_value : cloud?.enabledValue ?? '',
+      instanceIdVar: cloud?.instanceIdVar ?? '' });
+    await recordSyncActivity(db, ctx.config.nodeName, job.inventory_id, imported.changed);
+    return imported;
+  });
   ev.emit('verbose', `Imported ${counts.hosts} hosts and ${counts.groups} groups into inventory ${job.inventory_id}`
     + (counts.removed ? `; removed ${counts.removed}` : ''));
   return { final: { status: 'successful' } };
@@ -215,9 +220,11 @@ export function parseInventoryList(listed: Record<string, any>): ImportData {
   return { hosts, groups };
 }
 
+type SyncChange = Parameters<typeof recordSyncActivity>[3][number];
+
 export async function importInventory(db: pg.PoolClient, inventoryId: number, data: ImportData,
   opts: { overwrite: boolean; overwriteVars: boolean; enabledVar?: string; enabledValue?: string; instanceIdVar?: string; constructed?: boolean }):
-  Promise<{ hosts: number; groups: number; removed: number }> {
+  Promise<{ hosts: number; groups: number; removed: number; changed: SyncChange[] }> {
   const { rows: hostRows } = await db.query<{ id: number; name: string; variables: string }>(
     'SELECT id, name, variables FROM hosts WHERE inventory_id = $1', [inventoryId]);
   const { rows: groupRows } = await db.query<{ id: number; name: string; variables: string }>(
@@ -229,6 +236,7 @@ export async function importInventory(db: pg.PoolClient, inventoryId: number, da
     return { ...prev, ...incoming };
   };
   const text = (v: Record<string, unknown>) => (Object.keys(v).length ? JSON.stringify(v) : '');
+  const changed: SyncChange[] = [];
   const hostId = new Map<string, number>();
   const oldHosts = new Map(hostRows.map((h) => [h.name, h]));
   for (const [name, listedVars] of data.hosts) {
@@ -239,21 +247,23 @@ export async function importInventory(db: pg.PoolClient, inventoryId: number, da
     // A host whose variables say nothing of enabled_var keeps its state (AWX: enabled is None).
     const enabled = hostEnabled(vars, opts.enabledVar ?? '', opts.enabledValue ?? '');
     const instanceId = opts.constructed ? stripped.instanceId : opts.instanceIdVar ? hostInstanceId(vars, opts.instanceIdVar) : '';
-    const { rows: [r] } = await db.query<{ id: number }>(
+    const { rows: [r] } = await db.query<{ id: string }>(
       `INSERT INTO hosts (name, inventory_id, variables, enabled, instance_id) VALUES ($1, $2, $3, COALESCE($4::boolean, true), $5)
        ON CONFLICT (inventory_id, name) DO UPDATE SET variables = EXCLUDED.variables, enabled = COALESCE($4::boolean, hosts.enabled),
          instance_id = CASE WHEN $5 = '' AND NOT $6 THEN hosts.instance_id ELSE $5 END, modified = now() RETURNING id`,
       [name, inventoryId, text(mergeVars(old?.variables ?? '', vars)), enabled, instanceId, !!opts.constructed]);
-    hostId.set(name, r.id);
+    hostId.set(name, Number(r.id));
+    if (!old) changed.push({ operation: 'create', object1: 'host', id: Number(r.id), name });
   }
   const groupId = new Map<string, number>();
   const oldGroups = new Map(groupRows.map((g) => [g.name, g]));
   for (const [name, g] of data.groups) {
-    const { rows: [r] } = await db.query<{ id: number }>(
+    const { rows: [r] } = await db.query<{ id: string }>(
       `INSERT INTO groups (name, inventory_id, variables) VALUES ($1, $2, $3)
        ON CONFLICT (inventory_id, name) DO UPDATE SET variables = EXCLUDED.variables, modified = now() RETURNING id`,
       [name, inventoryId, text(mergeVars(oldGroups.get(name)?.variables ?? '', g.vars))]);
-    groupId.set(name, r.id);
+    groupId.set(name, Number(r.id));
+    if (!oldGroups.has(name)) changed.push({ operation: 'create', object1: 'group', id: Number(r.id), name });
   }
   const memberPairs: [number, number][] = [];
   const childPairs: [number, number][] = [];
@@ -267,8 +277,13 @@ export async function importInventory(db: pg.PoolClient, inventoryId: number, da
     [childPairs.map((p) => p[0]), childPairs.map((p) => p[1])]);
   let removed = 0;
   if (opts.overwrite) {
-    removed += (await db.query('DELETE FROM hosts WHERE inventory_id = $1 AND NOT (id = ANY($2))', [inventoryId, [...hostId.values()]])).rowCount ?? 0;
-    removed += (await db.query('DELETE FROM groups WHERE inventory_id = $1 AND NOT (id = ANY($2))', [inventoryId, [...groupId.values()]])).rowCount ?? 0;
+    for (const object1 of ['host', 'group'] as const) {
+      const { rows } = await db.query<{ id: string; name: string }>(
+        `DELETE FROM ${object1}s WHERE inventory_id = $1 AND NOT (id = ANY($2)) RETURNING id, name`,
+        [inventoryId, [...(object1 === 'host' ? hostId : groupId).values()]]);
+      removed += rows.length;
+      for (const r of rows) changed.push({ operation: 'delete', object1, id: Number(r.id), name: r.name });
+    }
     await db.query(`DELETE FROM group_hosts gh USING groups g WHERE gh.group_id = g.id AND g.inventory_id = $1
                       AND NOT ((gh.group_id, gh.host_id) IN (SELECT * FROM unnest($2::bigint[], $3::bigint[])))`,
       [inventoryId, memberPairs.map((p) => p[0]), memberPairs.map((p) => p[1])]);
@@ -276,5 +291,5 @@ export async function importInventory(db: pg.PoolClient, inventoryId: number, da
                       AND NOT ((gc.parent_id, gc.child_id) IN (SELECT * FROM unnest($2::bigint[], $3::bigint[])))`,
       [inventoryId, childPairs.map((p) => p[0]), childPairs.map((p) => p[1])]);
   }
-  return { hosts: hostId.size, groups: groupId.size, removed };
+  return { hosts: hostId.size, groups: groupId.size, removed, changed };
 }

@@ -17,6 +17,7 @@ import { checkScmFields, fetchGit } from './project-git.js';
 import { checkArchiveUrl, fetchArchive } from './project-archive.js';
 import type { JobContext, JobRow, KindResult } from './run-unified-job.js';
 import { SyntheticEvents } from './synthetic-events.js';
+import { readSetting } from '../db/settings.js';
 import { effectiveTimeout } from './job-timeout.js';
 import { TIMEOUT_EXPLANATION } from './job-states.js';
 
@@ -138,14 +139,17 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
   const cache = requirementsDir(ctx.config.dataDir, project, revision);
   if (!fs.existsSync(path.join(cache, '.complete'))) {
     fs.rmSync(cache, { recursive: true, force: true });
+    const vvv = await readSetting(ctx.pool, 'PROJECT_UPDATE_VVV', false, (v) => typeof v === 'boolean');
     for (const [kind, what] of [['roles', 'role'], ['collections', 'collection']] as const) {
       const file = [`${kind}/requirements.yml`, `${kind}/requirements.yaml`].find((f) => fs.existsSync(path.join(dir, f)));
       if (!file) continue;
       if (!(await step(`Install ${kind} from ${file}`, async () => {
         const dest = path.join(cache, `requirements_${kind}`);
         fs.mkdirSync(dest, { recursive: true });
-        const cmd = sandbox.command('ansible-galaxy', [what, 'install', '-r', file, '-p', dest, '--force'], { cwd: dir });
-        return (await exec(cmd.file, cmd.args, { cwd: dir, env, maxBuffer: 10 << 20, timeout: 600_000 })).stdout.trim().split('\n').at(-1) ?? '';
+        // PROJECT_UPDATE_VVV (AWX: -vvv on the update's ansible runs): galaxy's whole verbose output, not its last line.
+        const cmd = sandbox.command('ansible-galaxy', [what, 'install', '-r', file, '-p', dest, '--force', ...(vvv ? ['-vvv'] : [])], { cwd: dir });
+        const out = (await exec(cmd.file, cmd.args, { cwd: dir, env, maxBuffer: 10 << 20, timeout: 600_000 })).stdout.trim();
+        return vvv ? out : out.split('\n').at(-1) ?? '';
       }))) return failed();
     }
     fs.mkdirSync(cache, { recursive: true });

@@ -81,4 +81,26 @@ describe('OPTIONS', () => {
     // The root's GET is untouched.
     expect((await api('GET', '/api/v2/')).json.job_templates).toBe('/api/v2/job_templates/');
   });
+
+  it('answers on routes the engine does not describe, as DRF does for any view, with their methods', async () => {
+    const jt = (await api('GET', '/api/v2/job_templates/?name=Demo Job Template')).json.results[0].id;
+    const cases: [string, string, string][] = [
+      [`/api/v2/job_templates/${jt}/launch/`, 'Job Template Launch', 'GET, POST, HEAD, OPTIONS'],
+      ['/api/v2/me/', 'Me', 'GET, HEAD, OPTIONS'],
+      ['/api/v2/settings/jobs/', 'Setting Detail', 'GET, PUT, PATCH, DELETE, HEAD, OPTIONS'],
+      ['/api/v2/bulk/host_delete/', 'Bulk Host Delete', 'GET, POST, HEAD, OPTIONS'],
+      ['/api/v2/config/', 'Config', ''],
+    ];
+    for (const [path, name, allow] of cases) {
+      const r = await api('OPTIONS', path);
+      expect(r.status, path).toBe(200);
+      expect(r.json, path).toMatchObject({ name, renders: ['application/json', 'text/html'], parses: ['application/json'] });
+      if (allow) expect(r.headers.get('allow'), path).toBe(allow);
+      expect(r.headers.get('allow'), path).toContain('OPTIONS');
+    }
+    // Signed in, as for the view itself; AWX's AllowAny paths answer anyone.
+    expect((await api('OPTIONS', '/api/v2/me/', undefined, {})).status).toBe(401);
+    expect((await api('OPTIONS', '/api/v2/ping/', undefined, {})).status).toBe(200);
+    expect((await api('OPTIONS', '/api/v2/no_such_thing/')).status).toBe(404);
+  });
 });

@@ -61,5 +61,15 @@ describe('project requirements', () => {
     expect(again.status).toBe('successful');
     const againTasks = (await pushedEvents(t, 'project_update_id', again.id)).map((e) => e.event_data?.task).filter(Boolean);
     expect(againTasks.some((n: string) => n.startsWith('Install'))).toBe(false);
+
+    // PROJECT_UPDATE_VVV: a new revision's install runs ansible-galaxy -vvv and shows its whole output.
+    const installOutput = async (updateId: number) => (await pushedEvents(t, 'project_update_id', updateId))
+      .find((e) => e.event === 'runner_on_ok' && e.event_data.task === 'Install roles from roles/requirements.yml')?.stdout ?? '';
+    expect(await installOutput(update.id)).not.toContain('ansible-galaxy [core');
+    await t.pool.query(`INSERT INTO api_settings (key, value) VALUES ('PROJECT_UPDATE_VVV', 'true')`);
+    createGitRepo(repo, { 'README.md': 'a new revision\n' });
+    const verbose = await runInProcess(t, await launchProjectUpdate(t.pool, project));
+    expect(verbose.status, verbose.job_explanation).toBe('successful');
+    expect(await installOutput(verbose.id)).toContain('ansible-galaxy [core');
   });
 });

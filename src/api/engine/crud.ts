@@ -1,5 +1,5 @@
 import { withTransaction } from '../../db/pool.js';
-import { recordActivity } from '../activity.js';
+import { recordActivity } from '../../db/activity.js';
 import type { Perm } from '../access.js';
 import type { ApiContext } from '../context.js';
 import { badRequest, forbidden, notFound, type ApiRequest, type Reply } from '../http.js';

@@ -1,4 +1,6 @@
+import { requireCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';
+import type { ApiRequest, Reply } from '../http.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pager.js';
 import { rowPerms } from './permissions.js';
 import type { Caller, FieldDef, ResourceDef, Row } from './resource.js';
@@ -121,6 +123,35 @@ export function detailOptions(def: ResourceDef, caller: Caller, row: Row): Row {
   const out: Row = { ...common(def, 'Detail'), actions };
   if (def.objectRoles?.length) out.object_roles = def.objectRoles;
   return out;
+}
+
+/** Paths anyone may ask (AWX's AllowAny views): the API roots, ping, login and OAuth 2. */
+const ANONYMOUS = [/^\/api\/$/, /^\/api\/v2\/$/, /^\/api\/v2\/ping\/$/, /^\/api\/login\/$/, /^\/api\/logout\/$/, /^\/api\/o\//];
+
+/** "Job Template Launch" for /api/v2/job_templates/7/launch/, as DRF names a view from its class. */
+function viewName(path: string): string {
+  const parts = path.split('/').filter(Boolean).filter((s) => s !== 'api' && s !== 'v2');
+  const words = (s: string) => s.split('_').map(capfirst).join(' ');
+  const last = parts.at(-1) ?? 'Root';
+  if (parts[0] === 'settings' && parts.length === 2) return 'Setting Detail';
+  if (/^\d+$/.test(last)) return `${words(parts.at(-2) ?? '').replace(/s$/, '')} Detail`.trim();
+  const owner = parts.length >= 3 && /^\d+$/.test(parts.at(-2)!) ? `${words(parts.at(-3)!).replace(/s$/, '')} ` : '';
+  return `${owner}${words(last)}`;
+}
+
+/**
+ * OPTIONS on a route the engine does not describe (a launch, a setting category, `me/`, the
+ * bulk API...): DRF's answer for a view without a described serializer — its name, renders
+ * and parses, with the Allow header of the methods the path serves. The caller must be signed
+ * in, as for the view itself, except on AWX's AllowAny paths.
+ */
+export function plainOptions(allowed: string[]): (req: ApiRequest, ctx: ApiContext) => Promise<Reply> {
+  const allow = [...new Set([...allowed, ...(allowed.includes('GET') ? ['HEAD'] : []), 'OPTIONS'])].join(', ');
+  return async (req, ctx) => {
+    if (!ANONYMOUS.some((re) => re.test(req.path))) await requireCaller(req, ctx);
+    return { status: 200, headers: { allow }, body: {
+      name: viewName(req.path), description: '', renders: ['application/json', 'text/html'], parses: ['application/json'] } };
+  };
 }
 
 /** The Allow header DRF sends with an OPTIONS answer. */

@@ -1,7 +1,7 @@
 import { requireCaller } from '../auth.js';
 import { cachedRead } from '../cache/cached-read.js';
 import { withTransaction } from '../../db/pool.js';
-import { recordActivity } from '../activity.js';
+import { recordActivity } from '../../db/activity.js';
 import type { ApiContext } from '../context.js';
 import { badRequest, jsonBody, type Router } from '../http.js';
 import { createObject, deleteObject, getObject, listPage, loadRow, resolveId, updateObject } from './crud.js';

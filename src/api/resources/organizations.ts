@@ -73,8 +73,12 @@ export const users = defineResource({
     // AWX's UserAccess.can_delete: nobody deletes their own account.
     mayDelete: (g, row) => row.id !== g.user.id,
     // AWX's UserAccess: a user sees themself and the users of the organizations they belong to.
+    // AWX's UserAccess.filtered_queryset: an organization's admin or auditor sees every user
+    // while ORG_ADMINS_CAN_SEE_ALL_USERS is on (the default), else the members of their organizations.
     readSql: (g, p) => `(t.id = ${p.push(g.user.id)} OR t.id IN (SELECT ur.user_id FROM rbac_user_roles ur
-      WHERE ur.resource_type = 'organization' AND ur.resource_id = ANY(${p.push(g.memberOrgs())}::bigint[])))`,
+      WHERE ur.resource_type = 'organization' AND ur.resource_id = ANY(${p.push(g.memberOrgs())}::bigint[]))${
+  g.roles.some((r) => r.type === 'organization' && (r.field === 'admin_role' || r.field === 'auditor_role'))
+    ? ` OR coalesce((SELECT value FROM api_settings WHERE key = 'ORG_ADMINS_CAN_SEE_ALL_USERS'), 'true'::jsonb) <> 'false'::jsonb` : ''})`,
     // An organization admin creates users into an organization they administer (POST
     // /organizations/N/users/, which sets `organization`; its link rule checks the admin
     // role). A user created without one would be an orphan its creator could neither see

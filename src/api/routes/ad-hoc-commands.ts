@@ -1,7 +1,7 @@
 import { launchAdHocCommand, type AdHocFields } from '../../scheduler/launch.js';
 import { parseVars } from '../../scheduler/vars.js';
 import { PlaystreamError } from '../../errors.js';
-import { recordActivity } from '../activity.js';
+import { recordActivity } from '../../db/activity.js';
 import { requireLinks } from '../access.js';
 import { requireCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';

@@ -1,6 +1,6 @@
 import { requireCaller, type RequestCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';
-import { recordActivity } from '../activity.js';
+import { recordActivity } from '../../db/activity.js';
 import { withTransaction } from '../../db/pool.js';
 import { isWholeNumber, readSetting } from '../../db/settings.js';
 import { badRequest, HttpError, jsonBody, type ApiRequest, type Router } from '../http.js';

@@ -3,7 +3,8 @@ import { forgetBasicAuthSetting, requireCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { forbidden, jsonBody, notFound, type Router } from '../http.js';
 import { parseShowPaths } from '../../scheduler/sandbox/show-paths.js';
-import { recordActivity } from '../activity.js';
+import { taskEnvProblem } from '../../scheduler/sandbox/env.js';
+import { recordActivity } from '../../db/activity.js';
 import { parseDrfBoolean, parseDrfInteger } from '../engine/drf-values.js';
 import { OPEN_LICENSE } from './license.js';
 import { oauth2SettingProblem } from '../token-issue.js';
@@ -30,7 +31,7 @@ export const SETTING_DEFAULTS: Record<string, Record<string, unknown>> = {
     'mount', 'ping', 'selinux', 'setup', 'win_ping', 'win_service', 'win_updates', 'win_group', 'win_user'],
     ALLOW_JINJA_IN_EXTRA_VARS: 'template', AWX_ISOLATION_BASE_PATH: '/tmp', AWX_ISOLATION_SHOW_PATHS: [], AWX_TASK_ENV: {},
     DEFAULT_JOB_TIMEOUT: 0, DEFAULT_INVENTORY_UPDATE_TIMEOUT: 0, DEFAULT_PROJECT_UPDATE_TIMEOUT: 0, ANSIBLE_FACT_CACHE_TIMEOUT: 0,
-    MAX_FORKS: 200, PROJECT_UPDATE_VVV: false, SCHEDULE_MAX_JOBS: 10, EVENT_STDOUT_MAX_BYTES_DISPLAY: 1024, MAX_WEBSOCKET_EVENT_RATE: 30 },
+    MAX_FORKS: 200, PROJECT_UPDATE_VVV: false, SCHEDULE_MAX_JOBS: 10, EVENT_STDOUT_MAX_BYTES_DISPLAY: 0, MAX_WEBSOCKET_EVENT_RATE: 0 },
   authentication: { SESSION_COOKIE_AGE: 14400, SESSIONS_PER_USER: -1, DISABLE_LOCAL_AUTH: false, AUTH_BASIC_ENABLED: true,
     OAUTH2_PROVIDER: { ACCESS_TOKEN_EXPIRE_SECONDS: 31536000000, AUTHORIZATION_CODE_EXPIRE_SECONDS: 600, REFRESH_TOKEN_EXPIRE_SECONDS: 2628000 },
     ALLOW_OAUTH2_FOR_EXTERNAL_USERS: false, LOGIN_REDIRECT_OVERRIDE: '' },
@@ -45,7 +46,14 @@ export const SETTING_DEFAULTS: Record<string, Record<string, unknown>> = {
  * Settings the jobs read, checked when written (a value the job code would refuse, or read
  * as another, is a 400 naming the setting, not a surprise at the next job).
  */
-const SETTING_CHECKS: Record<string, (v: unknown, ctx: ApiContext) => string | undefined> = {
+const SETTING_CHECKS: Record<string, (v: unknown, ctx: ApiContext) => string | undefined | Promise<string | undefined>> = {
+  AWX_TASK_ENV: taskEnvProblem,
+  DEFAULT_EXECUTION_ENVIRONMENT: async (v, ctx) => {
+    if (v === null) return undefined;
+    if (!Number.isSafeInteger(v)) return 'Incorrect type. Expected pk value.';
+    const { rowCount } = await ctx.pool.query('SELECT 1 FROM execution_environments WHERE id = $1', [v]);
+    return rowCount ? undefined : `Invalid pk "${v}" - object does not exist.`;
+  },
   ALLOW_JINJA_IN_EXTRA_VARS: (v) => (['always', 'never', 'template'].includes(v as string)
     ? undefined : `"${String(v)}" is not a valid choice (always, never, template).`),
   // AWX's IntegerField bounds for these two.
@@ -56,6 +64,28 @@ const SETTING_CHECKS: Record<string, (v: unknown, ctx: ApiContext) => string | u
     try { parseShowPaths(v, ctx.config.dataDir); return undefined; } catch (err) { return (err as Error).message; }
   },
   ...Object.fromEntries(Object.keys(LDAP_SETTING_DEFAULTS).map((k) => [k, (v: unknown) => ldapSettingProblem(k, v)])),
+};
+
+/**
+ * Settings AWX has whose behaviour Playstream does not have: each keeps AWX's default, and any
+ * other value is a 400 naming the setting and why — never stored and then ignored.
+ */
+const FIXED_SETTINGS: Record<string, string> = {
+  MANAGE_ORGANIZATION_AUTH: 'organization admins always manage their organization\'s users and teams, as with AWX\'s default',
+  REMOTE_HOST_HEADERS: 'provisioning callbacks match the connecting address only',
+  PROXY_IP_ALLOWED_LIST: 'provisioning callbacks match the connecting address only',
+  INSTALL_UUID: 'it is read-only',
+  CUSTOM_VENV_PATHS: 'custom virtual environments are not run; use execution environments',
+  AUTOMATION_ANALYTICS_URL: 'Playstream sends no analytics',
+  AWX_ISOLATION_BASE_PATH: 'a job\'s private data directory is always <data dir>/jobs/<id>, inside its sandbox',
+  EVENT_STDOUT_MAX_BYTES_DISPLAY: 'event stdout is always returned whole (0)',
+  MAX_WEBSOCKET_EVENT_RATE: 'the console receives every event (0, no limit); the websocket server batches instead of dropping',
+  DISABLE_LOCAL_AUTH: 'local accounts cannot be turned off',
+  PENDO_TRACKING_STATE: 'the console sends no usage data',
+  MAX_UI_JOB_EVENTS: 'the console pages output without a limit',
+  UI_LIVE_UPDATES_ENABLED: 'the console always updates live',
+  LOG_AGGREGATOR_ENABLED: 'logs are JSON lines on standard error, for the host\'s collector',
+  LOG_AGGREGATOR_LEVEL: 'logs are JSON lines on standard error, for the host\'s collector',
 };
 
 /** Settings shown as "$encrypted$" and stored sealed (AWX's encrypted settings); "$encrypted$" written back keeps the value. */
@@ -134,11 +164,13 @@ export function registerConfig(router: Router<ApiContext>): void {
     for (const [k, given] of Object.entries(body)) {
       if (!(k in current)) { errors[k] = ['Not a known setting.']; continue; }
       if (SECRET_SETTINGS.has(k) && given === ENCRYPTED_PLACEHOLDER) { delete body[k]; continue; }
-      const d = SETTING_DEFAULTS_ALL[k] ?? current[k];
+      const d = k in SETTING_DEFAULTS_ALL ? SETTING_DEFAULTS_ALL[k] : current[k];
       const v = body[k] = parseSettingValue(d, given);
       if (v === undefined) errors[k] = [settingTypeError(d)];
-      else if (d !== null && (typeof d !== typeof v || Array.isArray(d) !== Array.isArray(v))) errors[k] = [`Expected a ${Array.isArray(d) ? 'list' : typeof d}.`];
-      else if (SETTING_CHECKS[k]) { const problem = SETTING_CHECKS[k](v, ctx); if (problem) errors[k] = [problem]; }
+      else if (d !== null && (typeof d !== typeof v || Array.isArray(d) !== Array.isArray(v))) errors[k] = [Array.isArray(d) ? 'Expected a list of items.' : typeof d === 'object' ? 'Expected a dictionary of items.' : `Expected a ${typeof d}.`];
+      else if (k in FIXED_SETTINGS && JSON.stringify(v) !== JSON.stringify(d)) {
+        errors[k] = [`Playstream does not support changing this setting (${FIXED_SETTINGS[k]}); only ${JSON.stringify(d)} is accepted.`];
+      } else if (SETTING_CHECKS[k]) { const problem = await SETTING_CHECKS[k](v, ctx); if (problem) errors[k] = [problem]; }
     }
     if (Object.keys(errors).length) return { status: 400, body: errors };
     for (const [k, v] of Object.entries(body)) {
@@ -152,6 +184,17 @@ export function registerConfig(router: Router<ApiContext>): void {
   };
   router.put('/api/v2/settings/:slug/', write);
   router.patch('/api/v2/settings/:slug/', write);
+  // AWX's SettingSingletonDetail.perform_destroy: the category's settings back to their defaults.
+  router.delete('/api/v2/settings/:slug/', async (req, ctx) => {
+    const caller = await requireCaller(req, ctx);
+    if (!caller.grants.superuser) throw forbidden();
+    const keys = Object.keys(await category(ctx, req.params.slug));
+    await ctx.pool.query('DELETE FROM api_settings WHERE key = ANY($1::text[])', [keys]);
+    if (keys.includes('AUTH_BASIC_ENABLED')) forgetBasicAuthSetting();
+    await recordActivity(ctx.pool, ctx.config.nodeName, { actorId: caller.user.id, operation: 'delete', object1: 'setting', object1Id: null,
+      changes: { reset: req.params.slug } });
+    return { status: 204 };
+  });
 
   router.get('/api/v2/dashboard/', async (req, ctx) => {
     const caller = await requireCaller(req, ctx);

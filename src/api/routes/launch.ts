@@ -10,7 +10,7 @@ import type { ApiContext } from '../context.js';
 import { getObject, loadRow, requireObjectPerm, resolveId } from '../engine/crud.js';
 import { resourceByKey, type Caller, type Row } from '../engine/resource.js';
 import { badRequest, HttpError, jsonBody, type Router } from '../http.js';
-import { recordActivity } from '../activity.js';
+import { recordActivity } from '../../db/activity.js';
 import { applySurvey, variablesNeeded } from '../survey.js';
 import { registerSurveySpec } from './survey-spec.js';
 import { openSurveyPasswords } from '../../scheduler/survey-secrets.js';

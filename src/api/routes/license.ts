@@ -1,6 +1,6 @@
 import { requireCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';
-import { recordActivity } from '../activity.js';
+import { recordActivity } from '../../db/activity.js';
 import { forbidden, jsonBody, type ApiRequest, type Router } from '../http.js';
 
 /**

@@ -3,7 +3,7 @@ import { templateCredentialIds } from '../../db/credentials.js';
 import { loadInventoryHosts } from '../../db/host-filter.js';
 import { Params } from '../../db/lookups.js';
 import { withTransaction } from '../../db/pool.js';
-import { recordActivity } from '../activity.js';
+import { recordActivity } from '../../db/activity.js';
 import { requireLinks } from '../access.js';
 import { requireCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';

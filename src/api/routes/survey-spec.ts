@@ -1,4 +1,4 @@
-import { recordActivity } from '../activity.js';
+import { recordActivity } from '../../db/activity.js';
 import { requireCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { loadRow, requireObjectPerm, resolveId } from '../engine/crud.js';

@@ -2,7 +2,7 @@ import { launchSystemJob } from '../../scheduler/launch.js';
 import { systemJobVarProblems } from '../../scheduler/system-job-vars.js';
 import { parseVars } from '../../scheduler/vars.js';
 import { PlaystreamError } from '../../errors.js';
-import { recordActivity } from '../activity.js';
+import { recordActivity } from '../../db/activity.js';
 import { requireCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { getObject, loadRow, resolveId } from '../engine/crud.js';

@@ -5,7 +5,7 @@ import { cancelUnifiedJob } from '../../scheduler/submit.js';
 import { WorkflowGraph, type EdgeKind } from '../../scheduler/workflow/graph.js';
 import { launchWorkflowJobTemplate, type WorkflowOverrides } from '../../scheduler/workflow/launch-workflow.js';
 import { requireLink, requireLinks } from '../access.js';
-import { recordActivity } from '../activity.js';
+import { recordActivity } from '../../db/activity.js';
 import { requireCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { getObject, loadRow, requireObjectPerm, resolveId } from '../engine/crud.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../../config.js';
 import { BWRAP_PROGRAM, bwrapArgs, type SandboxBind } from './bwrap.js';
-import { jobEnv, SANDBOX_PATH } from './env.js';
+import { jobEnv, SANDBOX_PATH, taskEnvProblem } from './env.js';
 import { hostLayout, isUnder } from './host-layout.js';
 import { parseShowPaths } from './show-paths.js';
 
@@ -17,6 +17,7 @@ import { parseShowPaths } from './show-paths.js';
  *   `readonly`            a job's or inventory update's project checkout, a project update's
  *                         local (file://) repository;
  *   AWX_ISOLATION_SHOW_PATHS, what a superuser chose to show (show-paths.ts).
+ * Its environment carries the AWX_TASK_ENV setting (env.ts).
  * With PLAYSTREAM_JOB_SANDBOX=off the same programs run unwrapped with the same allowlisted
  * environment (the controller's PATH instead of the fixed one).
  */
@@ -39,9 +40,11 @@ export class JobSandbox {
   readonly #dataDir: string;
   readonly #binds: SandboxBind[];
   readonly #path: string;
+  readonly #taskEnv: Record<string, string>;
 
-  private constructor(enabled: boolean, dataDir: string, home: string, binds: SandboxBind[], shown: SandboxBind[]) {
+  private constructor(enabled: boolean, dataDir: string, home: string, binds: SandboxBind[], shown: SandboxBind[], taskEnv: Record<string, string>) {
     this.enabled = enabled;
+    this.#taskEnv = taskEnv;
     this.#dataDir = dataDir;
     this.home = home;
     this.#binds = [...binds, ...shown];
@@ -59,22 +62,22 @@ export class JobSandbox {
     const enabled = config.jobSandbox === 'bubblewrap';
     const home = path.join(paths.privateDir, 'home');
     fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-    let shown: SandboxBind[] = [];
-    if (enabled) {
-      const { rows } = await db.query<{ value: unknown }>(`SELECT value FROM api_settings WHERE key = 'AWX_ISOLATION_SHOW_PATHS'`);
-      shown = parseShowPaths(rows[0]?.value, config.dataDir);
-    }
+    const { rows } = await db.query<{ key: string; value: unknown }>(
+      `SELECT key, value FROM api_settings WHERE key IN ('AWX_ISOLATION_SHOW_PATHS', 'AWX_TASK_ENV')`);
+    const setting = (key: string) => rows.find((r) => r.key === key)?.value;
+    const shown: SandboxBind[] = enabled ? parseShowPaths(setting('AWX_ISOLATION_SHOW_PATHS'), config.dataDir) : [];
+    const taskEnv = setting('AWX_TASK_ENV');
     const binds: SandboxBind[] = [
       { src: paths.privateDir, dest: paths.privateDir, writable: true },
       ...(paths.writable ?? []).map((p) => ({ src: p, dest: p, writable: true })),
       ...(paths.readonly ?? []).map((p) => ({ src: p, dest: p, writable: false })),
     ];
-    return new JobSandbox(enabled, config.dataDir, home, binds, shown);
+    return new JobSandbox(enabled, config.dataDir, home, binds, shown, taskEnvProblem(taskEnv) ? {} : taskEnv as Record<string, string>);
   }
 
   /** The environment for a program of this job (sandbox/env.ts). */
   env(parts: { injected?: Record<string, string>; set?: Record<string, string> } = {}): Record<string, string> {
-    return jobEnv({ path: this.#path, home: this.home, ...parts });
+    return jobEnv({ path: this.#path, home: this.home, taskEnv: this.#taskEnv, ...parts });
   }
 
   /**

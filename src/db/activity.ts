@@ -1,4 +1,7 @@
-import type { Queryable, Row } from './engine/resource.js';
+import type pg from 'pg';
+
+type Row = Record<string, unknown>;
+type Queryable = Pick<pg.Pool, 'query'>;
 
 /**
  * The activity stream: one row per change made through the API (create, update, delete,
@@ -48,4 +51,22 @@ export async function recordActivity(db: Queryable, nodeName: string, e: Activit
       WHERE coalesce((SELECT value FROM api_settings WHERE key = 'ACTIVITY_STREAM_ENABLED'), 'true'::jsonb) <> 'false'::jsonb`,
     [e.actorId, e.operation, e.object1, e.object1Id, e.object2 ?? '', e.object2Id ?? null, e.relationship ?? '',
       JSON.stringify(maskChanges(e.changes ?? {})), nodeName]);
+}
+
+/**
+ * What an inventory sync created and removed, one entry per host or group, written only when
+ * ACTIVITY_STREAM_ENABLED_FOR_INVENTORY_SYNC is on (AWX's default: off, since a sync of
+ * thousands of hosts would flood the stream) and the stream itself is. One statement.
+ */
+export async function recordSyncActivity(db: Queryable, nodeName: string, inventoryId: number,
+  changed: { operation: 'create' | 'delete'; object1: 'host' | 'group'; id: number; name: string }[]): Promise<number> {
+  if (!changed.length) return 0;
+  const { rowCount } = await db.query(
+    `INSERT INTO activity_stream (actor_id, operation, object1, object1_id, object2, object2_id, object_relationship_type, changes, action_node)
+     SELECT NULL, c.operation, c.object1, c.id, '', NULL, '', jsonb_build_object('name', c.name, 'inventory', $2::bigint), $1
+       FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[]) AS c(operation, object1, id, name)
+      WHERE coalesce((SELECT value FROM api_settings WHERE key = 'ACTIVITY_STREAM_ENABLED'), 'true'::jsonb) <> 'false'::jsonb
+        AND coalesce((SELECT value FROM api_settings WHERE key = 'ACTIVITY_STREAM_ENABLED_FOR_INVENTORY_SYNC'), 'false'::jsonb) = 'true'::jsonb`,
+    [nodeName, inventoryId, changed.map((c) => c.operation), changed.map((c) => c.object1), changed.map((c) => c.id), changed.map((c) => c.name)]);
+  return rowCount ?? 0;
 }
