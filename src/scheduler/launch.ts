@@ -104,7 +104,7 @@ export function jobFromTemplate(jt: Record<string, any>, templateCredentials: nu
     job_tags: o.job_tags ?? jt.job_tags, skip_tags: o.skip_tags ?? jt.skip_tags, start_at_task: jt.start_at_task,
     execution_environment_id: o.execution_environment_id ?? jt.execution_environment_id ?? null,
     timeout: o.timeout ?? jt.timeout, diff_mode: o.diff_mode ?? jt.diff_mode, become_enabled: jt.become_enabled,
-    allow_simultaneous: opts.slice ? true : jt.allow_simultaneous, use_fact_cache: jt.use_fact_cache,
+    allow_simultaneous: opts.slice ? true : jt.allow_simultaneous, use_fact_cache: jt.use_fact_cache, force_handlers: jt.force_handlers,
     credential_passwords: sealPasswords(opts), launch_prompts: JSON.stringify(prompts),
     survey_passwords: JSON.stringify(sealed.surveyPasswords),
     ...(opts.slice ? { job_slice_number: opts.slice.number, job_slice_count: opts.slice.count } : {}),

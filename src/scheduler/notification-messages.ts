@@ -20,7 +20,7 @@ const APPROVAL_EVENTS = ['running', 'approved', 'timed_out', 'denied'];
 const JOB_FIELDS = ['id', 'type', 'url', 'created', 'modified', 'name', 'description', 'job_type', 'playbook', 'forks', 'limit',
   'verbosity', 'job_tags', 'skip_tags', 'start_at_task', 'timeout', 'launch_type', 'status', 'failed', 'started', 'finished',
   'elapsed', 'job_explanation', 'execution_node', 'controller_node', 'allow_simultaneous', 'scm_revision', 'diff_mode',
-  'scm_branch', 'artifacts', 'host_status_counts'];
+  'scm_branch', 'artifacts', 'host_status_counts', 'force_handlers', 'use_fact_cache'];
 const HOST_COUNTS = ['skipped', 'ok', 'changed', 'failed', 'failures', 'dark', 'processed', 'rescued', 'ignored'];
 const SUMMARY: Record<string, string[]> = {
   inventory: ['id', 'name', 'description', 'organization_id', 'kind'],
@@ -32,7 +32,7 @@ const SUMMARY: Record<string, string[]> = {
   schedule: ['id', 'name', 'description', 'next_run'],
 };
 /** AWX context fields Playstream's jobs do not have: naming one is refused, not rendered empty. */
-const NOT_PROVIDED = ['force_handlers', 'use_fact_cache', 'job_slice_number', 'job_slice_count', 'custom_virtualenv', 'approval_status',
+const NOT_PROVIDED = ['job_slice_number', 'job_slice_count', 'custom_virtualenv', 'approval_status',
   'approval_node_name', 'workflow_url'];
 
 /** Is `path` (`job.summary_fields.inventory.name`) a field of the context? */

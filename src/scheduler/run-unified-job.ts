@@ -121,6 +121,7 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
     if (job.job_tags) cmdline.push('--tags', job.job_tags);
     if (job.skip_tags) cmdline.push('--skip-tags', job.skip_tags);
     if (job.start_at_task) cmdline.push('--start-at-task', job.start_at_task);
+    if (job.force_handlers) cmdline.push('--force-handlers');
     const { rows: [project] } = await ctx.pool.query('SELECT id, name, local_path, scm_revision, scm_branch FROM projects WHERE id = $1', [job.project_id]);
     if (!project) return { final: { status: 'error', jobExplanation: 'The project of this job no longer exists' } };
     cwd = projectDir(ctx.config.dataDir, project);

@@ -39,7 +39,7 @@ describe('notification messages', () => {
     for (const [messages, problem] of [
       [{ success: { message: '{% if job.failed %}bad{% endif %}' } }, /not \{% blocks/],
       [{ success: { message: '{{ job.name | upper }}' } }, /not \{\{ job.name \| upper \}\}/],
-      [{ error: { message: '{{ job.force_handlers }}' } }, /Field 'job.force_handlers' is not provided by Playstream/],
+      [{ error: { message: '{{ job.custom_virtualenv }}' } }, /Field 'job.custom_virtualenv' is not provided by Playstream/],
       [{ error: { message: '{{ job.secret_key }}' } }, /Field 'job.secret_key' unavailable/],
       [{ started: { message: 'two\nlines' } }, /cannot contain newlines/],
       [{ finished: { message: 'x' } }, /Event 'finished' invalid/],

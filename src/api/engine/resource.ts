@@ -124,6 +124,11 @@ export interface ResourceDef {
   beforeDelete?: (ctx: ApiContext, db: Queryable, row: Row) => Promise<void>;
   /** No POST on the collection. */
   readOnly?: boolean;
+  /**
+   * AWX fields this resource does not implement, with why: a write giving one a value that
+   * asks for something (not null, false, '', 0 or empty) is a 400 naming it, never ignored.
+   */
+  unsupported?: Record<string, string>;
   /** Never served from the read cache: changes to its table do not empty it (cache/read-cache.ts). */
   uncached?: boolean;
   noDelete?: boolean;

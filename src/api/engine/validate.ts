@@ -13,6 +13,9 @@ import { resourceByKey, type ResourceDef, type Row } from './resource.js';
 export async function validateWrite(ctx: ApiContext, def: ResourceDef, body: Row, existing: Row | undefined): Promise<Row> {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest({ detail: 'Expected a JSON object.' });
   const errors: Record<string, string[]> = {};
+  for (const [name, why] of Object.entries(def.unsupported ?? {})) {
+    if (asksFor(body[name])) errors[name] = [`Playstream does not support this field: ${why}.`];
+  }
   const out: Row = {};
   for (const [name, f] of Object.entries(def.fields)) {
     if (!f.writable) continue;
@@ -71,4 +74,12 @@ export async function validateWrite(ctx: ApiContext, def: ResourceDef, body: Row
   }
   if (Object.keys(errors).length) throw badRequest(errors);
   return out;
+}
+
+/** A value that asks for something: not null, false, '', 0, an empty list or an empty map (what AWX's defaults are). */
+function asksFor(v: unknown): boolean {
+  if (v === null || v === undefined || v === false || v === '' || v === 0) return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === 'object') return Object.keys(v).length > 0;
+  return !(typeof v === 'string' && ['false', '0'].includes(v.toLowerCase()));
 }

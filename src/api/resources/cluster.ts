@@ -15,13 +15,15 @@ export { instances } from './instances.js';
 export const instanceGroups = defineResource({
   key: 'instance_groups', type: 'instance_group', table: 'instance_groups',
   fields: {
-    ...base, name: text({ required: true }), is_container_group: bool(), policy_instance_percentage: int(),
+    ...base, name: text({ required: true }), is_container_group: ro('bool'), policy_instance_percentage: int(),
     policy_instance_minimum: int(), policy_instance_list: { type: 'json', writable: true }, max_concurrent_jobs: int(), max_forks: int(),
     capacity: ro('int', { col: '(SELECT coalesce(sum(i.capacity), 0) FROM instance_group_instances gi JOIN instances i ON i.id = gi.instance_id WHERE gi.instance_group_id = t.id)::int' }),
     instances: ro('int', { col: '(SELECT count(*) FROM instance_group_instances gi WHERE gi.instance_group_id = t.id)::int' }),
     jobs_running: ro('int', { col: `(SELECT count(*) FROM unified_jobs j WHERE j.instance_group_id = t.id AND j.status IN ('waiting', 'running'))::int` }),
   },
   search: ['name'], namedUrl: ['name'], summary: ['id', 'name', 'is_container_group'],
+  unsupported: Object.fromEntries(['is_container_group', 'credential', 'pod_spec_override'].map((f) =>
+    [f, 'container groups need a Kubernetes cluster, which Playstream does not run jobs on'])),
   access: { roleType: 'instance_group', public: true, orgExpr: null },
   // use_role is what attaching the group to an organization, inventory or template needs (access.ts LINKS); superusers grant it.
   objectRoles: ['admin_role', 'use_role', 'read_role'],

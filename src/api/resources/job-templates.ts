@@ -34,7 +34,7 @@ export const jobTemplates = defineResource({
     organization: fk('organizations'),
     job_type: text({ choices: ['run', 'check'] }), inventory: fk('inventories'), project: fk('projects'), playbook: text(),
     scm_branch: text(), forks: int(), limit: text(), verbosity: int(), extra_vars: text(), job_tags: text(), skip_tags: text(),
-    start_at_task: text(), timeout: int(), use_fact_cache: bool(), host_config_key: text(), become_enabled: bool(),
+    start_at_task: text(), timeout: int(), use_fact_cache: bool(), force_handlers: bool(), host_config_key: text(), become_enabled: bool(),
     diff_mode: bool(), allow_simultaneous: bool(), job_slice_count: int(), survey_enabled: bool(),
     ...Object.fromEntries(ASK_FIELDS.map((f) => [f, bool()])),
     prevent_instance_group_fallback: bool(),

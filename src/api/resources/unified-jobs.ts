@@ -53,7 +53,7 @@ const jobFields: Fields = {
   job_type: ro('text'), inventory: ro('int', { fk: 'inventories' }), project: ro('int', { fk: 'projects' }),
   playbook: ro('text'), scm_branch: ro('text'), scm_revision: ro('text'), forks: ro('int'), limit: ro('text'),
   verbosity: ro('int'), extra_vars: ro('text'), job_tags: ro('text'), skip_tags: ro('text'), start_at_task: ro('text'),
-  timeout: ro('int'), diff_mode: ro('bool'), become_enabled: ro('bool'), allow_simultaneous: ro('bool'),
+  timeout: ro('int'), diff_mode: ro('bool'), become_enabled: ro('bool'), allow_simultaneous: ro('bool'), force_handlers: ro('bool'),
   artifacts: ro('json'), host_status_counts: ro('json'),
   job_template: ro('int', { col: `(CASE WHEN t.kind = 'job' THEN t.unified_job_template_id END)`, fk: 'job_templates' }),
   credential: ro('int', { fk: 'credentials' }),

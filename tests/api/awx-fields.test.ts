@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildRouter } from '../../src/api/server.js';
+import { resourceByKey } from '../../src/api/engine/resource.js';
+import { launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
+import { useSeededWeb, type ApiCall } from '../support/web.js';
+import type { TestEnv } from '../support/harness.js';
+import { createProjectAndInventory, pushedEvents, runInProcess } from '../scheduler/support.js';
+
+/**
+ * No AWX field is silently dropped. awx-writable-fields.json lists, per resource, the fields
+ * AWX's serializers (awx/api/serializers.py) accept on a write; each is either a writable
+ * field of Playstream's resource or in its `unsupported` list, which answers a value with a
+ * 400 naming the field. Then two that were dropped: a template's `force_handlers` (now run),
+ * and an instance group's container-group fields (now refused).
+ */
+const AWX_WRITABLE: Record<string, string[]> = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, 'awx-writable-fields.json'), 'utf8'));
+
+let t: TestEnv;
+let api: ApiCall;
+
+beforeAll(async () => { ({ t, api } = await useSeededWeb()); });
+
+describe('AWX fields on writes', () => {
+  it('every field AWX accepts is implemented or refused by name', () => {
+    buildRouter();
+    const dropped: string[] = [];
+    for (const [key, fields] of Object.entries(AWX_WRITABLE)) {
+      const def = resourceByKey(key);
+      expect(def, key).toBeDefined();
+      for (const f of fields) if (!def!.fields[f]?.writable && !def!.unsupported?.[f]) dropped.push(`${key}.${f}`);
+    }
+    expect(dropped).toEqual([]);
+  });
+
+  it('an instance group refuses the container-group fields it cannot honour, and keeps their defaults', async () => {
+    for (const [field, value] of [['is_container_group', true], ['pod_spec_override', 'apiVersion: v1\nkind: Pod\n'], ['credential', 1]] as const) {
+      const r = await api('POST', '/api/v2/instance_groups/', { name: `ig-${field}`, [field]: value });
+      expect(r.status, field).toBe(400);
+      expect(r.json[field][0], field).toMatch(/^Playstream does not support this field: container groups/);
+    }
+    expect((await t.pool.query(`SELECT count(*)::int AS n FROM instance_groups WHERE name LIKE 'ig-%'`)).rows[0].n).toBe(0);
+    const plain = await api('POST', '/api/v2/instance_groups/', { name: 'ig-plain', is_container_group: false, pod_spec_override: '', credential: null });
+    expect(plain.status).toBe(201);
+    expect(plain.json.is_container_group).toBe(false);
+  });
+
+  it('force_handlers: the template stores it, its job runs notified handlers after a failure', async () => {
+    const org = (await api('POST', '/api/v2/organizations/', { name: 'Handlers Org' })).json.id;
+    const { project, inventory } = await createProjectAndInventory(t, org, {
+      'handlers.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - command: /bin/true\n      changed_when: true\n      notify: announce\n'
+        + '    - fail:\n        msg: stop here\n  handlers:\n    - name: announce\n      debug:\n        msg: "the handler ran"\n',
+    });
+    expect((await runInProcess(t, await launchProjectUpdate(t.pool, project))).status).toBe('successful');
+    const output = async (forceHandlers: boolean) => {
+      const jt = await api('POST', '/api/v2/job_templates/', { name: `handlers ${forceHandlers}`, organization: org, project, inventory,
+        playbook: 'handlers.yml', force_handlers: forceHandlers });
+      expect(jt.status, JSON.stringify(jt.json)).toBe(201);
+      expect(jt.json.force_handlers).toBe(forceHandlers);
+      const job = await runInProcess(t, await launchJobTemplate(t.pool, jt.json.id));
+      expect(job.status).toBe('failed');
+      expect(job.force_handlers).toBe(forceHandlers);
+      return (await pushedEvents(t, 'job_id', job.id)).map((e) => e.stdout ?? '').join('\n');
+    };
+    expect(await output(true)).toContain('the handler ran');
+    expect(await output(false)).not.toContain('the handler ran');
+  });
+});
