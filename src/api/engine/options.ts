@@ -1,6 +1,6 @@
 import { requireCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';
-import type { ApiRequest, Reply } from '../http.js';
+import { notFound, type ApiRequest, type Reply } from '../http.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pager.js';
 import { rowPerms } from './permissions.js';
 import type { Caller, FieldDef, ResourceDef, Row } from './resource.js';
@@ -131,12 +131,13 @@ const ANONYMOUS = [/^\/api\/$/, /^\/api\/v2\/$/, /^\/api\/v2\/ping\/$/, /^\/api\
 /** "Job Template Launch" for /api/v2/job_templates/7/launch/, as DRF names a view from its class. */
 function viewName(path: string): string {
   const parts = path.split('/').filter(Boolean).filter((s) => s !== 'api' && s !== 'v2');
-  const words = (s: string) => s.split('_').map(capfirst).join(' ');
-  const last = parts.at(-1) ?? 'Root';
   if (parts[0] === 'settings' && parts.length === 2) return 'Setting Detail';
-  if (/^\d+$/.test(last)) return `${words(parts.at(-2) ?? '').replace(/s$/, '')} Detail`.trim();
-  const owner = parts.length >= 3 && /^\d+$/.test(parts.at(-2)!) ? `${words(parts.at(-3)!).replace(/s$/, '')} ` : '';
-  return `${owner}${words(last)}`;
+  const singular = (s: string) => s.replace(/ies$/, 'y').replace(/s$/, '');
+  const words = parts.flatMap((s, i) => {
+    if (/^\d+$/.test(s)) return i === parts.length - 1 ? ['Detail'] : [];
+    return [(/^\d+$/.test(parts[i + 1] ?? '') ? singular(s) : s).split('_').map(capfirst).join(' ')];
+  });
+  return words.join(' ') || 'Root';
 }
 
 /**
@@ -148,6 +149,8 @@ function viewName(path: string): string {
 export function plainOptions(allowed: string[]): (req: ApiRequest, ctx: ApiContext) => Promise<Reply> {
   const allow = [...new Set([...allowed, ...(allowed.includes('GET') ? ['HEAD'] : []), 'OPTIONS'])].join(', ');
   return async (req, ctx) => {
+    // The console's catch-all (params p1, p2...) serves pages, not API views.
+    if (Object.keys(req.params).some((k) => /^p\d+$/.test(k))) throw notFound();
     if (!ANONYMOUS.some((re) => re.test(req.path))) await requireCaller(req, ctx);
     return { status: 200, headers: { allow }, body: {
       name: viewName(req.path), description: '', renders: ['application/json', 'text/html'], parses: ['application/json'] } };
