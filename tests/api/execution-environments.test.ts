@@ -220,6 +220,11 @@ describe('jobs run in their execution environment', () => {
     const job = await waitForStatus(t.pool, prompted.json.id, ['successful', 'failed', 'error']);
     expect(job.status).toBe('error');
     expect(job.job_explanation).toMatch(/container runtime is not available here/);
+    // A relaunch runs with the prompts the job was launched with, its environment included.
+    const again = await api('POST', `/api/v2/jobs/${job.id}/relaunch/`, {});
+    expect(again.status, again.text).toBe(201);
+    expect(again.json.execution_environment).toBe(image);
+    expect(Number((await waitForStatus(t.pool, again.json.id, ['successful', 'failed', 'error'])).execution_environment_id)).toBe(image);
   }, 120_000);
 
   it("a launcher cannot prompt another organization's EE", async () => {

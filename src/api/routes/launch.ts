@@ -250,6 +250,13 @@ export function registerLaunch(router: Router<ApiContext>): void {
       skip_tags: old.skip_tags as string, job_type: old.job_type as 'run', verbosity: old.verbosity as number,
       inventory_id: old.inventory as number, diff_mode: old.diff_mode as boolean, forks: old.forks as number, timeout: old.timeout as number,
       credentials: (await ctx.pool.query('SELECT credential_id FROM unified_job_credentials WHERE unified_job_id = $1', [old.id])).rows.map((r) => r.credential_id) };
+    // The environment it was prompted with, if any (a resolved one is resolved again, as the template may have changed).
+    const { rows: [launched] } = await ctx.pool.query<{ ee: string | null }>(
+      `SELECT launch_prompts::jsonb ->> 'execution_environment_id' AS ee FROM unified_jobs WHERE id = $1`, [old.id]);
+    if (launched?.ee) {
+      await requireEnvironmentRead(ctx.pool, caller.grants, 'execution_environment', Number(launched.ee));
+      overrides.execution_environment_id = Number(launched.ee);
+    }
     // Relaunch runs again with the prompts the job was launched with: the caller must be
     // able to give them now (AWX's JobAccess.can_start with its JobLaunchConfigAccess).
     await requirePromptLinks(ctx, caller, jtId, template, overrides);
