@@ -17,6 +17,7 @@ import { JobSandbox } from './sandbox/job-sandbox.js';
 import { ENV_NAME, isSandboxSensitiveEnvName } from './sandbox/env-names.js';
 import type { JobContext, JobRow, KindResult } from './run-unified-job.js';
 import { recordSyncActivity } from '../db/activity.js';
+import { hostLimitProblem } from '../db/host-limit.js';
 import { SyntheticEvents } from './synthetic-events.js';
 import { effectiveTimeout } from './job-timeout.js';
 import { loadCredentialInputs } from '../db/credentials.js';
@@ -137,14 +138,22 @@ export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher
   }
   const data = filterImport(parseInventoryList(listed), { hostFilter: compileHostFilter(source.host_filter),
     excludeEmptyGroups: cloud?.excludeEmptyGroups ?? false });
-  const counts = await withTransaction(ctx.pool, async (db) => {
-    const imported = await importInventory(db, job.inventory_id, data, {
-      overwrite: source.overwrite, overwriteVars: source.overwrite_vars, constructed,
-      enabledVar: source.enabled_var || cloud?.enabledVar || '', enabledValue: source.enabled_var ? source.enabled_value : cloud?.enabledValue ?? '',
-      instanceIdVar: cloud?.instanceIdVar ?? '' });
-    await recordSyncActivity(db, ctx.config.nodeName, job.inventory_id, imported.changed);
-    return imported;
-  });
+  let counts: Awaited<ReturnType<typeof importInventory>>;
+  try {
+    counts = await withTransaction(ctx.pool, async (db) => {
+      const imported = await importInventory(db, job.inventory_id, data, {
+        overwrite: source.overwrite, overwriteVars: source.overwrite_vars, constructed,
+        enabledVar: source.enabled_var || cloud?.enabledVar || '', enabledValue: source.enabled_var ? source.enabled_value : cloud?.enabledValue ?? '',
+        instanceIdVar: cloud?.instanceIdVar ?? '' });
+      await recordSyncActivity(db, ctx.config.nodeName, job.inventory_id, imported.changed);
+      return imported;
+    });
+  } catch (err) {
+    // The organization's max_hosts: nothing imported, the update fails saying why.
+    if (!(err instanceof PlaystreamError && err.code === 'PS_ERR_VALIDATION')) throw err;
+    ev.emit('verbose', err.message);
+    return { final: { status: 'failed', jobExplanation: err.message } };
+  }
   ev.emit('verbose', `Imported ${counts.hosts} hosts and ${counts.groups} groups into inventory ${job.inventory_id}`
     + (counts.removed ? `; removed ${counts.removed}` : ''));
   return { final: { status: 'successful' } };
@@ -236,6 +245,8 @@ export async function importInventory(db: pg.PoolClient, inventoryId: number, da
     return { ...prev, ...incoming };
   };
   const text = (v: Record<string, unknown>) => (Object.keys(v).length ? JSON.stringify(v) : '');
+  const overLimit = await hostLimitProblem(db, inventoryId, [...data.hosts.keys()]);
+  if (overLimit) throw new PlaystreamError('PS_ERR_VALIDATION', overLimit);
   const changed: SyncChange[] = [];
   const hostId = new Map<string, number>();
   const oldHosts = new Map(hostRows.map((h) => [h.name, h]));

@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildRouter } from '../../src/api/server.js';
+import { AWX_FIELDS_DOC, renderAwxFieldsDoc } from '../../scripts/awx-fields-doc.js';
 import { resourceByKey } from '../../src/api/engine/resource.js';
-import { launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
+import { launchInventoryUpdate, launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
 import { useSeededWeb, type ApiCall } from '../support/web.js';
 import type { TestEnv } from '../support/harness.js';
 import { createProjectAndInventory, pushedEvents, runInProcess } from '../scheduler/support.js';
@@ -19,8 +20,20 @@ const AWX_WRITABLE: Record<string, string[]> = JSON.parse(fs.readFileSync(path.j
 
 let t: TestEnv;
 let api: ApiCall;
+let org: number;
+let project: number;
+let inventory: number;
 
-beforeAll(async () => { ({ t, api } = await useSeededWeb()); });
+beforeAll(async () => {
+  ({ t, api } = await useSeededWeb());
+  org = (await api('POST', '/api/v2/organizations/', { name: 'Fields Org' })).json.id;
+  ({ project, inventory } = await createProjectAndInventory(t, org, {
+    'handlers.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - command: /bin/true\n      changed_when: true\n      notify: announce\n'
+      + '    - fail:\n        msg: stop here\n  handlers:\n    - name: announce\n      debug:\n        msg: "the handler ran"\n',
+    'three-hosts.ini': 'new-1\nnew-2\nnew-3\n',
+  }));
+  expect((await runInProcess(t, await launchProjectUpdate(t.pool, project))).status).toBe('successful');
+});
 
 describe('AWX fields on writes', () => {
   it('every field AWX accepts is implemented or refused by name', () => {
@@ -32,6 +45,10 @@ describe('AWX fields on writes', () => {
       for (const f of fields) if (!def!.fields[f]?.writable && !def!.unsupported?.[f]) dropped.push(`${key}.${f}`);
     }
     expect(dropped).toEqual([]);
+  });
+
+  it('docs/awx-fields.md is what the resource definitions say (regenerate: npx vite-node scripts/awx-fields-doc.ts)', () => {
+    expect(fs.readFileSync(AWX_FIELDS_DOC, 'utf8')).toBe(renderAwxFieldsDoc());
   });
 
   it('an instance group refuses the container-group fields it cannot honour, and keeps their defaults', async () => {
@@ -47,12 +64,6 @@ describe('AWX fields on writes', () => {
   });
 
   it('force_handlers: the template stores it, its job runs notified handlers after a failure', async () => {
-    const org = (await api('POST', '/api/v2/organizations/', { name: 'Handlers Org' })).json.id;
-    const { project, inventory } = await createProjectAndInventory(t, org, {
-      'handlers.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - command: /bin/true\n      changed_when: true\n      notify: announce\n'
-        + '    - fail:\n        msg: stop here\n  handlers:\n    - name: announce\n      debug:\n        msg: "the handler ran"\n',
-    });
-    expect((await runInProcess(t, await launchProjectUpdate(t.pool, project))).status).toBe('successful');
     const output = async (forceHandlers: boolean) => {
       const jt = await api('POST', '/api/v2/job_templates/', { name: `handlers ${forceHandlers}`, organization: org, project, inventory,
         playbook: 'handlers.yml', force_handlers: forceHandlers });
@@ -65,5 +76,27 @@ describe('AWX fields on writes', () => {
     };
     expect(await output(true)).toContain('the handler ran');
     expect(await output(false)).not.toContain('the handler ran');
+  });
+
+  it("an organization's max_hosts holds for the API's host create and for inventory syncs, counting names once", async () => {
+    expect((await api('PATCH', `/api/v2/organizations/${org}/`, { max_hosts: 3 })).status).toBe(200);
+    // The inventory has localhost already: two more fit.
+    for (const name of ['h1', 'h2']) expect((await api('POST', '/api/v2/hosts/', { name, inventory })).status).toBe(201);
+    const over = await api('POST', '/api/v2/hosts/', { name: 'h3', inventory });
+    expect(over.status).toBe(403);
+    expect(over.json.detail).toMatch(/maximum number of 3 hosts allowed for your organization/);
+    // A name the organization has already counts once.
+    const second = (await api('POST', '/api/v2/inventories/', { name: 'Second', organization: org })).json.id;
+    expect((await api('POST', '/api/v2/hosts/', { name: 'h1', inventory: second })).status).toBe(201);
+    // A sync that would pass the limit imports nothing and fails saying why.
+    const synced = (await api('POST', '/api/v2/inventories/', { name: 'Synced', organization: org })).json.id;
+    const source = (await t.pool.query(`INSERT INTO inventory_sources (name, inventory_id, source, source_path, source_project_id)
+      VALUES ('file', $1, 'scm', 'three-hosts.ini', $2) RETURNING id`, [synced, project])).rows[0].id;
+    const update = await runInProcess(t, await launchInventoryUpdate(t.pool, source));
+    expect(update.status).toBe('failed');
+    expect(update.job_explanation).toMatch(/maximum number of 3 hosts/);
+    expect((await t.pool.query('SELECT count(*)::int AS n FROM hosts WHERE inventory_id = $1', [synced])).rows[0].n).toBe(0);
+    expect((await api('PATCH', `/api/v2/organizations/${org}/`, { max_hosts: 0 })).status).toBe(200);
+    expect((await runInProcess(t, await launchInventoryUpdate(t.pool, source))).status).toBe('successful');
   });
 });

@@ -2,7 +2,8 @@ import { requireLinks } from '../access.js';
 import { hostFilterSql, inventoryHostsSql, parseHostFilter } from '../../db/host-filter.js';
 import { InvalidFilter, Params } from '../../db/lookups.js';
 import { defineResource, type Queryable, type Row } from '../engine/resource.js';
-import { badRequest } from '../http.js';
+import { badRequest, HttpError } from '../http.js';
+import { hostLimitProblem } from '../../db/host-limit.js';
 import { bool, fk, grantRole, int, named, ro, text, varsText } from './common.js';
 import { sourcePathInProject } from './confined-paths.js';
 import { checkInventorySource } from './inventory-source-rules.js';
@@ -140,9 +141,11 @@ export const hosts = defineResource({
       'inventory_sources', 'smart_inventories', 'ad_hoc_commands', 'ad_hoc_command_events', 'insights', 'ansible_facts']
       .map((k) => [k, `${u}${k}/`]));
   },
-  prepare: async (ctx, _db, data, existing, caller) => {
+  prepare: async (ctx, db, data, existing, caller) => {
     await requireLinks(ctx.pool, caller.grants, 'host', data, existing);
     await notSmart(ctx, data, 'Host');
+    const problem = existing ? undefined : await hostLimitProblem(db, data.inventory as number, [data.name as string]);
+    if (problem) throw new HttpError(403, { detail: problem });
     return yamlOrJsonVariables(data);
   },
 });

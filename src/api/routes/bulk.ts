@@ -3,6 +3,7 @@ import type { ApiContext } from '../context.js';
 import { recordActivity } from '../../db/activity.js';
 import { withTransaction } from '../../db/pool.js';
 import { isWholeNumber, readSetting } from '../../db/settings.js';
+import { hostLimitProblem } from '../../db/host-limit.js';
 import { badRequest, HttpError, jsonBody, type ApiRequest, type Router } from '../http.js';
 import { dbErrorToHttp, getObject } from '../engine/crud.js';
 import { validateWrite } from '../engine/validate.js';
@@ -42,9 +43,8 @@ async function hostCreate(req: ApiRequest, ctx: ApiContext) {
   if (!body.hosts.length) throw badRequest({ hosts: ['This list may not be empty.'] });
   const max = await readSetting(ctx.pool, 'BULK_HOST_MAX_CREATE', 100, isWholeNumber);
   if (body.hosts.length > max) throw badRequest({ __all__: ['Number of hosts exceeds system setting BULK_HOST_MAX_CREATE'] });
-  const { rows: [inv] } = await ctx.pool.query<{ id: string; kind: string; organization_id: string | null; max_hosts: number | null }>(
-    `SELECT i.id, i.kind, i.organization_id, o.max_hosts FROM inventories i LEFT JOIN organizations o ON o.id = i.organization_id WHERE i.id = $1`,
-    [inventoryId]);
+  const { rows: [inv] } = await ctx.pool.query<{ id: string; kind: string; organization_id: string | null }>(
+    'SELECT i.id, i.kind, i.organization_id FROM inventories i WHERE i.id = $1', [inventoryId]);
   if (!inv) throw badRequest({ inventory: [`Invalid pk "${inventoryId}" - object does not exist.`] });
   if (!caller.grants.perms('inventory', inventoryId, inv.organization_id == null ? null : Number(inv.organization_id)).has('admin')) {
     throw badRequest({ __all__: [`Inventory with id ${inventoryId} not found or lack permissions to add hosts.`] });
@@ -76,16 +76,8 @@ async function hostCreate(req: ApiRequest, ctx: ApiContext) {
 
   const created = await withTransaction(ctx.pool, async (db) => {
     try {
-      // max_hosts counted inside the transaction, the organization's row locked: two bulk creates cannot both squeeze under it.
-      if (inv.organization_id != null && (inv.max_hosts ?? 0) > 0) {
-        await db.query('SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE', [inv.organization_id]);
-        const { rows: [c] } = await db.query<{ n: number }>(
-          'SELECT count(DISTINCT h.name)::int AS n FROM hosts h JOIN inventories i ON i.id = h.inventory_id WHERE i.organization_id = $1',
-          [inv.organization_id]);
-        if (c.n + names.length > inv.max_hosts!) {
-          throw new HttpError(403, { detail: `You have already reached the maximum number of ${inv.max_hosts} hosts allowed for your organization. Contact your System Administrator for assistance.` });
-        }
-      }
+      const problem = await hostLimitProblem(db, inventoryId, names);
+      if (problem) throw new HttpError(403, { detail: problem });
       const { rows: [before] } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM hosts WHERE inventory_id = $1', [inventoryId]);
       const { rows } = await db.query(
         `INSERT INTO hosts (inventory_id, name, description, enabled, instance_id, variables)
