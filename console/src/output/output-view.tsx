@@ -187,7 +187,7 @@ export function OutputView(props: OutputViewProps) {
   return (
     <div class="output" data-ready={String(store.ready)} data-total-lines={store.totalLines} data-loaded-segments={store.loadedSegments}
       data-high-water={store.highWater} data-duplicates={store.stats.duplicates} data-evicted={store.stats.evicted}
-      data-live-events={liveCount.current} data-rows={rows}>
+      data-live-events={liveCount.current} data-rows={rows} data-plays-complete={String(store.playsComplete)}>
       <div class="output-toolbar">
         <form class="output-search" onSubmit={(e) => { e.preventDefault(); void runSearch((e.currentTarget.elements.namedItem('q') as HTMLInputElement).value, 1); }}>
           <input name="q" type="search" placeholder="Search output" aria-label="Search output" />
