@@ -126,13 +126,14 @@ export class EventStore {
     this.#finished = finished;
     try {
       // The first screen's segment loads beside the tail: one round trip to first lines, not two.
-      // A finished job's play index is read beside them, so "Collapse plays" is a render and
-      // does not wait on the network: that wait (0.15–0.5 s on a loaded machine) was the whole
-      // of the first fold's 146–825 ms. It does not hold up the tail (`ready`).
-      if (finished) void this.loadPlays().catch(() => { /* read again by the first "Collapse plays" */ });
       const [last] = await Promise.all([this.#page({ order_by: '-counter', page_size: 1 }), this.#fetchSegment(0)]);
       const tail = last.results[0];
       if (tail) this.#insert(tail);
+      // Then a finished job's play index, so "Collapse plays" is a render and does not wait on
+      // the network: that wait (0.15–0.5 s on a loaded machine) was the whole of the first
+      // fold's 146–825 ms. Not sooner: its recap would set the line count before the first
+      // segment's anchors are in, and the first screen would be fetched from a guess.
+      if (finished) void this.loadPlays().catch(() => { /* read again by the first "Collapse plays" */ });
     } catch {
       // Without the REST tail the view still shows live events; ensure() retries the rest.
     }
