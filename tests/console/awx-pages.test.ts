@@ -74,6 +74,9 @@ describe('AWX pages in the console', () => {
     await page.goto(`${base}/inventories/${inventory}`);
     await page.click('.page-head button:has-text("Run command")');
     await page.waitForURL(new RegExp(`/inventories/${inventory}/ad_hoc$`));
+    // The modules offered are the AD_HOC_COMMANDS setting's (19 by default), not a fixed few.
+    await page.waitForFunction(() => document.querySelectorAll('select[name=module_name] option').length > 4);
+    expect(await page.locator('select[name=module_name] option', { hasText: 'apt_repository' }).count()).toBe(1);
     await page.selectOption('select[name=module_name]', 'command');
     await page.fill('input[name=module_args]', 'echo adhoc-hello');
     await page.selectOption('select[name=credential]', { label: 'Demo Credential' });

@@ -3,6 +3,7 @@ import { ApiError, type ApiObject, get, type Page, post, request } from '../api.
 import { useFetch } from '../components/use-fetch.js';
 import { varsProblem } from '../components/vars.js';
 import { Link, navigate } from '../router.js';
+import { me } from '../session.js';
 
 /**
  * An ad hoc command on an inventory (AWX's "Run command"): a module from the server's
@@ -23,9 +24,17 @@ export function AdHocPage(props: { inventoryId: number }) {
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
-    // The modules the server accepts: its OPTIONS answer names them (AWX's AD_HOC_COMMANDS).
+    // The modules the server accepts (AWX's AD_HOC_COMMANDS): named by the list's OPTIONS
+    // where it gives choices, else read from the setting by those who may read settings;
+    // others get the four every default allows.
     void request<{ actions?: { POST?: { module_name?: { choices?: [string, string][] } } } }>('OPTIONS', `/api/v2/inventories/${props.inventoryId}/ad_hoc_commands/`)
-      .then((o) => { const c = o?.actions?.POST?.module_name?.choices; if (c?.length) setModules(c.map(([k]) => k)); }).catch(() => undefined);
+      .then(async (o) => {
+        const c = o?.actions?.POST?.module_name?.choices;
+        if (c?.length) { setModules(c.map(([k]) => k)); return; }
+        if (!me.value?.is_superuser && !me.value?.is_system_auditor) return;
+        const jobs = await get<{ AD_HOC_COMMANDS?: string[] }>('/api/v2/settings/jobs/');
+        if (jobs.AD_HOC_COMMANDS?.length) setModules(jobs.AD_HOC_COMMANDS);
+      }).catch(() => undefined);
     void get<Page<ApiObject>>('/api/v2/credentials/?credential_type__namespace=ssh&order_by=name&page_size=200')
       .then((p) => setCreds(p.results)).catch(() => setCreds([]));
   }, [props.inventoryId]);
