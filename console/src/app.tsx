@@ -1,8 +1,13 @@
 import { useEffect } from 'preact/hooks';
+import { ActivityStreamPage } from './pages/activity-stream.js';
+import { AdHocPage } from './pages/ad-hoc.js';
+import { CredentialTypeDetailPage, CredentialTypesPage } from './pages/credential-types.js';
+import { DashboardPage } from './pages/dashboard.js';
 import { JobDetailPage } from './pages/job-detail.js';
 import { JobsPage } from './pages/jobs.js';
 import { LaunchPage } from './pages/launch.js';
 import { LoginPage } from './pages/login.js';
+import { SettingsPage } from './pages/settings.js';
 import { RESOURCES, ResourceDetailPage, ResourceListPage } from './pages/resources.js';
 import { TemplateDetailPage, TemplatesPage } from './pages/templates.js';
 import { LagPage } from './lag/lag-page.js';
@@ -23,7 +28,7 @@ export function App() {
   return (
     <div class="shell">
       <header class="topbar">
-        <Link href="/jobs" class="brand">Playstream</Link>
+        <Link href="/home" class="brand">Playstream</Link>
         <span class={`ws-dot ws-${wsState.value}`} title={`live updates: ${wsState.value}`} />
         <span class="spacer" />
         <span class="whoami" data-testid="whoami">{user.username}{user.is_superuser ? ' (admin)' : ''}</span>
@@ -31,15 +36,20 @@ export function App() {
       </header>
       <nav class="sidebar">
         <div class="nav-group">Views</div>
+        <NavLink href="/home" label="Dashboard" path={path} />
         <NavLink href="/jobs" label="Jobs" path={path} />
         <NavLink href="/templates" label="Templates" path={path} />
         <NavLink href="/workflow_templates" label="Workflows" path={path} />
         <NavLink href="/approvals" label="Approvals" path={path} />
         <NavLink href="/lag" label="Lag dashboard" path={path} />
+        {(user.is_superuser || user.is_system_auditor) && <NavLink href="/activity_stream" label="Activity stream" path={path} />}
         <div class="nav-group">Resources</div>
         {RESOURCES.filter((r) => r.nav && (!r.adminOnly || user.is_superuser || user.is_system_auditor)).map((r) => (
           <NavLink key={r.key} href={`/${r.key}`} label={r.title} path={path} />
         ))}
+        <NavLink href="/credential_types" label="Credential types" path={path} />
+        <div class="nav-group">Administration</div>
+        {(user.is_superuser || user.is_system_auditor) && <NavLink href="/settings" label="Settings" path={path} />}
       </nav>
       <main class="content">{route(path)}</main>
     </div>
@@ -59,7 +69,14 @@ function NavLink(props: { href: string; label: string; path: string }) {
 
 function route(path: string) {
   let m: Record<string, string> | undefined;
-  if (path === '/' || path === '/login') return <Redirect to="/jobs" />;
+  if (path === '/' || path === '/login') return <Redirect to="/home" />;
+  if (path === '/home') return <DashboardPage />;
+  if (path === '/activity_stream') return <ActivityStreamPage />;
+  if (path === '/credential_types') return <CredentialTypesPage />;
+  if ((m = matchRoute('/credential_types/:id', path))) return <CredentialTypeDetailPage key={m.id} id={Number(m.id)} />;
+  if (path === '/settings') return <SettingsPage />;
+  if ((m = matchRoute('/settings/:slug', path))) return <SettingsPage slug={m.slug} />;
+  if ((m = matchRoute('/inventories/:id/ad_hoc', path))) return <AdHocPage key={m.id} inventoryId={Number(m.id)} />;
   if (path === '/jobs') return <JobsPage />;
   if ((m = matchRoute('/jobs/workflow_job/:id', path)) || (m = matchRoute('/jobs/workflow_job/:id/:tab', path))) {
     return <WorkflowJobPage key={m.id} id={Number(m.id)} />;

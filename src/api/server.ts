@@ -11,6 +11,7 @@ import { registerStdout } from './routes/stdout.js';
 import { registerMetrics } from './routes/metrics.js';
 import { registerDeadLetters } from './routes/dead-letters.js';
 import { registerConfig } from './routes/config.js';
+import { registerDashboard } from './routes/dashboard.js';
 import { registerLaunch } from './routes/launch.js';
 import { registerAdHocCommands } from './routes/ad-hoc-commands.js';
 import { registerSystemJobTemplates } from './routes/system-job-templates.js';
@@ -52,6 +53,7 @@ export function buildRouter(): Router<ApiContext> {
   registerDeadLetters(router);
   registerLogin(router);
   registerConfig(router);
+  registerDashboard(router);
   registerTokens(router);
   registerOAuth2(router);
   registerBulk(router);

@@ -55,8 +55,17 @@ describe('lag dashboard: figures over a window, "—" without data', () => {
     // Each tile says its window and scope.
     expect(await page.textContent('[data-testid=delivered-p99] .tile-scope')).toContain(`last ${WINDOW_S} s`);
     expect(await page.textContent('[data-testid=stored-p99] .tile-scope')).toContain(`last ${WINDOW_S} s`);
-    // Charts carry a time axis.
-    expect(await page.getAttribute('[data-testid=chart-delivered]', 'data-x-axis')).toBe('time');
+    // Every tile states its window (or that it is a total since the page opened) and its scope.
+    const scopes = await page.$$eval('.tile .tile-scope', (els) => els.map((e) => e.textContent ?? ''));
+    expect(scopes.length).toBeGreaterThanOrEqual(8);
+    for (const s of scopes) {
+      expect(s).toMatch(new RegExp(`last ${WINDOW_S} s|since opened`));
+      expect(s).toMatch(/ · /);
+    }
+    // Every chart carries a time axis, with clock times drawn under it.
+    expect(await page.$$eval('.chart', (els) => els.length > 0 && els.every((e) => e.getAttribute('data-x-axis') === 'time'))).toBe(true);
+    // A chart legend's figures are the latest point of the window, and say so.
+    expect(await page.$$eval('.chart', (els) => els.every((e) => e.querySelector('.chart-scope')?.textContent === 'latest in last 10 s'))).toBe(true);
     await page.waitForTimeout(500);
 
     let counter = 1;

@@ -7,9 +7,11 @@ const ADMIN_PASSWORD = 'console-admin-pw';
 const LINES = 1_000_000;
 
 /**
- * Clicks a toolbar button and measures, in the page, the time until the rows settle (the
- * expected row count is reached and no row is loading), while a requestAnimationFrame loop
- * records the longest gap between frames: a frozen tab shows as one long gap.
+ * Clicks a toolbar button and measures, in the page, the time from the click to the end of
+ * the next frame (requestAnimationFrame, then a task so the frame's paint is included), and
+ * whether the rows had settled by then (the expected row count, no row loading): folding
+ * all plays is a render, never a wait on the network. A requestAnimationFrame loop records
+ * the longest gap between frames over the following 300 ms: a frozen tab shows as one long gap.
  */
 async function timedClick(page: Page, label: string, rowsSrc: string) {
   return page.evaluate(async ({ label, rowsSrc }) => {
@@ -30,14 +32,12 @@ async function timedClick(page: Page, label: string, rowsSrc: string) {
     requestAnimationFrame(tick);
     const t0 = performance.now();
     button.click();
-    while (!(accept(Number(out.dataset.rows)) && document.querySelector('.output-rows .row') && !document.querySelector('.output-rows .loading'))) {
-      if (performance.now() - t0 > 30_000) throw new Error(`"${label}" did not settle: rows ${out.dataset.rows}`);
-      await new Promise((r) => setTimeout(r, 2));
-    }
+    await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
     const ms = performance.now() - t0;
-    await new Promise((r) => requestAnimationFrame(r));
+    const settled = accept(Number(out.dataset.rows)) && !!document.querySelector('.output-rows .row') && !document.querySelector('.output-rows .loading');
+    await new Promise((r) => setTimeout(r, 300));
     ticking = false;
-    return { ms, frames, longestGap, rows: Number(out.dataset.rows) };
+    return { ms, settled, frames, longestGap, rows: Number(out.dataset.rows) };
   }, { label, rowsSrc });
 }
 
@@ -58,6 +58,8 @@ describe('folding a stored 1,000,000-line job', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('response', (r) => { if (r.status() >= 400) errors.push(`${r.status()} ${r.url()}`); });
     await page.locator('.output[data-ready="true"]').waitFor({ timeout: 20_000 });
+    // The play index is read as the page opens, beside the first lines and the tail.
+    await page.locator('.output[data-plays-complete="true"]').waitFor({ timeout: 20_000 });
     await page.waitForFunction(() => !document.querySelector('.output-rows .loading') && !!document.querySelector('.row[data-line="2"]'));
     expect(await page.locator('.output').getAttribute('data-rows')).toBe(String(LINES));
     const readsBefore = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/job_events/')).length);
@@ -71,11 +73,15 @@ describe('folding a stored 1,000,000-line job', () => {
       console.log(`round ${round}`, JSON.stringify({ fold, unfold }));
       expect(fold.rows).toBeLessThan(1000);
       expect(unfold.rows).toBe(LINES);
-      // Loose bounds: the machine is shared; the measured figures are in docs/console.md.
+      // The issue's bound: each fold and unfold shows on the next frame, under 200 ms from
+      // the click, and frames keep coming (figures in docs/console.md).
       for (const f of [fold, unfold]) {
-        expect(f.ms).toBeLessThan(2000);
-        expect(f.longestGap).toBeLessThan(2000);
-        expect(f.frames).toBeGreaterThan(0);
+        expect(f.settled).toBe(true);
+        expect(f.ms).toBeLessThan(200);
+        // Frames kept coming: the freeze this replaces was one 44 s gap. Looser than the
+        // fold's own bound, since on this shared machine other processes take the cores too.
+        expect(f.longestGap).toBeLessThan(500);
+        expect(f.frames).toBeGreaterThan(5);
       }
     }
     console.log('fold/unfold of all plays, 1,000,000 lines', JSON.stringify(figures));
@@ -95,6 +101,9 @@ describe('folding a stored 1,000,000-line job', () => {
       return { ms, rows: Number((document.querySelector('.output') as HTMLElement).dataset.rows) };
     });
     console.log('fold one task, 1,000,000 lines', JSON.stringify(task));
+    // The fold shows at once (the next task's header is in the loaded segment); the query
+    // that makes its end exact may still be on its way on a loaded machine.
+    await page.waitForFunction(() => performance.getEntriesByType('resource').some((e) => e.name.includes('event__in') && e.name.includes('page_size=1')));
     expect(task.rows).toBe(LINES - 100);
     expect(task.ms).toBeLessThan(2000);
     await page.click('.row[data-line="4"] button.fold');
@@ -109,7 +118,7 @@ describe('folding a stored 1,000,000-line job', () => {
     // The hidden range was never fetched: a handful of requests (the play index, the recap's segment).
     const reads = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/job_events/')).map((e) => e.name));
     expect(reads.length - readsBefore).toBeLessThan(10);
-    // The play index was read once (the second "Collapse plays" used it); the task's end took one header query.
+    // The play index was read once, as the page opened (every "Collapse plays" used it); the task's end took one header query.
     expect(reads.filter((r) => r.includes('event__in=playbook_on_play_start%2Cplaybook_on_stats'))).toHaveLength(1);
     expect(reads.filter((r) => r.includes('event__in') && r.includes('page_size=1'))).toHaveLength(1);
     expect(errors).toEqual([]);

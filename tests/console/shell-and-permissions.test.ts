@@ -45,7 +45,8 @@ describe('console shell in Chromium', () => {
   it('lists the Demo Job Template with a Launch button for the admin', async () => {
     const { context, page } = await newPage(browser);
     await loginThroughForm(page, base, 'admin', ADMIN_PASSWORD, '/');
-    await page.waitForURL(`${base}/jobs`);
+    // `/` is the dashboard, as in AWX.
+    await page.waitForURL(`${base}/home`);
     await page.click('nav >> text=Templates');
     const row = page.locator('tr', { hasText: 'Demo Job Template' });
     await row.waitFor();

@@ -10,16 +10,22 @@ import { useFetch } from './use-fetch.js';
  * and an Add button where the list's OPTIONS answer offers POST (AWX's own test of
  * "may this user create here"); when OPTIONS is not answered, only a superuser sees it.
  */
-export interface Column { key: string; label: string; render?: (o: ApiObject) => preact.ComponentChildren }
+export interface Column {
+  key: string; label: string; render?: (o: ApiObject) => preact.ComponentChildren;
+  /** The `order_by` field a click on the header sorts by: the column's key for a plain column, none for a rendered one unless given. */
+  sort?: string | false;
+}
+export const sortField = (c: Column): string | undefined => (c.sort === false ? undefined : c.sort ?? (c.render ? undefined : c.key));
 export interface RowAction { label: string; show: (o: ApiObject) => boolean; run: (o: ApiObject) => Promise<void> }
 
 const PAGE_SIZE = 20;
 
 export function ResourceTable(props: { listUrl: string; columns: Column[]; hrefOf?: (o: ApiObject) => string; addHref?: string;
-  actions?: RowAction[]; title?: string; searchable?: boolean }) {
+  actions?: RowAction[]; title?: string; searchable?: boolean; defaultOrder?: string }) {
   const [page, setPage] = useState(1);
   const [search, setSearch] = useState('');
-  const { data, error, reload } = useFetch<Page<ApiObject>>(withQuery(props.listUrl, { page, page_size: PAGE_SIZE, order_by: 'id', search }));
+  const [order, setOrder] = useState(props.defaultOrder ?? 'id');
+  const { data, error, reload } = useFetch<Page<ApiObject>>(withQuery(props.listUrl, { page, page_size: PAGE_SIZE, order_by: order, search }));
   const canAdd = useCanAdd(props.listUrl);
   const [rowError, setRowError] = useState('');
   return (
@@ -36,7 +42,7 @@ export function ResourceTable(props: { listUrl: string; columns: Column[]; hrefO
       </div>
       {(error || rowError) && <div class="error">{error || rowError}</div>}
       <table class="table">
-        <thead><tr>{props.columns.map((c) => <th key={c.key}>{c.label}</th>)}<th /></tr></thead>
+        <thead><tr>{props.columns.map((c) => <SortHeader key={c.key} label={c.label} field={sortField(c)} order={order} onOrder={(o) => { setOrder(o); setPage(1); }} />)}<th /></tr></thead>
         <tbody>
           {(data?.results ?? []).map((o) => {
             const caps = o.summary_fields?.user_capabilities ?? {};
@@ -65,6 +71,23 @@ export function ResourceTable(props: { listUrl: string; columns: Column[]; hrefO
       </table>
       {data && data.count > PAGE_SIZE && <Pager page={page} pageSize={PAGE_SIZE} count={data.count} onPage={setPage} />}
     </div>
+  );
+}
+
+/**
+ * A column header that sorts the list by AWX's `order_by`: a click sorts ascending, a second
+ * click descending; `aria-sort` says which, for screen readers and tests.
+ */
+export function SortHeader(props: { label: string; field: string | undefined; order: string; onOrder: (order: string) => void }) {
+  const { field, order } = props;
+  if (!field) return <th>{props.label}</th>;
+  const dir = order === field ? 'ascending' : order === `-${field}` ? 'descending' : 'none';
+  return (
+    <th aria-sort={dir} data-sort={field}>
+      <button type="button" class="sort" onClick={() => props.onOrder(dir === 'ascending' ? `-${field}` : field)}>
+        {props.label}{dir === 'ascending' ? ' ▲' : dir === 'descending' ? ' ▼' : ''}
+      </button>
+    </th>
   );
 }
 

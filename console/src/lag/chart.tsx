@@ -87,6 +87,7 @@ export function Chart(props: { title: string; series: Series[]; format: (v: numb
           const last = s.data.slice(-WINDOW_S).reverse().find((v) => v !== undefined);
           return <span key={s.label} class="legend"><i style={{ background: s.color }} />{s.label} <b>{last === undefined ? '—' : props.format(last)}</b></span>;
         })}
+        <span class="legend chart-scope">latest in last {WINDOW_S} s</span>
       </div>
       <canvas ref={canvas} style={{ width: '100%', height: `${height}px` }} role="img"
         aria-label={`${props.title}: one point a second, the last ${Math.max(60, ...props.series.map((x) => x.data.length))} seconds up to now`} />

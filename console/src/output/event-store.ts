@@ -129,6 +129,11 @@ export class EventStore {
       const [last] = await Promise.all([this.#page({ order_by: '-counter', page_size: 1 }), this.#fetchSegment(0)]);
       const tail = last.results[0];
       if (tail) this.#insert(tail);
+      // Then a finished job's play index, so "Collapse plays" is a render and does not wait on
+      // the network: that wait (0.15–0.5 s on a loaded machine) was the whole of the first
+      // fold's 146–825 ms. Not sooner: its recap would set the line count before the first
+      // segment's anchors are in, and the first screen would be fetched from a guess.
+      if (finished) void this.loadPlays().catch(() => { /* read again by the first "Collapse plays" */ });
     } catch {
       // Without the REST tail the view still shows live events; ensure() retries the rest.
     }
@@ -415,19 +420,23 @@ export class EventStore {
   loadPlays(): Promise<void> {
     this.#playsLoading ??= (async () => {
       try {
-        while (this.#headers.topCount < MAX_PLAYS) {
-          const page = await this.#page({ event__in: 'playbook_on_play_start,playbook_on_stats', counter__gt: this.#playsAfter, order_by: 'counter', page_size: SEG });
-          for (const ev of page.results) this.#insert(ev);
-          const last = page.results[page.results.length - 1];
-          if (last) this.#playsAfter = last.counter;
-          if (page.results.length < SEG) { this.playsComplete = this.#finished; break; }
-        }
+        while (this.#headers.topCount < MAX_PLAYS && await this.#playsPage());
       } finally {
         this.#playsLoading = undefined;
       }
       this.#changed();
     })();
     return this.#playsLoading;
+  }
+
+  /** Reads the play index's next page; false when it was the last. */
+  async #playsPage(): Promise<boolean> {
+    const page = await this.#page({ event__in: 'playbook_on_play_start,playbook_on_stats', counter__gt: this.#playsAfter, order_by: 'counter', page_size: SEG });
+    for (const ev of page.results) this.#insert(ev);
+    const last = page.results[page.results.length - 1];
+    if (last) this.#playsAfter = Math.max(this.#playsAfter, last.counter);
+    if (page.results.length < SEG) { this.playsComplete = this.#finished; return false; }
+    return true;
   }
 
   /** Fetches the header that ends a section (one filtered query), so collapsing it is exact. */

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { isJobEventFor, liveSocket, type WsMessage } from '../ws.js';
 import type { Line } from './ansi.js';
+import { EventDetail } from './event-detail.js';
 import { EventStore, type JobEvent } from './event-store.js';
 import { hiddenRanges, VisibleLines } from './visible-lines.js';
 
@@ -41,6 +42,8 @@ export function OutputView(props: OutputViewProps) {
   const [collapsed, setCollapsed] = useState<Set<number>>(() => new Set());
   const [search, setSearch] = useState({ term: '', matches: [] as { line: number; counter: number }[], at: -1, busy: false });
   const liveCount = useRef(0);
+  /** The counter of the event whose detail panel is open (a click on its line). */
+  const [detail, setDetail] = useState<number | undefined>();
   const liveRef = useRef(props.onLiveEvent);
   liveRef.current = props.onLiveEvent;
 
@@ -187,7 +190,7 @@ export function OutputView(props: OutputViewProps) {
   return (
     <div class="output" data-ready={String(store.ready)} data-total-lines={store.totalLines} data-loaded-segments={store.loadedSegments}
       data-high-water={store.highWater} data-duplicates={store.stats.duplicates} data-evicted={store.stats.evicted}
-      data-live-events={liveCount.current} data-rows={rows}>
+      data-live-events={liveCount.current} data-rows={rows} data-plays-complete={String(store.playsComplete)}>
       <div class="output-toolbar">
         <form class="output-search" onSubmit={(e) => { e.preventDefault(); void runSearch((e.currentTarget.elements.namedItem('q') as HTMLInputElement).value, 1); }}>
           <input name="q" type="search" placeholder="Search output" aria-label="Search output" />
@@ -220,13 +223,14 @@ export function OutputView(props: OutputViewProps) {
                     {l?.header ? <button type="button" class="fold" aria-label={collapsed.has(line) ? 'Expand' : 'Collapse'} onClick={() => toggle(line)}>{collapsed.has(line) ? '▸' : '▾'}</button> : null}
                     {line + 1}
                   </span>
-                  <span class="text">{l ? renderSpans(l.spans, search.term) : <span class="loading">…</span>}</span>
+                  <span class="text" onClick={l ? () => setDetail(l.counter) : undefined}>{l ? renderSpans(l.spans, search.term) : <span class="loading">…</span>}</span>
                 </div>
               );
             })}
           </div>
         </div>
       </div>
+      {detail !== undefined && <EventDetail key={detail} eventsUrl={props.eventsUrl} counter={detail} onClose={() => setDetail(undefined)} />}
     </div>
   );
 }

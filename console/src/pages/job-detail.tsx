@@ -1,12 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type ApiObject, post } from '../api.js';
-import { FINISHED, formatElapsed, formatTime } from '../components/format.js';
+import { FINISHED, formatTime } from '../components/format.js';
 import { StatusBadge } from '../components/status.js';
 import { useFetch } from '../components/use-fetch.js';
 import { OutputView } from '../output/output-view.js';
 import { Link, navigate } from '../router.js';
 import { isAdmin } from '../session.js';
 import { isStatusChange, liveSocket } from '../ws.js';
+import { Elapsed } from './jobs.js';
 
 /** AWX's list path and event sub-resource and websocket group per unified job type. */
 const KINDS: Record<string, { path: string; events: string; group: string }> = {
@@ -81,7 +82,7 @@ export function JobDetailPage(props: { kind: string; id: number; tab: string }) 
         <Field label="Status"><StatusBadge status={status} /></Field>
         <Field label="Started">{formatTime(job.started)}</Field>
         <Field label="Finished">{formatTime(job.finished)}</Field>
-        <Field label="Elapsed">{formatElapsed(job.elapsed)}</Field>
+        <Field label="Elapsed"><Elapsed job={job} status={status} /></Field>
         {sf.job_template && <Field label="Template"><Link href={`/templates/job_template/${sf.job_template.id}`}>{sf.job_template.name}</Link></Field>}
         {sf.inventory && <Field label="Inventory"><Link href={`/inventories/${sf.inventory.id}`}>{sf.inventory.name}</Link></Field>}
         {sf.project && <Field label="Project"><Link href={`/projects/${sf.project.id}`}>{sf.project.name}</Link></Field>}

@@ -1,13 +1,17 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type ApiObject, type Page, withQuery } from '../api.js';
-import { formatElapsed, formatTime } from '../components/format.js';
+import { formatElapsed, formatTime, parseApiTime } from '../components/format.js';
 import { Pager } from '../components/pager.js';
+import { SortHeader } from '../components/resource-table.js';
 import { StatusBadge } from '../components/status.js';
 import { useFetch } from '../components/use-fetch.js';
 import { currentQuery, Link, navigate } from '../router.js';
 import { isStatusChange, liveSocket } from '../ws.js';
 
 const PAGE_SIZE = 20;
+/** Column headers and the `order_by` field each sorts by (none: not a column of unified jobs). */
+const SORTABLE: [string, string | undefined][] = [['ID', 'id'], ['Name', 'name'], ['Status', 'status'], ['Type', undefined],
+  ['Launched by', undefined], ['Started', 'started'], ['Finished', 'finished'], ['Elapsed', 'elapsed']];
 const STATUSES = ['', 'pending', 'waiting', 'running', 'successful', 'failed', 'error', 'canceled'];
 
 /** The AWX job type path for a unified job (`job`, `project_update`, ...) in console URLs. */
@@ -30,8 +34,9 @@ export function JobsPage() {
   const status = q.get('status') ?? '';
   const template = q.get('template') ?? '';
   const launchedBy = q.get('launched_by') ?? '';
+  const order = q.get('order_by') ?? '-id';
   const url = withQuery('/api/v2/unified_jobs/', {
-    order_by: '-id', page, page_size: PAGE_SIZE, status,
+    order_by: order, page, page_size: PAGE_SIZE, status,
     name__icontains: template, created_by__username__icontains: launchedBy,
   });
   const { data, error, reload } = useFetch<Page<ApiObject>>(url);
@@ -88,7 +93,10 @@ export function JobsPage() {
       </form>
       {error && <div class="error">{error}</div>}
       <table class="table jobs-table">
-        <thead><tr><th>ID</th><th>Name</th><th>Status</th><th>Type</th><th>Launched by</th><th>Started</th><th>Finished</th><th>Elapsed</th></tr></thead>
+        <thead><tr>
+          {SORTABLE.map(([label, field]) => <SortHeader key={label} label={label} field={field} order={order}
+            onOrder={(o) => setFilter({ order_by: o === '-id' ? '' : o })} />)}
+        </tr></thead>
         <tbody>
           {(data?.results ?? []).map((j) => (
             <tr key={j.id} data-job-id={j.id}>
@@ -99,7 +107,7 @@ export function JobsPage() {
               <td>{j.summary_fields?.created_by?.username ?? j.launched_by?.name ?? '—'}</td>
               <td>{formatTime(j.started)}</td>
               <td>{formatTime(j.finished)}</td>
-              <td>{formatElapsed(j.elapsed)}</td>
+              <td><Elapsed job={j} status={live[j.id] ?? j.status} /></td>
             </tr>
           ))}
           {data && data.results.length === 0 && <tr><td colSpan={8} class="muted">No jobs match.</td></tr>}
@@ -108,4 +116,21 @@ export function JobsPage() {
       {data && <Pager page={page} pageSize={PAGE_SIZE} count={data.count} onPage={(p) => setFilter({ page: String(p) })} />}
     </div>
   );
+}
+
+/**
+ * A job's elapsed time: the server's figure once finished, else counted here each second
+ * from `started` (AWX's list shows a running job's clock moving).
+ */
+export function Elapsed(props: { job: ApiObject; status: string }) {
+  const running = props.status === 'running' && !!props.job.started && !props.job.finished;
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (!running) return;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [running]);
+  if (!running) return <span>{formatElapsed(props.job.elapsed)}</span>;
+  const s = Math.max(0, (now - parseApiTime(props.job.started)) / 1000);
+  return <span class="elapsed-live" data-testid="elapsed-live">{formatElapsed(Math.max(1, s))}</span>;
 }

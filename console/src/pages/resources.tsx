@@ -60,7 +60,22 @@ export const RESOURCES: ResourceDef[] = [
     children: (o) => [
       { title: 'Hosts', listUrl: `/api/v2/inventories/${o.id}/hosts/`, resource: 'hosts', fixed: { inventory: o.id } },
       { title: 'Groups', listUrl: `/api/v2/inventories/${o.id}/groups/`, resource: 'groups', fixed: { inventory: o.id } },
-    ] },
+      { title: 'Sources', listUrl: `/api/v2/inventories/${o.id}/inventory_sources/`, resource: 'inventory_sources', fixed: { inventory: o.id } },
+    ],
+    actions: [{ label: 'Run command', show: (o) => !!o.summary_fields?.user_capabilities?.adhoc, run: async (o) => navigate(`/inventories/${o.id}/ad_hoc`) }] },
+  // Sourced from a project's inventory file (AWX's "Sourced from a Project"), synced with Sync; the sync's output opens.
+  { key: 'inventory_sources', title: 'Inventory sources', api: '/api/v2/inventory_sources/', nav: false,
+    columns: [name, { key: 'status', label: 'Status', render: (o) => <StatusBadge status={o.status} />, sort: 'status' }, { key: 'source', label: 'Source' },
+      { key: 'last_job_run', label: 'Last sync', render: (o) => formatTime(o.last_job_run), sort: 'last_job_run' }],
+    fields: [NAME, DESCRIPTION, { name: 'inventory', label: 'Inventory', type: 'lookup', lookup: '/api/v2/inventories/', required: true },
+      { name: 'source', label: 'Source', type: 'select', options: ['scm'] },
+      { name: 'source_project', label: 'Project', type: 'lookup', lookup: '/api/v2/projects/' },
+      { name: 'source_path', label: 'Inventory file (path in the project)' },
+      { name: 'credential', label: 'Credential', type: 'lookup', lookup: '/api/v2/credentials/' },
+      { name: 'overwrite', label: 'Overwrite', type: 'boolean' }, { name: 'overwrite_vars', label: 'Overwrite variables', type: 'boolean' },
+      { name: 'update_on_launch', label: 'Update on launch', type: 'boolean' }, { name: 'limit', label: 'Limit' },
+      { name: 'verbosity', label: 'Verbosity (0–2)', type: 'number' }, { name: 'source_vars', label: 'Source variables (YAML or JSON)', type: 'vars' }],
+    actions: [launchUpdate('inventory_update')] },
   { key: 'hosts', title: 'Hosts', api: '/api/v2/hosts/', nav: false,
     columns: [name, { key: 'inventory', label: 'Inventory', render: (o) => o.summary_fields?.inventory?.name ?? '—' }, { key: 'enabled', label: 'Enabled' }],
     fields: [NAME, DESCRIPTION, { name: 'inventory', label: 'Inventory', type: 'lookup', lookup: '/api/v2/inventories/', required: true },
@@ -178,7 +193,8 @@ export function ResourceDetailPage(props: { resource: ResourceDef; id: number })
       {!creating && r.children?.(data!).map((c) => {
         const child = byKey(c.resource);
         const q = new URLSearchParams({ ...Object.fromEntries(Object.entries(c.fixed).map(([k, v]) => [k, String(v)])), back: `/${r.key}/${props.id}` });
-        return <ResourceTable key={c.title} title={c.title} listUrl={c.listUrl} columns={child.columns} hrefOf={(o) => `/${child.key}/${o.id}`} addHref={`/${child.key}/new?${q}`} />;
+        return <ResourceTable key={c.title} title={c.title} listUrl={c.listUrl} columns={child.columns} hrefOf={(o) => `/${child.key}/${o.id}`} addHref={`/${child.key}/new?${q}`}
+          actions={child.actions} />;
       })}
     </div>
   );

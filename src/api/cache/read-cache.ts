@@ -6,11 +6,12 @@ import { GenerationStore } from './generation-store.js';
 import { GRANT_TABLES, type HeldRole } from '../access.js';
 
 /**
- * Tables kept by triggers from another (migrations 0600, 0710, 1000): they change only when
+ * Tables kept by triggers from another (migrations 0600, 0710, 1000, 1400): they change only when
  * it does, whose change trigger reports it, so a page that read one depends on that table.
  */
 export const DERIVED_TABLES: Record<string, string> = {
   unified_job_counts: 'unified_jobs', unified_job_names: 'unified_jobs', unified_job_descriptions: 'unified_jobs',
+  unified_job_finished_counts: 'unified_jobs',
 };
 
 /** Tables migration 0400 leaves unwatched: no cached page or lookup reads them, or they are derived. */

@@ -195,32 +195,4 @@ export function registerConfig(router: Router<ApiContext>): void {
       changes: { reset: req.params.slug } });
     return { status: 204 };
   });
-
-  router.get('/api/v2/dashboard/', async (req, ctx) => {
-    const caller = await requireCaller(req, ctx);
-    const orgFilter = caller.grants.readsAll ? null : caller.grants.memberOrgs();
-    const { rows } = await ctx.pool.query(
-      `SELECT
-        (SELECT count(*) FROM inventories WHERE $1::bigint[] IS NULL OR organization_id = ANY($1))::int AS inventories,
-        (SELECT count(*) FROM hosts h JOIN inventories i ON i.id = h.inventory_id WHERE $1::bigint[] IS NULL OR i.organization_id = ANY($1))::int AS hosts,
-        (SELECT count(*) FROM projects WHERE $1::bigint[] IS NULL OR organization_id = ANY($1))::int AS projects,
-        (SELECT count(*) FROM projects WHERE last_job_failed AND ($1::bigint[] IS NULL OR organization_id = ANY($1)))::int AS failed_projects,
-        (SELECT count(*) FROM job_templates WHERE $1::bigint[] IS NULL OR organization_id = ANY($1))::int AS job_templates,
-        (SELECT count(*) FROM organizations WHERE $1::bigint[] IS NULL OR id = ANY($1))::int AS organizations,
-        (SELECT count(*) FROM users)::int AS users, (SELECT count(*) FROM teams WHERE $1::bigint[] IS NULL OR organization_id = ANY($1))::int AS teams,
-        (SELECT count(*) FROM credentials WHERE $1::bigint[] IS NULL OR organization_id = ANY($1))::int AS credentials,
-        (SELECT count(*) FROM unified_jobs WHERE kind = 'job' AND ($1::bigint[] IS NULL OR organization_id = ANY($1)))::int AS jobs,
-        (SELECT count(*) FROM unified_jobs WHERE kind = 'job' AND status = 'failed' AND ($1::bigint[] IS NULL OR organization_id = ANY($1)))::int AS failed_jobs`, [orgFilter]);
-    const c = rows[0];
-    return { status: 200, body: {
-      inventories: { url: '/api/v2/inventories/', total: c.inventories, total_with_inventory_source: 0, job_failed: 0, inventory_failed: 0 },
-      hosts: { url: '/api/v2/hosts/', total: c.hosts, failed: 0 },
-      projects: { url: '/api/v2/projects/', total: c.projects, failed: c.failed_projects },
-      job_templates: { url: '/api/v2/job_templates/', total: c.job_templates },
-      organizations: { url: '/api/v2/organizations/', total: c.organizations },
-      users: { url: '/api/v2/users/', total: c.users }, teams: { url: '/api/v2/teams/', total: c.teams },
-      credentials: { url: '/api/v2/credentials/', total: c.credentials },
-      jobs: { url: '/api/v2/jobs/', total: c.jobs, failed: c.failed_jobs },
-    } };
-  });
 }
