@@ -154,18 +154,21 @@ export async function canReadUnifiedJob(ctx: ApiContext, user: AuthenticatedUser
 }
 
 /**
- * The read condition on unified_jobs (alias t) with parameters from `$first`. A bulk job
- * (AWX's WorkflowJobAccess) is read only by whoever launched it and its organization's
- * admins: its organization and inventory prompt lend no read to their other readers. Each
- * arm keeps an indexed column of its own, so the planner ORs index scans.
+ * The read condition on unified_jobs (alias t) with parameters from `$first`. A bulk job —
+ * a workflow job with no template (AWX's WorkflowJobAccess) — is read only by whoever
+ * launched it and its organization's admins: its organization and inventory prompt lend no
+ * read to their other readers. It reads only the columns of the jobs' counter table
+ * (list-count.ts), so non-admin counts stay there, and each arm keeps an indexed column of
+ * its own, so the planner ORs index scans.
  */
 export function unifiedJobReadSql(_grants: Grants, first: number): string {
   const $ = (i: number) => `$${first + i}`;
+  const bulk = `(t.kind = 'workflow_job' AND t.unified_job_template_id IS NULL)`;
   return `(t.created_by_id = ${$(0)} OR t.unified_job_template_id = ANY(${$(1)}::bigint[])
-    OR (t.organization_id = ANY(${$(2)}::bigint[]) AND NOT t.is_bulk_job)
-    OR (t.organization_id = ANY(${$(5)}::bigint[]) AND t.is_bulk_job)
-    OR (t.inventory_id = ANY(${$(3)}::bigint[]) AND NOT t.is_bulk_job)
-    OR (t.inventory_id IN (SELECT id FROM inventories WHERE organization_id = ANY(${$(4)}::bigint[])) AND NOT t.is_bulk_job))`;
+    OR (t.organization_id = ANY(${$(2)}::bigint[]) AND NOT ${bulk})
+    OR (t.organization_id = ANY(${$(5)}::bigint[]) AND ${bulk})
+    OR (t.inventory_id = ANY(${$(3)}::bigint[]) AND NOT ${bulk})
+    OR (t.inventory_id IN (SELECT id FROM inventories WHERE organization_id = ANY(${$(4)}::bigint[])) AND NOT ${bulk}))`;
 }
 
 export function unifiedJobReadParams(grants: Grants): unknown[] {
