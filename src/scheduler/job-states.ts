@@ -129,7 +129,8 @@ export async function saveFinalStatus(pool: pg.Pool, bus: StatusBus | undefined,
 
 /** AWX keeps the last job's id, time and outcome on its template (and status on projects/sources). */
 async function recordOnTemplate(client: pg.PoolClient, row: JobRow): Promise<void> {
-  if (!row.unified_job_template_id) return;
+  // A node's local sync (project-sync.ts) is not the project's update: its status stays the last real one's.
+  if (!row.unified_job_template_id || row.launch_type === 'sync') return;
   const table = { job: 'job_templates', project_update: 'projects', inventory_update: 'inventory_sources',
     system_job: 'system_job_templates', workflow_job: 'workflow_job_templates', workflow_approval: 'workflow_approval_templates' }[row.kind];
   if (!table) return;
