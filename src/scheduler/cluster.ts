@@ -20,7 +20,9 @@ import { publishStatus, REAPED_EXPLANATION, saveFinalStatus, type StatusBus, wak
  * (releaseNode): jobs placed there whose dispatcher task nobody claimed go back to pending
  * and are placed again; jobs that started there are failed with AWX's "Job reaped due to
  * instance shutdown". A node starting up releases its own work the same way: whatever ran
- * there died with its previous process, and what was queued for it is placed anew.
+ * there died with its previous process (failed with AWX's startup_reaping explanation,
+ * "Task was marked as running at system start up. ..."), and what was queued for it is
+ * placed anew.
  *
  * A node that cannot run jobs (programs missing) heartbeats with `errors` set, as AWX's
  * health check does: capacity 0, so the task manager places nothing there and explains why.

@@ -12,7 +12,7 @@ import { heartbeat, reapLostInstances, releaseNode } from './cluster.js';
 import { CONTROL_COMMANDS, controlChannel, sendControl, type ControlCommand } from './control.js';
 import { sendDueNotifications } from './notifications.js';
 import { runDueSchedules } from './schedules.js';
-import { REAPED_EXPLANATION, type StatusBus, TASK_MANAGER_CHANNEL } from './job-states.js';
+import { STARTUP_REAPED_EXPLANATION, type StatusBus, TASK_MANAGER_CHANNEL } from './job-states.js';
 import { CANCEL_CHANNEL, cancelUnifiedJob } from './submit.js';
 import { claimTasks, dispatchChannel } from './task-queue.js';
 import { runTaskManagerPass } from './task-manager.js';
@@ -59,7 +59,7 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
   let errors = nodeErrors();
   if (errors) log.warn(`this node cannot run jobs until programs are installed; it registers with capacity 0`, { errors });
   await heartbeat(rt.pool, node, { errors, nodeType: role });
-  const own = await releaseNode(rt.pool, bus, node, REAPED_EXPLANATION);
+  const own = await releaseNode(rt.pool, bus, node, STARTUP_REAPED_EXPLANATION);
   if (own.reaped.length || own.replaced.length) log.warn('released own work left by a previous process', own);
 
   const cap = instanceCapacity(os.cpus().length, os.totalmem());

@@ -44,6 +44,8 @@ export const FINAL_STATUSES = ['successful', 'failed', 'error', 'canceled'] as c
 export type FinalStatus = (typeof FINAL_STATUSES)[number];
 
 export const REAPED_EXPLANATION = 'Job reaped due to instance shutdown';
+/** AWX's startup_reaping: a node's own jobs found running when it starts. */
+export const STARTUP_REAPED_EXPLANATION = 'Task was marked as running at system start up. The system must have not shut down properly, so it has been marked as failed.';
 export const TIMEOUT_EXPLANATION = 'Job terminated due to timeout';
 
 export interface StatusBus { redis: Redis; config: Pick<Config, 'redisPrefix' | 'callbackQueue'> }

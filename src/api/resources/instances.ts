@@ -4,7 +4,7 @@ import { base, bool, ro } from './common.js';
 
 /**
  * Instances (AWX's Instance and InstanceSerializer). Playstream's own nodes register
- * themselves by heartbeat (src/scheduler/cluster.ts, node type `hybrid`); a superuser adds
+ * themselves by heartbeat (src/scheduler/cluster.ts, node type from PLAYSTREAM_NODE_TYPE); a superuser adds
  * an execution or hop node by hostname as awx.awx's `instance` module does. Such a node is
  * `installed` and takes no job until a Playstream process with its hostname heartbeats
  * (`ready`); a hop node never takes jobs (placement.ts) — Playstream has no receptor mesh,
