@@ -15,7 +15,6 @@ import { type ClusterNode, killNode, startNode } from './nodes.js';
 const TOLERANCE = 5;
 const PASSWORD = 'cluster-admin-pw';
 const auth = basicAuth('admin', PASSWORD);
-const T0 = Date.now(); const mark = (w: string) => process.stderr.write(`MARK ${w} ${((Date.now() - T0) / 1000).toFixed(1)}\n`);
 const FINAL = ['successful', 'failed', 'error', 'canceled'];
 
 let t: TestEnv;
@@ -28,9 +27,7 @@ beforeAll(async () => {
   t = await useTestEnv({ PLAYSTREAM_HEARTBEAT_SECONDS: '1', PLAYSTREAM_HEARTBEAT_TOLERANCE: String(TOLERANCE),
     PLAYSTREAM_DISPATCHER_WORKERS: '3', PLAYSTREAM_RECEIVER_WORKERS: '1', PLAYSTREAM_ADMIN_PASSWORD: PASSWORD });
   // The control node seeds the first start (admin, the default and controlplane groups); then the others join.
-  mark('begin');
   control = await startNode(t, 'ctl', 'control');
-  mark('ctl up');
   [execution, hybrid] = await Promise.all([startNode(t, 'exe', 'execution'), startNode(t, 'hyb', 'hybrid')]);
 });
 
@@ -86,11 +83,9 @@ describe('a cluster of a control, an execution and a hybrid node, each with its 
       expect(u.status).toBe('successful');
       return u;
     };
-    mark('const u1 = await upd');
     const u1 = await update();
     expect(['exe', 'hyb']).toContain(u1.execution_node);
 
-    mark('// 30 launches');
     // 30 launches through the control node: all succeed, spread over the two nodes that run jobs.
     const batch: number[] = [];
     for (let i = 0; i < 30; i++) batch.push(await launch(hello));
@@ -105,8 +100,12 @@ describe('a cluster of a control, an execution and a hybrid node, each with its 
     expect(new Set(synced.map((s) => s.sync)).size).toBe(1);
     expect(synced[0]).toMatchObject({ node: other, scm_revision: first, status: 'successful' });
     expect(new Set(synced.map((s) => s.job))).toEqual(new Set(ran.filter((j) => j.execution_node === other).map((j) => j.id)));
+    // Shown as AWX shows it: the job's project_update, an update of launch_type sync on that node.
+    const shown = (await api(control, 'GET', `/api/v2/jobs/${synced[0].job}/`)).json;
+    expect(shown.related.project_update).toBe(`/api/v2/project_updates/${synced[0].sync}/`);
+    expect((await api(control, 'GET', shown.related.project_update)).json).toMatchObject({ launch_type: 'sync', job_type: 'run',
+      execution_node: other, scm_revision: first, status: 'successful' });
     // The execution node runs no receiver: its jobs' events reached the cluster's receivers through Redis.
-    mark('const onExe = ran.fi');
     const onExe = ran.find((j) => j.execution_node === 'exe')!;
     const events = await waitFor(async () => {
       const r = await api(control, 'GET', `/api/v2/jobs/${onExe.id}/job_events/?event=runner_on_ok`);
@@ -114,7 +113,6 @@ describe('a cluster of a control, an execution and a hybrid node, each with its 
     }, 30_000, 'the execution node job\'s events');
     expect(events[0].event_data.res.msg).toBe('rev1');
 
-    mark('// A new revision');
     // A new revision, updated on one node: jobs on both run it, the other node syncing to it.
     const second = createGitRepo(repo, { 'hello.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: msg=rev2\n` });
     const u2 = await update();
@@ -130,7 +128,6 @@ describe('a cluster of a control, an execution and a hybrid node, each with its 
     expect(new Set(synced2.map((s) => s.job))).toEqual(new Set(notUpdater));
     expect(synced2.every((s) => s.scm_revision === second && s.node !== u2.execution_node)).toBe(true);
 
-    mark('// A websocket clien');
     // A websocket client on the hybrid node, watching status changes.
     const ws = await TestClient.connect(`${hybrid.url!.replace('http', 'ws')}/websocket/`, auth, true);
     await ws.subscribe({ groups: { jobs: ['status_changed'] } });
@@ -150,7 +147,6 @@ describe('a cluster of a control, an execution and a hybrid node, each with its 
     // Some output of a running job is stored before the node dies.
     await waitFor(async () => (await api(control, 'GET', `/api/v2/jobs/${runningOnExe[0]}/job_events/`)).json.count > 0, 30_000, 'stored events');
 
-    mark('const killed = await');
     const killed = await killNode(execution);
     expect(killed.length).toBeGreaterThan(3);
     const killedAt = Date.now();
@@ -165,7 +161,6 @@ describe('a cluster of a control, an execution and a hybrid node, each with its 
     expect((await api(control, 'GET', `/api/v2/jobs/${runningOnExe[0]}/job_events/`)).json.count).toBeGreaterThan(0);
     await ws.until(() => runningOnExe.every((id) => ws.messages.some((m) => m.unified_job_id === id && m.status === 'failed')), 15_000);
     ws.close();
-    mark('// The queued one');
     // The queued one is placed again, on the hybrid node, and succeeds; so does everything else.
     const replaced = await waitForStatus(t.pool, queuedOnExe[0], FINAL, 120_000);
     expect(replaced, replaced.job_explanation).toMatchObject({ status: 'successful', execution_node: 'hyb' });
@@ -173,7 +168,6 @@ describe('a cluster of a control, an execution and a hybrid node, each with its 
       expect((await waitForStatus(t.pool, id, FINAL, 120_000)).status).toBe('successful');
     }
 
-    mark('// The execution nod');
     // The execution node comes back with no manual step, and runs jobs again.
     execution = await startNode(t, 'exe', 'execution');
     await waitFor(async () => (await api(control, 'GET', '/api/v2/instances/?hostname=exe')).json.results[0].node_state === 'ready',
@@ -186,7 +180,6 @@ describe('a cluster of a control, an execution and a hybrid node, each with its 
     expect(ran3.some((j) => j.execution_node === 'exe')).toBe(true);
     expect(await members('default')).toEqual(['exe', 'hyb']);
 
-    mark('// Leaving:');
     // Leaving: stopped, then deprovisioned; gone from the instances and from its groups.
     await killNode(execution);
     expect(runCli(['deprovision', 'exe'], { ...t.env })).toMatch(/deprovisioned exe/);
