@@ -19,7 +19,8 @@ import { binaries, executionBinaries, installMissing, projectSourceBinaries } fr
  * `playstream start`: runs the embedded services where no URL is configured, installs the
  * programs jobs run (where it may: root on Debian, auto-install on), applies migrations,
  * seeds the first start, then supervises `web`, `receiver` and `dispatcher` as separate
- * processes. Programs it could not install do not stop it: the dispatcher says which are
+ * processes — an execution node (PLAYSTREAM_NODE_TYPE=execution) only its `dispatcher`
+ * (rolesOf; docs/cluster.md). Programs it could not install do not stop it: the dispatcher says which are
  * missing and registers the node with capacity 0 (dispatcher-main.ts). The children get
  * PLAYSTREAM_AUTO_INSTALL=false: installing is done here, once, and two apt-gets at a time
  * would only contend for dpkg's lock.

@@ -26,9 +26,9 @@ const api = (node: ClusterNode, method: string, p: string, body?: unknown) => ap
 beforeAll(async () => {
   t = await useTestEnv({ PLAYSTREAM_HEARTBEAT_SECONDS: '1', PLAYSTREAM_HEARTBEAT_TOLERANCE: String(TOLERANCE),
     PLAYSTREAM_DISPATCHER_WORKERS: '3', PLAYSTREAM_RECEIVER_WORKERS: '1', PLAYSTREAM_ADMIN_PASSWORD: PASSWORD });
-  // The control node seeds the first start (admin, the default and controlplane groups); then the others join.
-  control = await startNode(t, 'ctl', 'control');
-  [execution, hybrid] = await Promise.all([startNode(t, 'exe', 'execution'), startNode(t, 'hyb', 'hybrid')]);
+  // Started together: one seeds the first start (admin, the default and controlplane groups) under the seed's lock
+  // before any of them registers, as three machines booted at once would.
+  [control, execution, hybrid] = await Promise.all([startNode(t, 'ctl', 'control'), startNode(t, 'exe', 'execution'), startNode(t, 'hyb', 'hybrid')]);
 });
 
 async function launch(jt: number): Promise<number> {
