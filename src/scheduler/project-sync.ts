@@ -56,7 +56,9 @@ export async function ensureProjectCheckout(ctx: JobContext, job: JobRow, projec
       return { status: 'failed', jobExplanation: failedDependencyExplanation({ kind: 'project_update', name: sync.name, id: sync.id }) };
     }
     await recordRevision(ctx.pool, job, readCheckoutRevision(ctx.config.dataDir, project) || wanted, sync.id);
-    return null;
+    // A cancel asked while the sync ran: the job stops here (its runner, not started yet, has no one to tell).
+    const { rows: [now] } = await ctx.pool.query<{ cancel_flag: boolean }>('SELECT cancel_flag FROM unified_jobs WHERE id = $1', [job.id]);
+    return now?.cancel_flag ? { status: 'canceled' } : null;
   });
 }
 
