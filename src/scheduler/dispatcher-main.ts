@@ -74,16 +74,18 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
   });
   const taskManager = new BackgroundLoop('task manager', TASK_MANAGER_MS,
     () => runTaskManagerPass(rt.pool, { bus, heartbeatTolerance: rt.config.heartbeatTolerance }));
+  // Only a node that runs the task manager starts it: a wake-up would run a pass anyway (BackgroundLoop).
+  const wakeTaskManager = () => { if (manages) taskManager.wake(); };
   const cluster = new BackgroundLoop('heartbeat', rt.config.heartbeatSeconds * 1000, async () => {
     const now = nodeErrors();
     if (now !== errors) {
       if (now) log.warn('this node can no longer run jobs; capacity 0', { errors: now });
       else log.info('the programs jobs need are found; capacity restored');
       errors = now;
-      taskManager.wake();
+      wakeTaskManager();
     }
-    // Back from being marked lost (a pause, a partition): what its peers put back or reaped is theirs now.
-    if (await heartbeat(rt.pool, node, { errors, nodeType: role })) taskManager.wake();
+    // Back from being marked lost (a pause, a partition): it takes work again at the next pass.
+    if (await heartbeat(rt.pool, node, { errors, nodeType: role })) wakeTaskManager();
     if (!manages) return;
     const lost = await reapLostInstances(rt.pool, bus, node, rt.config.heartbeatTolerance);
     if (lost.length) { log.warn('instances lost', { lost }); taskManager.wake(); }
