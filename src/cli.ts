@@ -19,6 +19,9 @@ const USAGE = `usage: playstream <command>
   receiver      run only the callback receiver
   dispatcher    run only the task manager and worker pool;
                 --status | --running | --reload | --cancel <uuid> talk to this node's
+  deprovision NAME
+                remove the instance NAME from the cluster: its queued jobs are placed
+                elsewhere, its running jobs reaped (stop the node first)
   migrate       apply database migrations to DATABASE_URL
   install-deps  install missing system packages (apt-get, as root on Debian);
                 --tests adds what the test suite needs (chromium, slapd, the awx.awx
@@ -36,6 +39,7 @@ async function main(argv: string[]): Promise<void> {
     case 'web': return runWeb();
     case 'receiver': return rest.includes('--status') ? (await import('./pipeline/receiver-status.js')).printReceiverStatus() : runReceiver();
     case 'dispatcher': return runDispatcher(rest);
+    case 'deprovision': return (await import('./scheduler/deprovision-main.js')).runDeprovision(rest);
     case 'migrate': {
       setProcessName('migrate');
       const config = loadConfig();

@@ -77,6 +77,8 @@ export const settings = {
     'Key that encrypts credential secrets (≥ 32 chars). Unset: generated into the data dir.'),
   nodeName: setting('PLAYSTREAM_NODE_NAME', nodeName, () => os.hostname(),
     'This node\'s instance name in the cluster.'),
+  nodeType: setting('PLAYSTREAM_NODE_TYPE', oneOf(['hybrid', 'control', 'execution'] as const), 'hybrid',
+    'This node\'s role, as AWX\'s node_type: `hybrid` runs everything; `control` runs web, receiver and the task manager and no jobs; `execution` runs jobs only (docs/cluster.md).'),
   logLevel: setting('PLAYSTREAM_LOG_LEVEL', oneOf(['debug', 'info', 'warn', 'error'] as const), 'info',
     'Least severe log level printed.'),
   callbackQueue: setting('PLAYSTREAM_CALLBACK_QUEUE', str, 'callback_tasks',

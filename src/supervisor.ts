@@ -19,7 +19,8 @@ import { binaries, executionBinaries, installMissing, projectSourceBinaries } fr
  * `playstream start`: runs the embedded services where no URL is configured, installs the
  * programs jobs run (where it may: root on Debian, auto-install on), applies migrations,
  * seeds the first start, then supervises `web`, `receiver` and `dispatcher` as separate
- * processes. Programs it could not install do not stop it: the dispatcher says which are
+ * processes — an execution node (PLAYSTREAM_NODE_TYPE=execution) only its `dispatcher`
+ * (rolesOf; docs/cluster.md). Programs it could not install do not stop it: the dispatcher says which are
  * missing and registers the node with capacity 0 (dispatcher-main.ts). The children get
  * PLAYSTREAM_AUTO_INSTALL=false: installing is done here, once, and two apt-gets at a time
  * would only contend for dpkg's lock.
@@ -78,8 +79,7 @@ export async function runSupervisor(): Promise<void> {
     installMissing([
       ...(config.databaseUrl ? [] : [binaries.postgres, binaries.initdb]),
       ...(config.redisUrl ? [] : [binaries.redisServer]),
-      ...Object.values(executionBinaries),
-      ...Object.values(projectSourceBinaries),
+      ...(config.nodeType === 'control' ? [] : [...Object.values(executionBinaries), ...Object.values(projectSourceBinaries)]),
     ], { autoInstall: config.autoInstall });
     if (!config.databaseUrl) {
       postgres = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'postgres'), autoInstall: config.autoInstall, ownProcessGroup: true });
@@ -103,19 +103,30 @@ export async function runSupervisor(): Promise<void> {
     await pool.end();
 
     const env = { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, SECRET_KEY: secretKey, PLAYSTREAM_AUTO_INSTALL: 'false' };
-    const ready = ROLES.map((role) => {
+    const ready = rolesOf(config.nodeType).map((role) => {
       const s: Supervised = { role, startedAt: 0, backoffMs: 1000 };
       children.set(role, s);
       return spawnRole(s, env, () => state, stopAll);
     });
-    const [webReady, , dispatcherReady] = await Promise.all(ready);
+    const started = await Promise.all(ready);
+    const webReady = started[[...children.keys()].indexOf('web')];
+    const dispatcherReady = started[[...children.keys()].indexOf('dispatcher')];
     state = 'running';
-    printWelcome(config, webReady.port ?? config.port, seeded.generatedPassword, seeded.created, databaseUrl, redisUrl,
+    printWelcome(config, webReady ? webReady.port ?? config.port : null, seeded.generatedPassword, seeded.created, databaseUrl, redisUrl,
       dispatcherReady.errors);
   } catch (err) {
     log.error('start-up failed', { err: (err as Error).message });
     await stopAll('start-up failed', 1);
   }
+}
+
+/**
+ * The processes a node of each type runs (AWX's node_type): an execution node runs jobs only
+ * (its dispatcher; its events go to the shared Redis intake, drained by the receivers of the
+ * control and hybrid nodes); a control node runs all three, its dispatcher running no jobs.
+ */
+export function rolesOf(nodeType: Config['nodeType']): Role[] {
+  return nodeType === 'execution' ? ['dispatcher'] : [...ROLES];
 }
 
 function spawnRole(
@@ -159,7 +170,7 @@ function spawnRole(
 
 interface ReadyMessage { type: 'ready'; port?: number; errors?: string }
 
-function printWelcome(config: Config, port: number, generatedPassword: string | undefined, firstStart: boolean,
+function printWelcome(config: Config, port: number | null, generatedPassword: string | undefined, firstStart: boolean,
   databaseUrl: string, redisUrl: string, jobErrors: string | undefined): void {
   const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
   const login = generatedPassword
@@ -168,10 +179,11 @@ function printWelcome(config: Config, port: number, generatedPassword: string | 
       : 'admin / the password set on first start';
   const lines = [
     '',
-    `  Playstream is running.`,
-    `  Console:   http://${host}:${port}/`,
-    `  API:       http://${host}:${port}/api/v2/`,
-    `  Login:     ${login}`,
+    `  Playstream is running${config.nodeType === 'hybrid' ? '' : ` as a ${config.nodeType} node`} (${config.nodeName}).`,
+    ...(port === null ? [`  Web:       none on an execution node; use a control or hybrid node's`] : [
+      `  Console:   http://${host}:${port}/`,
+      `  API:       http://${host}:${port}/api/v2/`,
+      `  Login:     ${login}`]),
     `  Postgres:  ${redactUrl(databaseUrl)}`,
     `  Redis:     ${redactUrl(redisUrl)}`,
     `  Data dir:  ${config.dataDir}`,

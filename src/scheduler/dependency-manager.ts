@@ -75,7 +75,7 @@ async function latestUpdates(db: pg.PoolClient, kind: string, column: string, id
   if (!ids.length) return new Map();
   const { rows } = await db.query<LastUpdate & { ref: number }>(
     `SELECT DISTINCT ON (${column}) ${column} AS ref, id, status, finished FROM unified_jobs
-      WHERE kind = $1 AND ${column} = ANY($2) ORDER BY ${column}, id DESC`, [kind, ids]);
+      WHERE kind = $1 AND ${column} = ANY($2) AND launch_type <> 'sync' ORDER BY ${column}, id DESC`, [kind, ids]);
   return new Map(rows.map((r) => [r.ref, r]));
 }
 

@@ -8,11 +8,11 @@ import { createRuntime, reportReady } from '../runtime.js';
 import { describeMissingBinaries, executionBinaries, installMissing, missingExecutionBinaries, projectSourceBinaries } from '../services/system-packages.js';
 import { BackgroundLoop } from './background-loop.js';
 import { instanceCapacity } from './capacity.js';
-import { heartbeat, reapJobs, reapLostInstances } from './cluster.js';
+import { heartbeat, reapLostInstances, releaseNode } from './cluster.js';
 import { CONTROL_COMMANDS, controlChannel, sendControl, type ControlCommand } from './control.js';
 import { sendDueNotifications } from './notifications.js';
 import { runDueSchedules } from './schedules.js';
-import { type StatusBus, TASK_MANAGER_CHANNEL } from './job-states.js';
+import { STARTUP_REAPED_EXPLANATION, type StatusBus, TASK_MANAGER_CHANNEL } from './job-states.js';
 import { CANCEL_CHANNEL, cancelUnifiedJob } from './submit.js';
 import { claimTasks, dispatchChannel } from './task-queue.js';
 import { runTaskManagerPass } from './task-manager.js';
@@ -22,10 +22,13 @@ import { runDispatcherWorker } from './worker-main.js';
 /**
  * `playstream dispatcher [--worker | --status | --running | --reload | --cancel <uuid>]`.
  *
- * The dispatcher process of a node: registers the instance and heartbeats, reaps its own
- * orphans on start and lost peers' jobs afterwards, runs the task manager (woken by
- * NOTIFY, every TASK_MANAGER_MS otherwise), claims this node's tasks for its worker pool,
- * fires due schedules and sends due notifications. Every loop is a BackgroundLoop (backoff
+ * The dispatcher process of a node: registers the instance and heartbeats, releases its own
+ * work left by a previous process on start (cluster.ts releaseNode) and lost peers' work
+ * afterwards, runs the task manager (woken by NOTIFY, every TASK_MANAGER_MS otherwise),
+ * claims this node's tasks for its worker pool, fires due schedules and sends due
+ * notifications. Which of these it does follows the node's type (PLAYSTREAM_NODE_TYPE):
+ * an `execution` node only heartbeats and runs jobs; a `control` node does everything but
+ * run jobs (no worker pool, no claims); a `hybrid` node does both. Every loop is a BackgroundLoop (backoff
  * with jitter); the LISTEN connection reconnects the same way; NOTIFY only shortens waits.
  *
  * Before its first heartbeat it installs the programs jobs run (executionBinaries) where it
@@ -47,17 +50,21 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
   const node = rt.config.nodeName;
   const bus: StatusBus = { redis: rt.redis, config: rt.config };
 
-  installMissing([...Object.values(executionBinaries), ...Object.values(projectSourceBinaries)], { autoInstall: rt.config.autoInstall });
-  if (rt.config.jobSandbox === 'off') log.warn('PLAYSTREAM_JOB_SANDBOX=off: JOBS RUN UNSEALED, as this user, with the data dir, the secret key, the database files and every other job in view; for a trusted single-user install only');
-  let errors = executionErrors(rt.config.jobSandbox !== 'off');
+  const role = rt.config.nodeType;
+  const runsJobs = role !== 'control';
+  const manages = role !== 'execution';
+  if (runsJobs) installMissing([...Object.values(executionBinaries), ...Object.values(projectSourceBinaries)], { autoInstall: rt.config.autoInstall });
+  if (runsJobs && rt.config.jobSandbox === 'off') log.warn('PLAYSTREAM_JOB_SANDBOX=off: JOBS RUN UNSEALED, as this user, with the data dir, the secret key, the database files and every other job in view; for a trusted single-user install only');
+  const nodeErrors = () => (runsJobs ? executionErrors(rt.config.jobSandbox !== 'off') : '');
+  let errors = nodeErrors();
   if (errors) log.warn(`this node cannot run jobs until programs are installed; it registers with capacity 0`, { errors });
-  await heartbeat(rt.pool, node, { errors });
-  const orphans = await reapJobs(rt.pool, bus, node, 'Job reaped due to instance shutdown');
-  if (orphans.length) log.warn('reaped own orphaned jobs', { jobs: orphans });
+  await heartbeat(rt.pool, node, { errors, nodeType: role });
+  const own = await releaseNode(rt.pool, bus, node, STARTUP_REAPED_EXPLANATION);
+  if (own.reaped.length || own.replaced.length) log.warn('released own work left by a previous process', own);
 
   const cap = instanceCapacity(os.cpus().length, os.totalmem());
-  const maxWorkers = rt.config.dispatcherWorkers || Math.max(4, Math.min(cap.capacity, cap.cpuCapacity * 2));
-  const pool = new WorkerPool({ min: 1, max: maxWorkers, onIdle: () => claim.wake() });
+  const maxWorkers = runsJobs ? rt.config.dispatcherWorkers || Math.max(4, Math.min(cap.capacity, cap.cpuCapacity * 2)) : 0;
+  const pool = new WorkerPool({ min: runsJobs ? 1 : 0, max: maxWorkers, onIdle: () => claim.wake() });
 
   const claim = new BackgroundLoop('task claim', CLAIM_POLL_MS, async () => {
     for (const task of await claimTasks(rt.pool, node, pool.free)) pool.dispatch(task);
@@ -67,21 +74,27 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
   });
   const taskManager = new BackgroundLoop('task manager', TASK_MANAGER_MS,
     () => runTaskManagerPass(rt.pool, { bus, heartbeatTolerance: rt.config.heartbeatTolerance }));
+  // Only a node that runs the task manager starts it: a wake-up would run a pass anyway (BackgroundLoop).
+  const wakeTaskManager = () => { if (manages) taskManager.wake(); };
   const cluster = new BackgroundLoop('heartbeat', rt.config.heartbeatSeconds * 1000, async () => {
-    const now = executionErrors(rt.config.jobSandbox !== 'off');
+    const now = nodeErrors();
     if (now !== errors) {
       if (now) log.warn('this node can no longer run jobs; capacity 0', { errors: now });
       else log.info('the programs jobs need are found; capacity restored');
       errors = now;
-      taskManager.wake();
+      wakeTaskManager();
     }
-    await heartbeat(rt.pool, node, { errors });
+    // Back from being marked lost (a pause, a partition): it takes work again at the next pass.
+    if (await heartbeat(rt.pool, node, { errors, nodeType: role })) wakeTaskManager();
+    if (!manages) return;
     const lost = await reapLostInstances(rt.pool, bus, node, rt.config.heartbeatTolerance);
     if (lost.length) { log.warn('instances lost', { lost }); taskManager.wake(); }
   });
   const schedules = new BackgroundLoop('schedules', SCHEDULE_MS, () => runDueSchedules(rt.pool, rt.redis, rt.config, new Date(), rt.secrets));
   const notifications = new BackgroundLoop('notifications', NOTIFY_SEND_MS, () => sendDueNotifications(rt.pool, rt.secrets));
-  const loops = [claim, taskManager, cluster, schedules, notifications];
+  // AWX's roles: an execution node claims and runs what it is given; a control node decides
+  // (task manager, schedules, notifications, reaping) and runs nothing; a hybrid does both.
+  const loops = [cluster, ...(runsJobs ? [claim] : []), ...(manages ? [taskManager, schedules, notifications] : [])];
 
   const onNotification = (msg: pg.Notification) => {
     if (msg.channel === dispatchChannel(node)) claim.wake();
@@ -110,8 +123,9 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
   // show what the NOTIFY wake-up buys); it also turns off control, so it is not a setting.
   // Live again after a loss: what was announced meanwhile is caught up by a claim and a pass.
   const listener = process.env.PLAYSTREAM_DISPATCHER_LISTEN === 'off' ? { close: async () => {} }
-    : listen(rt.config.databaseUrl!, 'dispatcher-listen', [dispatchChannel(node), TASK_MANAGER_CHANNEL, CANCEL_CHANNEL,
-      controlChannel(node)], { notification: onNotification, live: () => { claim.wake(); taskManager.wake(); } });
+    : listen(rt.config.databaseUrl!, 'dispatcher-listen', [...(runsJobs ? [dispatchChannel(node), CANCEL_CHANNEL] : []),
+      ...(manages ? [TASK_MANAGER_CHANNEL] : []), controlChannel(node)],
+    { notification: onNotification, live: () => { if (runsJobs) claim.wake(); if (manages) taskManager.wake(); } });
   for (const l of loops) l.start();
 
   rt.onShutdown(async () => {
@@ -119,7 +133,7 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
     await listener.close();
     await pool.close();
   });
-  log.info('dispatcher ready', { node, maxWorkers, capacity: errors ? 0 : cap.capacity });
+  log.info('dispatcher ready', { node, node_type: role, maxWorkers, capacity: errors ? 0 : cap.capacity });
   reportReady({ node, errors });
 }
 

@@ -12,6 +12,7 @@ import { redisKeys } from '../redis-keys.js';
 import { EventPusher } from './event-push.js';
 import { parseVars } from './vars.js';
 import { createPrivateDataDir, projectDir } from './private-data-dir.js';
+import { ensureProjectCheckout } from './project-sync.js';
 import { Redactor } from './redact.js';
 import { JobSandbox } from './sandbox/job-sandbox.js';
 import { ENV_NAME, isSandboxSensitiveEnvName } from './sandbox/env-names.js';
@@ -95,7 +96,12 @@ export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher
     described = `-i ${path.relative(privateDir, files.pluginFile)}`;
   } else {
     if (!source.source_project_id) return { final: { status: 'error', jobExplanation: 'An scm inventory source needs a source_project' } };
-    const { rows: [project] } = await ctx.pool.query('SELECT id, name, local_path FROM projects WHERE id = $1', [source.source_project_id]);
+    const { rows: [project] } = await ctx.pool.query(
+      'SELECT id, name, local_path, scm_type, scm_revision, organization_id FROM projects WHERE id = $1', [source.source_project_id]);
+    if (!project) return { final: { status: 'error', jobExplanation: 'The source project of this inventory source no longer exists' } };
+    // The source's files from this node's checkout at the project's revision, synced here first when it is not (project-sync.ts).
+    const unsynced = await ensureProjectCheckout(ctx, job, project);
+    if (unsynced) return { final: unsynced };
     cwd = projectDir(ctx.config.dataDir, project);
     if (!fs.existsSync(cwd)) return { final: { status: 'error', jobExplanation: `project directory ${cwd} does not exist: update the project` } };
     inventoryArgs = ['-i', path.join(cwd, source.source_path || 'inventory')];

@@ -44,6 +44,8 @@ export const FINAL_STATUSES = ['successful', 'failed', 'error', 'canceled'] as c
 export type FinalStatus = (typeof FINAL_STATUSES)[number];
 
 export const REAPED_EXPLANATION = 'Job reaped due to instance shutdown';
+/** AWX's startup_reaping: a node's own jobs found running when it starts. */
+export const STARTUP_REAPED_EXPLANATION = 'Task was marked as running at system start up. The system must have not shut down properly, so it has been marked as failed.';
 export const TIMEOUT_EXPLANATION = 'Job terminated due to timeout';
 
 export interface StatusBus { redis: Redis; config: Pick<Config, 'redisPrefix' | 'callbackQueue'> }
@@ -129,7 +131,8 @@ export async function saveFinalStatus(pool: pg.Pool, bus: StatusBus | undefined,
 
 /** AWX keeps the last job's id, time and outcome on its template (and status on projects/sources). */
 async function recordOnTemplate(client: pg.PoolClient, row: JobRow): Promise<void> {
-  if (!row.unified_job_template_id) return;
+  // A node's local sync (project-sync.ts) is not the project's update: its status stays the last real one's.
+  if (!row.unified_job_template_id || row.launch_type === 'sync') return;
   const table = { job: 'job_templates', project_update: 'projects', inventory_update: 'inventory_sources',
     system_job: 'system_job_templates', workflow_job: 'workflow_job_templates', workflow_approval: 'workflow_approval_templates' }[row.kind];
   if (!table) return;

@@ -7,7 +7,8 @@ import type pg from 'pg';
  * groups at all to every instance. Within a group, the instance with the most remaining
  * capacity that fits the job's impact wins. AWX's rule for an idle instance: one running
  * nothing takes a job even when the impact exceeds its capacity, so a big job never starves.
- * An instance with capacity 0 takes nothing; when every candidate has 0 and some say why in
+ * Only hybrid and execution instances run jobs: a control node (web, receiver, task manager)
+ * and a hop node are never candidates, whatever groups they are in. An instance with capacity 0 takes nothing; when every candidate has 0 and some say why in
  * `errors` (a node missing ansible-runner, say), `instanceErrors` gives the job that reason.
  */
 export interface InstanceSlot {
@@ -36,7 +37,7 @@ export interface Placement { hostname: string; instanceGroupId: number | null }
 export async function loadPlacementState(db: pg.PoolClient, heartbeatTolerance: number): Promise<PlacementState> {
   const { rows: inst } = await db.query<{ id: number; hostname: string; capacity: number; errors: string }>(
     `SELECT id, hostname, capacity, errors FROM instances
-      WHERE enabled AND node_state = 'ready' AND node_type <> 'hop'
+      WHERE enabled AND node_state = 'ready' AND node_type IN ('hybrid', 'execution')
         AND last_seen > now() - make_interval(secs => $1)`, [heartbeatTolerance]);
   const instances = new Map<string, InstanceSlot>(inst.map((i) => [i.hostname,
     { id: i.id, hostname: i.hostname, capacity: i.capacity, consumed: 0, jobs: 0, errors: i.errors }]));

@@ -12,6 +12,7 @@ import { isUnder } from './sandbox/host-layout.js';
 import { JobSandbox } from './sandbox/job-sandbox.js';
 import { scmGitAuth, scmPasswordAuth, type ScmAuth } from './scm-credential.js';
 import { emptyDirectory, type UpdatePlan } from './project-source.js';
+import { withCheckoutLock, writeCheckoutRevision } from './project-checkout.js';
 import { checkSvnFields, fetchSvn } from './project-svn.js';
 import { checkScmFields, fetchGit } from './project-git.js';
 import { checkArchiveUrl, fetchArchive } from './project-archive.js';
@@ -34,6 +35,11 @@ import { TIMEOUT_EXPLANATION } from './job-states.js';
  * events. Then `roles/requirements.yml` and `collections/requirements.yml`, when the project
  * has them, are installed with ansible-galaxy for that revision (requirementsDir), once.
  *
+ * The checkout is this node's own (project-checkout.ts): an update runs under the node's
+ * checkout lock and records the revision it left there. A `sync` update (launch_type sync,
+ * started by a job on a node whose checkout is not at the job's revision, project-sync.ts)
+ * fetches that revision and leaves the project's recorded revision and playbooks alone.
+ *
  * Every program runs in the update's sandbox (sandbox/job-sandbox.ts): it writes the checkout
  * and its private data dir, reads a local (file://) repository, and sees nothing else of
  * the data dir. What users typed reaches git and svn only as arguments they cannot take for
@@ -46,10 +52,17 @@ const PLAYBOOK_MARK = /^\s*-?\s*(hosts|import_playbook|ansible\.builtin\.import_
 const GIT_PROTOCOLS = 'file:git:http:https:ssh';
 
 export async function runProjectUpdate(ctx: JobContext, job: JobRow, setPusher: (p: EventPusher) => void): Promise<KindResult> {
+  // A job's local sync runs under the checkout lock its job already holds (project-sync.ts).
+  if (job.launch_type === 'sync') return runProjectUpdateLocked(ctx, job, setPusher);
+  return withCheckoutLock(ctx.pool, ctx.config.nodeName, job.project_id, () => runProjectUpdateLocked(ctx, job, setPusher));
+}
+
+async function runProjectUpdateLocked(ctx: JobContext, job: JobRow, setPusher: (p: EventPusher) => void): Promise<KindResult> {
   const { rows: [project] } = await ctx.pool.query('SELECT * FROM projects WHERE id = $1', [job.project_id]);
   const type: string = project.scm_type;
   if (!(type in FETCHERS)) return { final: { status: 'error', jobExplanation: `scm_type "${type}" is not supported by Playstream` } };
-  const wanted: string = job.scm_branch || project.scm_branch || '';
+  // A sync fetches the revision its job recorded (AWX's job_type `run` update at scm_revision).
+  const wanted: string = (job.launch_type === 'sync' && type !== 'archive' && job.scm_revision) || job.scm_branch || project.scm_branch || '';
   const fields = type === 'svn' ? checkSvnFields({ scm_url: project.scm_url, scm_branch: wanted })
     : type === 'archive' ? { scm_branch: '', refspecs: [], url: checkArchiveUrl(project.scm_url) }
       : checkScmFields({ scm_url: project.scm_url, scm_branch: wanted, scm_refspec: project.scm_refspec ?? '' });
@@ -76,6 +89,7 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
   const play = ev.emit('playbook_on_play_start', `\nPLAY [Update source tree if necessary] ${'*'.repeat(40)}`,
     { play: 'Update source tree if necessary', name: 'Update source tree if necessary' });
   const dir = projectDir(ctx.config.dataDir, project);
+  writeCheckoutRevision(ctx.config.dataDir, project, null);
   // The checkout and the requirements cache are bound into the sandbox, so they must exist
   // before git runs (an empty directory is a valid clone target).
   fs.mkdirSync(dir, { recursive: true });
@@ -157,9 +171,13 @@ async function updateProject(ctx: JobContext, job: JobRow, project: { id: number
   }
   ev.emit('playbook_on_stats', `\nPLAY RECAP ${'*'.repeat(40)}\nlocalhost : ok=${ok} changed=0 unreachable=0 failed=0`,
     { ok: { localhost: ok }, failures: {}, changed: {}, dark: {}, skipped: {}, processed: { localhost: 1 } });
-  await ctx.pool.query(
-    `UPDATE projects SET scm_revision = $2, playbook_files = $3, local_path = $4, modified = now() WHERE id = $1`,
-    [project.id, revision, JSON.stringify(playbooks), path.basename(dir)]);
+  writeCheckoutRevision(ctx.config.dataDir, project, revision);
+  // A sync brings this node's checkout to a revision the project already recorded: the project is left as it is (AWX).
+  if (job.launch_type !== 'sync') {
+    await ctx.pool.query(
+      `UPDATE projects SET scm_revision = $2, playbook_files = $3, local_path = $4, modified = now() WHERE id = $1`,
+      [project.id, revision, JSON.stringify(playbooks), path.basename(dir)]);
+  }
   return { final: { status: 'successful', extra: { scm_revision: revision, job_cwd: dir } } };
 }
 

@@ -18,6 +18,7 @@ import { factCacheDir, FACT_CACHE_TYPE, finishFactCache, startFactCache } from '
 import { checkoutBranch } from './project-git.js';
 import { buildInventory, createPrivateDataDir, jobDir, projectDir, requirementsDir, writeEnvFiles, writeInventory } from './private-data-dir.js';
 import { runProjectUpdate } from './project-update.js';
+import { ensureProjectCheckout } from './project-sync.js';
 import { binaries } from '../services/system-packages.js';
 import { Redactor } from './redact.js';
 import { surveySecrets } from './survey-secrets.js';
@@ -122,8 +123,12 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
     if (job.skip_tags) cmdline.push('--skip-tags', job.skip_tags);
     if (job.start_at_task) cmdline.push('--start-at-task', job.start_at_task);
     if (job.force_handlers) cmdline.push('--force-handlers');
-    const { rows: [project] } = await ctx.pool.query('SELECT id, name, local_path, scm_revision, scm_branch FROM projects WHERE id = $1', [job.project_id]);
+    const { rows: [project] } = await ctx.pool.query(
+      'SELECT id, name, local_path, scm_type, scm_revision, scm_branch, organization_id FROM projects WHERE id = $1', [job.project_id]);
     if (!project) return { final: { status: 'error', jobExplanation: 'The project of this job no longer exists' } };
+    // This node's checkout at the job's revision, synced here first when it is not (project-sync.ts).
+    const unsynced = await ensureProjectCheckout(ctx, job, project);
+    if (unsynced) return { final: unsynced };
     cwd = projectDir(ctx.config.dataDir, project);
     if (!fs.existsSync(cwd)) return { final: { status: 'error', jobExplanation: `project directory ${cwd} does not exist: update the project` } };
     if (job.scm_branch && job.scm_branch !== (project.scm_branch ?? '')) {
@@ -133,7 +138,8 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
     fs.symlinkSync(cwd, `${dir}/project`);
     checkout = [cwd];
     // The roles and collections its update installed for this revision come first on Ansible's paths.
-    const requirements = project.scm_revision ? requirementsDir(ctx.config.dataDir, project, project.scm_revision) : '';
+    const revision: string = job.scm_revision || project.scm_revision;
+    const requirements = revision ? requirementsDir(ctx.config.dataDir, project, revision) : '';
     if (requirements && fs.existsSync(requirements)) {
       checkout.push(requirements);
       requirementPaths.ANSIBLE_ROLES_PATH = [`${requirements}/requirements_roles`, ...DEFAULT_ROLES_PATH].join(':');

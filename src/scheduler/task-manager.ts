@@ -26,6 +26,8 @@ import { createApprovalNotifications } from './workflow/approval-notifications.j
  *   time per inventory source;
  * - a system job runs one at a time per system job template;
  * - a job waits for its dependencies (dependency-manager.ts) and fails if one failed.
+ * A job's local `sync` of its project (project-sync.ts) blocks nothing: it updates one
+ * node's checkout, under that node's own lock, not the project (AWX excludes them too).
  *
  * Workflow jobs are advanced first (workflow/advance.ts): their pending jobs start, their
  * graphs are decided and the node jobs they spawn are placed by this same pass.
@@ -63,7 +65,7 @@ export async function runTaskManagerPass(pool: pg.Pool, options: { bus?: StatusB
     if (!pending.length) return { placed: [] as PlacedRow[], blocked: 0, dependencies, workflows };
     const { rows: active } = await db.query<ActiveJob>(
       `SELECT id, kind, unified_job_template_id, project_id, inventory_id, inventory_source_id
-         FROM unified_jobs WHERE status IN ('waiting', 'running')`);
+         FROM unified_jobs WHERE status IN ('waiting', 'running') AND launch_type <> 'sync'`);
     const { rows: deps } = await db.query<{ job: number; id: number; kind: string; name: string; status: string }>(
       `SELECT d.unified_job_id AS job, j.id, j.kind, j.name, j.status FROM unified_job_dependencies d
          JOIN unified_jobs j ON j.id = d.depends_on_id WHERE d.unified_job_id = ANY($1)`, [pending.map((p) => p.id)]);

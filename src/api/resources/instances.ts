@@ -4,7 +4,7 @@ import { base, bool, ro } from './common.js';
 
 /**
  * Instances (AWX's Instance and InstanceSerializer). Playstream's own nodes register
- * themselves by heartbeat (src/scheduler/cluster.ts, node type `hybrid`); a superuser adds
+ * themselves by heartbeat (src/scheduler/cluster.ts, node type from PLAYSTREAM_NODE_TYPE); a superuser adds
  * an execution or hop node by hostname as awx.awx's `instance` module does. Such a node is
  * `installed` and takes no job until a Playstream process with its hostname heartbeats
  * (`ready`); a hop node never takes jobs (placement.ts) — Playstream has no receptor mesh,
@@ -12,8 +12,8 @@ import { base, bool, ro } from './common.js';
  *
  * As InstanceSerializer's validators: created only as `execution` or `hop`, only
  * `installed`; hostname, node type, listener port (once set) and peers never change;
- * `peers_from_control_nodes` needs a listener port and is refused (there are no control
- * nodes to peer from).
+ * `peers_from_control_nodes` needs a listener port and is refused (control nodes reach
+ * execution nodes through Postgres and Redis, not a receptor mesh).
  */
 const PEERS_SQL = 'ARRAY(SELECT p.peer_id FROM instance_peers p WHERE p.instance_id = t.id ORDER BY p.peer_id)';
 
@@ -77,7 +77,7 @@ export const instances = defineResource({
     if (data.capacity_adjustment !== undefined && !(Number(data.capacity_adjustment) >= 0 && Number(data.capacity_adjustment) <= 9.99)) {
       errors.capacity_adjustment = ['Ensure this value is between 0 and 9.99.'];
     }
-    if (data.peers_from_control_nodes) errors.peers_from_control_nodes = ['Playstream has no control nodes to peer from: only false is supported.'];
+    if (data.peers_from_control_nodes) errors.peers_from_control_nodes = ['Playstream has no receptor mesh for control nodes to peer over: only false is supported.'];
     if (Object.keys(errors).length) throw badRequest(errors);
     delete data.peers_from_control_nodes;
     if (data.peers !== undefined) {

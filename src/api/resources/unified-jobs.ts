@@ -29,7 +29,9 @@ const common: Fields = {
  * Hidden columns of every job row: which extra vars are survey passwords, shown as
  * "$encrypted$" (AWX's display_extra_vars; never itself shown), and the summary of the job's
  * template, read from the table its kind names (template ids of different kinds overlap);
- * its `unified_job_type` is, as AWX's, the kind of job the template runs.
+ * its `unified_job_type` is, as AWX's, the kind of job the template runs; and the local
+ * project sync that ran before the job on its node (scheduler/project-sync.ts), AWX's
+ * job `project_update` and inventory update `source_project_update`.
  */
 const JOB_SELECT = `t.survey_passwords AS "_survey_passwords",
   CASE t.kind
@@ -41,7 +43,9 @@ const JOB_SELECT = `t.survey_passwords AS "_survey_passwords",
                        FROM inventory_sources s WHERE s.id = t.unified_job_template_id)
     WHEN 'system_job' THEN (SELECT json_build_object('id', s.id, 'name', s.name, 'description', s.description, 'unified_job_type', 'system_job')
                        FROM system_job_templates s WHERE s.id = t.unified_job_template_id)
-  END AS "_s_unified_job_template"`;
+  END AS "_s_unified_job_template",
+  (SELECT s.id FROM unified_job_dependencies d JOIN unified_jobs s ON s.id = d.depends_on_id
+    WHERE d.unified_job_id = t.id AND s.launch_type = 'sync' ORDER BY s.id DESC LIMIT 1) AS "_sync_update"`;
 
 /** Shows the hidden columns of JOB_SELECT. */
 function presentJob(row: Row, out: Row): void {
@@ -92,6 +96,7 @@ function relatedOf(apiPath: string, eventsPath: string, kind: string) {
       out.labels = `${u}labels/`;
       out.create_schedule = `${u}create_schedule/`;
     }
+    if (r._sync_update != null) out[kind === 'inventory_update' ? 'source_project_update' : 'project_update'] = `/api/v2/project_updates/${r._sync_update}/`;
     if (r.unified_job_template != null) out.unified_job_template = `/api/v2/unified_job_templates/${r.unified_job_template}/`;
     return out;
   };
@@ -112,6 +117,7 @@ function kindResource(kind: JobKind): ResourceDef {
     related: relatedOf(info.apiPath, info.eventsPath, kind),
     present: (row, out) => {
       out.type = kind;
+      if (kind === 'inventory_update') out.source_project_update = row._sync_update ?? null;
       if (typeof out.extra_vars === 'string' && out.extra_vars === '') out.extra_vars = '{}';
       presentJob(row, out);
     },
