@@ -3,8 +3,11 @@ import type pg from 'pg';
 /**
  * Where a job runs. Candidate instance groups come from the job template, then its
  * inventory, then its organization (each ordered by position), as AWX's
- * preferred_instance_groups; a job with none falls back to the `default` group, and with no
- * groups at all to every instance. Within a group, the instance with the most remaining
+ * preferred_instance_groups — a template or inventory with `prevent_instance_group_fallback`
+ * ends the list with its own groups; a job with none falls back to the `default` group, and
+ * with no groups at all to every instance. A group whose members already run its
+ * `max_concurrent_jobs`, or whose job would take their consumed forks (impact) past its
+ * `max_forks`, is passed over for the next (0: no limit), as AWX's has_remaining_capacity. Within a group, the instance with the most remaining
  * capacity that fits the job's impact wins. AWX's rule for an idle instance: one running
  * nothing takes a job even when the impact exceeds its capacity, so a big job never starves.
  * Only hybrid and execution instances run jobs: a control node (web, receiver, task manager)
@@ -28,6 +31,10 @@ export interface PlacementState {
   templateGroups: Map<number, number[]>;
   inventoryGroups: Map<number, number[]>;
   organizationGroups: Map<number, number[]>;
+  /** Templates and inventories whose prevent_instance_group_fallback is on. */
+  noFallback: { templates: Set<number>; inventories: Set<number> };
+  /** instance group id → its max_concurrent_jobs and max_forks (0: no limit). */
+  groupLimits: Map<number, { maxJobs: number; maxForks: number }>;
   /** Whether any instance reports errors: when none does, instanceErrors is not worth calling. */
   anyErrors: boolean;
 }
@@ -56,6 +63,11 @@ export async function loadPlacementState(db: pg.PoolClient, heartbeatTolerance: 
     groupMembers.set(m.instance_group_id, [...(groupMembers.get(m.instance_group_id) ?? []), m.hostname]);
   }
   const { rows: def } = await db.query<{ id: number }>(`SELECT id FROM instance_groups WHERE name = 'default'`);
+  const { rows: limits } = await db.query<{ id: string; max_concurrent_jobs: number; max_forks: number }>(
+    'SELECT id, max_concurrent_jobs, max_forks FROM instance_groups WHERE max_concurrent_jobs > 0 OR max_forks > 0');
+  const { rows: [prevent] } = await db.query<{ templates: string[]; inventories: string[] }>(
+    `SELECT ARRAY(SELECT id FROM job_templates WHERE prevent_instance_group_fallback) AS templates,
+            ARRAY(SELECT id FROM inventories WHERE prevent_instance_group_fallback) AS inventories`);
   const ordered = async (table: string, column: string) => {
     const { rows } = await db.query<{ ref: number; ig: number }>(
       `SELECT ${column} AS ref, instance_group_id AS ig FROM ${table} ORDER BY ${column}, position, instance_group_id`);
@@ -68,6 +80,8 @@ export async function loadPlacementState(db: pg.PoolClient, heartbeatTolerance: 
     templateGroups: await ordered('job_template_instance_groups', 'job_template_id'),
     inventoryGroups: await ordered('inventory_instance_groups', 'inventory_id'),
     organizationGroups: await ordered('organization_instance_groups', 'organization_id'),
+    noFallback: { templates: new Set(prevent.templates.map(Number)), inventories: new Set(prevent.inventories.map(Number)) },
+    groupLimits: new Map(limits.map((l) => [Number(l.id), { maxJobs: l.max_concurrent_jobs, maxForks: l.max_forks }])),
     anyErrors: inst.some((i) => i.errors !== ''),
   };
 }
@@ -76,11 +90,19 @@ export function candidateGroups(state: PlacementState, job: {
   kind: string; unified_job_template_id: number | null; inventory_id: number | null; organization_id: number | null;
 }): (number | null)[] {
   const groups: number[] = [];
-  if (job.kind === 'job' && job.unified_job_template_id) groups.push(...(state.templateGroups.get(job.unified_job_template_id) ?? []));
-  if (job.inventory_id && ['job', 'ad_hoc_command', 'inventory_update'].includes(job.kind)) {
-    groups.push(...(state.inventoryGroups.get(job.inventory_id) ?? []));
+  const template = job.kind === 'job' ? job.unified_job_template_id : null;
+  const inventory = job.inventory_id && ['job', 'ad_hoc_command', 'inventory_update'].includes(job.kind) ? job.inventory_id : null;
+  // Each level adds its groups; one that prevents fallback stops the levels after it.
+  const levels: [Map<number, number[]>, number | null, Set<number> | null][] = [
+    [state.templateGroups, template, state.noFallback.templates],
+    [state.inventoryGroups, inventory, state.noFallback.inventories],
+    [state.organizationGroups, job.organization_id, null],
+  ];
+  for (const [byRef, ref, prevents] of levels) {
+    if (ref == null) continue;
+    groups.push(...(byRef.get(ref) ?? []));
+    if (prevents?.has(ref)) break;
   }
-  if (job.organization_id) groups.push(...(state.organizationGroups.get(job.organization_id) ?? []));
   if (!groups.length && state.defaultGroupId !== null) groups.push(state.defaultGroupId);
   // With no instance groups configured at all (or a default group with no members yet),
   // every ready instance is a candidate: a fresh cluster runs work before anyone sets groups up.
@@ -114,6 +136,7 @@ export function instanceErrors(state: PlacementState, groups: (number | null)[])
 export function placeJob(state: PlacementState, groups: (number | null)[], impact: number): Placement | null {
   for (const group of groups) {
     const members = membersOf(state, group);
+    if (group !== null && !withinGroupLimits(state, group, members, impact)) continue;
     let best: InstanceSlot | null = null;
     for (const name of members) {
       const slot = state.instances.get(name)!;
@@ -132,4 +155,19 @@ export function placeJob(state: PlacementState, groups: (number | null)[], impac
     }
   }
   return null;
+}
+
+/** The group's max_concurrent_jobs and max_forks, counted over its members' work as AWX counts them. */
+function withinGroupLimits(state: PlacementState, group: number, members: string[], impact: number): boolean {
+  const limits = state.groupLimits.get(group);
+  if (!limits) return true;
+  let jobs = 0;
+  let consumed = 0;
+  for (const name of members) {
+    const slot = state.instances.get(name)!;
+    jobs += slot.jobs;
+    consumed += slot.consumed;
+  }
+  if (limits.maxJobs > 0 && jobs + 1 > limits.maxJobs) return false;
+  return !(limits.maxForks > 0 && consumed + impact > limits.maxForks);
 }

@@ -136,4 +136,48 @@ describe('task manager', () => {
     expect(placed[3].status).toBe('pending');
     expect(placed[3].job_explanation).toContain('capacity');
   });
+
+  it("an instance group's max_concurrent_jobs and max_forks pass its jobs on to the next group, as AWX's has_remaining_capacity", async () => {
+    const limited = (await t.pool.query(`INSERT INTO instance_groups (name, max_concurrent_jobs) VALUES ('two jobs', 2) RETURNING id`)).rows[0].id;
+    const forks = (await t.pool.query(`INSERT INTO instance_groups (name, max_forks) VALUES ('five forks', 5) RETURNING id`)).rows[0].id;
+    const big = await instance('big', 100);
+    const other = await instance('other', 100);
+    await t.pool.query('INSERT INTO instance_group_instances VALUES ($1, $2), ($3, $4)', [limited, big, forks, other]);
+    const template = await jt({ allow_simultaneous: true });
+    await t.pool.query('INSERT INTO job_template_instance_groups (job_template_id, instance_group_id, position) VALUES ($1, $2, 0), ($1, $3, 1)',
+      [template, limited, forks]);
+    const ids = [];
+    for (let i = 0; i < 4; i++) ids.push(await launchJobTemplate(t.pool, template));
+    await pass();
+    const placed = await Promise.all(ids.map(job));
+    // Impact 4 each: two jobs fill 'two jobs'; the third goes to 'five forks' (4 <= 5); a fourth would take it to 8 forks.
+    expect(placed.map((j) => j.instance_group_id)).toEqual([limited, limited, forks, null]);
+    expect(placed.map((j) => j.execution_node)).toEqual(['big', 'big', 'other', '']);
+    await finish(ids[0]);
+    await pass();
+    expect((await job(ids[3])).instance_group_id).toBe(limited);
+  });
+
+  it('prevent_instance_group_fallback on a template or inventory stops the groups after it', async () => {
+    const jtGroup = (await t.pool.query(`INSERT INTO instance_groups (name) VALUES ('template group') RETURNING id`)).rows[0].id;
+    const orgGroup = (await t.pool.query(`INSERT INTO instance_groups (name) VALUES ('org group') RETURNING id`)).rows[0].id;
+    const small = await instance('small', 4);
+    const spare = await instance('spare', 100);
+    await t.pool.query('INSERT INTO instance_group_instances VALUES ($1, $2), ($3, $4)', [jtGroup, small, orgGroup, spare]);
+    await t.pool.query('INSERT INTO organization_instance_groups (organization_id, instance_group_id) VALUES ($1, $2)', [org, orgGroup]);
+    const launchTwo = async (extra: Record<string, unknown>) => {
+      const template = await jt({ allow_simultaneous: true, ...extra });
+      await t.pool.query('INSERT INTO job_template_instance_groups (job_template_id, instance_group_id) VALUES ($1, $2)', [template, jtGroup]);
+      const ids = [await launchJobTemplate(t.pool, template), await launchJobTemplate(t.pool, template)];
+      await pass();
+      return Promise.all(ids.map(job));
+    };
+    // Falls back: the second job, which 'small' cannot hold, goes to the organization's group.
+    expect((await launchTwo({})).map((j) => j.instance_group_id)).toEqual([jtGroup, orgGroup]);
+    await t.pool.query(`UPDATE unified_jobs SET status = 'successful', finished = now() WHERE status IN ('waiting', 'running')`);
+    // Prevented: it waits for the template's group.
+    const prevented = await launchTwo({ prevent_instance_group_fallback: true });
+    expect(prevented.map((j) => j.instance_group_id)).toEqual([jtGroup, null]);
+    expect(prevented[1].status).toBe('pending');
+  });
 });
