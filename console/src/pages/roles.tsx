@@ -94,8 +94,7 @@ function HolderSelect() {
 export function HolderRolesPage(props: { kind: 'users' | 'teams'; id: number }) {
   const holderUrl = `/api/v2/${props.kind}/${props.id}/`;
   const { data: holder } = useFetch<ApiObject>(holderUrl);
-  const [gen, setGen] = useState(0);
-  const { data: held, error: loadError } = useFetch<Page<Role>>(`${holderUrl}roles/?page_size=200&order_by=id&g=${gen}`);
+  const { data: held, error: loadError, reload } = useFetch<Page<Role>>(`${holderUrl}roles/?page_size=200&order_by=id`);
   const [objType, setObjType] = useState('job_template');
   const path = ROLE_OBJECTS.find(([t]) => t === objType)![1];
   const { data: objects } = useFetch<Page<ApiObject>>(`/api/v2/${path}/?page_size=200&order_by=name`);
@@ -104,7 +103,7 @@ export function HolderRolesPage(props: { kind: 'users' | 'teams'; id: number }) 
   const [error, setError] = useState('');
   const change = async (body: Record<string, unknown>) => {
     setError('');
-    try { await post(`${holderUrl}roles/`, body); setGen((g) => g + 1); } catch (err) { setError((err as Error).message); }
+    try { await post(`${holderUrl}roles/`, body); await reload(); } catch (err) { setError((err as Error).message); }
   };
   const title = holder ? (holder.name ?? holder.username) : '…';
   // Only objects the caller administers can be granted: offer those.

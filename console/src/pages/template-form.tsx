@@ -87,8 +87,8 @@ export function TemplateFormPage(props: { id?: number }) {
                   {(types?.results ?? []).map((t) => <option value={String(t.id)}>{t.name}</option>)}
                 </select>
               </label>
-              <MultiPicker name="credentials" label="Credentials" listUrl={`/api/v2/credentials/?credential_type=${credType}`} value={lists.credentials}
-                kindOf={credentialKind} onChange={(v) => set('credentials', v)} disabled={readOnly} />
+              {credType && <MultiPicker name="credentials" label="Credentials" listUrl={`/api/v2/credentials/?credential_type=${credType}`} value={lists.credentials}
+                kindOf={credentialKind} onChange={(v) => set('credentials', v)} disabled={readOnly} />}
             </div>
             <MultiPicker name="instance_groups" label="Instance groups" listUrl="/api/v2/instance_groups/" value={lists.instance_groups}
               onChange={(v) => set('instance_groups', v)} disabled={readOnly} />
