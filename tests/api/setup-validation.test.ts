@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { TestEnv } from '../support/harness.js';
+import { type TestEnv } from '../support/harness.js';
 import { apiRequest, basicAuth, useSeededWeb, type ApiCall } from '../support/web.js';
 
 /**
@@ -137,5 +137,25 @@ describe('what the console reads to decide what to offer', () => {
     expect(failed.headers.getSetCookie().some((c) => c.startsWith('userLoggedIn=true'))).toBe(false);
     const out = await fetch(`${url}/api/logout/`, { redirect: 'manual' });
     expect(out.headers.getSetCookie().find((c) => c.startsWith('userLoggedIn='))).toMatch(/^userLoggedIn=false;/);
+  });
+
+  it("refuses another organization's admin granting or revoking roles on a template it does not administer", async () => {
+    const other = (await api('POST', '/api/v2/organizations/', { name: 'Other org' })).json.id;
+    const eve = (await api('POST', '/api/v2/users/', { username: 'eve', password: 'eve-password-1' })).json.id;
+    expect((await api('POST', `/api/v2/organizations/${other}/admins/`, { id: eve })).status).toBe(204);
+    const asEve = basicAuth('eve', 'eve-password-1');
+    const daveId = (await t.pool.query("SELECT id FROM users WHERE username = 'dave'")).rows[0].id;
+    const roles = (await api('GET', `/api/v2/job_templates/${template}/`)).json.summary_fields.object_roles;
+    const held = async () => (await t.pool.query(`SELECT r.role_field FROM rbac_role_users ru JOIN rbac_roles r ON r.id = ru.role_id
+      WHERE ru.user_id = $1 AND r.resource_type = 'job_template' ORDER BY 1`, [daveId])).rows.map((r) => r.role_field);
+    const before = await held();
+    expect(before).toEqual(['execute_role']);
+    for (const [path, body] of [[`/api/v2/users/${daveId}/roles/`, { id: roles.admin_role.id }], [`/api/v2/roles/${roles.admin_role.id}/users/`, { id: eve }],
+      [`/api/v2/users/${daveId}/roles/`, { id: roles.execute_role.id, disassociate: true }], [`/api/v2/roles/${roles.execute_role.id}/users/`, { id: daveId, disassociate: true }]] as const) {
+      const r = await api('POST', path, body, asEve);
+      expect([403, 404], `${path} ${JSON.stringify(body)} → ${r.status}`).toContain(r.status);
+    }
+    expect(await held()).toEqual(before);
+    expect([403, 404]).toContain((await api('GET', `/api/v2/job_templates/${template}/object_roles/`, undefined, asEve)).status);
   });
 });
