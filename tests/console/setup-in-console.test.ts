@@ -53,7 +53,12 @@ describe('an organization admin sets up and runs a template in the console', () 
     page.on('pageerror', (e) => consoleErrors.push(`${who} ${page.url()}: ${e.message}`));
     return page;
   }
-  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true });
+  /** The content scrolls inside the shell, so a long page is shot in a viewport tall enough for it. */
+  async function shot(page: Page, name: string, height = 1000): Promise<void> {
+    if (height !== 1000) await page.setViewportSize({ width: 1400, height });
+    await page.screenshot({ path: path.join(screenshots, `${name}.png`) });
+    if (height !== 1000) await page.setViewportSize({ width: 1400, height: 1000 });
+  }
   const idFromUrl = (page: Page) => Number(/\/(\d+)(?:\/[a-z]*)?$/.exec(new URL(page.url()).pathname)![1]);
 
   beforeAll(async () => {
@@ -178,7 +183,7 @@ describe('an organization admin sets up and runs a template in the console', () 
     await page.fill('input[name=new_label]', 'production');
     await page.click('button:has-text("Add label")');
     await page.check('input[name=survey_enabled]');
-    await shot(page, 'job-template-form');
+    await shot(page, 'job-template-form', 1850);
     await page.click('button:has-text("Create")');
     await page.waitForURL(/\/templates\/job_template\/\d+$/);
     const jt = idFromUrl(page);
@@ -198,9 +203,9 @@ describe('an organization admin sets up and runs a template in the console', () 
     await page.selectOption('.question-form select[name=type]', 'multiplechoice');
     await page.fill('.question-form textarea[name=choices]', 'red\ngreen\nblue');
     await page.fill('.question-form input[name=default]', 'red');
+    await shot(page, 'survey-editor');
     await page.click('button:has-text("Save question")');
     await page.locator('tr[data-variable=colour]').waitFor();
-    await shot(page, 'survey-editor');
     expect((await admin('GET', `/api/v2/job_templates/${jt}/survey_spec/`)).spec).toEqual([{ question_name: 'Release colour', question_description: '',
       variable: 'colour', type: 'multiplechoice', required: true, default: 'red', choices: 'red\ngreen\nblue' }]);
 
