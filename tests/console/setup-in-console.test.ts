@@ -109,6 +109,8 @@ describe('an organization admin sets up and runs a template in the console', () 
     await page.click('button:has-text("Create")');
     await page.waitForURL(/\/projects\/\d+$/);
     const projectId = idFromUrl(page);
+    // Every object with roles shows who holds them: the project's creator-organization admin sees its roles.
+    await page.locator('[data-testid=access] tr[data-role=use_role]').waitFor();
     await expect.poll(async () => (await admin('GET', `/api/v2/projects/${projectId}/`)).status, { timeout: 60_000, interval: 300 }).toBe('successful');
 
     // Inventory, a host (enabled by default) and a group.

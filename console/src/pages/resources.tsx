@@ -6,6 +6,7 @@ import { type Column, type RowAction, ResourceTable, useCanAdd } from '../compon
 import { StatusBadge } from '../components/status.js';
 import { useFetch } from '../components/use-fetch.js';
 import { Link, navigate } from '../router.js';
+import { AccessPanel, ROLE_OBJECTS } from './roles.js';
 
 /**
  * Every resource page from one table of definitions: the generic table and form do the
@@ -178,6 +179,7 @@ export function ResourceDetailPage(props: { resource: ResourceDef; id: number })
             await reload();
           }
         }} />
+      {!creating && ROLE_OBJECTS.some(([, key]) => key === r.key) && <AccessPanel api={`${r.api}${props.id}/`} canGrant={!!caps.edit} />}
       {!creating && r.children?.(data!).map((c) => {
         const child = byKey(c.resource);
         const q = new URLSearchParams({ ...Object.fromEntries(Object.entries(c.fixed).map(([k, v]) => [k, String(v)])), back: `/${r.key}/${props.id}` });
