@@ -10,6 +10,10 @@ import { LoginPage } from './pages/login.js';
 import { SettingsPage } from './pages/settings.js';
 import { RESOURCES, ResourceDetailPage, ResourceListPage } from './pages/resources.js';
 import { TemplateDetailPage, TemplatesPage } from './pages/templates.js';
+import { TemplateFormPage } from './pages/template-form.js';
+import { SurveyEditorPage } from './pages/survey-editor.js';
+import { ScheduleBuilderPage } from './pages/schedule-builder.js';
+import { HolderRolesPage } from './pages/roles.js';
 import { LagPage } from './lag/lag-page.js';
 import { ApprovalsPage } from './workflow/approvals.js';
 import { WorkflowJobPage } from './workflow/workflow-job.js';
@@ -86,6 +90,13 @@ function route(path: string) {
   }
   if ((m = matchRoute('/jobs/:id', path))) return <Redirect to={`/jobs/job/${m.id}/output`} />;
   if (path === '/templates') return <TemplatesPage />;
+  if (path === '/templates/job_template/new') return <TemplateFormPage />;
+  if ((m = matchRoute('/templates/job_template/:id/edit', path))) return <TemplateFormPage key={m.id} id={Number(m.id)} />;
+  if ((m = matchRoute('/templates/job_template/:id/survey', path))) return <SurveyEditorPage key={m.id} id={Number(m.id)} />;
+  if ((m = matchRoute('/templates/job_template/:id/schedules/new', path))) return <ScheduleBuilderPage key={m.id} templateId={Number(m.id)} />;
+  if ((m = matchRoute('/:kind/:id/roles', path)) && (m.kind === 'users' || m.kind === 'teams')) {
+    return <HolderRolesPage key={path} kind={m.kind} id={Number(m.id)} />;
+  }
   if ((m = matchRoute('/templates/job_template/:id/launch', path))) return <LaunchPage key={m.id} id={Number(m.id)} />;
   if ((m = matchRoute('/templates/job_template/:id', path))) return <TemplateDetailPage key={m.id} id={Number(m.id)} />;
   if (path === '/workflow_templates') return <WorkflowTemplatesPage />;

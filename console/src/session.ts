@@ -1,5 +1,5 @@
 import { signal } from '@preact/signals';
-import { ApiError, get, type Page, post, request, setUnauthorizedHandler } from './api.js';
+import { ApiError, get, type Page, post, readCookie, request, setUnauthorizedHandler } from './api.js';
 
 /** Who is logged in (undefined while unknown, null when nobody). */
 export interface Me { id: number; username: string; is_superuser: boolean; is_system_auditor: boolean; first_name?: string; last_name?: string }
@@ -9,6 +9,8 @@ export const me = signal<Me | null | undefined>(undefined);
 setUnauthorizedHandler(() => { me.value = null; });
 
 export async function loadMe(): Promise<void> {
+  // AWX's hint that a session was opened (routes/login.ts): without it there is none to ask about.
+  if (readCookie('userLoggedIn') !== 'true') { me.value = null; return; }
   try {
     const page = await get<Page<Me>>('/api/v2/me/');
     me.value = page.results[0] ?? null;

@@ -125,3 +125,79 @@ export function displaySurveySpec(spec: unknown): unknown {
   return { ...(spec as Record<string, unknown>), spec: list.map((q) =>
     (q && typeof q === 'object' && q.type === 'password' && hasDefault(q) ? { ...q, default: ENCRYPTED_PLACEHOLDER } : q)) };
 }
+
+const QUESTION_TYPES: Record<SurveyQuestion['type'], 'string' | 'integer' | 'float'> = {
+  text: 'string', textarea: 'string', password: 'string', multiplechoice: 'string', multiselect: 'string', integer: 'integer', float: 'float',
+};
+
+/**
+ * A survey spec as AWX's SurveySpecView checks it before storing (`_validate_spec_data`):
+ * `name`, `description` strings and a non-empty `spec` list; each question an object with
+ * string `type`, `question_name`, `variable` and boolean `required`, its variable unique,
+ * its type known, its default of the type's kind, `min`/`max` integers, choices for the
+ * choice types with the defaults among them, `$encrypted$` only as a stored password's
+ * default. Returns AWX's message for the first problem, or the spec with choices and
+ * multi-line defaults trimmed of blank lines as AWX stores them.
+ */
+export function checkSurveySpec(spec: Record<string, unknown>, stored: unknown): { error: string } | { spec: Record<string, unknown> } {
+  for (const [field, kind] of [['name', 'string'], ['description', 'string'], ['spec', 'list of items']] as const) {
+    const v = spec[field];
+    if (!(field in spec)) return { error: `Field '${field}' is missing from survey spec.` };
+    if (field === 'spec' ? !Array.isArray(v) : typeof v !== 'string') {
+      return { error: `Expected ${kind} for field '${field}', received ${Array.isArray(v) ? 'list' : v === null ? 'NoneType' : typeof v} type.` };
+    }
+  }
+  const list = spec.spec as unknown[];
+  if (!list.length) return { error: "'spec' doesn't contain any items." };
+  const before = new Map(surveyQuestions(stored).map((q) => [q.variable, q]));
+  const seen = new Set<string>();
+  const out: unknown[] = [];
+  for (const [idx, raw] of list.entries()) {
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { error: `Survey question ${idx} is not a json object.` };
+    const q = { ...(raw as Record<string, unknown>) };
+    for (const f of ['type', 'question_name', 'variable', 'required']) {
+      if (!(f in q)) return { error: `'${f}' missing from survey question ${idx}` };
+      if (f === 'required' ? typeof q[f] !== 'boolean' : typeof q[f] !== 'string') {
+        return { error: `'${f}' in survey question ${idx} expected to be ${f === 'required' ? 'boolean' : 'string'}.` };
+      }
+    }
+    const variable = q.variable as string;
+    if (seen.has(variable)) return { error: `'variable' '${variable}' duplicated in survey question ${idx}.` };
+    seen.add(variable);
+    const type = q.type as SurveyQuestion['type'];
+    const kind = QUESTION_TYPES[type];
+    if (!kind) return { error: `'${String(q.type)}' in survey question ${idx} is not one of '${Object.keys(QUESTION_TYPES).join(', ')}' allowed question types.` };
+    if ('default' in q && q.default !== '') {
+      const d = q.default;
+      const ok = kind === 'string' ? typeof d === 'string' || (type === 'multiselect' && Array.isArray(d))
+        : kind === 'integer' ? Number.isInteger(d) : typeof d === 'number';
+      if (!ok) return { error: `Default value ${String(d)} in survey question ${idx} expected to be ${kind === 'string' ? 'string' : kind}.` };
+    }
+    for (const k of ['min', 'max']) {
+      if (k in q && q[k] !== null && !Number.isInteger(q[k])) return { error: `The ${k} limit in survey question ${idx} expected to be integer.` };
+    }
+    if (type === 'multiplechoice' || type === 'multiselect') {
+      if (!('choices' in q)) return { error: `Survey question ${idx} of type ${type} must specify choices.` };
+      if (typeof q.choices === 'string') q.choices = linesOf(q.choices).join('\n');
+      if ('default' in q) {
+        if (typeof q.default === 'string') q.default = linesOf(q.default).join('\n');
+        const defaults = typeof q.default === 'string' ? linesOf(q.default) : Array.isArray(q.default) ? q.default.map(String) : [];
+        if (type === 'multiplechoice' && defaults.length > 1) return { error: 'Multiple Choice (Single Select) can only have one default value.' };
+        const choices = choicesOf(q as unknown as SurveyQuestion);
+        if (defaults.some((d) => !choices.includes(d))) return { error: 'Default choice must be answered from the choices listed.' };
+      }
+    }
+    if (typeof q.default === 'string' && q.default.startsWith(ENCRYPTED_PLACEHOLDER)) {
+      if (type !== 'password') return { error: `$encrypted$ is a reserved keyword for password question defaults, survey question ${idx} is type ${type}.` };
+      const old = before.get(variable);
+      const oldDefault = old?.type === 'password' ? old.default : undefined;
+      if (typeof oldDefault !== 'string') return { error: `$encrypted$ is a reserved keyword, may not be used for new default in position ${idx}.` };
+    }
+    out.push(q);
+  }
+  return { spec: { ...spec, spec: out } };
+}
+
+function linesOf(text: string): string[] {
+  return text.split(/\r?\n/).filter((l) => l.trim() !== '');
+}

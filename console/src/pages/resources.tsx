@@ -2,10 +2,11 @@ import { useEffect, useState } from 'preact/hooks';
 import { type ApiObject, get, patch, post } from '../api.js';
 import { formatTime } from '../components/format.js';
 import { ENCRYPTED, FieldInput, type FieldSpec, ResourceForm } from '../components/resource-form.js';
-import { type Column, type RowAction, ResourceTable } from '../components/resource-table.js';
+import { type Column, type RowAction, ResourceTable, useCanAdd } from '../components/resource-table.js';
 import { StatusBadge } from '../components/status.js';
 import { useFetch } from '../components/use-fetch.js';
 import { Link, navigate } from '../router.js';
+import { AccessPanel, ROLE_OBJECTS } from './roles.js';
 
 /**
  * Every resource page from one table of definitions: the generic table and form do the
@@ -166,6 +167,8 @@ export function ResourceDetailPage(props: { resource: ResourceDef; id: number })
   const r = props.resource;
   const creating = Number.isNaN(props.id);
   const { data, error, reload } = useFetch<ApiObject>(creating ? undefined : `${r.api}${props.id}/`);
+  // A form that can only fail is not offered: a new object where the list's OPTIONS allows POST.
+  const canAdd = useCanAdd(r.api);
   const fixedParams = new URLSearchParams(location.search);
   const fields = r.fields.map((f) => (creating && fixedParams.has(f.name) ? { ...f, fixed: Number(fixedParams.get(f.name)) } : f));
   if (error) return <div class="error">{error}</div>;
@@ -178,8 +181,9 @@ export function ResourceDetailPage(props: { resource: ResourceDef; id: number })
         <h1><Link href={`/${r.key}`}>{r.title}</Link> / {title}</h1>
         <span class="spacer" />
         {!creating && (r.actions ?? []).filter((a) => a.show(data!)).map((a) => <button type="button" class="btn" onClick={() => void a.run(data!).then(reload)}>{a.label}</button>)}
+        {!creating && (r.key === 'users' || r.key === 'teams') && <Link class="btn" href={`/${r.key}/${props.id}/roles`} data-testid="roles">Roles</Link>}
       </div>
-      <ResourceForm fields={fields} value={data} readOnly={!creating && !caps.edit} submitLabel={creating ? 'Create' : 'Save'}
+      <ResourceForm fields={fields} value={data} readOnly={creating ? !canAdd : !caps.edit} submitLabel={creating ? 'Create' : 'Save'}
         extra={r.key === 'credentials' ? (form) => <CredentialInputs typeId={form.values.credential_type} stored={data?.inputs} set={form.set} values={form.values} /> : undefined}
         onSubmit={async (body) => {
           if (creating) {
@@ -190,6 +194,7 @@ export function ResourceDetailPage(props: { resource: ResourceDef; id: number })
             await reload();
           }
         }} />
+      {!creating && ROLE_OBJECTS.some(([, key]) => key === r.key) && <AccessPanel api={`${r.api}${props.id}/`} canGrant={!!caps.edit} />}
       {!creating && r.children?.(data!).map((c) => {
         const child = byKey(c.resource);
         const q = new URLSearchParams({ ...Object.fromEntries(Object.entries(c.fixed).map(([k, v]) => [k, String(v)])), back: `/${r.key}/${props.id}` });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { projectDir } from '../../scheduler/private-data-dir.js';
+import { discoverPlaybooks } from '../../scheduler/project-update.js';
 import type { ApiContext } from '../context.js';
 import type { Queryable } from '../engine/resource.js';
 import { badRequest } from '../http.js';
@@ -96,10 +97,24 @@ async function checkoutOf(ctx: ApiContext, projectId: number): Promise<string | 
   return project ? projectDir(ctx.config.dataDir, { id: Number(project.id), name: project.name, local_path: project.local_path }) : undefined;
 }
 
-/** A template's playbook: a file of its project's checkout. */
+/**
+ * A template's playbook: a file of its project's checkout, and one of the project's
+ * playbooks as AWX's JobOptionsSerializer.validate requires ("Playbook not found for
+ * project."): for a source-control project that does not allow a branch override, one of
+ * the `playbook_files` its last update found; for a manual project, one found in its
+ * directory now. A source-control project never updated yet has no list to check against
+ * (AWX refuses every playbook then); its jobs update it first and fail on a missing file.
+ */
 export async function playbookInProject(ctx: ApiContext, projectId: number, playbook: string): Promise<string> {
   const dir = await checkoutOf(ctx, projectId);
   if (dir) requireInside(dir, playbook, 'playbook', 'Playbook');
+  const { rows: [p] } = await ctx.pool.query(
+    'SELECT scm_type, allow_override, scm_revision, playbook_files FROM projects WHERE id = $1', [projectId]);
+  if (!p) return playbook;
+  let listed: string[] | undefined;
+  if (p.scm_type && !p.allow_override && p.scm_revision) listed = Array.isArray(p.playbook_files) ? p.playbook_files : [];
+  else if (!p.scm_type && dir && fs.existsSync(dir)) listed = discoverPlaybooks(dir);
+  if (listed && !listed.includes(playbook)) throw badRequest({ playbook: ['Playbook not found for project.'] });
   return playbook;
 }
 

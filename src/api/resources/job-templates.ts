@@ -50,8 +50,10 @@ export const jobTemplates = defineResource({
   access: {
     roleType: 'job_template',
     // AWX's JobTemplateAccess.can_add is its links alone (use of the project, and of the
-    // inventory when given), which prepare checks before anything else.
-    canCreate: () => true,
+    // inventory when given), which prepare checks before anything else. Asked without data
+    // (OPTIONS: may this user create here at all?), it is whether some project may be used.
+    canCreate: async (ctx, g, data) => Object.keys(data).length > 0 || g.ids('project', 'use').length > 0
+      || (await ctx.pool.query('SELECT 1 FROM projects WHERE organization_id = ANY($1::bigint[]) LIMIT 1', [g.orgs('project', 'use')])).rowCount! > 0,
   },
   objectRoles: ['admin_role', 'execute_role', 'read_role'],
   related: (r) => {

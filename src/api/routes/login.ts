@@ -17,6 +17,12 @@ import { isWholeNumber, readSetting } from '../../db/settings.js';
  * times over.
  */
 const SESSION_SECONDS = 1800 * 8;
+/**
+ * AWX's `userLoggedIn` cookie (LoggedLoginView / LoggedLogoutView): readable by scripts,
+ * "true" while a session was opened here, so a UI can show its login form without first
+ * asking /api/v2/me/ for a 401 (which a browser logs as an error).
+ */
+const LOGGED_IN_COOKIE = 'userLoggedIn';
 const FORM_MAX_BYTES = 16 * 1024;
 
 function cookie(name: string, value: string, maxAge: number, httpOnly: boolean): string {
@@ -65,7 +71,7 @@ export function registerLogin(router: Router<ApiContext>): void {
     await ctx.pool.query('DELETE FROM api_sessions WHERE expires < now()');
     const next = typeof fields.next === 'string' && fields.next.startsWith('/') && !fields.next.startsWith('//') ? fields.next : '/api/';
     return { status: 302, headers: { location: next,
-      'set-cookie': `${cookie(SESSION_COOKIE, key, age, true)}\n${cookie(CSRF_COOKIE, csrf, 31_449_600, false)}` }, body: '' };
+      'set-cookie': `${cookie(SESSION_COOKIE, key, age, true)}\n${cookie(CSRF_COOKIE, csrf, 31_449_600, false)}\n${cookie(LOGGED_IN_COOKIE, 'true', age, false)}` }, body: '' };
   }, { anonymousBody: true, maxBody: FORM_MAX_BYTES });
 
   router.get('/api/logout/', logout);
@@ -78,5 +84,5 @@ async function logout(req: ApiRequest, ctx: ApiContext) {
     if (req.method === 'POST') await requireCaller(req, ctx).catch(() => undefined);
     await ctx.pool.query('DELETE FROM api_sessions WHERE key_hash = $1', [sha256(key)]);
   }
-  return { status: 302, headers: { location: '/api/', 'set-cookie': cookie(SESSION_COOKIE, '', 0, true) }, body: '' };
+  return { status: 302, headers: { location: '/api/', 'set-cookie': `${cookie(SESSION_COOKIE, '', 0, true)}\n${cookie(LOGGED_IN_COOKIE, 'false', 31_449_600, false)}` }, body: '' };
 }

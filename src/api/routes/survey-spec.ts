@@ -4,12 +4,13 @@ import type { ApiContext } from '../context.js';
 import { loadRow, requireObjectPerm, resolveId } from '../engine/crud.js';
 import type { ResourceDef, Row } from '../engine/resource.js';
 import { badRequest, jsonBody, type Router } from '../http.js';
-import { displaySurveySpec, sealSurveySpec, surveyQuestions } from '../survey.js';
+import { checkSurveySpec, displaySurveySpec, sealSurveySpec, surveyQuestions } from '../survey.js';
 
 /**
  * A template's `survey_spec/` (AWX's SurveySpecView), for job templates and workflow job
  * templates alike: GET shows it (password defaults as $encrypted$) to whoever may read the
- * template, POST replaces it and DELETE empties it for its admins. `refuseTypes` names
+ * template, POST replaces it (checked as AWX checks it, survey.ts's checkSurveySpec) and
+ * DELETE empties it for its admins. `refuseTypes` names
  * question types a template kind does not implement: such a spec is a 400 naming the
  * question, never stored.
  */
@@ -27,13 +28,15 @@ export function registerSurveySpec(router: Router<ApiContext>, def: ResourceDef,
     const id = await resolveId(ctx, def, req.params.id);
     await requireObjectPerm(ctx, def, caller, id, 'admin');
     const spec = jsonBody<Row>(req);
-    if (typeof spec !== 'object' || spec === null || (Object.keys(spec).length && !Array.isArray(spec.spec))) throw badRequest({ error: "'spec' must be a list of items." });
-    surveyQuestions(spec).forEach((q, i) => {
+    if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw badRequest({ error: 'The survey spec must be a JSON object.' });
+    const { rows } = await ctx.pool.query(`SELECT survey_spec FROM ${def.table} WHERE id = $1`, [id]);
+    const checked = checkSurveySpec(spec, rows[0]?.survey_spec);
+    if ('error' in checked) throw badRequest({ error: checked.error });
+    surveyQuestions(checked.spec).forEach((q, i) => {
       const why = opts.refuseTypes?.[q.type];
       if (why) throw badRequest({ error: `Survey question ${i} (${q.variable}) of type '${q.type}': ${why}` });
     });
-    const { rows } = await ctx.pool.query(`SELECT survey_spec FROM ${def.table} WHERE id = $1`, [id]);
-    const sealed = sealSurveySpec(ctx.secrets, spec, rows[0]?.survey_spec);
+    const sealed = sealSurveySpec(ctx.secrets, checked.spec, rows[0]?.survey_spec);
     await ctx.pool.query(`UPDATE ${def.table} SET survey_spec = $2, modified = now() WHERE id = $1`, [id, JSON.stringify(sealed)]);
     await recordActivity(ctx.pool, ctx.config.nodeName, { actorId: caller.user.id, operation: 'update', object1: def.type, object1Id: id, changes: { survey_spec: 'updated' } });
     return { status: 200, body: displaySurveySpec(sealed) };
