@@ -7,7 +7,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * Longest first, the two forks finish together. Patterns in rough order of duration.
  */
 const LONGEST_FIRST = [
-  'api/awx-collection', 'cluster/', 'workflows/awx-workflows', 'foundation/start', 'console/setup-flow', 'security/auth-throttle',
+  'api/awx-collection', 'cluster/', 'workflows/awx-workflows', 'foundation/start', 'console/setup-in-console', 'console/awx-pages', 'security/auth-throttle',
   'console/workflows', 'scheduler/run-jobs', 'workflows/run-workflows', 'console/live-job', 'foundation/first-launch',
   'console/output-200k', 'scheduler/every-line-kept',
 ];
