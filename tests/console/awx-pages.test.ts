@@ -3,17 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seedFirstStart } from '../../src/db/seed.js';
-import { packageRoot } from '../../src/paths.js';
-import { type TestEnv, useTestEnv } from '../support/harness.js';
-import { startTestWeb } from '../support/web.js';
+import type { TestEnv } from '../support/harness.js';
 import { apiAs } from './support/api.js';
-import { launchBrowser, loginThroughForm, newPage } from './support/browser.js';
-import { startChild } from './support/processes.js';
+import { loginThroughForm, newPage } from './support/browser.js';
+import { startLiveConsole } from './support/processes.js';
 
 const ADMIN_PASSWORD = 'console-admin-pw';
-/** Screenshots go to docs/screenshots/ with PLAYSTREAM_UPDATE_SCREENSHOTS=1, else to the test's data dir. */
-const UPDATE_SCREENSHOTS = process.env.PLAYSTREAM_UPDATE_SCREENSHOTS === '1';
 
 /**
  * Every console error, uncaught exception and failed response of a page from the moment
@@ -42,14 +37,7 @@ describe('AWX pages in the console', () => {
   const api = (method: string, p: string, body?: unknown) => apiAs(base, 'admin', ADMIN_PASSWORD, method, p, body);
 
   beforeAll(async () => {
-    env = await useTestEnv();
-    await seedFirstStart(env.pool, { dataDir: env.dataDir, adminPassword: ADMIN_PASSWORD });
-    base = (await startTestWeb(env)).url;
-    startChild('receiver', env.env);
-    startChild('dispatcher', env.env);
-    browser = await launchBrowser();
-    shots = UPDATE_SCREENSHOTS ? path.join(packageRoot, 'docs', 'screenshots') : path.join(env.dataDir, 'screenshots');
-    fs.mkdirSync(shots, { recursive: true });
+    ({ env, base, browser, screenshots: shots } = await startLiveConsole(ADMIN_PASSWORD));
     // An inventory file in the demo project, for an inventory source to sync from.
     const repo = path.join(env.dataDir, 'demo-project');
     fs.writeFileSync(path.join(repo, 'inventory.ini'), '[web]\nweb-1 ansible_connection=local\nweb-2 ansible_connection=local\n');

@@ -3,20 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seedFirstStart } from '../../src/db/seed.js';
-import { packageRoot } from '../../src/paths.js';
-import { type TestEnv, useTestEnv } from '../support/harness.js';
-import { startTestWeb } from '../support/web.js';
-import { launchBrowser, loginThroughForm, newPage } from './support/browser.js';
-import { startChild } from './support/processes.js';
+import type { TestEnv } from '../support/harness.js';
+import { loginThroughForm, newPage } from './support/browser.js';
+import { startLiveConsole } from './support/processes.js';
 
 const ADMIN_PASSWORD = 'console-admin-pw';
-/**
- * The docs' screenshots are this test's: written to docs/screenshots/ when
- * PLAYSTREAM_UPDATE_SCREENSHOTS=1, else to the test's data dir, so a plain `npm test` leaves
- * the working tree as it found it.
- */
-const UPDATE_SCREENSHOTS = process.env.PLAYSTREAM_UPDATE_SCREENSHOTS === '1';
 const LOOP_PLAYBOOK = `- name: Count to 400
   hosts: all
   gather_facts: false
@@ -38,14 +29,7 @@ describe('a job launched from the console, watched live', () => {
   let browser: Browser;
   let screenshots: string;
   beforeAll(async () => {
-    env = await useTestEnv();
-    await seedFirstStart(env.pool, { dataDir: env.dataDir, adminPassword: ADMIN_PASSWORD });
-    base = (await startTestWeb(env)).url;
-    startChild('receiver', env.env);
-    startChild('dispatcher', env.env);
-    browser = await launchBrowser();
-    screenshots = UPDATE_SCREENSHOTS ? path.join(packageRoot, 'docs', 'screenshots') : path.join(env.dataDir, 'screenshots');
-    fs.mkdirSync(screenshots, { recursive: true });
+    ({ env, base, browser, screenshots } = await startLiveConsole(ADMIN_PASSWORD));
     // A busier playbook beside hello_world, so the lag dashboard has a few seconds of events to chart.
     const repo = path.join(env.dataDir, 'demo-project');
     fs.writeFileSync(path.join(repo, 'loop.yml'), LOOP_PLAYBOOK);

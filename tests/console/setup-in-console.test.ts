@@ -5,18 +5,14 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedFirstStart } from '../../src/db/seed.js';
-import { packageRoot } from '../../src/paths.js';
 import { createGitRepo } from '../scheduler/support.js';
-import { type TestEnv, useTestEnv } from '../support/harness.js';
-import { startTestWeb } from '../support/web.js';
+import type { TestEnv } from '../support/harness.js';
 import { apiAs } from './support/api.js';
-import { launchBrowser, loginThroughForm, newPage } from './support/browser.js';
-import { startChild } from './support/processes.js';
+import { loginThroughForm, newPage } from './support/browser.js';
+import { startLiveConsole } from './support/processes.js';
 
 const ADMIN_PASSWORD = 'console-admin-pw';
-/** docs/screenshots/{job-template-form,survey-editor,schedule-builder,template-access,team-roles}.png, written with PLAYSTREAM_UPDATE_SCREENSHOTS=1. */
-const UPDATE_SCREENSHOTS = process.env.PLAYSTREAM_UPDATE_SCREENSHOTS === '1';
+// docs/screenshots/{job-template-form,survey-editor,schedule-builder,template-access,team-roles}.png, written with PLAYSTREAM_UPDATE_SCREENSHOTS=1. (support/processes.ts screenshotDir).
 const PLAYBOOK = `- name: Acme deploy
   hosts: all
   gather_facts: false
@@ -62,14 +58,7 @@ describe('an organization admin sets up and runs a template in the console', () 
   const idFromUrl = (page: Page) => Number(/\/(\d+)(?:\/[a-z]*)?$/.exec(new URL(page.url()).pathname)![1]);
 
   beforeAll(async () => {
-    env = await useTestEnv();
-    await seedFirstStart(env.pool, { dataDir: env.dataDir, adminPassword: ADMIN_PASSWORD });
-    base = (await startTestWeb(env)).url;
-    startChild('receiver', env.env);
-    startChild('dispatcher', env.env);
-    browser = await launchBrowser();
-    screenshots = UPDATE_SCREENSHOTS ? path.join(packageRoot, 'docs', 'screenshots') : path.join(env.dataDir, 'screenshots');
-    fs.mkdirSync(screenshots, { recursive: true });
+    ({ env, base, browser, screenshots } = await startLiveConsole(ADMIN_PASSWORD));
     const server = http.createServer((req, res) => {
       let body = '';
       req.on('data', (d) => { body += d; }).on('end', () => { hooks.push({ path: req.url ?? '', body }); res.end('ok'); });

@@ -3,17 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seedFirstStart } from '../../src/db/seed.js';
-import { packageRoot } from '../../src/paths.js';
-import { type TestEnv, useTestEnv } from '../support/harness.js';
-import { startTestWeb } from '../support/web.js';
+import type { TestEnv } from '../support/harness.js';
 import { apiAs } from './support/api.js';
-import { launchBrowser, loginThroughForm, newPage } from './support/browser.js';
-import { startChild } from './support/processes.js';
+import { loginThroughForm, newPage } from './support/browser.js';
+import { screenshotDir, startLiveConsole } from './support/processes.js';
 
 const ADMIN_PASSWORD = 'console-admin-pw';
-/** docs/screenshots/workflow-job.png is this test's, written there with PLAYSTREAM_UPDATE_SCREENSHOTS=1 (as live-job.test.ts's). */
-const UPDATE_SCREENSHOTS = process.env.PLAYSTREAM_UPDATE_SCREENSHOTS === '1';
+// docs/screenshots/workflow-job.png is this test's, written there with PLAYSTREAM_UPDATE_SCREENSHOTS=1 (as live-job.test.ts's). (support/processes.ts screenshotDir).
 /** A playbook slow enough that a node is seen running before it succeeds. */
 const PAUSE_PLAYBOOK = `- name: Pause a little
   hosts: all
@@ -40,12 +36,7 @@ describe('the console workflow view', () => {
   let slow: any;
 
   beforeAll(async () => {
-    env = await useTestEnv();
-    await seedFirstStart(env.pool, { dataDir: env.dataDir, adminPassword: ADMIN_PASSWORD });
-    base = (await startTestWeb(env)).url;
-    startChild('receiver', env.env);
-    startChild('dispatcher', env.env);
-    browser = await launchBrowser();
+    ({ env, base, browser } = await startLiveConsole(ADMIN_PASSWORD));
     const repo = path.join(env.dataDir, 'demo-project');
     fs.writeFileSync(path.join(repo, 'pause.yml'), PAUSE_PLAYBOOK);
     execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@localhost', 'add', 'pause.yml'], { cwd: repo });
@@ -114,8 +105,7 @@ describe('the console workflow view', () => {
     expect(await statusesOf(page, 'after')).toEqual(expect.arrayContaining(['waiting_to_run', 'running', 'successful']));
     // All of it arrived on the open page: it never navigated.
     expect(navigations).toEqual([]);
-    const shots = UPDATE_SCREENSHOTS ? path.join(packageRoot, 'docs', 'screenshots') : path.join(env.dataDir, 'screenshots');
-    fs.mkdirSync(shots, { recursive: true });
+    const shots = screenshotDir(env.dataDir);
     await page.screenshot({ path: path.join(shots, 'workflow-job.png') });
 
     // The server agrees: approved by admin, the workflow successful.
