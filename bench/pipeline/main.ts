@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Pool } from '../../src/db/pool.js';
-import { encodeCopyRow } from '../../src/pipeline/copy-encode.js';
+import { COPY_COLUMN_LIST, encodeCopyRow } from '../../src/pipeline/copy-encode.js';
 import { parseEvent } from '../../src/pipeline/parse-event.js';
 import { type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.js';
 import { postgresBinDirs } from '../../src/services/system-packages.js';
@@ -134,15 +134,16 @@ async function main(): Promise<void> {
       for (let c = w * per + 1; c <= Math.min(N_MAX, (w + 1) * per); c++) {
         const e = parseEvent(Buffer.from((await import('./producer.js')).eventJson(fixtures, ceilJob.id, c)), stats);
         if (!e.ok) throw new Error('bad bench event');
-        text += encodeCopyRow(e, { id: 0, modified: new Date().toISOString(), jobCreated: ceilJob.createdIso, hostId: null }, stats)
-          .replace(/^0\t/, '');
+        const modified = new Date().toISOString();
+        Object.assign(e.row, { id: 0, modified, created: e.row.created || modified, job_created: ceilJob.createdIso, host_id: null });
+        text += encodeCopyRow(e.row, stats).replace(/^0\t/, '');
       }
       const f = path.join(stack.dir, `copy-${w}.txt`);
       fs.writeFileSync(f, text);
       files.push(f);
     }
     const psql = postgresBinDirs().map((d) => path.join(d, 'psql')).find((p) => fs.existsSync(p)) ?? 'psql';
-    const cols = 'created, modified, job_created, job_id, event, event_data, failed, changed, uuid, parent_uuid, counter, stdout, verbosity, start_line, end_line, host_id, host_name, playbook, play, role, task';
+    const cols = COPY_COLUMN_LIST.replace(/^id, /, '');
     const cpu = () => cpuMeter({ postgres: () => treeCpuSeconds(pg.pid), redis: () => treeCpuSeconds(redisServer.pid),
       'receiver (node)': selfCpuSeconds, producers: () => producerCpuSeconds, 'psql/awx workers': () => reapedChildrenCpuSeconds() - producerTotalCpuSeconds });
     const ceilCpu = cpu();

@@ -1,5 +1,5 @@
 import { ByteWriter } from './byte-writer.js';
-import type { ParsedEvent } from './parse-event.js';
+import { EVENT_COLUMN_LIST, EVENT_COLUMNS, type EventColumn, type EventRow } from './event-row.js';
 
 /**
  * Rows in COPY's text format for the event tables. Text format, not binary: one escape
@@ -11,11 +11,8 @@ import type { ParsedEvent } from './parse-event.js';
  * (JSON `\ud800`) become U+FFFD when the row is written as UTF-8, so any input yields valid
  * UTF-8 and no event can fail its batch by its bytes.
  */
-export const COPY_COLUMNS = ['id', 'created', 'modified', 'job_created', 'job_id', 'event', 'event_data', 'failed', 'changed',
-  'uuid', 'parent_uuid', 'counter', 'stdout', 'verbosity', 'start_line', 'end_line', 'host_id', 'host_name', 'playbook',
-  'play', 'role', 'task'] as const;
-
-export const COPY_COLUMN_LIST = COPY_COLUMNS.join(', ');
+/** COPY's column list: the event row's columns (event-row.ts), in their order. */
+export const COPY_COLUMN_LIST = EVENT_COLUMN_LIST;
 
 export interface EncodeStats { nulStripped: number }
 
@@ -41,11 +38,26 @@ export function escapeCopyJson(json: string): string {
   return json.includes('\\') ? json.replaceAll('\\', '\\\\') : json;
 }
 
-export interface RowContext {
-  id: number;
-  modified: string;
-  jobCreated: string;
-  hostId: number | null;
+/** The columns a COPY row starts with, written at flush (id, created, modified). */
+const FLUSH_COLUMNS = 3;
+type Encode = (v: never, stats: EncodeStats) => string;
+
+function columnEncoder(c: EventColumn): Encode {
+  switch (c.type) {
+    case 'text': return escapeCopyText as Encode;
+    case 'json': return escapeCopyJson as Encode;
+    case 'bool': return ((v: boolean) => (v ? 't' : 'f')) as Encode;
+    // ISO 8601 text checked at parse (digits, punctuation, T, Z): nothing to escape.
+    case 'time': return ((v: string) => v) as Encode;
+    default: return ((v: number | null) => (v === null ? '\\N' : String(v))) as Encode;
+  }
+}
+
+const bodyColumns = (EVENT_COLUMNS as readonly EventColumn[]).slice(FLUSH_COLUMNS);
+const bodyNames = bodyColumns.map((c) => c.name);
+const bodyEncoders = bodyColumns.map(columnEncoder);
+if ((EVENT_COLUMNS as readonly EventColumn[]).slice(0, FLUSH_COLUMNS).map((c) => c.name).join() !== 'id,created,modified') {
+  throw new Error('event-row.ts: a COPY row must start with id, created, modified');
 }
 
 /**
@@ -54,36 +66,33 @@ export interface RowContext {
  * `copyRowPrefix` (id, created, modified) is put in front, so `modified` is still stamped
  * at flush and ids are still reserved in the flush's transaction.
  */
-export function encodeCopyRowBody(e: ParsedEvent, jobCreated: string, hostId: number | null, stats: EncodeStats): string {
-  return jobCreated + '\t' + e.jobId + '\t'
-    + escapeCopyText(e.event, stats) + '\t' + escapeCopyJson(e.eventDataText) + '\t' + (e.failed ? 't' : 'f') + '\t'
-    + (e.changed ? 't' : 'f') + '\t' + escapeCopyText(e.uuid, stats) + '\t' + escapeCopyText(e.parentUuid, stats) + '\t'
-    + e.counter + '\t' + escapeCopyText(e.stdout, stats) + '\t' + e.verbosity + '\t' + e.startLine + '\t' + e.endLine + '\t'
-    + (hostId === null ? '\\N' : hostId) + '\t' + escapeCopyText(e.hostName, stats) + '\t'
-    + escapeCopyText(e.playbook, stats) + '\t' + escapeCopyText(e.play, stats) + '\t' + escapeCopyText(e.role, stats) + '\t'
-    + escapeCopyText(e.task, stats) + '\n';
+export function encodeCopyRowBody(row: EventRow, stats: EncodeStats): string {
+  const r = row as unknown as Record<string, never>;
+  let s = '';
+  for (let i = 0; i < bodyNames.length; i++) s += (i ? '\t' : '') + bodyEncoders[i](r[bodyNames[i]], stats);
+  return s + '\n';
 }
 
-/** The flush-time columns: id, created (the flush time when the runner's did not parse), modified. */
-export function copyRowPrefix(id: number, created: string, modified: string): string {
-  return id + '\t' + (created || modified) + '\t' + modified + '\t';
+/** The flush-time columns of a row whose id, created and modified are set (store-batch.ts). */
+export function copyRowPrefix(row: EventRow): string {
+  return row.id + '\t' + row.created + '\t' + row.modified + '\t';
 }
 
 /**
  * A batch's COPY payload: each row's flush-time prefix (ASCII) and its prepared body,
  * encoded once, straight into one buffer (byte-writer.ts says why).
  */
-export function copyPayload(rows: readonly { id: number; created: string; body: string }[], modified: string): Buffer {
+export function copyPayload(rows: readonly { row: EventRow; body: string }[]): Buffer {
   let estimate = 0;
   for (const r of rows) estimate += r.body.length + 64;
   const out = new ByteWriter(Math.ceil(estimate * 1.1));
-  for (const r of rows) out.ascii(copyRowPrefix(r.id, r.created, modified)).write(r.body);
+  for (const r of rows) out.ascii(copyRowPrefix(r.row)).write(r.body);
   return out.bytes();
 }
 
-/** One COPY text row (with its trailing newline) for a parsed, non-EOF event. */
-export function encodeCopyRow(e: ParsedEvent, ctx: RowContext, stats: EncodeStats): string {
-  return copyRowPrefix(ctx.id, e.created, ctx.modified) + encodeCopyRowBody(e, ctx.jobCreated, ctx.hostId, stats);
+/** One whole COPY text row (with its trailing newline) for a row whose every column is set. */
+export function encodeCopyRow(row: EventRow, stats: EncodeStats): string {
+  return copyRowPrefix(row) + encodeCopyRowBody(row, stats);
 }
 
 /** Reverses COPY text escaping of one field (for COPY TO readers: stdout assembly). */
