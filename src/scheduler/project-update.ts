@@ -2,12 +2,9 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { jobKinds } from '../db/job-kinds.js';
 import { PlaystreamError } from '../errors.js';
-import { redisKeys } from '../redis-keys.js';
-import { EventPusher } from './event-push.js';
+import type { EventPusher } from './event-push.js';
 import { createPrivateDataDir, projectDir, requirementsDir } from './private-data-dir.js';
-import { Redactor } from './redact.js';
 import { isUnder } from './sandbox/host-layout.js';
 import { JobSandbox } from './sandbox/job-sandbox.js';
 import { scmGitAuth, scmPasswordAuth, type ScmAuth } from './scm-credential.js';
@@ -15,7 +12,7 @@ import { emptyDirectory, type UpdatePlan } from './project-source.js';
 import { checkSvnFields, fetchSvn } from './project-svn.js';
 import { checkScmFields, fetchGit } from './project-git.js';
 import { checkArchiveUrl, fetchArchive } from './project-archive.js';
-import type { JobContext, JobRow, KindResult } from './run-unified-job.js';
+import type { JobContext, JobRow, KindResult } from './job-context.js';
 import { SyntheticEvents } from './synthetic-events.js';
 import { effectiveTimeout } from './job-timeout.js';
 import { TIMEOUT_EXPLANATION } from './job-states.js';
@@ -44,7 +41,7 @@ const exec = promisify(execFile);
 const PLAYBOOK_MARK = /^\s*-?\s*(hosts|import_playbook|ansible\.builtin\.import_playbook)\s*:/m;
 const GIT_PROTOCOLS = 'file:git:http:https:ssh';
 
-export async function runProjectUpdate(ctx: JobContext, job: JobRow, setPusher: (p: EventPusher) => void): Promise<KindResult> {
+export async function runProjectUpdate(ctx: JobContext, job: JobRow, pusher: EventPusher): Promise<KindResult> {
   const { rows: [project] } = await ctx.pool.query('SELECT * FROM projects WHERE id = $1', [job.project_id]);
   const type: string = project.scm_type;
   if (!(type in FETCHERS)) return { final: { status: 'error', jobExplanation: `scm_type "${type}" is not supported by Playstream` } };
@@ -58,7 +55,7 @@ export async function runProjectUpdate(ctx: JobContext, job: JobRow, setPusher: 
   const auth = type === 'git' ? await scmGitAuth(ctx.pool, ctx.secrets, credentialId, privateDir)
     : await scmPasswordAuth(ctx.pool, ctx.secrets, credentialId);
   try {
-    return await updateProject(ctx, job, project, { ...fields, privateDir, localRepo }, auth, setPusher);
+    return await updateProject(ctx, job, project, { ...fields, privateDir, localRepo }, auth, pusher);
   } finally {
     auth.cleanup();
   }
@@ -66,10 +63,8 @@ export async function runProjectUpdate(ctx: JobContext, job: JobRow, setPusher: 
 
 
 async function updateProject(ctx: JobContext, job: JobRow, project: { id: number; local_path: string; name: string } & Record<string, any>,
-  plan: UpdatePlan, auth: ScmAuth, setPusher: (p: EventPusher) => void): Promise<KindResult> {
-  const pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, jobKinds.project_update.refField, job.id,
-    job.created, new Redactor(auth.secrets));
-  setPusher(pusher);
+  plan: UpdatePlan, auth: ScmAuth, pusher: EventPusher): Promise<KindResult> {
+  pusher.redactor.add(auth.secrets);
   const ev = new SyntheticEvents(pusher);
   ev.emit('playbook_on_start', '', { playbook: 'project_update.yml' });
   const play = ev.emit('playbook_on_play_start', `\nPLAY [Update source tree if necessary] ${'*'.repeat(40)}`,
