@@ -40,22 +40,21 @@ export function escapeCopyJson(json: string): string {
 
 /** The columns a COPY row starts with, written at flush (id, created, modified). */
 const FLUSH_COLUMNS = 3;
-type Encode = (v: never, stats: EncodeStats) => string;
 
-function columnEncoder(c: EventColumn): Encode {
+/** A JS expression over `r` (the row) giving the column's COPY text (compiled below). */
+function columnCode(c: EventColumn): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(c.name)) throw new Error(`event-row.ts: column name ${c.name} is not a plain identifier`);
+  const at = `r.${c.name}`;
   switch (c.type) {
-    case 'text': return escapeCopyText as Encode;
-    case 'json': return escapeCopyJson as Encode;
-    case 'bool': return ((v: boolean) => (v ? 't' : 'f')) as Encode;
+    case 'text': return `escapeText(${at}, stats)`;
+    case 'json': return `escapeJson(${at})`;
+    case 'bool': return `(${at} ? 't' : 'f')`;
     // ISO 8601 text checked at parse (digits, punctuation, T, Z): nothing to escape.
-    case 'time': return ((v: string) => v) as Encode;
-    default: return ((v: number | null) => (v === null ? '\\N' : String(v))) as Encode;
+    case 'time': return at;
+    default: return c.nullable ? `(${at} === null ? '\\\\N' : ${at})` : at;
   }
 }
 
-const bodyColumns = (EVENT_COLUMNS as readonly EventColumn[]).slice(FLUSH_COLUMNS);
-const bodyNames = bodyColumns.map((c) => c.name);
-const bodyEncoders = bodyColumns.map(columnEncoder);
 if ((EVENT_COLUMNS as readonly EventColumn[]).slice(0, FLUSH_COLUMNS).map((c) => c.name).join() !== 'id,created,modified') {
   throw new Error('event-row.ts: a COPY row must start with id, created, modified');
 }
@@ -65,13 +64,13 @@ if ((EVENT_COLUMNS as readonly EventColumn[]).slice(0, FLUSH_COLUMNS).map((c) =>
  * Encoded while the previous batch's COPY runs (prepare-batch.ts); at flush only
  * `copyRowPrefix` (id, created, modified) is put in front, so `modified` is still stamped
  * at flush and ids are still reserved in the flush's transaction.
+ *
+ * Compiled once from the column list into one concatenation (a loop over per-column
+ * encoders cost 2.2× as much per event in bench:micro).
  */
-export function encodeCopyRowBody(row: EventRow, stats: EncodeStats): string {
-  const r = row as unknown as Record<string, never>;
-  let s = '';
-  for (let i = 0; i < bodyNames.length; i++) s += (i ? '\t' : '') + bodyEncoders[i](r[bodyNames[i]], stats);
-  return s + '\n';
-}
+export const encodeCopyRowBody = new Function('escapeText', 'escapeJson',
+  `return function encodeCopyRowBody(r, stats) {\n  return ''\n    + ${(EVENT_COLUMNS as readonly EventColumn[]).slice(FLUSH_COLUMNS).map(columnCode).join(" + '\\t'\n    + ")} + '\\n';\n};`,
+)(escapeCopyText, escapeCopyJson) as (row: EventRow, stats: EncodeStats) => string;
 
 /** The flush-time columns of a row whose id, created and modified are set (store-batch.ts). */
 export function copyRowPrefix(row: EventRow): string {
