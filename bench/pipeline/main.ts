@@ -19,6 +19,8 @@ import type { Pool } from '../../src/db/pool.js';
 import { COPY_COLUMN_LIST, encodeCopyRow } from '../../src/pipeline/copy-encode.js';
 import { parseEvent } from '../../src/pipeline/parse-event.js';
 import { type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.js';
+import { ALL, WatchAnnouncer } from '../../src/pipeline/watched-groups.js';
+import { redisKeys } from '../../src/redis-keys.js';
 import { postgresBinDirs } from '../../src/services/system-packages.js';
 import { runAwxWorker } from './awx-worker.js';
 import { cpuMeter, formatCpu, selfCpuSeconds, treeCpuSeconds } from './cpu-accounting.js';
@@ -154,6 +156,12 @@ async function main(): Promise<void> {
     console.log(`  CPU: ${formatCpu(ceilCpu.perEvent(N_MAX))}`);
 
     // Playstream at maximum rate: producers push as fast as they can while the receiver drains.
+    // Every group watched (watched-groups.ts), so every event's websocket frame is built and
+    // published as when each job is followed; BENCH_WATCH=none: nobody watches, no frames.
+    const watcher = process.env.BENCH_WATCH === 'none' ? undefined
+      : new WatchAnnouncer(redis, redisKeys(config), `bench-${process.pid}`, () => [ALL]);
+    await watcher?.sync();
+    console.log(`watching: ${watcher ? 'every group (frames built and published)' : 'nobody (no frames built)'}`);
     const receiver = await startReceiver({ config, pool, redis, workers: WORKERS });
     const inserted = () => receiver.metrics.inserted.get();
     const maxJob = await createBenchJob(pool);
