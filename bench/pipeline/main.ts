@@ -189,6 +189,7 @@ async function main(): Promise<void> {
     console.log(`playstream at ${FIXED_RATE}/s offered (${nFixed} events): lag ms p50 ${fixedLag.p50} p99 ${fixedLag.p99} max ${fixedLag.max}`);
     console.log(`  lag ms p99 per second of the run: ${(await lagBySecond(pool, fixedJob.id)).join(' ')}`);
     await receiver.close();
+    await watcher?.close();
 
     // AWX's algorithm on the same drivers: 4 processes, one BLPOP per event, ≤1000 or 1 s, multi-row INSERT.
     const awxJob = await createBenchJob(pool);

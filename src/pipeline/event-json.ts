@@ -11,10 +11,11 @@ import { eventDisplay, eventType } from './event-types.js';
  * event_data) — so a client sees the same object either way, and a column added to the
  * row reaches both.
  *
- * The JSON text is written field by field with the per-kind keys computed once (pino's
- * genLsCache idea) and `event_data` spliced in from the text the row stores, instead of
- * building an object and JSON.stringify-ing it: a CPU profile of the receiver under load
- * had broadcast serialisation as its largest item when it was built that way.
+ * The JSON text is one concatenation per kind, compiled once from the plan (`plan`: the
+ * per-kind keys as literals, pino's genLsCache idea) with `event_data` spliced in from the
+ * text the row stores, instead of building an object and JSON.stringify-ing it: a CPU
+ * profile of the receiver under load had broadcast serialisation as its largest item when
+ * it was built that way.
  */
 interface Field {
   key: string;
