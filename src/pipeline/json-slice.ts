@@ -30,8 +30,8 @@ export function objectMemberText(text: string, key: string): string | undefined 
         if ((i - 1 - b) % 2 === 0) break;
       }
       if (depth === 1 && expectKey) {
-        const k = text.indexOf('\\', open);
-        if (k >= 0 && k < i) return undefined;
+        // Keys are short: look for an escape within this one only (indexOf would search the rest of the text).
+        for (let k = open + 1; k < i; k++) if (text.charCodeAt(k) === 92) return undefined;
         capture = i - open - 1 === key.length && text.startsWith(key, open + 1);
         expectKey = false;
       }
