@@ -9,15 +9,15 @@ import { jobKinds } from '../../src/db/job-kinds.js';
 import { sharedFixture } from '../../src/paths.js';
 import { encodeCopyRow } from '../../src/pipeline/copy-encode.js';
 import { deriveColumns } from '../../src/pipeline/derive.js';
-import { eventMessageJson } from '../../src/pipeline/event-message-json.js';
-import { serializeEvent } from '../../src/pipeline/event-serializer.js';
+import { eventMessageJson, eventObject } from '../../src/pipeline/event-json.js';
 import { type ParsedEvent, parseEvent } from '../../src/pipeline/parse-event.js';
 
 const lines = fs.readFileSync(process.env.BENCH_FIXTURE ?? sharedFixture('runner-events.jsonl'), 'utf8').trim().split('\n');
 const raws = lines.map((l) => Buffer.from(JSON.stringify({ ...JSON.parse(l), job_id: 42 })));
 const stats = { invalidUtf8: 0, badCreated: 0, nulStripped: 0 };
 const parsed = raws.map((r) => parseEvent(r, stats) as ParsedEvent);
-const ctx = { id: 1, modified: new Date().toISOString(), jobCreated: '2026-01-01T00:00:00.000000Z', hostId: 7 };
+const modified = new Date().toISOString();
+for (const e of parsed) Object.assign(e.row, { id: 1, modified, created: e.row.created || modified, job_created: '2026-01-01T00:00:00.000000Z', host_id: 7 });
 let i = 0;
 const next = () => (i = (i + 1) % raws.length);
 
@@ -25,29 +25,14 @@ const bench = new Bench({ time: 1000 });
 bench
   .add('baseline: JSON.parse(bytes)', () => { JSON.parse(raws[next()].toString('utf8')); })
   .add('parseEvent (decode, validate, derive, event_data text)', () => { parseEvent(raws[next()], stats); })
-  .add('deriveColumns', () => { const e = parsed[next()]; deriveColumns(e.event, e.eventData); })
-  .add('encodeCopyRow', () => { encodeCopyRow(parsed[next()], ctx, stats); })
-  .add('serializeEvent (websocket/API shape)', () => {
+  .add('deriveColumns', () => { const e = parsed[next()]; deriveColumns({ ...e.row }, e.eventData); })
+  .add('encodeCopyRow', () => { encodeCopyRow(parsed[next()].row, stats); })
+  .add('eventObject (REST shape)', () => { const e = parsed[next()]; eventObject(e.row, jobKinds.job, e.eventData); })
+  .add('eventObject + JSON.stringify (emit before 7f2cefd)', () => {
     const e = parsed[next()];
-    serializeEvent({ id: 1, created: e.created, modified: ctx.modified, job_id: 42, event: e.event, event_data: e.eventData, failed: e.failed,
-      changed: e.changed, uuid: e.uuid, parent_uuid: e.parentUuid, counter: e.counter, stdout: e.stdout, verbosity: e.verbosity,
-      start_line: e.startLine, end_line: e.endLine, host_id: null, host_name: e.hostName, playbook: e.playbook, play: e.play, role: e.role,
-      task: e.task }, jobKinds.job);
+    JSON.stringify({ ...eventObject(e.row, jobKinds.job, e.eventData), group_name: 'job_events' });
   })
-  .add('serializeEvent + JSON.stringify (emit before 7f2cefd)', () => {
-    const e = parsed[next()];
-    JSON.stringify(serializeEvent({ id: 1, created: e.created, modified: ctx.modified, job_id: 42, event: e.event, event_data: e.eventData,
-      failed: e.failed, changed: e.changed, uuid: e.uuid, parent_uuid: e.parentUuid, counter: e.counter, stdout: e.stdout,
-      verbosity: e.verbosity, start_line: e.startLine, end_line: e.endLine, host_id: null, host_name: e.hostName, playbook: e.playbook,
-      play: e.play, role: e.role, task: e.task }, jobKinds.job));
-  })
-  .add('eventMessageJson (emit now)', () => {
-    const e = parsed[next()];
-    eventMessageJson({ id: 1, created: e.created, modified: ctx.modified, jobId: 42, event: e.event, counter: e.counter,
-      eventDataText: e.eventDataText, eventData: e.eventData, failed: e.failed, changed: e.changed, uuid: e.uuid, parentUuid: e.parentUuid,
-      hostId: null, hostName: e.hostName, playbook: e.playbook, play: e.play, role: e.role, task: e.task, stdout: e.stdout,
-      startLine: e.startLine, endLine: e.endLine, verbosity: e.verbosity }, jobKinds.job);
-  });
+  .add('eventMessageJson (emit now)', () => { const e = parsed[next()]; eventMessageJson(e.row, jobKinds.job, e.eventData); });
 await bench.run();
 const base = bench.tasks[0].result!;
 const ns = (t: typeof base) => ('latency' in t ? (t as { latency: { mean: number } }).latency.mean : (t as unknown as { mean: number }).mean) * 1e6;

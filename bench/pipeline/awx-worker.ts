@@ -25,8 +25,9 @@ export async function runAwxWorker(args: string[]): Promise<void> {
     const rows: string[] = [];
     for (const e of buffer) {
       const base = values.length;
-      values.push(e.created || modified, modified, jobCreated, e.jobId, e.event, e.eventDataText, e.failed, e.changed, e.uuid, e.parentUuid,
-        e.counter, e.stdout.replace(/\0/g, ''), e.verbosity, e.startLine, e.endLine, e.hostName, e.playbook, e.play, e.role, e.task);
+      const r = e.row;
+      values.push(r.created || modified, modified, jobCreated, r.job_id, r.event, r.event_data, r.failed, r.changed, r.uuid, r.parent_uuid,
+        r.counter, r.stdout.replace(/\0/g, ''), r.verbosity, r.start_line, r.end_line, r.host_name, r.playbook, r.play, r.role, r.task);
       rows.push(`(${COLS.map((_, i) => `$${base + i + 1}`).join(',')})`);
     }
     await pool.query(`INSERT INTO job_events (${COLS.join(',')}) VALUES ${rows.join(',')}`, values);

@@ -5,11 +5,16 @@
  * event it prints is the receiver's own path (its Node process, Redis, Postgres) without
  * producers competing: the figure to watch when optimizing the receiver, and the run to
  * profile (`BENCH_CPU_PROF=1` writes a .cpuprofile of the receiver's process to the cwd).
+ * A watcher of every group is announced (watched-groups.ts), so the receiver builds and
+ * publishes every event's websocket frame, as when each job is followed; `BENCH_WATCH=none`
+ * measures the path with nobody watching (no frames built).
  */
 import fs from 'node:fs';
 import inspector from 'node:inspector/promises';
 import os from 'node:os';
 import { startReceiver } from '../../src/pipeline/receiver.js';
+import { ALL, WatchAnnouncer } from '../../src/pipeline/watched-groups.js';
+import { redisKeys } from '../../src/redis-keys.js';
 import { cpuMeter, formatCpu, selfCpuSeconds, treeCpuSeconds } from './cpu-accounting.js';
 import { eventJson, fixtureLines } from './producer.js';
 import { createBenchJob, startBenchStack } from './stack.js';
@@ -36,6 +41,9 @@ async function main(): Promise<void> {
       await session.post('Profiler.start');
     }
     const meter = cpuMeter({ postgres: () => treeCpuSeconds(pg.pid), redis: () => treeCpuSeconds(redisServer.pid), 'receiver (node)': selfCpuSeconds });
+    const watcher = process.env.BENCH_WATCH === 'none' ? undefined
+      : new WatchAnnouncer(redis, redisKeys(config), `drain-${process.pid}`, () => [ALL]);
+    await watcher?.sync();
     const t0 = performance.now();
     const receiver = await startReceiver({ config, pool, redis, workers: WORKERS });
     while (receiver.metrics.inserted.get() < N) await new Promise((r) => setTimeout(r, 10));
@@ -47,6 +55,8 @@ async function main(): Promise<void> {
       session.disconnect();
     }
     await receiver.close();
+    await watcher?.close();
+    console.log(`watching: ${watcher ? 'every group (frames built)' : 'nobody (no frames)'}`);
     console.log(`drained ${N} events in ${seconds.toFixed(2)} s: ${Math.round(N / seconds)} events/s`);
     console.log(`  CPU: ${formatCpu(perEvent)}`);
   } finally {

@@ -16,9 +16,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Pool } from '../../src/db/pool.js';
-import { encodeCopyRow } from '../../src/pipeline/copy-encode.js';
+import { COPY_COLUMN_LIST, encodeCopyRow } from '../../src/pipeline/copy-encode.js';
 import { parseEvent } from '../../src/pipeline/parse-event.js';
 import { type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.js';
+import { ALL, WatchAnnouncer } from '../../src/pipeline/watched-groups.js';
+import { redisKeys } from '../../src/redis-keys.js';
 import { postgresBinDirs } from '../../src/services/system-packages.js';
 import { runAwxWorker } from './awx-worker.js';
 import { cpuMeter, formatCpu, selfCpuSeconds, treeCpuSeconds } from './cpu-accounting.js';
@@ -134,15 +136,16 @@ async function main(): Promise<void> {
       for (let c = w * per + 1; c <= Math.min(N_MAX, (w + 1) * per); c++) {
         const e = parseEvent(Buffer.from((await import('./producer.js')).eventJson(fixtures, ceilJob.id, c)), stats);
         if (!e.ok) throw new Error('bad bench event');
-        text += encodeCopyRow(e, { id: 0, modified: new Date().toISOString(), jobCreated: ceilJob.createdIso, hostId: null }, stats)
-          .replace(/^0\t/, '');
+        const modified = new Date().toISOString();
+        Object.assign(e.row, { id: 0, modified, created: e.row.created || modified, job_created: ceilJob.createdIso, host_id: null });
+        text += encodeCopyRow(e.row, stats).replace(/^0\t/, '');
       }
       const f = path.join(stack.dir, `copy-${w}.txt`);
       fs.writeFileSync(f, text);
       files.push(f);
     }
     const psql = postgresBinDirs().map((d) => path.join(d, 'psql')).find((p) => fs.existsSync(p)) ?? 'psql';
-    const cols = 'created, modified, job_created, job_id, event, event_data, failed, changed, uuid, parent_uuid, counter, stdout, verbosity, start_line, end_line, host_id, host_name, playbook, play, role, task';
+    const cols = COPY_COLUMN_LIST.replace(/^id, /, '');
     const cpu = () => cpuMeter({ postgres: () => treeCpuSeconds(pg.pid), redis: () => treeCpuSeconds(redisServer.pid),
       'receiver (node)': selfCpuSeconds, producers: () => producerCpuSeconds, 'psql/awx workers': () => reapedChildrenCpuSeconds() - producerTotalCpuSeconds });
     const ceilCpu = cpu();
@@ -153,6 +156,12 @@ async function main(): Promise<void> {
     console.log(`  CPU: ${formatCpu(ceilCpu.perEvent(N_MAX))}`);
 
     // Playstream at maximum rate: producers push as fast as they can while the receiver drains.
+    // Every group watched (watched-groups.ts), so every event's websocket frame is built and
+    // published as when each job is followed; BENCH_WATCH=none: nobody watches, no frames.
+    const watcher = process.env.BENCH_WATCH === 'none' ? undefined
+      : new WatchAnnouncer(redis, redisKeys(config), `bench-${process.pid}`, () => [ALL]);
+    await watcher?.sync();
+    console.log(`watching: ${watcher ? 'every group (frames built and published)' : 'nobody (no frames built)'}`);
     const receiver = await startReceiver({ config, pool, redis, workers: WORKERS });
     const inserted = () => receiver.metrics.inserted.get();
     const maxJob = await createBenchJob(pool);
@@ -180,6 +189,7 @@ async function main(): Promise<void> {
     console.log(`playstream at ${FIXED_RATE}/s offered (${nFixed} events): lag ms p50 ${fixedLag.p50} p99 ${fixedLag.p99} max ${fixedLag.max}`);
     console.log(`  lag ms p99 per second of the run: ${(await lagBySecond(pool, fixedJob.id)).join(' ')}`);
     await receiver.close();
+    await watcher?.close();
 
     // AWX's algorithm on the same drivers: 4 processes, one BLPOP per event, ≤1000 or 1 s, multi-row INSERT.
     const awxJob = await createBenchJob(pool);

@@ -10,6 +10,7 @@ import { migrate } from '../../src/db/migrate.js';
 import { createPool } from '../../src/db/pool.js';
 import { sharedFixture } from '../../src/paths.js';
 import { runReceiver } from '../../src/pipeline/receiver-main.js';
+import { decodeEventFrame, eventFrameGroup } from '../../src/pipeline/bus-frame.js';
 import { redisKeys } from '../../src/redis-keys.js';
 import { hashPassword } from '../../src/security/passwords.js';
 import { freePort } from '../../src/services/free-port.js';
@@ -56,8 +57,6 @@ const quantile = (s: number[], p: number) => (s.length ? s[Math.min(s.length - 1
 interface Result { offered: number; delivered: number; received: number; expected: number; seconds: number; p50: number; p99: number;
   commitP50: number; commitP99: number; busP50: number; busP99: number; outOfOrder: number; statusChanges: number }
 
-const COUNTER = Buffer.from('"counter":');
-const GROUP_PREFIX = Buffer.from('{"group":"job_events-');
 
 /**
  * Listens on the bus beside the server under test and notes when each sampled event
@@ -68,13 +67,12 @@ function busTap(redisUrl: string, channel: string): { announced: Map<number, num
   const announced = new Map<number, number>();
   const sub = new Redis(redisUrl);
   sub.on('messageBuffer', (_c: Buffer, payload: Buffer) => {
-    if (payload.indexOf(GROUP_PREFIX) !== 0) return;
+    const group = eventFrameGroup(payload);
+    if (!group.startsWith('job_events-')) return;
     const now = Date.now();
-    let job = 0;
-    for (let i = GROUP_PREFIX.length; payload[i] >= 48 && payload[i] <= 57; i++) job = job * 10 + payload[i] - 48;
-    for (let at = payload.indexOf(COUNTER); at >= 0; at = payload.indexOf(COUNTER, at + 1)) {
-      let c = 0;
-      for (let i = at + COUNTER.length; payload[i] >= 48 && payload[i] <= 57; i++) c = c * 10 + payload[i] - 48;
+    const job = Number(group.slice('job_events-'.length));
+    // The frame's header has every message's counter (bus-frame.ts).
+    for (const c of decodeEventFrame(payload).counters) {
       if (c % SAMPLE_EVERY === 0 && !announced.has(job * 1e7 + c)) announced.set(job * 1e7 + c, now);
     }
   });
@@ -122,9 +120,9 @@ async function main(): Promise<void> {
     const port = await freePort();
     const srv = server === 'playstream'
       ? await child(['web'], { ...env, PORT: String(port) })
-      : await child(['baseline', keys.broadcastChannel, String(port)], env);
+      : await child(['baseline', String(port)], env);
     const jobs = await newJobs(opts.jobsN);
-    const tap = busTap(redisServer.url, keys.broadcastChannel);
+    const tap = busTap(redisServer.url, keys.eventFrameChannel);
     await tap.ready;
     const per = Math.ceil(opts.clients / CLIENT_PROCESSES);
     const procs = await Promise.all(Array.from({ length: CLIENT_PROCESSES }, (_, i) => child(['clients', JSON.stringify({
@@ -252,6 +250,6 @@ async function main(): Promise<void> {
 
 if (role === 'web') await runWeb();
 else if (role === 'receiver') await runReceiver();
-else if (role === 'baseline') await runBaselineServer(process.env.REDIS_URL!, process.argv[3], Number(process.argv[4]));
+else if (role === 'baseline') await runBaselineServer(process.env.REDIS_URL!, redisKeys({ redisPrefix: '', callbackQueue: 'callback_tasks' }), Number(process.argv[3]));
 else if (role === 'clients') await runClients(JSON.parse(process.argv[3]) as ClientSpec);
 else await main();

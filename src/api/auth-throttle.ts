@@ -39,9 +39,9 @@ export interface AttemptKeys { user: string; address: string }
 
 /** The counters of one attempt by `username` from the TCP peer `remoteAddress` (uWS's text form). */
 export function attemptKeys(ctx: ApiContext, username: string, remoteAddress: string): AttemptKeys {
-  const ns = `${redisKeys(ctx.config).ns}auth:failures:`;
+  const keys = redisKeys(ctx.config);
   const user = crypto.createHash('sha256').update(username).digest('hex').slice(0, 32);
-  return { user: `${ns}user:${user}`, address: `${ns}address:${clientNetwork(remoteAddress)}` };
+  return { user: keys.authFailures('user', user), address: keys.authFailures('address', clientNetwork(remoteAddress)) };
 }
 
 /** An IPv4 address as it is; IPv4-mapped IPv6 as IPv4; other IPv6 as its /64 (`2001:0db8:0000:0001::/64`). */

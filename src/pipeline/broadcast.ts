@@ -3,7 +3,9 @@ import type { Redis } from 'ioredis';
 /**
  * The broadcast bus contract (DESIGN.md §1): one Redis pub/sub message per (batch, group),
  * published only after the rows it announces are committed. Every web node subscribes to
- * the one channel and fans each message out to the websocket clients in `group`.
+ * the one channel and fans each message out to the websocket clients in `group`. Two
+ * encodings share the channel: the receiver's event frames (bus-frame.ts: bytes the web
+ * node sends as they are) and, for everything else, this JSON object (first byte `{`).
  *
  * Groups use AWX's names: `job_events-42` (and the other event kinds), `jobs-status_changed`,
  * `jobs-summary`, `schedules-changed`, `control`, `metrics`. Each item of `messages` is one
@@ -12,8 +14,6 @@ import type { Redis } from 'ioredis';
 export interface BroadcastMessage {
   group: string;
   messages: Record<string, unknown>[];
-  /** For event groups: lowest and highest `counter` in `messages` (lets clients name gaps). */
-  counterRange?: [number, number];
 }
 
 export function publishBroadcast(redis: Redis, channel: string, message: BroadcastMessage): Promise<number> {

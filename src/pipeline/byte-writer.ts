@@ -27,6 +27,38 @@ export class ByteWriter {
     return this;
   }
 
+  u8(v: number): this {
+    this.#ensure(1);
+    this.#buf[this.#off++] = v;
+    return this;
+  }
+
+  u16(v: number): this {
+    this.#ensure(2);
+    this.#off = this.#buf.writeUInt16LE(v, this.#off);
+    return this;
+  }
+
+  u32(v: number): this {
+    this.#ensure(4);
+    this.#off = this.#buf.writeUInt32LE(v, this.#off);
+    return this;
+  }
+
+  /** Skips `n` bytes to fill in later (u32At, i32At); returns their offset. */
+  reserve(n: number): number {
+    this.#ensure(n);
+    const at = this.#off;
+    this.#off += n;
+    return at;
+  }
+
+  u32At(at: number, v: number): void { this.#buf.writeUInt32LE(v, at); }
+
+  i32At(at: number, v: number): void { this.#buf.writeInt32LE(v, at); }
+
+  get length(): number { return this.#off; }
+
   /** The bytes written so far (a view: the writer must not be reused after this). */
   bytes(): Buffer {
     return this.#buf.subarray(0, this.#off);

@@ -1,3 +1,4 @@
+import type { EventRow } from './event-row.js';
 import { eventType } from './event-types.js';
 
 /**
@@ -10,15 +11,8 @@ import { eventType } from './event-types.js';
  *   column width);
  * - host_name: event_data.host, trimmed (host_id is looked up per job at store time).
  */
-export interface DerivedColumns {
-  failed: boolean;
-  changed: boolean;
-  hostName: string;
-  playbook: string;
-  play: string;
-  role: string;
-  task: string;
-}
+/** The row's `derived` columns (event-row.ts). */
+export type DerivedColumns = Pick<EventRow, 'failed' | 'changed' | 'host_name' | 'playbook' | 'play' | 'role' | 'task'>;
 
 const MAX_NAME = 1024;
 
@@ -38,7 +32,9 @@ function sumValues(v: unknown): number {
   return n;
 }
 
-export function deriveColumns(event: string, d: Record<string, unknown>): DerivedColumns {
+/** Sets the derived columns of `row` (its `event` set) from its parsed event_data. */
+export function deriveColumns(row: DerivedColumns & { event: string }, d: Record<string, unknown>): void {
+  const event = row.event;
   let failed = eventType(event).failed && !d.ignore_errors;
   let changed = false;
   const res = d.res;
@@ -49,10 +45,13 @@ export function deriveColumns(event: string, d: Record<string, unknown>): Derive
       changed = sumValues(d.changed ?? {}) > 0;
     } catch { /* AWX keeps the per-type values when stats are malformed */ }
   }
-  return {
-    failed, changed, hostName: typeof d.host === 'string' ? text(d.host) : '',
-    playbook: text(d.playbook), play: text(d.play), role: text(d.role), task: text(d.task),
-  };
+  row.failed = failed;
+  row.changed = changed;
+  row.host_name = typeof d.host === 'string' ? text(d.host) : '';
+  row.playbook = text(d.playbook);
+  row.play = text(d.play);
+  row.role = text(d.role);
+  row.task = text(d.task);
 }
 
 const STATUS_KEYS = ['skipped', 'ok', 'changed', 'failures', 'dark'] as const;

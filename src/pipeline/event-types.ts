@@ -49,11 +49,11 @@ export function eventType(event: string): EventType {
 }
 
 /** AWX's `get_event_display2`: the display name, with the play or task for their start events. */
-export function eventDisplay(event: string, play: string, task: string, role: string, eventData: Record<string, unknown>): string {
+export function eventDisplay(event: string, play: string, task: string, role: string, isConditional: boolean): string {
   let msg = eventType(event).display || event;
   if (event === 'playbook_on_play_start' && play) msg = `${msg} (${play})`;
   else if (event === 'playbook_on_task_start' && task) {
-    if (eventData.is_conditional) msg = 'Handler Notified';
+    if (isConditional) msg = 'Handler Notified';
     msg = role ? `${msg} (${role} | ${task})` : `${msg} (${task})`;
   }
   return msg;

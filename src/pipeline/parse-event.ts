@@ -1,6 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { type JobKindInfo, jobKinds } from '../db/job-kinds.js';
-import { type DerivedColumns, deriveColumns } from './derive.js';
+import { deriveColumns } from './derive.js';
+import { emptyEventRow, type EventRow, RUNNER_COLUMNS } from './event-row.js';
+import { objectMemberText } from './json-slice.js';
 
 /**
  * Turns one raw Redis item (bytes) into a ParsedEvent ready to encode, or a BadEvent with a
@@ -18,7 +20,7 @@ export interface BadEvent {
   jobId: number | null;
 }
 
-export interface ParsedEvent extends DerivedColumns {
+export interface ParsedEvent {
   ok: true;
   raw: Buffer;
   kind: JobKindInfo;
@@ -26,19 +28,18 @@ export interface ParsedEvent extends DerivedColumns {
   isEof: boolean;
   /** EOF only. */
   finalCounter: number;
-  event: string;
-  counter: number;
-  uuid: string;
-  parentUuid: string;
-  stdout: string;
-  startLine: number;
-  endLine: number;
-  verbosity: number;
-  /** ISO 8601 with zone ('Z' added when the runner sent none), or '' (use flush time). */
-  created: string;
+  /**
+   * The row to store: every `runner`, `parse` and `derived` column set here, job_id too;
+   * job_created and host_id at prepare, id and modified at each store attempt. `created` is
+   * ISO 8601 with a zone ('Z' added when the runner sent none), or '' when it did not parse:
+   * then `flushCreated`, and each store attempt sets it to its `modified`.
+   */
+  row: EventRow;
+  flushCreated: boolean;
+  /** When the runner created the event (epoch ms; the parse time when `created` did not parse). */
   createdMs: number;
+  /** event_data as parsed (derive.ts and the websocket message's event_display read it). */
   eventData: Record<string, unknown>;
-  eventDataText: string;
 }
 
 export interface ParseStats { invalidUtf8: number; badCreated: number }
@@ -50,6 +51,19 @@ const INT32_MAX = 2_147_483_647;
 // counts as a bad `created`: the COPY row writes this text unescaped, as ASCII.
 // Group 2 is the zone.
 const ISO_CREATED = /^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d(:?\d\d)?)?$/;
+
+/**
+ * Copies the columns the runner sends as they are (event-row.ts `runner`) from the wire
+ * event to the row, absent or null staying empty; returns what is wrong with one, or ''.
+ * Compiled once from the column list: a loop with a computed key per column made every
+ * property access megamorphic.
+ */
+const copyRunnerColumns = new Function('isInt', `return function copyRunnerColumns(e, r) {\n  let v;\n${RUNNER_COLUMNS.map((c) => {
+  if (!/^[a-z_][a-z0-9_]*$/.test(c.name)) throw new Error(`event-row.ts: column name ${c.name} is not a plain identifier`);
+  const check = c.type === 'text' ? "typeof v !== 'string'" : c.type === 'int' ? '!isInt(v, 0)' : 'true';
+  const what = c.type === 'text' ? 'a string' : 'a non-negative integer';
+  return `  v = e.${c.name};\n  if (v !== undefined && v !== null) {\n    if (${check}) return ${JSON.stringify(`${c.name} must be ${what}`)};\n    r.${c.name} = v;\n  }\n`;
+}).join('')}  return '';\n};`)(isInt) as (e: Record<string, unknown>, row: EventRow) => string;
 
 function bad(code: BadEventCode, reason: string, raw: Buffer, jobId: number | null = null): BadEvent {
   return { ok: false, code, reason, raw, jobId };
@@ -87,44 +101,39 @@ export function parseEvent(raw: Buffer, stats: ParseStats): ParsedEvent | BadEve
 
   const event = e.event;
   if (typeof event !== 'string' || event === '') return bad('wrong_type', 'event must be a non-empty string', raw, id);
+  const row = emptyEventRow();
+  row.job_id = id;
   if (event === 'EOF') {
     const fc = e.final_counter ?? 0;
     if (!isInt(fc, 0)) return bad('wrong_type', 'final_counter must be a non-negative integer', raw, id);
-    return {
-      ok: true, raw, kind, jobId: id, isEof: true, finalCounter: fc, event, counter: 0, uuid: '', parentUuid: '', stdout: '',
-      startLine: 0, endLine: 0, verbosity: 0, created: '', createdMs: Date.now(), eventData: {}, eventDataText: '{}',
-      failed: false, changed: false, hostName: '', playbook: '', play: '', role: '', task: '',
-    };
+    row.event = event;
+    return { ok: true, raw, kind, jobId: id, isEof: true, finalCounter: fc, row, flushCreated: true, createdMs: Date.now(), eventData: {} };
   }
   if (!isInt(e.counter, 0)) return bad('wrong_type', 'counter must be a non-negative 32-bit integer', raw, id);
-  for (const f of ['stdout', 'uuid', 'parent_uuid', 'created'] as const) {
-    if (e[f] !== undefined && e[f] !== null && typeof e[f] !== 'string') return bad('wrong_type', `${f} must be a string`, raw, id);
-  }
-  for (const f of ['start_line', 'end_line', 'verbosity'] as const) {
-    if (e[f] !== undefined && e[f] !== null && !isInt(e[f], 0)) return bad('wrong_type', `${f} must be a non-negative integer`, raw, id);
-  }
+  const created = e.created;
+  if (created !== undefined && created !== null && typeof created !== 'string') return bad('wrong_type', 'created must be a string', raw, id);
+  const wrong = copyRunnerColumns(e, row);
+  if (wrong) return bad('wrong_type', wrong, raw, id);
   const ed = e.event_data ?? {};
   if (typeof ed !== 'object' || ed === null || Array.isArray(ed)) return bad('wrong_type', 'event_data must be an object', raw, id);
   const eventData = ed as Record<string, unknown>;
+  row.event = event;
+  row.counter = e.counter as number;
+  // As the runner wrote it (parsed once, never re-encoded), when it can be cut out as it is.
+  row.event_data = (e.event_data ? objectMemberText(text, 'event_data') : undefined) ?? JSON.stringify(eventData);
 
-  let created = (e.created as string | undefined) ?? '';
   let createdMs = NaN;
   const iso = created ? ISO_CREATED.exec(created) : null;
   if (iso) {
-    if (!iso[2]) created += 'Z';
-    createdMs = Date.parse(created);
+    row.created = iso[2] ? created! : created + 'Z';
+    createdMs = Date.parse(row.created);
   }
-  if (Number.isNaN(createdMs)) {
+  const flushCreated = Number.isNaN(createdMs);
+  if (flushCreated) {
     if (created) stats.badCreated++;
-    created = '';
+    row.created = '';
     createdMs = Date.now();
   }
-  const d = deriveColumns(event, eventData);
-  return {
-    ok: true, raw, kind, jobId: id, isEof: false, finalCounter: 0, event, counter: e.counter as number,
-    uuid: (e.uuid as string | undefined) ?? '', parentUuid: (e.parent_uuid as string | undefined) ?? '',
-    stdout: (e.stdout as string | undefined) ?? '', startLine: (e.start_line as number | undefined) ?? 0,
-    endLine: (e.end_line as number | undefined) ?? 0, verbosity: (e.verbosity as number | undefined) ?? 0,
-    created, createdMs, eventData, eventDataText: JSON.stringify(eventData), ...d,
-  };
+  deriveColumns(row, eventData);
+  return { ok: true, raw, kind, jobId: id, isEof: false, finalCounter: 0, row, flushCreated, createdMs, eventData };
 }

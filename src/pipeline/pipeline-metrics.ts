@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../redis-keys.js';
 import { log } from '../log.js';
 import { Registry } from '../metrics.js';
 import { publishBroadcast } from './broadcast.js';
@@ -61,12 +62,6 @@ export function receiverRegistry() {
 }
 export type ReceiverMetrics = ReturnType<typeof receiverRegistry>;
 
-export function snapshotKey(ns: string, node: string, instance: string): string {
-  return `${ns}receiver:metrics:${node}:${instance}`;
-}
-export function snapshotIndexKey(ns: string): string {
-  return `${ns}receiver:metrics`;
-}
 
 function sum(values: Map<string, number>): number {
   let n = 0;
@@ -75,7 +70,7 @@ function sum(values: Map<string, number>): number {
 }
 
 /** Starts the 250 ms snapshot loop; returns a stop function. Failures are logged, never thrown. */
-export function startSnapshotLoop(opts: { redis: Redis; ns: string; queue: string; broadcastChannel: string; node: string;
+export function startSnapshotLoop(opts: { redis: Redis; keys: RedisKeys; node: string;
   instance: string; metrics: ReceiverMetrics; processingKeys: string[] }): () => void {
   const { metrics: m } = opts;
   let last = { at: Date.now(), popped: 0, inserted: 0 };
@@ -86,7 +81,7 @@ export function startSnapshotLoop(opts: { redis: Redis; ns: string; queue: strin
     running = true;
     try {
       const pipe = opts.redis.pipeline();
-      pipe.llen(opts.queue);
+      pipe.llen(opts.keys.callbackQueue);
       for (const k of opts.processingKeys) pipe.llen(k);
       const res = (await pipe.exec()) ?? [];
       const lens = res.map(([, v]) => Number(v) || 0);
@@ -111,13 +106,13 @@ export function startSnapshotLoop(opts: { redis: Redis; ns: string; queue: strin
       };
       last = { at: now, popped, inserted };
       const snapshot: Snapshot = { live, text: m.registry.render({ node: opts.node, instance: opts.instance }) };
-      const key = snapshotKey(opts.ns, opts.node, opts.instance);
+      const key = opts.keys.receiverSnapshot(opts.node, opts.instance);
       await opts.redis.multi()
         .set(key, JSON.stringify(snapshot), 'PX', SNAPSHOT_TTL_MS)
-        .zadd(snapshotIndexKey(opts.ns), now, key)
-        .zremrangebyscore(snapshotIndexKey(opts.ns), 0, now - 60_000)
+        .zadd(opts.keys.receiverSnapshots, now, key)
+        .zremrangebyscore(opts.keys.receiverSnapshots, 0, now - 60_000)
         .exec();
-      await publishBroadcast(opts.redis, opts.broadcastChannel, { group: 'metrics', messages: [{ group_name: 'metrics', ...live }] });
+      await publishBroadcast(opts.redis, opts.keys.broadcastChannel, { group: 'metrics', messages: [{ group_name: 'metrics', ...live }] });
     } catch (err) {
       log.debug('receiver metrics snapshot failed', { err: (err as Error).message });
     } finally {
@@ -131,8 +126,8 @@ export function startSnapshotLoop(opts: { redis: Redis; ns: string; queue: strin
 }
 
 /** Live snapshots of every receiver (all nodes), newest first. */
-export async function readSnapshots(redis: Redis, ns: string): Promise<Snapshot[]> {
-  const keys = await redis.zrangebyscore(snapshotIndexKey(ns), Date.now() - SNAPSHOT_TTL_MS, '+inf');
+export async function readSnapshots(redis: Redis, redisKeys: RedisKeys): Promise<Snapshot[]> {
+  const keys = await redis.zrangebyscore(redisKeys.receiverSnapshots, Date.now() - SNAPSHOT_TTL_MS, '+inf');
   if (!keys.length) return [];
   const values = await redis.mget(...keys);
   const out: Snapshot[] = [];

@@ -14,8 +14,7 @@ import type { Pool } from '../db/pool.js';
 export interface PreparedRow {
   job: JobInfo;
   e: ParsedEvent;
-  hostId: number | null;
-  /** COPY text of the columns after `modified` (see COPY_COLUMNS), with the row's newline. */
+  /** COPY text of the columns after `modified` (copy-encode.ts), with the row's newline. */
   body: string;
 }
 
@@ -67,8 +66,10 @@ export async function prepareBatch(ctx: PrepareContext, items: (ParsedEvent | Ba
     }
     let list = tables.get(job.kind.eventTable);
     if (!list) tables.set(job.kind.eventTable, list = []);
-    const hostId = e.hostName ? job.hostMap.get(e.hostName) ?? null : null;
-    list.push({ job, e, hostId, body: encodeCopyRowBody(e, job.createdIso, hostId, ctx.encodeStats) });
+    const row = e.row;
+    row.job_created = job.createdIso;
+    row.host_id = row.host_name ? job.hostMap.get(row.host_name) ?? null : null;
+    list.push({ job, e, body: encodeCopyRowBody(row, ctx.encodeStats) });
   }
   for (const w of wrapups.values()) await ctx.partitions.ensure(ctx.pool, w.job.createdIso);
   return { tables, wrapups, dead, size: items.length };

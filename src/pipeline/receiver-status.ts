@@ -10,7 +10,7 @@ export async function printReceiverStatus(): Promise<void> {
   const redis = createRedis(config.redisUrl, 'receiver-status');
   try {
     const keys = redisKeys(config);
-    const [snapshots, listLength] = await Promise.all([readSnapshots(redis, keys.ns), redis.llen(keys.callbackQueue)]);
+    const [snapshots, listLength] = await Promise.all([readSnapshots(redis, keys), redis.llen(keys.callbackQueue)]);
     const out: string[] = [`intake list ${keys.callbackQueue}: ${listLength} events waiting`];
     if (!snapshots.length) out.push('no live receiver (no snapshot in the last 3 s)');
     for (const { live: l } of snapshots) {

@@ -7,6 +7,7 @@ import { ACK_LUA, CLAIM_LUA, READ_MAX } from './claim-scripts.js';
 import { prepareBatch, type PreparedBatch } from './prepare-batch.js';
 import { classifyStoreError, type StoreContext, type StoreMode, storeBatch, type StoreOutcome } from './store-batch.js';
 import { backoffMs, FAST } from '../backoff.js';
+import type { WatchedGroups } from './watched-groups.js';
 
 /**
  * One consume → store → ack → emit loop over two processing lists (slots) of its own (see
@@ -41,10 +42,13 @@ export interface WorkerOptions {
   /** The worker's two processing lists (slots). */
   processingKeys: readonly [string, string];
   broadcastChannel: string;
+  eventFrameChannel: string;
   batchSize: number;
   batchMs: number;
   store: StoreContext;
   metrics: ReceiverMetrics;
+  /** Groups some websocket client watches: frames are built for these only. */
+  watched: WatchedGroups;
 }
 
 const IDLE_BLOCK_SECONDS = 1;
@@ -331,7 +335,9 @@ export class ReceiverWorker {
       const pipe = o.redis.pipeline().eval(ACK_LUA, 2, slot.key, slot.epochKey, batch.raw.length, slot.len, slot.epoch);
       slot.head += batch.raw.length;
       slot.len -= batch.raw.length;
-      for (const m of batchMessages(outcome)) pipe.publish(o.broadcastChannel, m);
+      const { frames, messages } = batchMessages(outcome, (g) => o.watched.has(g));
+      for (const f of frames) pipe.publish(o.eventFrameChannel, f);
+      for (const m of messages) pipe.publish(o.broadcastChannel, m);
       const replies = (await pipe.exec()) ?? [];
       if (replies[0]?.[0]) throw replies[0][0];
       if (replies[0]?.[1] !== 1) throw new StaleSlot(`ack of ${slot.key} found it changed`);

@@ -3,18 +3,19 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
 import { log } from '../log.js';
-import { redisKeys } from '../redis-keys.js';
+import { type RedisKeys, redisKeys } from '../redis-keys.js';
 import { createRedis } from '../runtime.js';
 import { JobCache, PartitionCache } from './job-cache.js';
 import { receiverRegistry, startSnapshotLoop, type ReceiverMetrics } from './pipeline-metrics.js';
 import { ReceiverWorker } from './receiver-worker.js';
 import { startStreamDeadline } from './stream-deadline.js';
+import { WatchedGroups } from './watched-groups.js';
 
 /**
  * The callback receiver: Redis list → batches → COPY → commit → ack → broadcast.
  *
  * Each of `workers` loops owns a Redis connection (blocking commands must not share one)
- * and two processing lists (slots) `${ns}receiver:processing:<node>:<index>` and
+ * and two processing lists (slots) `receiver:processing:<node>:<index>` (redis-keys.ts) and
  * `…:<index>:1`, stable across restarts so a restarted receiver finds what it left. Node
  * names are unique per cluster (they are instance names), so two receivers never share a
  * processing list. A slot is filled by claiming the whole intake list with RENAME
@@ -68,10 +69,6 @@ export interface ReceiverHandle {
   readonly metrics: ReceiverMetrics;
 }
 
-export function processingKey(ns: string, node: string, index: number, slot: 0 | 1 = 0): string {
-  return `${ns}receiver:processing:${node}:${index}${slot ? ':1' : ''}`;
-}
-
 export async function startReceiver(options: { config: Config; pool: Pool; redis?: Redis; workers?: number }): Promise<ReceiverHandle> {
   const { config, pool } = options;
   const keys = redisKeys(config);
@@ -87,10 +84,11 @@ export async function startReceiver(options: { config: Config; pool: Pool; redis
     return createRedis(config.redisUrl, name);
   };
   const publisher = connect('receiver-publish');
+  const watched = new WatchedGroups(publisher, connect('receiver-watched'), keys);
   const metrics = receiverRegistry();
   const store = { pool, jobs: new JobCache(), partitions: new PartitionCache(), node, encodeStats: { nulStripped: 0 } };
 
-  await returnOrphanedLists(publisher, keys.ns, node, workerCount, keys.callbackQueue);
+  await returnOrphanedLists(publisher, keys, node, workerCount);
 
   const connections: Redis[] = [];
   const workers: ReceiverWorker[] = [];
@@ -98,15 +96,15 @@ export async function startReceiver(options: { config: Config; pool: Pool; redis
   for (let i = 0; i < workerCount; i++) {
     const redis = connect(`receiver-${i}`);
     connections.push(redis);
-    const slots = [processingKey(keys.ns, node, i, 0), processingKey(keys.ns, node, i, 1)] as const;
+    const slots = [keys.processing(node, i, 0), keys.processing(node, i, 1)] as const;
     processingKeys.push(...slots);
     workers.push(new ReceiverWorker({
       index: i, redis, queue: keys.callbackQueue, processingKeys: slots, broadcastChannel: keys.broadcastChannel,
-      batchSize: config.receiverBatchSize, batchMs: config.receiverBatchMs, store, metrics,
+      eventFrameChannel: keys.eventFrameChannel, batchSize: config.receiverBatchSize, batchMs: config.receiverBatchMs, store, metrics, watched,
     }));
   }
   const runs = workers.map((w) => w.start().catch((err) => log.error('receiver worker stopped', { err: (err as Error).stack ?? err })));
-  const stopSnapshots = startSnapshotLoop({ redis: publisher, ns: keys.ns, queue: keys.callbackQueue, broadcastChannel: keys.broadcastChannel,
+  const stopSnapshots = startSnapshotLoop({ redis: publisher, keys,
     node, instance: `${process.pid}-${crypto.randomBytes(3).toString('hex')}`, metrics, processingKeys });
   const stopDeadline = startStreamDeadline({ pool, redis: publisher, broadcastChannel: keys.broadcastChannel,
     waitSeconds: config.eventWaitSeconds, metrics });
@@ -117,6 +115,7 @@ export async function startReceiver(options: { config: Config; pool: Pool; redis
     stopSnapshots();
     stopDeadline();
     for (const c of connections) c.disconnect();
+    watched.close();
     publisher.disconnect();
   };
   return {
@@ -139,8 +138,9 @@ export async function startReceiver(options: { config: Config; pool: Pool; redis
   };
 }
 
-async function returnOrphanedLists(redis: Redis, ns: string, node: string, workers: number, queue: string): Promise<void> {
-  const prefix = processingKey(ns, node, 0).slice(0, -1);
+async function returnOrphanedLists(redis: Redis, keys: RedisKeys, node: string, workers: number): Promise<void> {
+  const queue = keys.callbackQueue;
+  const prefix = keys.processingPrefix(node);
   let cursor = '0';
   do {
     const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);

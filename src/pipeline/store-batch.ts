@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import pgCopy from 'pg-copy-streams';
 import { isoUtcSql } from '../db/iso-timestamp.js';
-import { COPY_COLUMN_LIST, COPY_COLUMNS, copyPayload, copyRowPrefix } from './copy-encode.js';
+import { COPY_COLUMN_LIST, copyPayload, copyRowPrefix } from './copy-encode.js';
 import { insertDeadLetters } from './dead-letters.js';
 import type { JobInfo } from './job-cache.js';
 import type { BadEvent, ParsedEvent } from './parse-event.js';
@@ -28,13 +28,13 @@ import { applyHostSummaries, type JobWrapupInput, type JobWrapupResult, wrapupJo
  */
 export type StoreMode = 'fast' | 'dedup' | 'isolate';
 
+/**
+ * An event the batch stored (or found stored): `e.row` is then the row as stored, every
+ * column set (for a row found stored, its own id, created and modified).
+ */
 export interface StoredEvent {
   e: ParsedEvent;
   job: JobInfo;
-  id: number;
-  hostId: number | null;
-  /** Rows found already stored (StoreOutcome.restored): their own created and modified. */
-  stored?: { created: string; modified: string };
 }
 
 export interface StoreOutcome {
@@ -89,18 +89,24 @@ export async function storeBatch(ctx: StoreContext, batch: PreparedBatch, mode: 
     for (let t = 0; t < tables.length; t++) {
       const [table, list] = tables[t];
       const ids = (results[t + 1].rows[0] as { ids: string }).ids.split(',');
-      const rows: StoredEvent[] = list.map((r, i) => ({ job: r.job, e: r.e, id: Number(ids[i]), hostId: r.hostId }));
+      const rows: StoredEvent[] = list.map((r, i) => {
+        const row = r.e.row;
+        row.id = Number(ids[i]);
+        row.modified = modified;
+        if (r.e.flushCreated) row.created = modified;
+        return { job: r.job, e: r.e };
+      });
       if (mode === 'isolate') {
         for (let i = 0; i < rows.length; i++) {
           const r = rows[i];
-          const outcome = await insertOneIsolated(client, table, copyRowPrefix(r.id, r.e.created, modified) + list[i].body);
+          const outcome = await insertOneIsolated(client, table, copyRowPrefix(r.e.row) + list[i].body);
           if (outcome === 'stored') stored.push(r);
           else if (outcome === 'duplicate') duplicates++;
           else dead.push({ ok: false, code: 'store_failed', reason: outcome.error, raw: r.e.raw, jobId: r.e.jobId });
         }
         continue;
       }
-      const text = copyPayload(rows.map((r, i) => ({ id: r.id, created: r.e.created, body: list[i].body })), modified);
+      const text = copyPayload(list.map((r) => ({ row: r.e.row, body: r.body })));
       if (mode === 'fast') {
         await copyIn(client, `COPY ${table} (${COPY_COLUMN_LIST}) FROM STDIN`, text);
         for (const r of rows) stored.push(r);
@@ -112,14 +118,14 @@ export async function storeBatch(ctx: StoreContext, batch: PreparedBatch, mode: 
            ON CONFLICT (job_id, job_created, counter) DO NOTHING RETURNING id`);
         const got = new Set(inserted.map((r) => r.id));
         const already: StoredEvent[] = [];
-        for (const r of rows) if (got.has(r.id)) stored.push(r); else already.push(r);
+        for (const r of rows) if (got.has(r.e.row.id)) stored.push(r); else already.push(r);
         duplicates += already.length;
         if (already.length) restored.push(...await readStored(client, table, already));
       }
     }
     const t2 = performance.now();
     for (const s of stored) {
-      if (s.e.event === 'playbook_on_stats' && s.job.kind.wrapupEvent === 'playbook_on_stats') {
+      if (s.e.row.event === 'playbook_on_stats' && s.job.kind.wrapupEvent === 'playbook_on_stats') {
         wrapups.get(s.job.id)!.stats = s.e;
         await applyHostSummaries(client, s.job, s.e);
       }
@@ -152,12 +158,14 @@ async function readStored(client: pg.PoolClient, table: string, rows: StoredEven
     `SELECT job_id, counter, id, ${isoUtcSql('created')} AS created, ${isoUtcSql('modified')} AS modified
        FROM ${table} t JOIN unnest($1::bigint[], $2::timestamptz[], $3::int[]) AS k(job_id, job_created, counter)
          USING (job_id, job_created, counter)`,
-    [rows.map((r) => r.job.id), rows.map((r) => r.job.createdIso), rows.map((r) => r.e.counter)]);
+    [rows.map((r) => r.job.id), rows.map((r) => r.job.createdIso), rows.map((r) => r.e.row.counter)]);
   const byKey = new Map(found.map((f) => [`${f.job_id} ${f.counter}`, f]));
   const out: StoredEvent[] = [];
   for (const r of rows) {
-    const f = byKey.get(`${r.job.id} ${r.e.counter}`);
-    if (f) out.push({ ...r, id: Number(f.id), stored: { created: f.created, modified: f.modified } });
+    const f = byKey.get(`${r.job.id} ${r.e.row.counter}`);
+    if (!f) continue;
+    Object.assign(r.e.row, { id: Number(f.id), created: f.created, modified: f.modified });
+    out.push(r);
   }
   return out;
 }
@@ -204,4 +212,3 @@ export function isConnectionError(err: unknown): boolean {
   return classifyStoreError(err) === 'connection';
 }
 
-export { COPY_COLUMNS };

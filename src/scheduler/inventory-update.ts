@@ -4,19 +4,16 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type pg from 'pg';
 import YAML from 'yaml';
-import { jobKinds } from '../db/job-kinds.js';
 import { stripAnsi } from '../pipeline/stdout-stream.js';
 import { withTransaction } from '../db/pool.js';
 import { PlaystreamError } from '../errors.js';
-import { redisKeys } from '../redis-keys.js';
-import { EventPusher } from './event-push.js';
+import type { EventPusher } from './event-push.js';
 import { parseVars } from './vars.js';
 import { createPrivateDataDir, projectDir } from './private-data-dir.js';
 import { ensureProjectCheckout } from './project-sync.js';
-import { Redactor } from './redact.js';
 import { JobSandbox } from './sandbox/job-sandbox.js';
 import { ENV_NAME, isSandboxSensitiveEnvName } from './sandbox/env-names.js';
-import type { JobContext, JobRow, KindResult } from './run-unified-job.js';
+import type { JobContext, JobRow, KindResult } from './job-context.js';
 import { recordSyncActivity } from '../db/activity.js';
 import { hostLimitProblem } from '../db/host-limit.js';
 import { SyntheticEvents } from './synthetic-events.js';
@@ -55,13 +52,11 @@ const exec = promisify(execFile);
 const STANDARD_ENV = { ANSIBLE_INVENTORY_UNPARSED_FAILED: 'True', ANSIBLE_INVENTORY_EXPORT: 'True', ANSIBLE_VERBOSE_TO_STDERR: 'True',
   ANSIBLE_HOST_PATTERN_MISMATCH: 'error' };
 
-export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher: (p: EventPusher) => void): Promise<KindResult> {
+export async function runInventoryUpdate(ctx: JobContext, job: JobRow, pusher: EventPusher): Promise<KindResult> {
   const { rows: [source] } = await ctx.pool.query('SELECT * FROM inventory_sources WHERE id = $1', [job.inventory_source_id]);
   const cloud = cloudSources[source.source];
   const credential = job.credential_id ? await loadSourceCredential(ctx, Number(job.credential_id)) : null;
-  const pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, jobKinds.inventory_update.refField, job.id,
-    job.created, new Redactor(credential?.secrets ?? []));
-  setPusher(pusher);
+  pusher.redactor.add(credential?.secrets ?? []);
   const ev = new SyntheticEvents(pusher);
   const constructed = source.source === 'constructed';
   if (source.source !== 'scm' && !cloud && !constructed) {
@@ -140,7 +135,7 @@ export async function runInventoryUpdate(ctx: JobContext, job: JobRow, setPusher
     const lines = stripAnsi(text).split('\n').map((l) => l.trimEnd()).filter(Boolean);
     const from = Math.max(0, lines.findIndex((l) => l.startsWith('ERROR!')));
     const explanation = `ansible-inventory failed: ${lines.slice(from, from + 8).join('\n')}`.slice(0, 1024);
-    return { final: { status: 'failed', jobExplanation: new Redactor(credential?.secrets ?? []).text(explanation) } };
+    return { final: { status: 'failed', jobExplanation: pusher.redactor.text(explanation) } };
   }
   const data = filterImport(parseInventoryList(listed), { hostFilter: compileHostFilter(source.host_filter),
     excludeEmptyGroups: cloud?.excludeEmptyGroups ?? false });

@@ -11,7 +11,7 @@ import { markRunning, saveFinalStatus, type FinalFields, type StatusBus } from '
 import { jobDir, projectDir } from './private-data-dir.js';
 import { readCheckoutRevision, withCheckoutLock } from './project-checkout.js';
 import { runProjectUpdate } from './project-update.js';
-import type { JobContext, JobRow } from './run-unified-job.js';
+import type { JobContext, JobRow } from './job-context.js';
 
 /**
  * The project content where a job runs (AWX's sync_and_copy). Before a job — or an scm
@@ -93,11 +93,11 @@ async function startSync(ctx: JobContext, job: JobRow, project: ProjectRef, revi
 }
 
 async function runSync(ctx: JobContext, sync: JobRow): Promise<FinalFields> {
-  // Replaced by the update's own once it starts; this one still closes the stream (EOF) if the update fails before.
-  let pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, jobKinds.project_update.refField, sync.id, sync.created, new Redactor([]));
+  // The update's one pusher (run-unified-job.ts builds one per job the same way): it closes the stream (EOF) whatever happens.
+  const pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, jobKinds.project_update.refField, sync.id, sync.created, new Redactor([]));
   let final: FinalFields;
   try {
-    final = (await runProjectUpdate(ctx, sync, (p) => { pusher = p; })).final;
+    final = (await runProjectUpdate(ctx, sync, pusher)).final;
   } catch (err) {
     final = err instanceof PlaystreamError && err.code === 'PS_ERR_VALIDATION'
       ? { status: 'error', jobExplanation: err.message }

@@ -2,12 +2,9 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { jobKinds } from '../db/job-kinds.js';
 import { PlaystreamError } from '../errors.js';
-import { redisKeys } from '../redis-keys.js';
-import { EventPusher } from './event-push.js';
+import type { EventPusher } from './event-push.js';
 import { createPrivateDataDir, projectDir, requirementsDir } from './private-data-dir.js';
-import { Redactor } from './redact.js';
 import { isUnder } from './sandbox/host-layout.js';
 import { JobSandbox } from './sandbox/job-sandbox.js';
 import { scmGitAuth, scmPasswordAuth, type ScmAuth } from './scm-credential.js';
@@ -16,7 +13,7 @@ import { withCheckoutLock, writeCheckoutRevision } from './project-checkout.js';
 import { checkSvnFields, fetchSvn } from './project-svn.js';
 import { checkScmFields, fetchGit } from './project-git.js';
 import { checkArchiveUrl, fetchArchive } from './project-archive.js';
-import type { JobContext, JobRow, KindResult } from './run-unified-job.js';
+import type { JobContext, JobRow, KindResult } from './job-context.js';
 import { SyntheticEvents } from './synthetic-events.js';
 import { readSetting } from '../db/settings.js';
 import { effectiveTimeout } from './job-timeout.js';
@@ -51,13 +48,13 @@ const exec = promisify(execFile);
 const PLAYBOOK_MARK = /^\s*-?\s*(hosts|import_playbook|ansible\.builtin\.import_playbook)\s*:/m;
 const GIT_PROTOCOLS = 'file:git:http:https:ssh';
 
-export async function runProjectUpdate(ctx: JobContext, job: JobRow, setPusher: (p: EventPusher) => void): Promise<KindResult> {
+export async function runProjectUpdate(ctx: JobContext, job: JobRow, pusher: EventPusher): Promise<KindResult> {
   // A job's local sync runs under the checkout lock its job already holds (project-sync.ts).
-  if (job.launch_type === 'sync') return runProjectUpdateLocked(ctx, job, setPusher);
-  return withCheckoutLock(ctx.pool, ctx.config.nodeName, job.project_id, () => runProjectUpdateLocked(ctx, job, setPusher));
+  if (job.launch_type === 'sync') return runProjectUpdateLocked(ctx, job, pusher);
+  return withCheckoutLock(ctx.pool, ctx.config.nodeName, job.project_id, () => runProjectUpdateLocked(ctx, job, pusher));
 }
 
-async function runProjectUpdateLocked(ctx: JobContext, job: JobRow, setPusher: (p: EventPusher) => void): Promise<KindResult> {
+async function runProjectUpdateLocked(ctx: JobContext, job: JobRow, pusher: EventPusher): Promise<KindResult> {
   const { rows: [project] } = await ctx.pool.query('SELECT * FROM projects WHERE id = $1', [job.project_id]);
   const type: string = project.scm_type;
   if (!(type in FETCHERS)) return { final: { status: 'error', jobExplanation: `scm_type "${type}" is not supported by Playstream` } };
@@ -72,7 +69,7 @@ async function runProjectUpdateLocked(ctx: JobContext, job: JobRow, setPusher: (
   const auth = type === 'git' ? await scmGitAuth(ctx.pool, ctx.secrets, credentialId, privateDir)
     : await scmPasswordAuth(ctx.pool, ctx.secrets, credentialId);
   try {
-    return await updateProject(ctx, job, project, { ...fields, privateDir, localRepo }, auth, setPusher);
+    return await updateProject(ctx, job, project, { ...fields, privateDir, localRepo }, auth, pusher);
   } finally {
     auth.cleanup();
   }
@@ -80,10 +77,8 @@ async function runProjectUpdateLocked(ctx: JobContext, job: JobRow, setPusher: (
 
 
 async function updateProject(ctx: JobContext, job: JobRow, project: { id: number; local_path: string; name: string } & Record<string, any>,
-  plan: UpdatePlan, auth: ScmAuth, setPusher: (p: EventPusher) => void): Promise<KindResult> {
-  const pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, jobKinds.project_update.refField, job.id,
-    job.created, new Redactor(auth.secrets));
-  setPusher(pusher);
+  plan: UpdatePlan, auth: ScmAuth, pusher: EventPusher): Promise<KindResult> {
+  pusher.redactor.add(auth.secrets);
   const ev = new SyntheticEvents(pusher);
   ev.emit('playbook_on_start', '', { playbook: 'project_update.yml' });
   const play = ev.emit('playbook_on_play_start', `\nPLAY [Update source tree if necessary] ${'*'.repeat(40)}`,

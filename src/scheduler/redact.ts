@@ -7,9 +7,14 @@
 export const REDACTED = '**********';
 
 export class Redactor {
-  readonly #needles: string[];
+  #needles: string[] = [];
   constructor(secrets: string[]) {
-    const set = new Set<string>();
+    this.add(secrets);
+  }
+
+  /** More secrets (a job kind learns its credentials' after the job's EventPusher exists). */
+  add(secrets: string[]): void {
+    const set = new Set<string>(this.#needles);
     for (const s of secrets) {
       if (!s || s.length < 2) continue;
       set.add(s);

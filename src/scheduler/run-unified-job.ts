@@ -1,15 +1,13 @@
 import fs from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import type { Redis } from 'ioredis';
 import type pg from 'pg';
-import type { Config } from '../config.js';
-import { jobKinds, type JobKind } from '../db/job-kinds.js';
+import { jobKinds } from '../db/job-kinds.js';
 import { PlaystreamError } from '../errors.js';
 import { log } from '../log.js';
 import { redisKeys } from '../redis-keys.js';
-import type { SecretBox } from '../security/secrets.js';
 import { injectCredentials, refuseInlineJinja } from './credential-injection.js';
 import { EventPusher } from './event-push.js';
+import type { JobContext, JobRow, KindResult } from './job-context.js';
 import { runInventoryUpdate } from './inventory-update.js';
 import { markRunning, saveFinalStatus, TIMEOUT_EXPLANATION, type FinalFields, type StatusBus } from './job-states.js';
 import { parseVars } from './vars.js';
@@ -35,18 +33,6 @@ import { isWholeNumber, readSetting } from '../db/settings.js';
  * job for its kind, save the final status, remove the private data dir. A job that is no
  * longer waiting on this node (canceled meanwhile, reaped) is left alone.
  */
-export interface JobContext {
-  pool: pg.Pool;
-  redis: Redis;
-  config: Config;
-  secrets: SecretBox;
-  /** Registers the function that stops this job when a cancel arrives; returns an unregister. */
-  onCancel(jobId: number, stop: () => void): () => void;
-}
-
-export type JobRow = Record<string, any> & { id: number; kind: JobKind; created: Date; timeout: number };
-
-export interface KindResult { final: FinalFields }
 
 export async function runUnifiedJob(ctx: JobContext, jobId: number): Promise<void> {
   const bus: StatusBus = { redis: ctx.redis, config: ctx.config };
@@ -57,16 +43,16 @@ export async function runUnifiedJob(ctx: JobContext, jobId: number): Promise<voi
   const { rows: [job] } = await ctx.pool.query<JobRow>('SELECT * FROM unified_jobs WHERE id = $1', [jobId]);
   await createStartedNotifications(ctx.pool, jobId).catch((err) => log.warn('started notifications failed', { job: jobId, err }));
   const kind = jobKinds[job.kind];
-  const redactor = new Redactor([]);
-  let pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, kind.refField, job.id, job.created, redactor);
+  // The job's one pusher: each kind adds its secrets to its redactor.
+  const pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, kind.refField, job.id, job.created, new Redactor([]));
   let final: FinalFields;
   try {
     // A job runs in its execution environment, which only the host sandbox can be here.
     const refused = job.kind === 'job' ? unrunnableEnvironment(await resolveJobEnvironment(ctx.pool, job.id)) : undefined;
-    const result = refused ? { final: refused } : job.kind === 'project_update' ? await runProjectUpdate(ctx, job, (p) => { pusher = p; })
-      : job.kind === 'inventory_update' ? await runInventoryUpdate(ctx, job, (p) => { pusher = p; })
-      : job.kind === 'system_job' ? await runSystemJob(ctx, job, (p) => { pusher = p; })
-      : await runPlaybook(ctx, job, (p) => { pusher = p; });
+    const result = refused ? { final: refused } : job.kind === 'project_update' ? await runProjectUpdate(ctx, job, pusher)
+      : job.kind === 'inventory_update' ? await runInventoryUpdate(ctx, job, pusher)
+      : job.kind === 'system_job' ? await runSystemJob(ctx, job, pusher)
+      : await runPlaybook(ctx, job, pusher);
     final = result.final;
   } catch (err) {
     if (err instanceof PlaystreamError && (err.code === 'PS_ERR_VALIDATION' || err.code === 'PS_ERR_CREDENTIAL_LOOKUP')) {
@@ -89,7 +75,7 @@ export async function runUnifiedJob(ctx: JobContext, jobId: number): Promise<voi
 }
 
 /** Runs a job (ansible-playbook) or an ad hoc command (ansible) through ansible-runner, in the job sandbox. */
-async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPusher) => void): Promise<KindResult> {
+async function runPlaybook(ctx: JobContext, job: JobRow, pusher: EventPusher): Promise<KindResult> {
   const dir = createPrivateDataDir(ctx.config.dataDir, job.id);
   const { rows: creds } = await ctx.pool.query<{ credential_id: number }>(
     'SELECT credential_id FROM unified_job_credentials WHERE unified_job_id = $1', [job.id]);
@@ -100,9 +86,8 @@ async function runPlaybook(ctx: JobContext, job: JobRow, setPusher: (p: EventPus
   const launchPasswords = asked?.credential_passwords ? JSON.parse(ctx.secrets.decrypt(asked.credential_passwords)) as Record<string, string> : {};
   const inj = await injectCredentials(ctx.pool, ctx.secrets, credentialIds, dir, launchPasswords);
   const survey = surveySecrets(job, ctx.secrets);
-  const redactor = new Redactor([...inj.secrets, ...survey.redact]);
-  const pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, jobKinds[job.kind].refField, job.id, job.created, redactor);
-  setPusher(pusher);
+  const redactor = pusher.redactor;
+  redactor.add([...inj.secrets, ...survey.redact]);
 
   writeInventory(dir, await buildInventory(ctx.pool, job.inventory_id,
     job.job_slice_count > 1 ? { number: job.job_slice_number, count: job.job_slice_count } : undefined));

@@ -1,9 +1,7 @@
 import { jobKinds } from '../db/job-kinds.js';
-import { redisKeys } from '../redis-keys.js';
-import { EventPusher } from './event-push.js';
+import type { EventPusher } from './event-push.js';
 import { parseVars } from './vars.js';
-import { Redactor } from './redact.js';
-import type { JobContext, JobRow, KindResult } from './run-unified-job.js';
+import type { JobContext, JobRow, KindResult } from './job-context.js';
 import { SyntheticEvents } from './synthetic-events.js';
 
 /**
@@ -15,10 +13,7 @@ import { SyntheticEvents } from './synthetic-events.js';
  * - cleanup_sessions: deletes expired browser sessions (AWX's cleanup_sessions);
  * - cleanup_tokens: deletes expired API tokens (AWX's cleartokens).
  */
-export async function runSystemJob(ctx: JobContext, job: JobRow, setPusher: (p: EventPusher) => void): Promise<KindResult> {
-  const pusher = new EventPusher(ctx.redis, redisKeys(ctx.config).callbackQueue, jobKinds.system_job.refField, job.id,
-    job.created, new Redactor([]));
-  setPusher(pusher);
+export async function runSystemJob(ctx: JobContext, job: JobRow, pusher: EventPusher): Promise<KindResult> {
   const ev = new SyntheticEvents(pusher);
   const days = Number(parseVars(job.extra_vars).days ?? 90);
   if (!Number.isFinite(days) || days < 0) return { final: { status: 'failed', jobExplanation: 'days must be a number ≥ 0' } };

@@ -42,7 +42,7 @@ describe('lag dashboard: figures over a window, "—" without data', () => {
         start_line: c - 1, end_line: c, created, modified, group_name: 'job_events' };
     });
     await publishBroadcast(env.redis, redisKeys(env.config).broadcastChannel,
-      { group: `job_events-${jobId}`, messages, counterRange: [from, from + count - 1] });
+      { group: `job_events-${jobId}`, messages });
   }
 
   it('shows the job by name, figures while it runs, and "—" once it ended and the window passed', async () => {

@@ -47,7 +47,7 @@ describe('live output: no gap, no duplicate', () => {
     const messages = counters.map((c) => ({ id: c, type: 'job_event', job: jobId, event: 'runner_on_ok', counter: c, uuid: `u${c}`,
       stdout: `line ${c}`, start_line: c - 1, end_line: c, created: now, modified: now, group_name: 'job_events' }));
     await publishBroadcast(env.redis, redisKeys(env.config).broadcastChannel,
-      { group: `job_events-${jobId}`, messages, counterRange: [Math.min(...counters), Math.max(...counters)] });
+      { group: `job_events-${jobId}`, messages });
   }
 
   it('shows stored then live lines exactly once, filling a lost batch over REST', async () => {

@@ -1,25 +1,20 @@
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BroadcastMessage } from '../../src/pipeline/broadcast.js';
-import { processingKey, type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.js';
+import { type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.js';
 import { redisKeys } from '../../src/redis-keys.js';
 import { type TestEnv, useTestEnv } from '../support/harness.js';
-import { createJob, fixtureEvents, jobStream, push, waitFor } from './support.js';
+import { createJob, fixtureEvents, jobStream, push, tapBus, waitFor } from './support.js';
 
 let env: TestEnv;
 let receiver: ReceiverHandle;
-let sub: Redis;
+let tap: { close(): Promise<void> };
 const received: BroadcastMessage[] = [];
 const violations: string[] = [];
 
 beforeAll(async () => {
   env = await useTestEnv();
-  const keys = redisKeys(env.config);
-  sub = new Redis(env.redisUrl);
-  await sub.subscribe(keys.broadcastChannel);
   // Emit after commit: on every event message, the rows it announces must already be readable.
-  sub.on('message', (_ch, raw) => {
-    const m = JSON.parse(raw) as BroadcastMessage;
+  tap = await tapBus(env.redisUrl, env.config, (m) => {
     received.push(m);
     if (!m.group.startsWith('job_events-')) return;
     const jobId = Number(m.group.split('-')[1]);
@@ -32,7 +27,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await receiver?.close();
-  sub?.disconnect();
+  await tap?.close();
 });
 
 describe('callback receiver', () => {
@@ -162,7 +157,7 @@ describe('callback receiver', () => {
     // A receiver on another node finds the same events in its processing list at start, as
     // after a crash between COMMIT and ack: stored once, announced again.
     const config = { ...env.config, nodeName: `replay-${job.id}` };
-    await env.redis.rpush(processingKey(redisKeys(config).ns, config.nodeName, 0), ...events.map((e) => JSON.stringify(e)));
+    await env.redis.rpush(redisKeys(config).processing(config.nodeName, 0), ...events.map((e) => JSON.stringify(e)));
     const before = received.filter((m) => m.group === `job_events-${job.id}`).flatMap((m) => m.messages).length;
     const second = await startReceiver({ config, pool: env.pool, redis: env.redis, workers: 1 });
     try {

@@ -1,5 +1,9 @@
 import fs from 'node:fs';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
+import type { BroadcastMessage } from '../../src/pipeline/broadcast.js';
+import { decodeEventFrame } from '../../src/pipeline/bus-frame.js';
+import { ALL, WatchAnnouncer } from '../../src/pipeline/watched-groups.js';
+import { redisKeys } from '../../src/redis-keys.js';
 import type { Pool } from '../../src/db/pool.js';
 import { type JobKind, jobKinds } from '../../src/db/job-kinds.js';
 import { sharedFixture } from '../../src/paths.js';
@@ -51,4 +55,34 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeo
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * A bus tap as a test reads it: every message of both bus channels as `{group, messages}`
+ * (event frames decoded, their messages parsed), announced as watching every group
+ * (watched-groups.ts ALL) so receivers build frames for jobs no websocket client follows.
+ */
+export async function tapBus(redisUrl: string, config: { redisPrefix: string; callbackQueue: string },
+  onMessage: (m: BroadcastMessage) => void): Promise<{ close(): Promise<void> }> {
+  const keys = redisKeys(config);
+  const sub = new Redis(redisUrl);
+  sub.on('messageBuffer', (channel: Buffer, payload: Buffer) => {
+    if (channel.toString() === keys.eventFrameChannel) {
+      const f = decodeEventFrame(payload);
+      onMessage({ group: f.group, messages: f.messages.map((b) => JSON.parse(b.toString('utf8')) as Record<string, unknown>) });
+    } else {
+      onMessage(JSON.parse(payload.toString('utf8')) as BroadcastMessage);
+    }
+  });
+  await sub.subscribe(keys.broadcastChannel, keys.eventFrameChannel);
+  const announcerRedis = new Redis(redisUrl);
+  const announcer = new WatchAnnouncer(announcerRedis, keys, `test-tap-${process.pid}-${Math.random()}`, () => [ALL]);
+  await announcer.sync();
+  return {
+    async close() {
+      await announcer.close();
+      announcerRedis.disconnect();
+      sub.disconnect();
+    },
+  };
 }

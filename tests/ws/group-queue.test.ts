@@ -3,7 +3,7 @@ import { GroupQueue, type MissedRange } from '../../src/api/ws/group-queue.js';
 
 const notices: MissedRange[] = [];
 const queue = (capacity: number) => new GroupQueue(capacity, (m) => { notices.push(m); return `notice ${JSON.stringify(m)}`; });
-const drain = (q: GroupQueue, n = Infinity) => { const out: string[] = []; while (q.size > 0 && out.length < n) out.push(q.shift()!); return out; };
+const drain = (q: GroupQueue, n = Infinity) => { const out: string[] = []; while (q.size > 0 && out.length < n) out.push(q.shift() as string); return out; };
 
 describe('GroupQueue', () => {
   test('keeps order across ring growth and wrap-around, up to its bound', () => {

@@ -22,7 +22,7 @@ async function flood(total: number, per: number, readers: TestClient[], lead: nu
   const channel = redisKeys(env.config).broadcastChannel;
   for (let c = 1; c <= total; c += per) {
     const batch = Array.from({ length: Math.min(per, total - c + 1) }, (_, i) => eventMessage(jobId, c + i));
-    await publishBroadcast(env.redis, channel, { group: `job_events-${jobId}`, messages: batch, counterRange: [c, c + batch.length - 1] });
+    await publishBroadcast(env.redis, channel, { group: `job_events-${jobId}`, messages: batch });
     const target = c + batch.length - 1 - lead;
     await Promise.all(readers.map((r) => r.until(() => r.messages.length - 2 >= target, 60_000)));
   }

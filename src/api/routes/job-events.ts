@@ -1,6 +1,7 @@
 import { isoUtcSql } from '../../db/iso-timestamp.js';
 import { type JobKindInfo, jobKinds } from '../../db/job-kinds.js';
-import { serializeEvent } from '../../pipeline/event-serializer.js';
+import { eventObject } from '../../pipeline/event-json.js';
+import { eventRowFromDb } from '../../pipeline/event-row.js';
 import { canReadUnifiedJob } from '../access.js';
 import { requireUser } from '../auth.js';
 import type { ApiContext } from '../context.js';
@@ -122,11 +123,7 @@ function listEvents(kind: JobKindInfo) {
       ({ rows, count } = await filteredPage(ctx, kind, [...base, ...filters], params, ORDER[orderBy], w));
     }
     const hasNext = rows.length > w.pageSize;
-    const results = rows.slice(0, w.pageSize).map((r) => {
-      let data: Record<string, unknown>;
-      try { data = JSON.parse(r.event_data as string); } catch { data = {}; }
-      return serializeEvent({ ...r, event_data: data } as Parameters<typeof serializeEvent>[0], kind);
-    });
+    const results = rows.slice(0, w.pageSize).map((r) => eventObject(eventRowFromDb(r), kind));
     return { status: 200, body: pageBody(req, w, count, results, hasNext) };
   };
 }

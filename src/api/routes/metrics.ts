@@ -14,7 +14,7 @@ export function registerMetrics(router: Router<ApiContext>): void {
   router.get('/api/v2/metrics/', async (req, ctx) => {
     const user = await requireUser(req, ctx);
     if (!user.is_superuser && !user.is_system_auditor) throw forbidden();
-    const snapshots = await readSnapshots(ctx.redis, redisKeys(ctx.config).ns);
+    const snapshots = await readSnapshots(ctx.redis, redisKeys(ctx.config));
     const text = mergePrometheus([metrics.render({ node: ctx.config.nodeName, process: 'web' }), ...snapshots.map((s) => s.text)]);
     return { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: text };
   });

@@ -1,6 +1,6 @@
 import type { WebSocket } from '@trufflesuite/uws-js-unofficial';
 import type { AuthenticatedUser } from '../auth.js';
-import { GroupQueue, type MissedRange } from './group-queue.js';
+import { type Frame, GroupQueue, type MissedRange } from './group-queue.js';
 
 /**
  * One websocket connection: who it is, its per-group bounded queues, and the drain loop
@@ -84,7 +84,7 @@ export class WsClient {
   }
 
   /** Queues a frame for a group this client is in; false when it was dropped over capacity. */
-  enqueue(group: string, frame: string, counter: number, now: number): boolean {
+  enqueue(group: string, frame: Frame, counter: number, now: number): boolean {
     const resume = this.resuming.get(group);
     if (resume) return resume.pending.push(frame, counter, now);
     if (this.seamFilters.size !== 0 && counter >= 0) {
@@ -121,9 +121,9 @@ export class WsClient {
       if (q.size === 0) { idle++; continue; }
       idle = 0;
       if (this.batch) {
-        const parts: string[] = [];
+        const parts: Frame[] = [];
         while (q.size > 0 && parts.length < BATCH_MAX_MESSAGES) parts.push(q.shift()!);
-        this.ws.send(`[${parts.join(',')}]`, false);
+        this.ws.send(batchFrame(parts), false);
         this.#sent += parts.length;
       } else {
         for (let k = 0; k < 64 && q.size > 0; k++) { this.ws.send(q.shift()!, false); this.#sent++; }
@@ -184,6 +184,23 @@ export class WsClient {
     }
     return since;
   }
+}
+
+const OPEN = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
+
+/** A batched frame: the messages as one JSON array, copied side by side (never re-serialized). */
+function batchFrame(parts: Frame[]): Frame {
+  if (parts.every((p) => typeof p === 'string')) return `[${parts.join(',')}]`;
+  const list: Buffer[] = [OPEN];
+  for (let i = 0; i < parts.length; i++) {
+    if (i) list.push(COMMA);
+    const p = parts[i];
+    list.push(typeof p === 'string' ? Buffer.from(p) : p);
+  }
+  list.push(CLOSE);
+  return Buffer.concat(list);
 }
 
 /**

@@ -1,5 +1,7 @@
+import crypto from 'node:crypto';
 import uWS, { type TemplatedApp } from '@trufflesuite/uws-js-unofficial';
 import { log } from '../../log.js';
+import { WatchAnnouncer } from '../../pipeline/watched-groups.js';
 import { redisKeys } from '../../redis-keys.js';
 import { type Authentication, type AuthenticatedUser, authenticateRequest, csrfTokenMatches, parseCookieHeader } from '../auth.js';
 import type { ApiContext } from '../context.js';
@@ -52,10 +54,15 @@ async function upgradeAuthentication(req: ApiRequest, ctx: ApiContext): Promise<
 
 export function attachWebsocket(app: TemplatedApp, ctx: ApiContext): WebsocketEndpoint {
   const config = ctx.config;
-  const hub = new Hub({ overflowCloseMs: config.wsOverflowCloseSeconds * 1000, overflowLogMs: 10_000 });
   if (!config.redisUrl) throw new Error('the websocket endpoint needs REDIS_URL for the broadcast bus');
-  const channel = redisKeys(config).broadcastChannel;
-  const bus = subscribeBus(config.redisUrl, channel, (m) => hub.dispatch(m));
+  const keys = redisKeys(config);
+  const channel = keys.broadcastChannel;
+  // The receivers build event frames only for groups some node watches (watched-groups.ts).
+  const instance = `${config.nodeName}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
+  const hub: Hub = new Hub({ overflowCloseMs: config.wsOverflowCloseSeconds * 1000, overflowLogMs: 10_000 }, () => announcer.sync());
+  const announcer = new WatchAnnouncer(ctx.redis, keys, instance, () => hub.groups.keys());
+  const bus = subscribeBus(config.redisUrl, { json: channel, frames: keys.eventFrameChannel },
+    { wants: (g) => hub.wants(g), deliver: (g, frames, counters) => hub.dispatch(g, frames, counters) });
   const stopFigures = startLiveFigures({ hub, redis: ctx.redis, channel, node: config.nodeName });
 
   const behavior: uWS.WebSocketBehavior<ClientData> = {
@@ -133,6 +140,7 @@ export function attachWebsocket(app: TemplatedApp, ctx: ApiContext): WebsocketEn
       if (closed) return;
       closed = true;
       bus.close();
+      void announcer.close();
       stopFigures();
       hub.close();
       for (const client of [...hub.clients]) {

@@ -1,6 +1,6 @@
 /**
- * One client's bounded queue for one group: a fixed ring of ready-to-send frames (strings
- * shared by every client of the group, so a queued frame costs this client one slot).
+ * One client's bounded queue for one group: a fixed ring of ready-to-send frames (bytes or
+ * strings shared by every client of the group, so a queued frame costs this client one slot).
  *
  * States:
  *   LIVE         room in the ring: `push` appends.
@@ -21,6 +21,9 @@
  */
 const INITIAL_SLOTS = 16;
 
+/** A websocket message ready to send: bytes sliced from a bus frame (bus-frame.ts), or JSON text. */
+export type Frame = string | Buffer;
+
 export interface MissedRange {
   /** Lowest and highest dropped counter, or null when the dropped messages carry none. */
   counters: [number, number] | null;
@@ -31,7 +34,7 @@ export type QueueState = 'live' | 'overflowing';
 
 export class GroupQueue {
   readonly capacity: number;
-  #frames: (string | undefined)[];
+  #frames: (Frame | undefined)[];
   #counters: Float64Array;
   /** capacity + 1: the notice that ends an episode always finds room. */
   readonly #maxSlots: number;
@@ -45,11 +48,11 @@ export class GroupQueue {
   /** Frames dropped over this queue's life (for metrics). */
   droppedTotal = 0;
 
-  constructor(capacity: number, readonly makeNotice: (missed: MissedRange) => string) {
+  constructor(capacity: number, readonly makeNotice: (missed: MissedRange) => Frame) {
     this.capacity = capacity;
     this.#maxSlots = capacity + 1;
     const slots = Math.min(INITIAL_SLOTS, this.#maxSlots);
-    this.#frames = new Array<string | undefined>(slots).fill(undefined);
+    this.#frames = new Array<Frame | undefined>(slots).fill(undefined);
     this.#counters = new Float64Array(slots);
   }
 
@@ -57,7 +60,7 @@ export class GroupQueue {
   get state(): QueueState { return this.#state; }
 
   /** Appends a frame; returns false when it was dropped (queue over capacity). */
-  push(frame: string, counter: number, now: number): boolean {
+  push(frame: Frame, counter: number, now: number): boolean {
     if (this.#state === 'live' && this.#size < this.capacity) {
       this.#append(frame, counter);
       return true;
@@ -78,7 +81,7 @@ export class GroupQueue {
   peekCounter(): number { return this.#counters[this.#head]; }
 
   /** Removes and returns the oldest frame, or undefined when empty. */
-  shift(): string | undefined {
+  shift(): Frame | undefined {
     if (this.#size === 0) return undefined;
     const frame = this.#frames[this.#head];
     this.#frames[this.#head] = undefined;
@@ -114,7 +117,7 @@ export class GroupQueue {
 
   /** Removes every frame (leaving a group). */
   clear(): void {
-    this.#frames = new Array<string | undefined>(Math.min(INITIAL_SLOTS, this.#maxSlots)).fill(undefined);
+    this.#frames = new Array<Frame | undefined>(Math.min(INITIAL_SLOTS, this.#maxSlots)).fill(undefined);
     this.#counters = new Float64Array(this.#frames.length);
     this.#head = 0;
     this.#size = 0;
@@ -142,7 +145,7 @@ export class GroupQueue {
     this.overflowSince = 0;
   }
 
-  #append(frame: string, counter: number): void {
+  #append(frame: Frame, counter: number): void {
     if (this.#size === this.#frames.length) this.#grow();
     const tail = (this.#head + this.#size) % this.#frames.length;
     this.#frames[tail] = frame;
@@ -154,7 +157,7 @@ export class GroupQueue {
   #grow(): void {
     const n = this.#frames.length;
     const slots = Math.min(n * 2, this.#maxSlots);
-    const frames = new Array<string | undefined>(slots).fill(undefined);
+    const frames = new Array<Frame | undefined>(slots).fill(undefined);
     const counters = new Float64Array(slots);
     for (let i = 0; i < this.#size; i++) {
       const from = (this.#head + i) % n;

@@ -1,16 +1,16 @@
 import { log } from '../../log.js';
 import { metrics } from '../../metrics.js';
-import type { BroadcastMessage } from '../../pipeline/broadcast.js';
 import type { WsClient } from './client.js';
+import type { Frame } from './group-queue.js';
 
 /**
  * The web process's group table (group → clients), in memory only: nothing about who
  * listens outlives the process, so a restart cannot leave stale memberships behind (AWX
  * keeps them in Redis zsets and deletes `asgi:*` by hand on start).
  *
- * `dispatch` turns one bus message into frames once (serialised once, shared by every
- * client), appends them to each member's bounded queue and marks the member dirty; one
- * setImmediate later every dirty client flushes. Nothing here waits on a socket, so a
+ * `dispatch` appends one bus message's frames (bytes from the bus, or serialised once by
+ * bus-subscriber.ts; shared by every client) to each member's bounded queue and marks the
+ * member dirty; one setImmediate later every dirty client flushes. Nothing here waits on a socket, so a
  * stalled client costs the bus consumer a failed ring push per frame and nothing more.
  */
 
@@ -66,7 +66,11 @@ export class Hub {
   readonly #overflowByGroup = new Map<string, number>();
   readonly #sweep: NodeJS.Timeout;
 
-  constructor(readonly options: HubOptions) {
+  /** The set of groups changed since the last announce (watched-groups.ts tells the receivers). */
+  #groupsChanged = false;
+  #announceScheduled = false;
+
+  constructor(readonly options: HubOptions, readonly announce: () => Promise<void> = async () => {}) {
     // Once a second: close clients over capacity too long (their overflow began ≥ overflowCloseMs ago).
     this.#sweep = setInterval(() => this.sweep(Date.now()), 1000);
     this.#sweep.unref();
@@ -87,7 +91,7 @@ export class Hub {
   join(client: WsClient, group: string): void {
     client.join(group);
     let members = this.groups.get(group);
-    if (!members) { members = new Set(); this.groups.set(group, members); }
+    if (!members) { members = new Set(); this.groups.set(group, members); this.#groupsChanged = true; }
     members.add(client);
   }
 
@@ -96,29 +100,43 @@ export class Hub {
     const members = this.groups.get(group);
     if (!members) return;
     members.delete(client);
-    if (members.size === 0) { this.groups.delete(group); this.#lastLog.delete(group); }
+    if (members.size === 0) {
+      this.groups.delete(group);
+      this.#lastLog.delete(group);
+      this.#groupsChanged = true;
+      if (!this.#announceScheduled) {
+        this.#announceScheduled = true;
+        setImmediate(() => { this.#announceScheduled = false; void this.announceGroups(); });
+      }
+    }
   }
 
-  /** Fans one bus message out to the group's members. Never blocks, never throws per client. */
-  dispatch(message: BroadcastMessage, now = Date.now()): void {
+  /** Tells the receivers this node's groups if they changed; resolves once told (subscribe.ts waits before replying). */
+  announceGroups(): Promise<void> {
+    if (!this.#groupsChanged) return Promise.resolve();
+    this.#groupsChanged = false;
+    return this.announce();
+  }
+
+  /** Called once per bus message (counts it): whether any client here is in `group`. */
+  wants(group: string): boolean {
     busTotal.inc();
-    const members = this.groups.get(message.group);
+    const members = this.groups.get(group);
+    return members !== undefined && members.size > 0;
+  }
+
+  /** Fans one bus message's frames out to the group's members. Never blocks, never throws per client. */
+  dispatch(group: string, frames: readonly Frame[], counters: ArrayLike<number>, now = Date.now()): void {
+    const members = this.groups.get(group);
     if (!members || members.size === 0) return;
-    const frames = new Array<string>(message.messages.length);
-    const counters = new Float64Array(message.messages.length);
-    for (let i = 0; i < frames.length; i++) {
-      const m = message.messages[i];
-      frames[i] = JSON.stringify(m);
-      counters[i] = typeof m.counter === 'number' ? m.counter : -1;
-    }
     let over = 0;
     for (const client of members) {
       let dropped = 0;
-      for (let i = 0; i < frames.length; i++) if (!client.enqueue(message.group, frames[i], counters[i], now)) dropped++;
-      if (dropped) { over++; this.#countOverflow(message.group, dropped); }
+      for (let i = 0; i < frames.length; i++) if (!client.enqueue(group, frames[i], counters[i], now)) dropped++;
+      if (dropped) { over++; this.#countOverflow(group, dropped); }
       this.markDirty(client);
     }
-    if (over) this.#logOverflow(message.group, over, members.size, now);
+    if (over) this.#logOverflow(group, over, members.size, now);
   }
 
   markDirty(client: WsClient): void {

@@ -1,7 +1,8 @@
 import { jobKinds, type JobKindInfo } from '../../db/job-kinds.js';
 import type { ApiContext } from '../context.js';
 import type { WsClient } from './client.js';
-import { EVENT_COLUMNS, eventMessageFromRow, type EventRow } from './event-message.js';
+import { eventMessageJson } from '../../pipeline/event-json.js';
+import { EVENT_COLUMN_LIST, eventRowFromDb } from '../../pipeline/event-row.js';
 import type { Hub } from './hub.js';
 
 /**
@@ -76,16 +77,17 @@ export async function startResume(client: WsClient, group: string, after: number
     while (queue.size > 0 && queue.size + page > queue.capacity && stillResuming()) await new Promise((r) => setTimeout(r, ROOM_POLL_MS));
     if (!stillResuming()) return;
     const { rows } = jobCreated
-      ? await ctx.pool.query<EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM ${kind.eventTable} WHERE job_id = $1 AND job_created = $2 AND counter > $3 ORDER BY counter LIMIT ${page}`,
+      ? await ctx.pool.query(
+        `SELECT ${EVENT_COLUMN_LIST} FROM ${kind.eventTable} WHERE job_id = $1 AND job_created = $2 AND counter > $3 ORDER BY counter LIMIT ${page}`,
         [jobId, jobCreated, last])
-      : { rows: [] as EventRow[] };
+      : { rows: [] as Record<string, unknown>[] };
     if (!stillResuming()) return;
     const at = Date.now();
     for (const row of rows) {
-      queue.push(JSON.stringify(eventMessageFromRow(kind, row)), row.counter, at);
-      sent.add(row.counter);
-      last = row.counter;
+      const event = eventRowFromDb(row);
+      queue.push(eventMessageJson(event, kind), event.counter, at);
+      sent.add(event.counter);
+      last = event.counter;
     }
     if (rows.length) hub.markDirty(client);
     if (rows.length < page) break;

@@ -146,6 +146,8 @@ async function replaceGroups(client: WsClient, groups: unknown, ctx: ApiContext,
   const joined = [...wanted].filter((g) => !current.has(g));
   for (const g of left) hub.leave(client, g);
   for (const g of joined) hub.join(client, g);
+  // The receivers learn of a new group before the client learns it is in it.
+  await hub.announceGroups();
   client.sendNow({ groups_current: [...wanted], groups_left: left, groups_joined: joined });
   return true;
 }
