@@ -66,6 +66,22 @@ describe('console forms', () => {
     expect(rows).toEqual([{ enabled: true }]);
   });
 
+  it("puts hosts into a group from the group's page, and takes one out", async () => {
+    const inv = Number((await env.pool.query("SELECT id FROM inventories WHERE name = 'Demo Inventory'")).rows[0].id);
+    const api = (method: string, path: string, body?: unknown) => apiAs(base, 'admin', ADMIN_PASSWORD, method, path, body);
+    const hosts = await Promise.all(['web-a', 'web-b'].map((name) => api('POST', '/api/v2/hosts/', { name, inventory: inv })));
+    const group = await api('POST', '/api/v2/groups/', { name: 'web', inventory: inv });
+    const members = async () => (await api('GET', `/api/v2/groups/${group.id}/hosts/`)).results.map((h: { name: string }) => h.name).sort();
+    await page.goto(`${base}/groups/${group.id}`);
+    const picker = page.locator('[data-testid=group-hosts] select[name=group_hosts]');
+    for (const h of hosts) await picker.selectOption(String(h.id));
+    await page.click('[data-testid=group-hosts] button:has-text("Save hosts")');
+    await expect.poll(members).toEqual(['web-a', 'web-b']);
+    await page.click(`[data-testid=group-hosts] .chip[data-id="${hosts[0].id}"] .chip-x`);
+    await page.click('[data-testid=group-hosts] button:has-text("Save hosts")');
+    await expect.poll(members).toEqual(['web-b']);
+  });
+
   it('refuses variables that do not parse, at the field, saving nothing', async () => {
     await page.goto(`${base}/inventories/new`);
     await page.fill('input[name=name]', 'Bad vars inventory');

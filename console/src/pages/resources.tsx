@@ -7,6 +7,7 @@ import { StatusBadge } from '../components/status.js';
 import { useFetch } from '../components/use-fetch.js';
 import { Link, navigate } from '../router.js';
 import { AccessPanel, ROLE_OBJECTS } from './roles.js';
+import { loadPicked, MultiPicker, type Picked, saveAssociations } from '../components/multi-picker.js';
 
 /**
  * Every resource page from one table of definitions: the generic table and form do the
@@ -194,6 +195,7 @@ export function ResourceDetailPage(props: { resource: ResourceDef; id: number })
             await reload();
           }
         }} />
+      {!creating && r.key === 'groups' && <GroupHosts group={data!} canEdit={!!caps.edit} />}
       {!creating && ROLE_OBJECTS.some(([, key]) => key === r.key) && <AccessPanel api={`${r.api}${props.id}/`} canGrant={!!caps.edit} />}
       {!creating && r.children?.(data!).map((c) => {
         const child = byKey(c.resource);
@@ -201,6 +203,28 @@ export function ResourceDetailPage(props: { resource: ResourceDef; id: number })
         return <ResourceTable key={c.title} title={c.title} listUrl={c.listUrl} columns={child.columns} hrefOf={(o) => `/${child.key}/${o.id}`} addHref={`/${child.key}/new?${q}`}
           actions={child.actions} />;
       })}
+    </div>
+  );
+}
+
+/** A group's hosts: chosen among its inventory's hosts, saved through `/groups/N/hosts/` (AWX's associate and disassociate). */
+function GroupHosts(props: { group: ApiObject; canEdit: boolean }) {
+  const listUrl = `/api/v2/groups/${props.group.id}/hosts/`;
+  const [saved, setSaved] = useState<Picked[] | undefined>();
+  const [chosen, setChosen] = useState<Picked[]>([]);
+  const [error, setError] = useState('');
+  useEffect(() => { void loadPicked(listUrl).then((p) => { setSaved(p); setChosen(p); }); }, [listUrl]);
+  if (!saved) return null;
+  const changed = JSON.stringify(saved.map((p) => p.id)) !== JSON.stringify(chosen.map((p) => p.id));
+  return (
+    <div class="card" data-testid="group-hosts">
+      <MultiPicker name="group_hosts" label="Hosts in this group" listUrl={`/api/v2/inventories/${props.group.inventory}/hosts/`}
+        value={chosen} onChange={setChosen} disabled={!props.canEdit} />
+      {props.canEdit && <button type="button" class="btn" disabled={!changed} onClick={() => {
+        setError('');
+        void saveAssociations(listUrl, saved, chosen).then(() => setSaved(chosen)).catch((e: Error) => setError(e.message));
+      }}>Save hosts</button>}
+      {error && <div class="error">{error}</div>}
     </div>
   );
 }
