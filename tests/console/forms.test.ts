@@ -82,6 +82,20 @@ describe('console forms', () => {
     await expect.poll(members).toEqual(['web-b']);
   });
 
+  it('makes an execution environment, and the image is checked by the server at its field', async () => {
+    await page.goto(`${base}/execution_environments/new`);
+    await page.fill('input[name=name]', 'Console EE');
+    await page.fill('input[name=image]', 'not an image');
+    await page.click('button:has-text("Create")');
+    await page.locator('.field-error', { hasText: 'registry/name:tag' }).waitFor();
+    await page.fill('input[name=image]', 'quay.io/example/ee:2');
+    await page.selectOption('select[name=pull]', 'missing');
+    await page.click('button:has-text("Create")');
+    await page.waitForURL(/\/execution_environments\/\d+$/);
+    const { results: [ee] } = await apiAs(base, 'admin', ADMIN_PASSWORD, 'GET', '/api/v2/execution_environments/?name=Console EE');
+    expect(ee).toMatchObject({ image: 'quay.io/example/ee:2', pull: 'missing' });
+  });
+
   it('refuses variables that do not parse, at the field, saving nothing', async () => {
     await page.goto(`${base}/inventories/new`);
     await page.fill('input[name=name]', 'Bad vars inventory');
