@@ -3,7 +3,7 @@ import { sha256 } from './auth.js';
 import type { Queryable } from './engine/resource.js';
 import { HttpError } from './http.js';
 import { recordActivity } from '../db/activity.js';
-import { readSetting } from '../db/settings.js';
+import { readSetting, settingOnSql } from '../db/settings.js';
 
 /**
  * The one place an access token is made, whatever asked for it (POST /tokens/ and its
@@ -59,7 +59,7 @@ export async function issueToken(db: Queryable, nodeName: string, opts: {
 }): Promise<IssuedToken> {
   // AWX's OAuth2AccessToken.validate_external_users: an LDAP user gets no token unless ALLOW_OAUTH2_FOR_EXTERNAL_USERS.
   const { rows: [external] } = await db.query<{ allowed: boolean }>(
-    `SELECT coalesce((SELECT value FROM api_settings WHERE key = 'ALLOW_OAUTH2_FOR_EXTERNAL_USERS'), 'false'::jsonb) = 'true'::jsonb AS allowed
+    `SELECT ${settingOnSql('ALLOW_OAUTH2_FOR_EXTERNAL_USERS', false)} AS allowed
        FROM users WHERE id = $1 AND ldap_dn <> ''`, [opts.userId]);
   if (external && !external.allowed) {
     throw new HttpError(403, { detail: 'OAuth2 Tokens cannot be created by users associated with an external authentication provider (LDAP)' });

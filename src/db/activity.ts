@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { settingOnSql } from './settings.js';
 
 type Row = Record<string, unknown>;
 type Queryable = Pick<pg.Pool, 'query'>;
@@ -40,6 +41,8 @@ function maskValue(v: unknown, secret: boolean): unknown {
   return v;
 }
 
+const STREAM_ON = settingOnSql('ACTIVITY_STREAM_ENABLED', true);
+
 /**
  * Writes one entry unless a superuser turned the stream off (AWX's ACTIVITY_STREAM_ENABLED,
  * default true): the setting is read by the INSERT itself, so honouring it costs no round trip.
@@ -47,8 +50,7 @@ function maskValue(v: unknown, secret: boolean): unknown {
 export async function recordActivity(db: Queryable, nodeName: string, e: ActivityEntry): Promise<void> {
   await db.query(
     `INSERT INTO activity_stream (actor_id, operation, object1, object1_id, object2, object2_id, object_relationship_type, changes, action_node)
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
-      WHERE coalesce((SELECT value FROM api_settings WHERE key = 'ACTIVITY_STREAM_ENABLED'), 'true'::jsonb) <> 'false'::jsonb`,
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE ${STREAM_ON}`,
     [e.actorId, e.operation, e.object1, e.object1Id, e.object2 ?? '', e.object2Id ?? null, e.relationship ?? '',
       JSON.stringify(maskChanges(e.changes ?? {})), nodeName]);
 }
@@ -65,8 +67,7 @@ export async function recordSyncActivity(db: Queryable, nodeName: string, invent
     `INSERT INTO activity_stream (actor_id, operation, object1, object1_id, object2, object2_id, object_relationship_type, changes, action_node)
      SELECT NULL, c.operation, c.object1, c.id, '', NULL, '', jsonb_build_object('name', c.name, 'inventory', $2::bigint), $1
        FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[]) AS c(operation, object1, id, name)
-      WHERE coalesce((SELECT value FROM api_settings WHERE key = 'ACTIVITY_STREAM_ENABLED'), 'true'::jsonb) <> 'false'::jsonb
-        AND coalesce((SELECT value FROM api_settings WHERE key = 'ACTIVITY_STREAM_ENABLED_FOR_INVENTORY_SYNC'), 'false'::jsonb) = 'true'::jsonb`,
+      WHERE ${STREAM_ON} AND ${settingOnSql('ACTIVITY_STREAM_ENABLED_FOR_INVENTORY_SYNC', false)}`,
     [nodeName, inventoryId, changed.map((c) => c.operation), changed.map((c) => c.object1), changed.map((c) => c.id), changed.map((c) => c.name)]);
   return rowCount ?? 0;
 }

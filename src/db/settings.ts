@@ -10,3 +10,12 @@ export async function readSetting<T>(db: Pick<pg.Pool, 'query'>, key: string, fa
 }
 
 export const isWholeNumber = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v);
+
+/**
+ * SQL that is true while a boolean setting is on, for a statement to read the setting itself
+ * (no round trip): on unless stored as the opposite of its AWX default `fallback`. `key` is a
+ * constant of the caller's, never input.
+ */
+export function settingOnSql(key: string, fallback: boolean): string {
+  return `coalesce((SELECT value FROM api_settings WHERE key = '${key}'), '${fallback}'::jsonb) ${fallback ? `<> 'false'` : `= 'true'`}::jsonb`;
+}

@@ -4,10 +4,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildRouter } from '../../src/api/server.js';
 import { AWX_FIELDS_DOC, renderAwxFieldsDoc } from '../../scripts/awx-fields-doc.js';
 import { resourceByKey } from '../../src/api/engine/resource.js';
-import { launchInventoryUpdate, launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
+import { launchInventoryUpdate, launchJobTemplate } from '../../src/scheduler/launch.js';
 import { useSeededWeb, type ApiCall } from '../support/web.js';
 import type { TestEnv } from '../support/harness.js';
-import { createProjectAndInventory, pushedEvents, runInProcess } from '../scheduler/support.js';
+import { syncedProjectAndInventory, pushedEvents, runInProcess } from '../scheduler/support.js';
 
 /**
  * No AWX field is silently dropped. awx-writable-fields.json lists, per resource, the fields
@@ -27,12 +27,11 @@ let inventory: number;
 beforeAll(async () => {
   ({ t, api } = await useSeededWeb());
   org = (await api('POST', '/api/v2/organizations/', { name: 'Fields Org' })).json.id;
-  ({ project, inventory } = await createProjectAndInventory(t, org, {
+  ({ project, inventory } = await syncedProjectAndInventory(t, org, {
     'handlers.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - command: /bin/true\n      changed_when: true\n      notify: announce\n'
       + '    - fail:\n        msg: stop here\n  handlers:\n    - name: announce\n      debug:\n        msg: "the handler ran"\n',
     'three-hosts.ini': 'new-1\nnew-2\nnew-3\n',
   }));
-  expect((await runInProcess(t, await launchProjectUpdate(t.pool, project))).status).toBe('successful');
 });
 
 describe('AWX fields on writes', () => {

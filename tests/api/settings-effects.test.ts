@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { launchInventoryUpdate, launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
+import { launchInventoryUpdate, launchJobTemplate } from '../../src/scheduler/launch.js';
 import { startFactCache } from '../../src/scheduler/fact-cache.js';
 import { basicAuth, useSeededWeb, type ApiCall } from '../support/web.js';
 import type { TestEnv } from '../support/harness.js';
-import { createProjectAndInventory, insertJobTemplate, pushedEvents, runInProcess } from '../scheduler/support.js';
+import { syncedProjectAndInventory, insertJobTemplate, pushedEvents, runInProcess } from '../scheduler/support.js';
 
 /**
  * Every setting /api/v2/settings/ stores is read by the code it governs, or refused: each
@@ -22,12 +22,11 @@ let inventory: number;
 beforeAll(async () => {
   ({ t, api } = await useSeededWeb());
   org = (await api('POST', '/api/v2/organizations/', { name: 'Settings Org' })).json.id;
-  ({ project, inventory } = await createProjectAndInventory(t, org, {
+  ({ project, inventory } = await syncedProjectAndInventory(t, org, {
     'hosts-a.ini': 'a1\na2\n',
     'hosts-b.ini': 'a2\na3\n',
     'env.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: "task env {{ lookup(\'env\', \'PS_SITE\') }}"\n',
   }));
-  expect((await runInProcess(t, await launchProjectUpdate(t.pool, project))).status).toBe('successful');
 });
 
 const setting = async (key: string) => (await t.pool.query('SELECT value FROM api_settings WHERE key = $1', [key])).rows[0]?.value;
@@ -55,6 +54,11 @@ describe('settings Playstream does not implement', () => {
 
   it('DELETE puts a category back to its defaults', async () => {
     expect((await api('PATCH', '/api/v2/settings/jobs/', { SCHEDULE_MAX_JOBS: 3 })).status).toBe(200);
+    // Only a superuser resets: an organization's admin is refused and the value stays.
+    const admin = (await api('POST', '/api/v2/users/', { username: 'reset-try', password: 'reset-try-pw-1' })).json.id;
+    expect((await api('POST', `/api/v2/organizations/${org}/admins/`, { id: admin })).status).toBe(204);
+    expect((await api('DELETE', '/api/v2/settings/jobs/', undefined, basicAuth('reset-try', 'reset-try-pw-1'))).status).toBe(403);
+    expect(await setting('SCHEDULE_MAX_JOBS')).toBe(3);
     expect((await api('DELETE', '/api/v2/settings/jobs/')).status).toBe(204);
     expect((await api('GET', '/api/v2/settings/jobs/')).json.SCHEDULE_MAX_JOBS).toBe(10);
     expect(await setting('SCHEDULE_MAX_JOBS')).toBeUndefined();

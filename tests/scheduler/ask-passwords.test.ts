@@ -2,10 +2,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { launchJobTemplate, launchProjectUpdate } from '../../src/scheduler/launch.js';
+import { launchJobTemplate } from '../../src/scheduler/launch.js';
 import type { TestEnv } from '../support/harness.js';
 import { type ApiCall, useSeededWeb } from '../support/web.js';
-import { createProjectAndInventory, insertJobTemplate, orgId, pushedEvents, runInProcess } from './support.js';
+import { syncedProjectAndInventory, insertJobTemplate, orgId, pushedEvents, runInProcess } from './support.js';
 
 /**
  * Credentials whose passwords are "ASK" (AWX's passwords_needed_to_start): the launch names
@@ -25,10 +25,9 @@ beforeAll(async () => {
   const vaulted = execFileSync('ansible-vault', ['encrypt_string', '--vault-password-file', passFile, 'the decrypted secret', '--name', 'hidden'],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   const org = await orgId(t.pool);
-  const { project, inventory } = await createProjectAndInventory(t, org, {
+  const { project, inventory } = await syncedProjectAndInventory(t, org, {
     'vaulted.yml': `- hosts: all\n  gather_facts: false\n  vars:\n${vaulted.split('\n').map((l) => `    ${l}`).join('\n')}\n  tasks:\n    - debug:\n        msg: "revealed: {{ hidden }}"\n`,
   });
-  expect((await runInProcess(t, await launchProjectUpdate(t.pool, project))).status).toBe('successful');
   const cred = await api('POST', '/api/v2/credentials/', { name: 'Vault ASK', organization: org,
     credential_type: (await t.pool.query(`SELECT id FROM credential_types WHERE kind = 'vault'`)).rows[0].id, inputs: { vault_password: 'ASK' } });
   expect(cred.status, JSON.stringify(cred.json)).toBe(201);

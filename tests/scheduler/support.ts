@@ -143,6 +143,14 @@ export async function createProjectAndInventory(t: TestEnv, org: number, playboo
   return { project, inventory };
 }
 
+/** createProjectAndInventory, with the project updated in this process (runInProcess) so its playbooks are checked out. */
+export async function syncedProjectAndInventory(t: TestEnv, org: number, playbooks: Record<string, string>): Promise<{ project: number; inventory: number }> {
+  const made = await createProjectAndInventory(t, org, playbooks);
+  const update = await runInProcess(t, await launchProjectUpdate(t.pool, made.project));
+  if (update.status !== 'successful') throw new Error(`project update ${update.id} ended ${update.status}: ${update.job_explanation}`);
+  return made;
+}
+
 /** A job template row: the columns given over the test's defaults (allow_simultaneous, so jobs never queue behind each other). */
 export async function insertJobTemplate(pool: pg.Pool, cols: Record<string, unknown>): Promise<number> {
   const all: Record<string, unknown> = { allow_simultaneous: true, ...cols };

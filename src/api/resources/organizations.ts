@@ -1,6 +1,7 @@
 import { hashPassword } from '../../security/passwords.js';
 import { mayAdminUser, requireLinks, userOrgsSql } from '../access.js';
 import { forgetUser } from '../auth.js';
+import { settingOnSql } from '../../db/settings.js';
 import { requireEnvironmentRead } from './execution-environments.js';
 import { badRequest, forbidden } from '../http.js';
 import { defineResource, type Row } from '../engine/resource.js';
@@ -78,7 +79,7 @@ export const users = defineResource({
     readSql: (g, p) => `(t.id = ${p.push(g.user.id)} OR t.id IN (SELECT ur.user_id FROM rbac_user_roles ur
       WHERE ur.resource_type = 'organization' AND ur.resource_id = ANY(${p.push(g.memberOrgs())}::bigint[]))${
   g.roles.some((r) => r.type === 'organization' && (r.field === 'admin_role' || r.field === 'auditor_role'))
-    ? ` OR coalesce((SELECT value FROM api_settings WHERE key = 'ORG_ADMINS_CAN_SEE_ALL_USERS'), 'true'::jsonb) <> 'false'::jsonb` : ''})`,
+    ? ` OR ${settingOnSql('ORG_ADMINS_CAN_SEE_ALL_USERS', true)}` : ''})`,
     // An organization admin creates users into an organization they administer (POST
     // /organizations/N/users/, which sets `organization`; its link rule checks the admin
     // role). A user created without one would be an orphan its creator could neither see

@@ -119,13 +119,15 @@ async function hostDelete(req: ApiRequest, ctx: ApiContext) {
   const { rows: found } = await ctx.pool.query<{ id: string; name: string; inventory_id: string; inventory_name: string; kind: string; organization_id: string | null }>(
     `SELECT h.id, h.name, h.inventory_id, i.name AS inventory_name, i.kind, i.organization_id
        FROM hosts h JOIN inventories i ON i.id = h.inventory_id WHERE h.id = ANY($1::bigint[]) ORDER BY h.id`, [wanted]);
-  const visible = found.filter((h) => caller.grants.perms('inventory', Number(h.inventory_id), h.organization_id == null ? null : Number(h.organization_id)).has('read'));
+  // The caller's permissions on each inventory the hosts are in, worked out once per inventory.
+  const invPerms = new Map(found.map((h) => [h.inventory_id,
+    caller.grants.perms('inventory', Number(h.inventory_id), h.organization_id == null ? null : Number(h.organization_id))]));
+  const visible = found.filter((h) => invPerms.get(h.inventory_id)!.has('read'));
   const seen = new Set(visible.map((h) => Number(h.id)));
   const missing = wanted.filter((id) => !seen.has(id));
   if (missing.length) throw badRequest({ hosts: Object.fromEntries(missing.map((id) => [id, HOST_GONE])) });
   const inventories = new Map(visible.map((h) => [Number(h.inventory_id), h]));
-  const notAdmin = [...inventories.values()].filter((h) =>
-    !caller.grants.perms('inventory', Number(h.inventory_id), h.organization_id == null ? null : Number(h.organization_id)).has('admin'));
+  const notAdmin = [...inventories.values()].filter((h) => !invPerms.get(h.inventory_id)!.has('admin'));
   if (notAdmin.length) {
     throw new HttpError(403, { inventories: Object.fromEntries(notAdmin.map((h) => [h.inventory_name, 'Lack permissions to delete hosts from this inventory.'])) });
   }
