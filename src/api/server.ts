@@ -2,8 +2,8 @@ import uWS from '@trufflesuite/uws-js-unofficial';
 import { version } from '../paths.js';
 import type { ApiContext } from './context.js';
 import { requireWriter } from './auth.js';
-import { Router, uwsHandler } from './http.js';
-import { registerConsole } from './routes/console.js';
+import { notFound, Router, uwsHandler } from './http.js';
+import { isConsoleMatch, registerConsole } from './routes/console.js';
 import { registerMe } from './routes/me.js';
 import { registerPing } from './routes/ping.js';
 import { registerJobEvents } from './routes/job-events.js';
@@ -71,10 +71,14 @@ export function buildRouter(): Router<ApiContext> {
   registerWorkflows(router);
   registerConsole(router); // a catch-all for the console's deep links: keep it last
   // A related link is shown only where a route answers it (engine/routed.ts); the console's catch-all does not count.
-  router.optionsFallback(plainOptions);
+  // Where only the console's catch-all matches, OPTIONS is a 404: a page, not an API view.
+  router.optionsFallback((allowed) => {
+    const answer = plainOptions(allowed);
+    return (req, ctx) => { if (isConsoleMatch(req.params)) throw notFound(); return answer(req, ctx); };
+  });
   setRouteCheck((path) => ['GET', 'POST'].some((method) => {
     const m = router.match(method, path);
-    return !!m && 'handler' in m && !Object.keys(m.params).some((k) => /^p\d+$/.test(k));
+    return !!m && 'handler' in m && !isConsoleMatch(m.params);
   }));
   return router;
 }

@@ -1,6 +1,6 @@
 import { requireCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';
-import { notFound, type ApiRequest, type Reply } from '../http.js';
+import type { ApiRequest, Reply } from '../http.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pager.js';
 import { rowPerms } from './permissions.js';
 import type { Caller, FieldDef, ResourceDef, Row } from './resource.js';
@@ -149,8 +149,6 @@ function viewName(path: string): string {
 export function plainOptions(allowed: string[]): (req: ApiRequest, ctx: ApiContext) => Promise<Reply> {
   const allow = [...new Set([...allowed, ...(allowed.includes('GET') ? ['HEAD'] : []), 'OPTIONS'])].join(', ');
   return async (req, ctx) => {
-    // The console's catch-all (params p1, p2...) serves pages, not API views.
-    if (Object.keys(req.params).some((k) => /^p\d+$/.test(k))) throw notFound();
     if (!ANONYMOUS.some((re) => re.test(req.path))) await requireCaller(req, ctx);
     return { status: 200, headers: { allow }, body: {
       name: viewName(req.path), description: '', renders: ['application/json', 'text/html'], parses: ['application/json'] } };

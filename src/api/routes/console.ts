@@ -95,6 +95,11 @@ export function consoleHandler(distDir: string) {
   };
 }
 
+/** Whether a match's params are the console catch-all's (`:p1/:p2...`): a page, not an API view. */
+export function isConsoleMatch(params: Record<string, string>): boolean {
+  return 'p1' in params;
+}
+
 /** Registers the console's catch-all GET routes; register it after every other route. */
 export function registerConsole(router: Router<ApiContext>, distDir = consoleDistDir): void {
   const handler = consoleHandler(distDir);
