@@ -24,6 +24,7 @@ class LiveSocket {
   #nextId = 1;
   #listeners = new Set<Listener>();
   #reconnectListeners = new Set<() => void>();
+  #joinListeners = new Set<(joined: string[]) => void>();
   #backoff = MIN_BACKOFF_MS;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #sendQueued = false;
@@ -52,6 +53,16 @@ class LiveSocket {
   onReconnect(fn: () => void): () => void {
     this.#reconnectListeners.add(fn);
     return () => this.#reconnectListeners.delete(fn);
+  }
+
+  /**
+   * Called when the server confirms groups newly joined (`groups_joined`, after a subscription
+   * change and after every reconnect). What was sent to them before that never came here:
+   * a page reads again what they cover, so nothing between its first read and the join is lost.
+   */
+  onJoined(fn: (joined: string[]) => void): () => void {
+    this.#joinListeners.add(fn);
+    return () => this.#joinListeners.delete(fn);
   }
 
   /** Closes the socket for good (logout). */
@@ -93,6 +104,8 @@ class LiveSocket {
       for (const msg of messages) {
         if (!msg || typeof msg !== 'object') continue;
         if ((msg as WsMessage).accept) { this.#lastSent = ''; this.#send(); }
+        const joined = (msg as WsMessage).groups_joined;
+        if (Array.isArray(joined) && joined.length) for (const fn of this.#joinListeners) fn(joined as string[]);
         for (const fn of this.#listeners) fn(msg as WsMessage, receivedAt);
       }
     };

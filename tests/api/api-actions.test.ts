@@ -50,7 +50,8 @@ describe('API v2 actions', () => {
       expect(received).toHaveLength(1);
       expect(received[0].body.body).toContain('Test Notification');
       expect(received[0].auth).toBe(`Basic ${Buffer.from('u:webhook-pass').toString('base64')}`);
-      expect((await api('GET', `/api/v2/notifications/${test.json.notification}/`)).json.status).toBe('successful');
+      // The sender wrote from outside the web process: its answer may lag until that change is heard (read-cache.ts).
+      await expect.poll(async () => (await api('GET', `/api/v2/notifications/${test.json.notification}/`)).json.status, { timeout: 5_000 }).toBe('successful');
       expect((await api('GET', `/api/v2/notification_templates/${nt.json.id}/notifications/`)).json.count).toBe(1);
     } finally {
       hook.close();

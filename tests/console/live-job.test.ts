@@ -133,5 +133,5 @@ describe('a job launched from the console, watched live', () => {
     const plain = stdout.replace(/\r/g, '').trimEnd().split('\n').map((l: string) => l.trimEnd());
     const shown = await page.$$eval('.output-rows .row .text', (rows) => rows.map((r) => (r.textContent ?? '').trimEnd()));
     expect(shown.slice(0, plain.length)).toEqual(plain);
-  });
+  }, 180_000); // three jobs and a cancel, each waited for in a browser: ~45 s alone, more beside other files
 });

@@ -119,7 +119,7 @@ describe('the console workflow view', () => {
     await page.click('.wf-node[data-identifier=first]');
     await page.waitForURL(new RegExp(`/jobs/job/${firstJob}/output$`));
     await page.waitForSelector('.page-head [data-status=successful]');
-  });
+  }, 180_000); // two playbook jobs and an approval, waited for in a browser
 
   it('creates a workflow job template and edits its graph: add, link, unlink, remove, a cycle refused', async () => {
     // Created from the console's form, which then opens its graph.

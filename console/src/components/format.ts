@@ -34,3 +34,15 @@ export function parseApiTime(s: string | undefined | null): number {
 }
 
 export const FINISHED = new Set(['successful', 'failed', 'error', 'canceled']);
+
+const STATUS_RANK: Record<string, number> = { new: 0, pending: 1, waiting: 2, running: 3 };
+const statusRank = (status: string | undefined) => (status === undefined ? -1 : STATUS_RANK[status] ?? 4);
+
+/**
+ * The later of a job status read over REST and one heard over the websocket: a status never
+ * goes back, and either may be the older (messages of one job may cross, and a read right
+ * after a message may still be answered from before it).
+ */
+export function laterStatus(read: string | undefined, heard: string | undefined): string | undefined {
+  return statusRank(heard) > statusRank(read) ? heard : read;
+}

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type ApiObject, post } from '../api.js';
-import { FINISHED, formatTime } from '../components/format.js';
+import { FINISHED, formatTime, laterStatus } from '../components/format.js';
 import { StatusBadge } from '../components/status.js';
 import { useFetch } from '../components/use-fetch.js';
 import { OutputView } from '../output/output-view.js';
@@ -32,18 +32,19 @@ export function JobDetailPage(props: { kind: string; id: number; tab: string }) 
     const sub = liveSocket.subscribe({ jobs: ['status_changed', 'summary'] });
     const off = liveSocket.onMessage((msg) => {
       if (isStatusChange(msg) && msg.unified_job_id === props.id) {
-        setLiveStatus(msg.status as string);
+        setLiveStatus((s) => laterStatus(s, msg.status as string));
         void reload();
       } else if ((msg.group_name ?? '').startsWith('jobs') && msg.unified_job_id === props.id) {
         void reload();
       }
     });
-    return () => { sub.close(); off(); };
+    const offJoined = liveSocket.onJoined(() => void reload());
+    return () => { sub.close(); off(); offJoined(); };
   }, [props.id, reload]);
 
   if (error && !job) return <div class="error">{error}</div>;
   if (!job) return <div class="muted">Loading…</div>;
-  const status = liveStatus && !FINISHED.has(job.status) ? liveStatus : job.status;
+  const status = laterStatus(job.status, liveStatus)!;
   const running = !FINISHED.has(status);
   const caps = job.summary_fields?.user_capabilities ?? {};
   const sf = job.summary_fields ?? {};

@@ -55,8 +55,8 @@ export function ApprovalsPage() {
   useEffect(() => {
     const sub = liveSocket.subscribe({ jobs: ['status_changed'] });
     const off = liveSocket.onMessage((msg) => { if (isStatusChange(msg) && msg.type === 'workflow_approval') void reload(); });
-    const offReconnect = liveSocket.onReconnect(() => void reload());
-    return () => { sub.close(); off(); offReconnect(); };
+    const offJoined = liveSocket.onJoined(() => void reload());
+    return () => { sub.close(); off(); offJoined(); };
   }, [reload]);
   return (
     <div>

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { type ApiObject, get, type Page, post } from '../api.js';
-import { FINISHED, formatElapsed, formatTime } from '../components/format.js';
+import { FINISHED, formatElapsed, formatTime, laterStatus } from '../components/format.js';
 import { StatusBadge } from '../components/status.js';
 import { useFetch } from '../components/use-fetch.js';
 import { Link, navigate } from '../router.js';
@@ -16,14 +16,12 @@ import { EdgeLegend, GraphView, type ViewNode } from './graph-view.js';
  * nodes. Clicking a node with a job opens that job's page. Pending approvals of this
  * workflow are listed under the graph with Approve / Deny.
  */
-const RANK: Record<string, number> = { new: 0, pending: 1, waiting: 2, running: 3 };
-const rank = (status: string | undefined) => (status === undefined ? -1 : RANK[status] ?? 4);
-
 export function WorkflowJobPage(props: { id: number }) {
   const base = `/api/v2/workflow_jobs/${props.id}/`;
   const { data: job, error, reload } = useFetch<ApiObject>(base);
   const [nodes, setNodes] = useState<ApiObject[]>();
   const [live, setLive] = useState<Record<number, string>>({});
+  const [heardStatus, setHeardStatus] = useState<string>();
   const [approvals, setApprovals] = useState<ApiObject[]>([]);
   const [actionError, setActionError] = useState('');
   const jobsShown = useRef(new Set<number>());
@@ -44,22 +42,24 @@ export function WorkflowJobPage(props: { id: number }) {
       if (msg.group_name === 'workflow_events' && Number(msg.workflow_job_id) === props.id) {
         const jobId = Number(msg.unified_job_id);
         // Messages of one job may cross (a pending published after its running): a status never goes back.
-        setLive((l) => (rank(String(msg.status)) >= rank(l[jobId]) ? { ...l, [jobId]: String(msg.status) } : l));
+        setLive((l) => ({ ...l, [jobId]: laterStatus(l[jobId], String(msg.status))! }));
         // A node's job appearing, or an approval changing, is more than a colour: read the nodes again.
         if (!jobsShown.current.has(jobId) || msg.type === 'workflow_approval') void loadNodes();
       } else if (isStatusChange(msg) && msg.unified_job_id === props.id) {
+        setHeardStatus((s) => laterStatus(s, String(msg.status)));
         void reload();
         // Finished: do_not_run marks are final now.
         if (FINISHED.has(String(msg.status))) void loadNodes();
       }
     });
-    const offReconnect = liveSocket.onReconnect(() => { void reload(); void loadNodes(); });
-    return () => { sub.close(); off(); offReconnect(); };
+    const offJoined = liveSocket.onJoined(() => { void reload(); void loadNodes(); });
+    return () => { sub.close(); off(); offJoined(); };
   }, [props.id, reload, loadNodes]);
 
   if (error && !job) return <div class="error">{error}</div>;
   if (!job) return <div class="muted">Loading…</div>;
-  const running = !FINISHED.has(job.status);
+  const status = laterStatus(job.status, heardStatus)!;
+  const running = !FINISHED.has(status);
   const caps = job.summary_fields?.user_capabilities ?? {};
   const templateId = job.workflow_job_template ?? job.job_template;
 
@@ -68,7 +68,7 @@ export function WorkflowJobPage(props: { id: number }) {
     // The later of what was read and what was heard (a reconnect reads again what messages were lost).
     const heard = n.job != null ? live[n.job] : undefined;
     const read = sj?.status ?? 'pending';
-    const status = n.job != null ? (heard !== undefined && rank(heard) > rank(read) ? heard : read) : n.do_not_run ? 'do_not_run' : 'waiting_to_run';
+    const status = n.job != null ? laterStatus(read, heard)! : n.do_not_run ? 'do_not_run' : 'waiting_to_run';
     const ujt = n.summary_fields?.unified_job_template;
     return {
       ...n, status, identifier: n.identifier,
@@ -100,7 +100,7 @@ export function WorkflowJobPage(props: { id: number }) {
     <div class="workflow-job">
       <div class="page-head">
         <h1><span class="muted">{job.id} —</span> {job.name}</h1>
-        <StatusBadge status={job.status} />
+        <StatusBadge status={status} />
         <span class="spacer" />
         {running && (caps.start || caps.delete) && <button type="button" class="btn-danger" onClick={() => void act('cancel')}>Cancel</button>}
         {!running && caps.start && !job.is_sliced_job && <button type="button" class="btn" onClick={() => void act('relaunch')}>Relaunch</button>}
