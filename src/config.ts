@@ -116,6 +116,8 @@ export const settings = {
     'Failed password checks (login form, basic auth) for one username in a window; at the limit the username is locked (429) until the window ends.'),
   authFailuresPerAddress: setting('PLAYSTREAM_AUTH_FAILURES_PER_ADDRESS', int(1, 1_000_000), 50,
     'Failed password checks from one client address (IPv6: its /64) in a window, over all usernames.'),
+  passwordHashCost: setting('PLAYSTREAM_PASSWORD_HASH_COST', int(10, 20), 17,
+    "log2 of scrypt's N for new password hashes (r=8, p=1). 17 is OWASP's guidance: a hash or check then costs ~0.5-1 s of CPU. Hashes keep the cost they were made at and are redone at this one on the next login. The test suite runs at 12."),
   authFailureWindowSeconds: setting('PLAYSTREAM_AUTH_FAILURE_WINDOW_SECONDS', int(1, 86400), 300,
     'The failure counters\' window, from the first failure counted (docs/security.md).'),
   autoInstall: setting('PLAYSTREAM_AUTO_INSTALL', bool, true,
@@ -142,15 +144,16 @@ export type Config = { [K in keyof Settings]: Settings[K] extends Setting<infer 
 /** Reads and validates every setting; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const out: Record<string, unknown> = {};
-  for (const [key, s] of Object.entries(settings) as [string, Setting<unknown>][]) {
-    const raw = env[s.env];
-    if (raw === undefined || raw === '') {
-      out[key] = typeof s.default === 'function' ? (s.default as () => unknown)() : s.default;
-    } else {
-      out[key] = s.parse(raw, s.env);
-    }
-  }
+  for (const key of Object.keys(settings) as (keyof Settings)[]) out[key] = readSetting(key, env);
   return out as Config;
+}
+
+/** One setting, for a module that reads it where no Config is passed (security/passwords.ts). */
+export function readSetting<K extends keyof Settings>(key: K, env: NodeJS.ProcessEnv = process.env): Config[K] {
+  const s = settings[key] as Setting<unknown>;
+  const raw = env[s.env];
+  if (raw === undefined || raw === '') return (typeof s.default === 'function' ? (s.default as () => unknown)() : s.default) as Config[K];
+  return s.parse(raw, s.env) as Config[K];
 }
 
 export function redactUrl(raw: string): string {

@@ -1,18 +1,20 @@
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import { PlaystreamError } from '../errors.js';
+import { readSetting } from '../config.js';
 import { metrics } from '../metrics.js';
 
 /**
  * Password hashes: scrypt at OWASP's current guidance (N=2^17, r=8, p=1: 128 MiB and
- * ~0.6 s of one core per hash on the 2-core test machine), stored as
+ * ~0.6-1 s of one core per hash on the 2-core test machine; PLAYSTREAM_PASSWORD_HASH_COST
+ * sets log2 N, which the test suite lowers), stored as
  * "scrypt$N$r$p$salt$hash" (salt 16 bytes, hash 32, both base64url). Each hash records its
  * own parameters, so hashes written at an older, lower cost (N=2^15 before this release)
  * keep verifying, and `needsRehash` tells the login path to store a new one.
  *
  * Every check costs one scrypt at the current parameters, whether or not there is a hash
  * to check against: a missing user, or one without a local password, is verified against
- * DUMMY_HASH (random salt, random expected value: it never matches), so the answer's
+ * a dummy hash (random salt, random expected value: it never matches), so the answer's
  * timing does not tell which usernames exist.
  *
  * At 128 MiB each, hashes are gated to MAX_CONCURRENT at a time per process (2: the
@@ -22,7 +24,15 @@ import { metrics } from '../metrics.js';
  */
 const scrypt = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
 
-export const SCRYPT_PARAMS = { N: 2 ** 17, r: 8, p: 1 } as const;
+/** New hashes' parameters: N from PLAYSTREAM_PASSWORD_HASH_COST (2^17 unless set), read on first use. */
+let current: { params: Params; dummy: string } | undefined;
+function currentParams(): { params: Params; dummy: string } {
+  if (!current) {
+    const params = { N: 2 ** readSetting('passwordHashCost'), r: 8, p: 1 };
+    current = { params, dummy: format(params, crypto.randomBytes(SALT_BYTES), crypto.randomBytes(KEYLEN)) };
+  }
+  return current;
+}
 const KEYLEN = 32;
 const SALT_BYTES = 16;
 /** scrypt needs 128·N·r bytes; room for that at the current cost plus Node's own overhead. */
@@ -62,8 +72,6 @@ function parse(stored: string): Parsed | undefined {
   return { N, r, p, salt, hash };
 }
 
-const DUMMY_HASH = format(SCRYPT_PARAMS, crypto.randomBytes(SALT_BYTES), crypto.randomBytes(KEYLEN));
-
 let running = 0;
 const waiting: (() => void)[] = [];
 
@@ -91,18 +99,19 @@ async function derive(password: string, params: Params, salt: Buffer, length: nu
 }
 
 export async function hashPassword(password: string): Promise<string> {
+  const { params } = currentParams();
   const salt = crypto.randomBytes(SALT_BYTES);
-  return format(SCRYPT_PARAMS, salt, await derive(password, SCRYPT_PARAMS, salt, KEYLEN));
+  return format(params, salt, await derive(password, params, salt, KEYLEN));
 }
 
 /**
  * Whether `password` matches `stored`. With no usable stored hash (no such user, no local
- * password, an unreadable value) the same work is done against DUMMY_HASH and the answer
+ * password, an unreadable value) the same work is done against a dummy hash at today's cost and the answer
  * is false.
  */
 export async function verifyPassword(password: string, stored: string | undefined): Promise<boolean> {
   const real = stored ? parse(stored) : undefined;
-  const target = real ?? parse(DUMMY_HASH)!;
+  const target = real ?? parse(currentParams().dummy)!;
   const actual = await derive(password, target, target.salt, target.hash.length);
   verifications.inc(1, { n: String(target.N) });
   return crypto.timingSafeEqual(actual, target.hash) && real !== undefined;
@@ -111,6 +120,7 @@ export async function verifyPassword(password: string, stored: string | undefine
 /** Whether a stored hash was made at other parameters than today's (checked after a successful verification). */
 export function needsRehash(stored: string): boolean {
   const parsed = parse(stored);
-  return !parsed || parsed.N !== SCRYPT_PARAMS.N || parsed.r !== SCRYPT_PARAMS.r || parsed.p !== SCRYPT_PARAMS.p
+  const { params } = currentParams();
+  return !parsed || parsed.N !== params.N || parsed.r !== params.r || parsed.p !== params.p
     || parsed.hash.length !== KEYLEN;
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedFirstStart } from '../../src/db/seed.js';
-import { useTestEnv, type TestEnv } from '../support/harness.js';
+import { onCleanup, useTestEnv, type TestEnv } from '../support/harness.js';
 import { startTestWeb } from '../support/web.js';
 
 /**
@@ -75,7 +75,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
-  afterAll(() => new Promise<void>((r) => receiver.close(() => r())));
+  onCleanup(() => new Promise<void>((r) => receiver.close(() => r())));
   startChild('dispatcher');
   startChild('receiver');
 });

@@ -4,9 +4,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createGitRepo } from '../scheduler/support.js';
-import type { TestEnv } from '../support/harness.js';
+import { onCleanup, type TestEnv } from '../support/harness.js';
 import { apiAs } from './support/api.js';
 import { loginThroughForm, newPage } from './support/browser.js';
 import { startLiveConsole } from './support/processes.js';
@@ -64,7 +64,7 @@ describe('an organization admin sets up and runs a template in the console', () 
       req.on('data', (d) => { body += d; }).on('end', () => { hooks.push({ path: req.url ?? '', body }); res.end('ok'); });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    afterAll(() => new Promise<void>((r) => server.close(() => r())));
+    onCleanup(() => new Promise<void>((r) => server.close(() => r())));
     hookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/acme`;
     createGitRepo(path.join(env.dataDir, 'acme-repo'), { 'site.yml': PLAYBOOK });
     // The key a user has on disk, as ssh-keygen writes it (OpenSSH format, trailing newline).

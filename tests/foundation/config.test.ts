@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { packageRoot } from '../../src/paths.js';
+import { hashPassword, verifyPassword } from '../../src/security/passwords.js';
 
 describe('configuration', () => {
   it('has typed defaults', () => {
@@ -12,6 +13,15 @@ describe('configuration', () => {
     expect(c.dataDir).toBe(path.resolve('.data'));
     expect(c.databaseUrl).toBeUndefined();
     expect(c.callbackQueue).toBe('callback_tasks');
+    expect(c.passwordHashCost).toBe(17);
+  });
+
+  it('PLAYSTREAM_PASSWORD_HASH_COST sets the scrypt N of new hashes (the suite runs at 12)', async () => {
+    expect(process.env.PLAYSTREAM_PASSWORD_HASH_COST).toBe('12');
+    const stored = await hashPassword('pw');
+    expect(stored).toMatch(/^scrypt\$4096\$8\$1\$/);
+    expect(await verifyPassword('pw', stored)).toBe(true);
+    expect(await verifyPassword('other', stored)).toBe(false);
   });
 
   it.each([
@@ -22,6 +32,7 @@ describe('configuration', () => {
     ['SECRET_KEY', 'short'],
     ['PLAYSTREAM_NODE_NAME', 'has spaces'],
     ['PLAYSTREAM_RECEIVER_WORKERS', '0'],
+    ['PLAYSTREAM_PASSWORD_HASH_COST', '9'],
   ])('a bad %s (%s) is a ConfigError naming the variable', (name, value) => {
     let error: unknown;
     try { loadConfig({ [name]: value }); } catch (err) { error = err; }

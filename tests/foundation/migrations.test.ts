@@ -1,13 +1,13 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrate, readMigrations } from '../../src/db/migrate.js';
 import { createPool } from '../../src/db/pool.js';
-import { createDatabase } from '../support/harness.js';
+import { createDatabase, onCleanup } from '../support/harness.js';
 
 describe('migrations', () => {
   it('apply each migration once, record it, and are a no-op the second time', async () => {
     const db = await createDatabase({ empty: true });
     const pool = createPool(db.url, { max: 4 });
-    afterAll(async () => { await pool.end(); await db.drop(); });
+    onCleanup(async () => { await pool.end(); await db.drop(); });
 
     const all = readMigrations().map((m) => m.version);
     expect(all.length).toBeGreaterThan(0);
@@ -27,7 +27,7 @@ describe('migrations', () => {
   it('concurrent starters apply each migration exactly once', async () => {
     const db = await createDatabase({ empty: true });
     const pools = [createPool(db.url, { max: 1 }), createPool(db.url, { max: 1 }), createPool(db.url, { max: 1 })];
-    afterAll(async () => { await Promise.all(pools.map((p) => p.end())); await db.drop(); });
+    onCleanup(async () => { await Promise.all(pools.map((p) => p.end())); await db.drop(); });
     const results = await Promise.all(pools.map((p) => migrate(p)));
     expect(results.flat().sort((a, b) => a - b)).toEqual(readMigrations().map((m) => m.version));
   });
@@ -35,7 +35,7 @@ describe('migrations', () => {
   it('a failing migration rolls back and is not recorded', async () => {
     const db = await createDatabase({ empty: true });
     const pool = createPool(db.url, { max: 1 });
-    afterAll(async () => { await pool.end(); await db.drop(); });
+    onCleanup(async () => { await pool.end(); await db.drop(); });
     const bad = [{ version: 1, name: 'bad', sql: 'CREATE TABLE half_done (id int); SELECT no_such_function();' }];
     await expect(migrate(pool, bad)).rejects.toMatchObject({ code: 'PS_ERR_MIGRATION' });
     const { rows } = await pool.query(`SELECT to_regclass('half_done') AS t, (SELECT count(*)::int FROM schema_migrations) AS n`);
@@ -45,7 +45,7 @@ describe('migrations', () => {
   it('event tables are partitioned hourly and partitions are created race-safely', async () => {
     const db = await createDatabase();
     const pool = createPool(db.url, { max: 8 });
-    afterAll(async () => { await pool.end(); await db.drop(); });
+    onCleanup(async () => { await pool.end(); await db.drop(); });
     const ts = '2026-11-22T10:17:00Z';
     await Promise.all(Array.from({ length: 8 }, () => pool.query('SELECT ensure_event_partitions($1)', [ts])));
     const { rows } = await pool.query(`SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid

@@ -1,5 +1,6 @@
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, expect } from 'vitest';
+import { expect } from 'vitest';
+import { onCleanup } from '../../support/harness.js';
 
 /**
  * Debian's Chromium, headless, driven by playwright-core (never a downloaded browser).
@@ -13,7 +14,7 @@ export async function launchBrowser(): Promise<Browser> {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--enable-precise-memory-info', '--disable-dev-shm-usage'],
   });
-  afterAll(() => browser.close());
+  onCleanup(() => browser.close());
   return browser;
 }
 

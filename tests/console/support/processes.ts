@@ -2,10 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { afterAll } from 'vitest';
 import { seedFirstStart } from '../../../src/db/seed.js';
 import { packageRoot } from '../../../src/paths.js';
-import { type TestEnv, useTestEnv } from '../../support/harness.js';
+import { onCleanup, type TestEnv, useTestEnv } from '../../support/harness.js';
 import { startTestWeb } from '../../support/web.js';
 import { launchBrowser } from './browser.js';
 
@@ -13,7 +12,7 @@ import { launchBrowser } from './browser.js';
 export function startChild(role: 'dispatcher' | 'receiver', env: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(process.execPath, [path.join(packageRoot, 'bin/playstream.js'), role], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { if (process.env.PS_TEST_DEBUG) process.stderr.write(`[${role}] ${d}`); });
-  afterAll(() => new Promise<void>((resolve) => {
+  onCleanup(() => new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
