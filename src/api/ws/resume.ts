@@ -1,8 +1,9 @@
 import { jobKinds, type JobKindInfo } from '../../db/job-kinds.js';
 import type { ApiContext } from '../context.js';
-import type { WsClient } from './client.js';
+import type { ResumeBuffer, WsClient } from './client.js';
 import { eventMessageJson } from '../../pipeline/event-json.js';
 import { EVENT_COLUMN_LIST, eventRowFromDb } from '../../pipeline/event-row.js';
+import type { GroupQueue } from './group-queue.js';
 import type { Hub } from './hub.js';
 
 /**
@@ -11,7 +12,9 @@ import type { Hub } from './hub.js';
  *
  * 1. From now on the group's live frames go to a side queue (`pending`, bounded like any
  *    other); frames already queued move there too, so everything live comes after the
- *    stored events.
+ *    stored events. For a group the same message joins, this is done as it is joined
+ *    (holdLive, before anything awaits): a live frame arriving meanwhile would otherwise be
+ *    sent ahead of the stored events, and again from the database.
  * 2. Stored events are read in counter order, PAGE rows at a time, each page queued only
  *    when the client's queue has room for it (a resume never overflows by itself), and
  *    each counter sent is marked in a bitset.
@@ -49,7 +52,22 @@ class CounterSet {
   }
 }
 
-export async function startResume(client: WsClient, group: string, after: number, ctx: ApiContext, hub: Hub): Promise<void> {
+/** Step 1, synchronous: the group's live frames wait in a side queue from now on. Undefined if it cannot be resumed or a resume of it is under way. */
+export function holdLive(client: WsClient, group: string): ResumeBuffer | undefined {
+  const queue = client.queues.get(group);
+  if (!queue || client.resuming.has(group) || !kindByGroup.has(group.slice(0, group.lastIndexOf('-')))) return undefined;
+  const pending = client.newQueue(group);
+  const now = Date.now();
+  for (let c = queue.peekCounter(), f = queue.shift(); f !== undefined; c = queue.peekCounter(), f = queue.shift()) {
+    pending.push(f, c, now);
+  }
+  const buffer = { pending };
+  client.resuming.set(group, buffer);
+  return buffer;
+}
+
+/** A resume of `group` after counter `after`; `held` is the side queue holdLive made as the group was joined. */
+export async function startResume(client: WsClient, group: string, after: number, ctx: ApiContext, hub: Hub, held?: ResumeBuffer): Promise<void> {
   const dash = group.lastIndexOf('-');
   const kind = kindByGroup.get(group.slice(0, dash));
   const jobId = Number(group.slice(dash + 1));
@@ -58,14 +76,9 @@ export async function startResume(client: WsClient, group: string, after: number
     return;
   }
   const queue = client.queues.get(group)!;
-  if (client.resuming.has(group)) return;
-  const pending = client.newQueue(group);
-  const now = Date.now();
-  for (let c = queue.peekCounter(), f = queue.shift(); f !== undefined; c = queue.peekCounter(), f = queue.shift()) {
-    pending.push(f, c, now);
-  }
-  const buffer = { pending };
-  client.resuming.set(group, buffer);
+  const buffer = held ?? holdLive(client, group);
+  if (!buffer) return;
+  const { pending } = buffer;
   const stillResuming = () => !client.closed && client.resuming.get(group) === buffer && client.queues.get(group) === queue;
 
   const job = await ctx.pool.query<{ created: Date }>('SELECT created FROM unified_jobs WHERE id = $1', [jobId]);
@@ -94,14 +107,27 @@ export async function startResume(client: WsClient, group: string, after: number
   }
 
   // The seam: synchronous from here on.
+  moveHeld(pending, queue, sent);
+  client.resuming.delete(group);
+  client.seamFilters.set(group, { sent, until: Date.now() + SEAM_GRACE_MS });
+  hub.markDirty(client);
+}
+
+/** Undoes holdLive for a resume refused after its group was joined: the held frames go out live, in order. */
+export function releaseHold(client: WsClient, group: string, held: ResumeBuffer | undefined): void {
+  if (!held || client.resuming.get(group) !== held) return;
+  client.resuming.delete(group);
+  const queue = client.queues.get(group);
+  if (queue) moveHeld(held.pending, queue);
+}
+
+/** Held frames onto the group's queue in arrival order (those of a counter in `skip` dropped), then a notice of any the side queue dropped. */
+function moveHeld(pending: GroupQueue, queue: GroupQueue, skip?: CounterSet): void {
   const at = Date.now();
   for (let c = pending.peekCounter(), f = pending.shift(); f !== undefined; c = pending.peekCounter(), f = pending.shift()) {
-    if (c >= 0 && sent.has(c)) continue;
+    if (skip && c >= 0 && skip.has(c)) continue;
     queue.push(f, c, at);
   }
   const missed = pending.takeMissed();
   if (missed) queue.push(queue.makeNotice(missed), -1, at);
-  client.resuming.delete(group);
-  client.seamFilters.set(group, { sent, until: Date.now() + SEAM_GRACE_MS });
-  hub.markDirty(client);
 }

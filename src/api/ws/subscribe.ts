@@ -3,9 +3,9 @@ import { log } from '../../log.js';
 import { loadGrants, unifiedJobReadParams, unifiedJobReadSql } from '../access.js';
 import type { AuthenticatedUser } from '../auth.js';
 import type { ApiContext } from '../context.js';
-import type { WsClient } from './client.js';
+import type { ResumeBuffer, WsClient } from './client.js';
 import type { Hub } from './hub.js';
-import { startResume } from './resume.js';
+import { holdLive, releaseHold, startResume } from './resume.js';
 
 /**
  * What a client may say after `{"accept": true}`, in AWX's words (awx/main/consumers.py):
@@ -73,30 +73,38 @@ export async function handleClientMessage(client: WsClient, raw: string, ctx: Ap
     return;
   }
   if (typeof data.batch === 'boolean') client.batch = data.batch;
+  const resume = data.resume && typeof data.resume === 'object' ? Object.entries(data.resume as Record<string, unknown>) : [];
+  let held = new Map<string, ResumeBuffer>();
   if ('groups' in data) {
-    if (!(await replaceGroups(client, data.groups, ctx, hub))) return;
+    const joined = await replaceGroups(client, data.groups, ctx, hub, new Set(resume.map(([group]) => group)));
+    if (!joined) return;
+    held = joined;
   }
-  if (data.resume && typeof data.resume === 'object') {
-    for (const [group, after] of Object.entries(data.resume as Record<string, unknown>)) {
-      if (client.closed) return;
-      if (typeof after !== 'number' || !Number.isInteger(after) || after < 0) {
-        client.sendNow({ error: `resume counter for ${group} must be a non-negative integer` });
-        continue;
-      }
-      if (!client.queues.has(group)) {
-        client.sendNow({ error: `resume needs a subscription to ${group}` });
-        continue;
-      }
-      void startResume(client, group, after, ctx, hub).catch((err) => {
-        log.error('resume failed', { group, err: (err as Error).stack ?? err });
-        client.resuming.delete(group);
-        client.sendNow({ error: `resume of ${group} failed` });
-      });
+  for (const [group, after] of resume) {
+    if (client.closed) return;
+    if (typeof after !== 'number' || !Number.isInteger(after) || after < 0) {
+      releaseHold(client, group, held.get(group));
+      client.sendNow({ error: `resume counter for ${group} must be a non-negative integer` });
+      continue;
     }
+    if (!client.queues.has(group)) {
+      client.sendNow({ error: `resume needs a subscription to ${group}` });
+      continue;
+    }
+    void startResume(client, group, after, ctx, hub, held.get(group)).catch((err) => {
+      log.error('resume failed', { group, err: (err as Error).stack ?? err });
+      releaseHold(client, group, client.resuming.get(group));
+      client.sendNow({ error: `resume of ${group} failed` });
+    });
   }
 }
 
-async function replaceGroups(client: WsClient, groups: unknown, ctx: ApiContext, hub: Hub): Promise<boolean> {
+/**
+ * Makes the client's groups `groups`. Returns false if refused, else the side queues of the
+ * joined groups the same message resumes (`resumeGroups`), held as they were joined.
+ */
+async function replaceGroups(client: WsClient, groups: unknown, ctx: ApiContext, hub: Hub,
+  resumeGroups: ReadonlySet<string>): Promise<Map<string, ResumeBuffer> | false> {
   if (!groups || typeof groups !== 'object' || Array.isArray(groups)) {
     client.sendNow({ error: 'access denied to channel' });
     return false;
@@ -145,11 +153,16 @@ async function replaceGroups(client: WsClient, groups: unknown, ctx: ApiContext,
   const left = [...current].filter((g) => !wanted.has(g));
   const joined = [...wanted].filter((g) => !current.has(g));
   for (const g of left) hub.leave(client, g);
-  for (const g of joined) hub.join(client, g);
+  const held = new Map<string, ResumeBuffer>();
+  for (const g of joined) {
+    hub.join(client, g);
+    const buffer = resumeGroups.has(g) ? holdLive(client, g) : undefined;
+    if (buffer) held.set(g, buffer);
+  }
   // The receivers learn of a new group before the client learns it is in it.
   await hub.announceGroups();
   client.sendNow({ groups_current: [...wanted], groups_left: left, groups_joined: joined });
-  return true;
+  return held;
 }
 
 /** Of `ids`, the unified jobs `user` may read: their grants, then one query for all ids (access.ts's rule for one job). */
