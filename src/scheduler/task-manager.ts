@@ -125,6 +125,9 @@ export async function runTaskManagerPass(pool: pg.Pool, options: { bus?: StatusB
   await publishStatus(options.bus, result.workflows.created);
   await publishStatus(options.bus, result.placed.map((p) => ({ id: p.id, kind: p.kind ?? 'job',
     unified_job_template_id: p.unified_job_template_id ?? null, status: 'waiting', finished: null, workflow_job_id: p.workflow_job_id })));
+  // Their nodes are woken only now: a job started before its `waiting` went out would announce
+  // `running` first (a node's 2 s claim poll can still find one sooner; rarely).
+  for (const node of new Set(result.placed.map((p) => p.node))) await pool.query('SELECT pg_notify($1, $2)', [dispatchChannel(node), '']);
   for (const f of failures) {
     await saveFinalStatus(pool, options.bus, f.id, { status: 'failed', jobExplanation: f.explanation }, ['pending']);
   }
@@ -176,9 +179,6 @@ async function moveToWaiting(db: pg.PoolClient, placed: PlacedRow[]): Promise<(P
     `INSERT INTO dispatcher_tasks (node, name, args)
      SELECT node, 'run_unified_job', jsonb_build_object('job_id', id) FROM unnest($1::bigint[], $2::text[]) AS v(id, node)`,
     [rows.map((r) => r.id), rows.map((r) => r.execution_node)]);
-  for (const node of new Set(rows.map((r) => r.execution_node))) {
-    await db.query('SELECT pg_notify($1, $2)', [dispatchChannel(node), '']);
-  }
   const byId = new Map(placed.map((p) => [p.id, p]));
   return rows.map((r) => ({ ...byId.get(r.id)!, kind: r.kind, unified_job_template_id: r.unified_job_template_id, workflow_job_id: r.workflow_job_id }));
 }

@@ -31,6 +31,6 @@ export async function loginThroughForm(page: Page, baseUrl: string, username: st
   await page.fill('input[name=username]', username);
   await page.fill('input[name=password]', password);
   await page.click('button[type=submit]');
-  await page.waitForSelector('[data-testid=whoami]', { timeout: 10_000 });
+  await page.waitForSelector('[data-testid=whoami]', { timeout: 30_000 });
   expect(await page.textContent('[data-testid=whoami]')).toContain(username);
 }
