@@ -24,11 +24,12 @@ import { metrics } from '../metrics.js';
  */
 const scrypt = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
 
-/** New hashes' parameters: N from PLAYSTREAM_PASSWORD_HASH_COST (2^17 unless set), read on first use. */
+/** New hashes' parameters: N from PLAYSTREAM_PASSWORD_HASH_COST (2^17 unless set), with a dummy hash at that cost. */
 let current: { params: Params; dummy: string } | undefined;
 function currentParams(): { params: Params; dummy: string } {
-  if (!current) {
-    const params = { N: 2 ** readSetting('passwordHashCost'), r: 8, p: 1 };
+  const N = 2 ** readSetting('passwordHashCost');
+  if (current?.params.N !== N) {
+    const params = { N, r: 8, p: 1 };
     current = { params, dummy: format(params, crypto.randomBytes(SALT_BYTES), crypto.randomBytes(KEYLEN)) };
   }
   return current;

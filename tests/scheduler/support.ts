@@ -3,7 +3,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { afterAll } from 'vitest';
 import { type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.js';
 import { streamStdout } from '../../src/pipeline/stdout-stream.js';
 import { heartbeat } from '../../src/scheduler/cluster.js';
@@ -11,7 +10,7 @@ import { launchProjectUpdate } from '../../src/scheduler/launch.js';
 import { runUnifiedJob } from '../../src/scheduler/run-unified-job.js';
 import { claimTasks } from '../../src/scheduler/task-queue.js';
 import { runTaskManagerPass } from '../../src/scheduler/task-manager.js';
-import type { TestEnv } from '../support/harness.js';
+import { onCleanup, type TestEnv } from '../support/harness.js';
 import { alive } from '../support/processes.js';
 
 /** Helpers shared by the scheduler tests: a real dispatcher process, a git project, waiting on job status. */
@@ -25,10 +24,6 @@ import { alive } from '../support/processes.js';
  * dispatcher workers are forked from their dispatcher's own bundle (worker-pool.ts).
  */
 let bundle: string | null = null;
-let bundleDir = '';
-// Registered as this module is imported, while vitest collects the file: an afterAll
-// registered later, inside a beforeAll, is never run by vitest 3.
-afterAll(() => { if (bundleDir) fs.rmSync(bundleDir, { recursive: true, force: true }); });
 export function cliBundle(): string {
   if (bundle) return bundle;
   const root = path.resolve('dist', 'test-bundles');
@@ -38,7 +33,7 @@ export function cliBundle(): string {
   }
   const dir = path.join(root, `${process.pid}-${crypto.randomBytes(3).toString('hex')}`);
   fs.mkdirSync(dir, { recursive: true });
-  bundleDir = dir;
+  onCleanup(() => { fs.rmSync(dir, { recursive: true, force: true }); bundle = null; });
   const copy = path.join(dir, 'cli.js');
   for (let attempt = 1; ; attempt++) {
     fs.copyFileSync(path.resolve('dist', 'cli.js'), copy);

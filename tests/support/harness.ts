@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { afterAll, inject } from 'vitest';
+import { inject } from 'vitest';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { SecretBox } from '../../src/security/secrets.js';
@@ -29,16 +29,17 @@ export interface TestEnv {
 }
 
 /**
- * Cleanups run after the file's tests. vitest 3 ignores an afterAll registered inside a
- * beforeAll (where useTestEnv is usually called), so the one hook is registered here, when
- * the test file imports this module, and runs whatever was queued, newest first.
+ * Cleanups run after the file's tests, newest first. vitest 3 ignores an afterAll registered
+ * inside a beforeAll (where useTestEnv is usually called) or a test, and a worker runs many
+ * files with this module loaded once (isolate: false), so the one afterAll that runs them is
+ * registered per file by tests/support/per-file.ts.
  */
 const cleanups: (() => Promise<void> | void)[] = [];
-afterAll(async () => {
+export async function runCleanups(): Promise<void> {
   for (const fn of cleanups.splice(0).reverse()) {
     try { await fn(); } catch (err) { process.stderr.write(`test cleanup failed: ${(err as Error).message}\n`); }
   }
-});
+}
 
 export function onCleanup(fn: () => Promise<void> | void): void {
   cleanups.push(fn);
