@@ -33,7 +33,20 @@ describe('resume', () => {
     const channel = redisKeys(env.config).broadcastChannel;
     const c = await TestClient.connect(`ws://127.0.0.1:${web.port}/websocket/`, auth, true);
     await c.next((m) => m.accept === true);
+    // Live copies of stored events keep arriving while the subscription is handled, so some
+    // land between the group's join and the start of the resume: they too must wait for the
+    // stored events, and be dropped as already sent.
+    let joining = true;
+    const early = (async () => {
+      while (joining) {
+        await publishBroadcast(env.redis, channel, { group: `job_events-${job.id}`,
+          messages: Array.from({ length: 10 }, (_, i) => eventMessage(job.id, 1991 + i, 10)) });
+      }
+    })();
     c.send({ groups: { job_events: [job.id] }, resume: { [`job_events-${job.id}`]: 1000 } });
+    await c.next((m) => Array.isArray(m.groups_current));
+    joining = false;
+    await early;
     // While the stored events are read: 2001..3000 arrive live again (already stored: duplicates
     // the seam must drop), then 3001..4000 are stored and announced (new: must follow, once).
     for (let n = 2001; n <= 3000; n += 100) {
