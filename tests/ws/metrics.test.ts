@@ -63,7 +63,7 @@ describe('websocket figures', () => {
     const text = await res.text();
     const sample = (name: string, label: string) =>
       Number(new RegExp(`^${name}\\{[^}]*${label}[^}]*\\} (\\d+)$`, 'm').exec(text)?.[1]);
-    expect(sample('ws_group_overflow_total', `group="${group}"`)).toBe(dropped);
+    expect(sample('ws_group_overflow_total', `group="${group}"`)).toBe(droppedBefore + dropped);
     expect(sample('ws_group_queue_depth', `group="${group}"`)).toBe(100);
     expect(sample('ws_queue_depth', 'which="total"')).toBe(100);
     expect(sample('ws_queue_depth', 'which="largest_client"')).toBe(100);
