@@ -159,10 +159,20 @@ describe('workflows through the dispatcher', () => {
     };
     const approved = await gated('approved', 0);
     const expiring = await gated('expiring', 2);
-    const gateIn = (wj: number, states: string[]) => waitFor(async () => {
-      const n = (await jobNodes(wj)).gate;
-      return states.includes(n?.status) ? n : null;
-    }, 60_000, 'the approval to wait');
+    // Twice in loaded runs the first gate was not pending after 60 s, for a cause not found yet:
+    // the failure says what the workflow and the jobs not finished were then.
+    const gateIn = async (wj: number, states: string[]) => {
+      try {
+        return await waitFor(async () => {
+          const n = (await jobNodes(wj)).gate;
+          return states.includes(n?.status) ? n : null;
+        }, 90_000, 'the approval to wait');
+      } catch (err) {
+        const { rows } = await t.pool.query(`SELECT id, kind, status, job_explanation, created, started FROM unified_jobs
+          WHERE id = $1 OR status NOT IN ('successful', 'failed', 'error', 'canceled') ORDER BY id`, [wj]);
+        throw new Error(`${(err as Error).message}: nodes ${JSON.stringify(await jobNodes(wj))}, jobs ${JSON.stringify(rows)}`);
+      }
+    };
     const gate = await gateIn(approved, ['pending']);
     // Its 2 s may be up before a loaded machine's poll sees it wait.
     await gateIn(expiring, ['pending', 'failed']);
