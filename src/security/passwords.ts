@@ -24,16 +24,6 @@ import { metrics } from '../metrics.js';
  */
 const scrypt = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
 
-/** New hashes' parameters: N from PLAYSTREAM_PASSWORD_HASH_COST (2^17 unless set), with a dummy hash at that cost. */
-let current: { params: Params; dummy: string } | undefined;
-function currentParams(): { params: Params; dummy: string } {
-  const N = 2 ** readSetting('passwordHashCost');
-  if (current?.params.N !== N) {
-    const params = { N, r: 8, p: 1 };
-    current = { params, dummy: format(params, crypto.randomBytes(SALT_BYTES), crypto.randomBytes(KEYLEN)) };
-  }
-  return current;
-}
 const KEYLEN = 32;
 const SALT_BYTES = 16;
 /** scrypt needs 128·N·r bytes; room for that at the current cost plus Node's own overhead. */
@@ -71,6 +61,17 @@ function parse(stored: string): Parsed | undefined {
   const hash = Buffer.from(parts[5], 'base64url');
   if (salt.length === 0 || hash.length < 16) return undefined;
   return { N, r, p, salt, hash };
+}
+
+/** New hashes' parameters: N from PLAYSTREAM_PASSWORD_HASH_COST (2^17 unless set), and a dummy hash at that cost. */
+let current: { params: Params; dummy: Parsed } | undefined;
+function currentParams(): { params: Params; dummy: Parsed } {
+  const N = 2 ** readSetting('passwordHashCost');
+  if (current?.params.N !== N) {
+    const params = { N, r: 8, p: 1 };
+    current = { params, dummy: { ...params, salt: crypto.randomBytes(SALT_BYTES), hash: crypto.randomBytes(KEYLEN) } };
+  }
+  return current;
 }
 
 let running = 0;
@@ -112,7 +113,7 @@ export async function hashPassword(password: string): Promise<string> {
  */
 export async function verifyPassword(password: string, stored: string | undefined): Promise<boolean> {
   const real = stored ? parse(stored) : undefined;
-  const target = real ?? parse(currentParams().dummy)!;
+  const target = real ?? currentParams().dummy;
   const actual = await derive(password, target, target.salt, target.hash.length);
   verifications.inc(1, { n: String(target.N) });
   return crypto.timingSafeEqual(actual, target.hash) && real !== undefined;

@@ -42,7 +42,10 @@ export function WorkflowJobPage(props: { id: number }) {
       if (msg.group_name === 'workflow_events' && Number(msg.workflow_job_id) === props.id) {
         const jobId = Number(msg.unified_job_id);
         // Messages of one job may cross (a pending published after its running): a status never goes back.
-        setLive((l) => ({ ...l, [jobId]: laterStatus(l[jobId], String(msg.status))! }));
+        setLive((l) => {
+          const status = laterStatus(l[jobId], String(msg.status))!;
+          return status === l[jobId] ? l : { ...l, [jobId]: status };
+        });
         // A node's job appearing, or an approval changing, is more than a colour: read the nodes again.
         if (!jobsShown.current.has(jobId) || msg.type === 'workflow_approval') void loadNodes();
       } else if (isStatusChange(msg) && msg.unified_job_id === props.id) {
