@@ -19,6 +19,8 @@ export default defineConfig({
     // hashed or checked, hundreds of times over the suite. password-hashing.test.ts checks the default.
     env: { PLAYSTREAM_PASSWORD_HASH_COST: '12' },
     testTimeout: 60_000,
+    // expect.poll's default 5 s is short for a browser page on a loaded machine (setup-forms failed so once).
+    expect: { poll: { timeout: 15_000 } },
     hookTimeout: 120_000,
     teardownTimeout: 60_000,
     reporters: ['default', './tests/support/summary-reporter.ts'],
