@@ -96,7 +96,7 @@ export const settings = {
   apiCacheMb: setting('PLAYSTREAM_API_CACHE_MB', int(0, 99999), 64,
     'Web process read cache of API pages, in MB (0 turns it off; src/api/cache/read-cache.ts).'),
   // Read by the API engine from the environment at each use (list-count.ts, crud.ts), checked here at start.
-  apiCountCap: setting('PLAYSTREAM_API_COUNT_CAP', int(1, 100_000_000), 100_000,
+  apiCountCap: setting('PLAYSTREAM_API_COUNT_CAP', int(1, 100_000_000), 10_000,
     'A list\'s count stops at this many rows when no counter table answers it (docs/api.md).'),
   apiListPlan: setting('PLAYSTREAM_API_LIST_PLAN', oneOf(['auto', 'index', 'sort'] as const), 'auto',
     '`index` or `sort` forces how a narrowed list reads its page (docs/api.md); for diagnosis and tests.'),

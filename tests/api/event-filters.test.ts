@@ -107,4 +107,30 @@ describe('job event pages and filters', () => {
     expect((await get('?page_size=25&page=41')).status).toBe(404);
     expect((await get('?page_size=25&page=40')).json.results.map((e: { counter: number }) => e.counter)[24]).toBe(EVENTS);
   });
+  it('a filtered list larger than the count cap reports the cap and still pages to its end', async () => {
+    process.env.PLAYSTREAM_API_COUNT_CAP = '50';
+    try {
+      for (const [q, where, order] of [
+        ['?not__event=runner_on_failed&page_size=200', `event <> 'runner_on_failed'`, 'counter'],
+        ['?failed=false&order_by=-counter&page_size=90', 'NOT failed', 'counter DESC'],
+      ] as const) {
+        const want = await plain(where, order);
+        expect(want.length).toBeGreaterThan(200);
+        const got: number[] = [];
+        let path: string | null = `/api/v2/jobs/${set.bigJobId}/job_events/${q}`;
+        while (path) {
+          const res = await apiRequest(url, 'GET', path, undefined, admin);
+          expect(res.status, path).toBe(200);
+          expect(res.json.count, path).toBe(50);
+          got.push(...res.json.results.map((e: { counter: number }) => e.counter));
+          path = res.json.next;
+        }
+        expect(got, q).toEqual(want);
+      }
+      const jobs = await apiRequest(url, 'GET', '/api/v2/jobs/?name__icontains=template&page_size=7', undefined, admin);
+      expect(jobs.json.count).toBe(Math.min(50, (await env.pool.query(`SELECT count(*)::int AS n FROM unified_jobs WHERE kind = 'job' AND name ILIKE '%template%'`)).rows[0].n));
+    } finally {
+      delete process.env.PLAYSTREAM_API_COUNT_CAP;
+    }
+  });
 });

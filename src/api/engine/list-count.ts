@@ -1,3 +1,4 @@
+import { readSetting } from '../../config.js';
 import { log } from '../../log.js';
 import { prepared } from './prepared.js';
 import type { Queryable } from './resource.js';
@@ -11,12 +12,13 @@ import type { Queryable } from './resource.js';
  *    read condition, filters on those fields) read only those columns is counted there
  *    with the very same WHERE text: its cost follows the number of groups (templates ×
  *    launchers × statuses, 2,500 in the benchmark's 1,000,000 jobs), not the jobs.
- * 2. Otherwise an exact count, stopped at COUNT_CAP rows: a larger set reports COUNT_CAP
+ * 2. Otherwise an exact count, stopped at countCap() rows: a larger set reports the cap
  *    (docs/api.md). `next` never depends on the count (pager.ts), so clients still page to
  *    the end. With pg_trgm and the list indexes a filter that selects few rows is counted
  *    in an index scan of those rows.
  */
-export const COUNT_CAP = Number(process.env.PLAYSTREAM_API_COUNT_CAP ?? 100_000);
+/** PLAYSTREAM_API_COUNT_CAP (config.ts), read at each use. */
+export const countCap = (): number => readSetting('apiCountCap');
 
 interface CounterTable { table: string; columns: Set<string> }
 
@@ -48,7 +50,7 @@ export function countSubquery(db: Queryable, table: string, where: string[]): st
   if (counter) foldNowAndThen(db);
   return counter
     ? `SELECT coalesce(sum(t.n), 0)::bigint FROM ${counter} t ${whereSql}`
-    : `SELECT count(*) FROM (SELECT 1 FROM ${table} t ${whereSql} LIMIT ${COUNT_CAP}) c`;
+    : `SELECT count(*) FROM (SELECT 1 FROM ${table} t ${whereSql} LIMIT ${countCap()}) c`;
 }
 
 /** `planned`: the statement is planned for its values (lookups.ts `Params.planFor`), not prepared. */

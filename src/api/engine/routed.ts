@@ -12,17 +12,24 @@ export function setRouteCheck(fn: (path: string) => boolean): void {
   known.clear();
 }
 
+const ID_SEGMENT = /\/\d+\//g;
+
+function routed(url: unknown): boolean {
+  if (typeof url !== 'string' || !url.startsWith('/api/')) return true;
+  const q = url.indexOf('?');
+  const shape = (q < 0 ? url : url.slice(0, q)).replace(ID_SEGMENT, '/1/');
+  let ok = known.get(shape);
+  if (ok === undefined) { ok = check!(shape); known.set(shape, ok); }
+  return ok;
+}
+
+/** `links` without those that lead nowhere: the same object when all lead somewhere (the usual case, once per row). */
 export function keepRouted(links: Record<string, unknown>): Record<string, unknown> {
   if (!check) return links;
+  let all = true;
+  for (const name in links) if (!routed(links[name])) { all = false; break; }
+  if (all) return links;
   const out: Record<string, unknown> = {};
-  for (const [name, url] of Object.entries(links)) {
-    if (typeof url === 'string' && url.startsWith('/api/')) {
-      const shape = url.split('?')[0].replace(/\/\d+\//g, '/1/');
-      let ok = known.get(shape);
-      if (ok === undefined) { ok = check(shape); known.set(shape, ok); }
-      if (!ok) continue;
-    }
-    out[name] = url;
-  }
+  for (const name in links) if (routed(links[name])) out[name] = links[name];
   return out;
 }

@@ -2,6 +2,7 @@ import { OBJECT_ROLES, ROLE_DESCRIPTIONS } from '../access.js';
 import type { ApiContext } from '../context.js';
 import { capabilities, idExpr, orgExpr } from './permissions.js';
 import { colOf, resourceByKey, type Caller, type ResourceDef, type Row } from './resource.js';
+import { prepared } from './prepared.js';
 import { keepRouted } from './routed.js';
 
 /**
@@ -107,15 +108,22 @@ function serializeRow(def: ResourceDef, row: Row, caller: Caller): Row {
 async function addObjectRoles(ctx: ApiContext, def: ResourceDef, out: Row[]): Promise<void> {
   const fields = def.objectRoles ?? OBJECT_ROLES[def.type] ?? [];
   const ids = out.map((o) => o.id as number);
-  const { rows } = await ctx.pool.query<{ id: string; resource_id: string; role_field: string }>(
-    `WITH wanted AS (SELECT $1::text AS resource_type, o AS resource_id, f AS role_field
-                       FROM unnest($2::bigint[]) o CROSS JOIN unnest($3::text[]) f),
-          ins AS (INSERT INTO rbac_roles (resource_type, resource_id, role_field) SELECT * FROM wanted
-                  ON CONFLICT DO NOTHING RETURNING id, resource_id, role_field)
-     SELECT id, resource_id, role_field FROM ins
-     UNION ALL
-     SELECT r.id, r.resource_id, r.role_field FROM rbac_roles r JOIN wanted w USING (resource_type, resource_id, role_field)`,
-    [def.type, ids, fields]);
+  // Roles are made lazily: read them, and write only when some are missing (once per object).
+  type RoleRow = { id: string; resource_id: string; role_field: string };
+  let { rows } = await ctx.pool.query<RoleRow>(prepared(
+    `SELECT r.id, r.resource_id, r.role_field FROM rbac_roles r
+      WHERE r.resource_type = $1 AND r.resource_id = ANY($2::bigint[]) AND r.role_field = ANY($3::text[])`, [def.type, ids, fields]));
+  if (rows.length < ids.length * fields.length) {
+    ({ rows } = await ctx.pool.query<RoleRow>(
+      `WITH wanted AS (SELECT $1::text AS resource_type, o AS resource_id, f AS role_field
+                         FROM unnest($2::bigint[]) o CROSS JOIN unnest($3::text[]) f),
+            ins AS (INSERT INTO rbac_roles (resource_type, resource_id, role_field) SELECT * FROM wanted
+                    ON CONFLICT DO NOTHING RETURNING id, resource_id, role_field)
+       SELECT id, resource_id, role_field FROM ins
+       UNION ALL
+       SELECT r.id, r.resource_id, r.role_field FROM rbac_roles r JOIN wanted w USING (resource_type, resource_id, role_field)`,
+      [def.type, ids, fields]));
+  }
   const byObject = new Map<number, Record<string, unknown>>();
   for (const r of rows) {
     const [name, desc] = ROLE_DESCRIPTIONS[r.role_field] ?? [r.role_field, ''];

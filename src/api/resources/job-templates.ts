@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { requireLink, requireLinks } from '../access.js';
+import { prepared } from '../engine/prepared.js';
 import { defineResource, type Row } from '../engine/resource.js';
 import { badRequest } from '../http.js';
 import { bool, fk, grantRole, int, named, ro, text, varsText } from './common.js';
@@ -66,18 +67,18 @@ export const jobTemplates = defineResource({
   extraSummary: async (ctx, rows) => {
     const ids = rows.map((r) => r.id);
     const [creds, labels, recent] = await Promise.all([
-      ctx.pool.query(`SELECT jc.job_template_id, c.id, c.name, c.description, ct.kind, false AS cloud
+      ctx.pool.query(prepared(`SELECT jc.job_template_id, c.id, c.name, c.description, ct.kind, false AS cloud
                         FROM job_template_credentials jc JOIN credentials c ON c.id = jc.credential_id
                         JOIN credential_types ct ON ct.id = c.credential_type_id
-                       WHERE jc.job_template_id = ANY($1::bigint[]) ORDER BY c.id`, [ids]),
-      ctx.pool.query(`SELECT jl.job_template_id, l.id, l.name FROM job_template_labels jl JOIN labels l ON l.id = jl.label_id
-                       WHERE jl.job_template_id = ANY($1::bigint[]) ORDER BY l.name`, [ids]),
+                       WHERE jc.job_template_id = ANY($1::bigint[]) ORDER BY c.id`, [ids])),
+      ctx.pool.query(prepared(`SELECT jl.job_template_id, l.id, l.name FROM job_template_labels jl JOIN labels l ON l.id = jl.label_id
+                       WHERE jl.job_template_id = ANY($1::bigint[]) ORDER BY l.name`, [ids])),
       // Each template's ten newest jobs, read backwards from (kind, template, id): the cost
       // is ten index entries per template however many jobs it ran.
-      ctx.pool.query(`SELECT jt, j.id, j.status, j.finished, 'job' AS type
+      ctx.pool.query(prepared(`SELECT jt, j.id, j.status, j.finished, 'job' AS type
                         FROM unnest($1::bigint[]) jt CROSS JOIN LATERAL (
                           SELECT id, status, finished FROM unified_jobs
-                           WHERE kind = 'job' AND unified_job_template_id = jt ORDER BY id DESC LIMIT 10) j`, [ids]),
+                           WHERE kind = 'job' AND unified_job_template_id = jt ORDER BY id DESC LIMIT 10) j`, [ids])),
     ]);
     for (const r of rows) {
       const s = r.summary_fields as Row;

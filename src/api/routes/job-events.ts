@@ -7,7 +7,7 @@ import { requireUser } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { Params } from '../../db/lookups.js';
 import { compileFilters, RESERVED } from '../engine/filter.js';
-import { COUNT_CAP, countList } from '../engine/list-count.js';
+import { countCap, countList } from '../engine/list-count.js';
 import { pageBody, pageWindow } from '../engine/pager.js';
 import { prepared } from '../engine/prepared.js';
 import type { Fields, ResourceDef, Row } from '../engine/resource.js';
@@ -86,7 +86,7 @@ function counterRange(query: URLSearchParams, total: number): [number, number] |
  * counters 1..emitted_events (docs/intake-contract.md), so when the query filters on
  * counter bounds only and orders by counter, its count is arithmetic and page p is a
  * counter range read from the (job_id, job_created, counter) index: no OFFSET, no count(*).
- * Anything else — a running job, other orderings — counts up to COUNT_CAP and pages with
+ * Anything else — a running job, other orderings — counts up to the count cap and pages with
  * OFFSET over the job's one partition; other filters read it once (filteredPage).
  */
 function listEvents(kind: JobKindInfo) {
@@ -130,22 +130,26 @@ function listEvents(kind: JobKindInfo) {
 
 /**
  * A filtered page in one pass over the job's events: the matching counters in the asked
- * order, numbered, up to COUNT_CAP (the count, capped as every list's is: docs/api.md), and
+ * order, as one array, up to the count cap (the count, capped as every list's is: docs/api.md), and
  * the page's rows joined by counter. A filter no index answers (`stdout__icontains`,
  * `event=`) thus reads the job once, where a page query and a count beside it read it twice.
  */
 async function filteredPage(ctx: ApiContext, kind: JobKindInfo, where: string[], params: Params, order: string,
   w: { offset: number; pageSize: number }): Promise<{ rows: Row[]; count: number }> {
-  const cap = params.push(COUNT_CAP);
-  const from = params.push(w.offset);
+  const cap = params.push(countCap());
+  const from = params.push(w.offset + 1);
   const to = params.push(w.offset + w.pageSize + 1);
+  // The matches' counters as one array (an index-only scan when an index answers the filter:
+  // failures, headers), its length the count (capped), its slice the page: a page past the
+  // cap reads that far, as a list's `next` promises. Numbering them with
+  // row_number() in a materialized CTE cost twice as much: 12 against 7 ms for 10,000 matches.
   const { rows } = await ctx.pool.query(prepared(
     `WITH m AS MATERIALIZED (
-       SELECT t.counter, row_number() OVER (ORDER BY ${order}) AS rn FROM ${kind.eventTable} t
-        WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${cap})
-     SELECT (SELECT count(*) FROM m) AS _count, t.* FROM m JOIN ${kind.eventTable} t
-         ON t.job_id = $1 AND t.job_created = $2 AND t.counter = m.counter
-      WHERE m.rn > ${from} AND m.rn <= ${to} ORDER BY m.rn`, params.values));
+       SELECT cs, cs[${from}:${to}] AS page FROM (
+         SELECT array(SELECT t.counter FROM ${kind.eventTable} t WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT greatest(${cap}::bigint, ${to}::bigint)) AS cs) a)
+     SELECT least(cardinality(m.cs), ${cap}::int) AS _count, t.* FROM m JOIN ${kind.eventTable} t
+         ON t.job_id = $1 AND t.job_created = $2 AND t.counter = ANY(m.page)
+      ORDER BY array_position(m.page, t.counter)`, params.values));
   return { rows, count: rows.length ? Number(rows[0]._count) : 0 };
 }
 
