@@ -76,6 +76,8 @@ export interface SubListOptions {
   createWith?: (parent: Row) => Row;
   /** After a create through the sub-list (add the new user to the organization, ...). */
   afterCreate?: (ctx: ApiContext, db: Queryable, parentId: number, child: Row, caller: Caller) => Promise<void>;
+  /** Before a GET lists the children of a parent the caller may read (make lazily made rows). */
+  beforeList?: (ctx: ApiContext, parentId: number) => Promise<unknown>;
 }
 
 export function registerSubList(router: Router<ApiContext>, parent: ResourceDef, name: string, child: ResourceDef, opts: SubListOptions): void {
@@ -83,6 +85,7 @@ export function registerSubList(router: Router<ApiContext>, parent: ResourceDef,
   router.get(path, cachedRead([parent, child], async (req, ctx, caller) => {
     const parentId = await resolveId(ctx, parent, req.params.id);
     const parentRow = await loadRow(ctx, parent, caller, parentId);
+    await opts.beforeList?.(ctx, parentId);
     const params = new Params();
     const cond = opts.condition(params.push(parentId), parentRow, params);
     return listPage(ctx, child, caller, req, { where: [cond], params });

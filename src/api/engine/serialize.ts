@@ -104,26 +104,32 @@ function serializeRow(def: ResourceDef, row: Row, caller: Caller): Row {
   return out;
 }
 
-/** Ensures the page's object roles exist (created lazily) and lists them under summary_fields.object_roles. */
-async function addObjectRoles(ctx: ApiContext, def: ResourceDef, out: Row[]): Promise<void> {
+type RoleRow = { id: string; resource_id: string; role_field: string };
+
+/**
+ * The object roles of `ids`, made where missing. Roles are rows made lazily, on the first
+ * read: read them, and write only when some are missing (once per object).
+ */
+export async function ensureObjectRoles(ctx: ApiContext, def: ResourceDef, ids: number[]): Promise<RoleRow[]> {
   const fields = def.objectRoles ?? OBJECT_ROLES[def.type] ?? [];
-  const ids = out.map((o) => o.id as number);
-  // Roles are made lazily: read them, and write only when some are missing (once per object).
-  type RoleRow = { id: string; resource_id: string; role_field: string };
-  let { rows } = await ctx.pool.query<RoleRow>(prepared(
+  const { rows } = await ctx.pool.query<RoleRow>(prepared(
     `SELECT r.id, r.resource_id, r.role_field FROM rbac_roles r
       WHERE r.resource_type = $1 AND r.resource_id = ANY($2::bigint[]) AND r.role_field = ANY($3::text[])`, [def.type, ids, fields]));
-  if (rows.length < ids.length * fields.length) {
-    ({ rows } = await ctx.pool.query<RoleRow>(
-      `WITH wanted AS (SELECT $1::text AS resource_type, o AS resource_id, f AS role_field
-                         FROM unnest($2::bigint[]) o CROSS JOIN unnest($3::text[]) f),
-            ins AS (INSERT INTO rbac_roles (resource_type, resource_id, role_field) SELECT * FROM wanted
-                    ON CONFLICT DO NOTHING RETURNING id, resource_id, role_field)
-       SELECT id, resource_id, role_field FROM ins
-       UNION ALL
-       SELECT r.id, r.resource_id, r.role_field FROM rbac_roles r JOIN wanted w USING (resource_type, resource_id, role_field)`,
-      [def.type, ids, fields]));
-  }
+  if (rows.length >= ids.length * fields.length) return rows;
+  return (await ctx.pool.query<RoleRow>(
+    `WITH wanted AS (SELECT $1::text AS resource_type, o AS resource_id, f AS role_field
+                       FROM unnest($2::bigint[]) o CROSS JOIN unnest($3::text[]) f),
+          ins AS (INSERT INTO rbac_roles (resource_type, resource_id, role_field) SELECT * FROM wanted
+                  ON CONFLICT DO NOTHING RETURNING id, resource_id, role_field)
+     SELECT id, resource_id, role_field FROM ins
+     UNION ALL
+     SELECT r.id, r.resource_id, r.role_field FROM rbac_roles r JOIN wanted w USING (resource_type, resource_id, role_field)`,
+    [def.type, ids, fields])).rows;
+}
+
+/** Lists the page's object roles under summary_fields.object_roles (ensureObjectRoles). */
+async function addObjectRoles(ctx: ApiContext, def: ResourceDef, out: Row[]): Promise<void> {
+  const rows = await ensureObjectRoles(ctx, def, out.map((o) => o.id as number));
   const byObject = new Map<number, Record<string, unknown>>();
   for (const r of rows) {
     const [name, desc] = ROLE_DESCRIPTIONS[r.role_field] ?? [r.role_field, ''];

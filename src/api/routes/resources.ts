@@ -4,6 +4,7 @@ import type { ApiContext } from '../context.js';
 import { badRequest, type Router } from '../http.js';
 import { registerResource, registerSubList, type Association } from '../engine/routes.js';
 import type { Caller, Queryable, ResourceDef } from '../engine/resource.js';
+import { ensureObjectRoles } from '../engine/serialize.js';
 import { activityStream } from '../resources/activity-stream.js';
 import { workflowJobs, workflowJobTemplates } from '../resources/workflows.js';
 import { grantRole, holdsRole, revokeRole } from '../resources/common.js';
@@ -118,11 +119,7 @@ export function registerResources(router: Router<ApiContext>): void {
     associate: heldRoles('rbac_role_teams', 'team_id') });
   registerSubList(router, roles, 'users', users, { condition: (p) => `t.id IN (SELECT user_id FROM rbac_role_users WHERE role_id = ${p})`, associate: roleHolders('rbac_role_users', 'user_id') });
   registerSubList(router, roles, 'teams', teams, { condition: (p) => `t.id IN (SELECT team_id FROM rbac_role_teams WHERE role_id = ${p})`, associate: roleHolders('rbac_role_teams', 'team_id') });
-  for (const [def, type] of [[organizations, 'organization'], [teams, 'team'], [projects, 'project'], [inventories, 'inventory'],
-    [jobTemplates, 'job_template'], [credentials, 'credential'], [instanceGroups, 'instance_group']] as const) {
-    registerSubList(router, def, 'object_roles', roles, { condition: (p) => `t.resource_type = '${type}' AND t.resource_id = ${p}` });
-    registerSubList(router, def, 'access_list', users, { condition: (p) => `t.id IN (SELECT user_id FROM rbac_user_roles WHERE resource_type = '${type}' AND resource_id = ${p})` });
-  }
+  for (const def of [organizations, teams, projects, inventories, jobTemplates, credentials, instanceGroups]) registerRoleLists(router, def);
 
   registerSubList(router, inventories, 'hosts', hosts, {
     // A smart inventory's hosts are those its filter selects (db/host-filter.ts).
@@ -211,3 +208,12 @@ export function registerResources(router: Router<ApiContext>): void {
   }
 }
 export type { Caller };
+
+/** `object_roles` (made if missing: roles are made lazily) and `access_list` of a resource with roles. */
+export function registerRoleLists(router: Router<ApiContext>, def: ResourceDef): void {
+  registerSubList(router, def, 'object_roles', roles, {
+    condition: (p) => `t.resource_type = '${def.type}' AND t.resource_id = ${p}`,
+    beforeList: (ctx, id) => ensureObjectRoles(ctx, def, [id]) });
+  registerSubList(router, def, 'access_list', users, {
+    condition: (p) => `t.id IN (SELECT user_id FROM rbac_user_roles WHERE resource_type = '${def.type}' AND resource_id = ${p})` });
+}

@@ -11,15 +11,13 @@ import type { ApiContext } from '../context.js';
 import { getObject, loadRow, requireObjectPerm, resolveId } from '../engine/crud.js';
 import type { Caller, Queryable, Row } from '../engine/resource.js';
 import { registerResource, registerSubList, type Association } from '../engine/routes.js';
-import { attachments } from './resources.js';
+import { attachments, registerRoleLists } from './resources.js';
 import { badRequest, HttpError, jsonBody, type Router } from '../http.js';
 import { labels, notifications, notificationTemplates, schedules } from '../resources/cluster.js';
 import { applySurvey, variablesNeeded } from '../survey.js';
 import { registerSurveySpec } from './survey-spec.js';
 import { credentials } from '../resources/credentials.js';
-import { roles } from '../resources/roles.js';
 import { organizations } from '../resources/organizations.js';
-import { users } from '../resources/organizations.js';
 import {
   checkNodePrompts, nodeTemplate, workflowJobNodes, workflowJobs, workflowJobTemplateNodes, workflowJobTemplates,
 } from '../resources/workflows.js';
@@ -160,10 +158,7 @@ export function registerWorkflows(router: Router<ApiContext>): void {
     createWith: (o) => ({ organization: o.id }) });
   registerSubList(router, workflowJobTemplates, 'schedules', schedules, { condition: (p) => `t.unified_job_template_id = ${p}`,
     createWith: (w) => ({ unified_job_template: w.id }) });
-  registerSubList(router, workflowJobTemplates, 'object_roles', roles, {
-    condition: (p) => `t.resource_type = 'workflow_job_template' AND t.resource_id = ${p}` });
-  registerSubList(router, workflowJobTemplates, 'access_list', users, {
-    condition: (p) => `t.id IN (SELECT user_id FROM rbac_user_roles WHERE resource_type = 'workflow_job_template' AND resource_id = ${p})` });
+  registerRoleLists(router, workflowJobTemplates);
   for (const kind of EDGE_KINDS) {
     registerSubList(router, workflowJobTemplateNodes, `${kind}_nodes`, workflowJobTemplateNodes, {
       condition: (p) => `t.id IN (SELECT to_id FROM workflow_job_template_node_edges WHERE from_id = ${p} AND kind = '${kind}')`,
