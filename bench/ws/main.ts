@@ -16,6 +16,7 @@ import { hashPassword } from '../../src/security/passwords.js';
 import { freePort } from '../../src/services/free-port.js';
 import { createDatabaseIfMissing, startEmbeddedPostgres, withDatabase } from '../../src/services/postgres.js';
 import { startEmbeddedRedis } from '../../src/services/redis.js';
+import { treeCpuSeconds } from '../pipeline/cpu-accounting.js';
 import { runBaselineServer } from './baseline-server.js';
 import { type ClientReport, type ClientSpec, runClients, SAMPLE_EVERY } from './clients.js';
 
@@ -31,15 +32,19 @@ const FIXTURE = sharedFixture('runner-events.jsonl');
 const CLIENT_PROCESSES = 2;
 
 
-function child(args: string[], env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; msg: Record<string, unknown> }> {
+/** A role child; `resubscribed` counts the web node's "re-subscribed to the broadcast bus" (Redis dropped its subscription). */
+function child(args: string[], env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; msg: Record<string, unknown>; resubscribed: () => number }> {
   const proc = fork(self, args, { env, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
   let err = '';
+  let resubscribed = 0;
   proc.stderr!.on('data', (d: Buffer) => {
-    err = (err + d.toString()).slice(-4000);
+    const text = d.toString();
+    err = (err + text).slice(-4000);
+    resubscribed += text.split('re-subscribed to the broadcast bus').length - 1;
     if (args[0] === 'clients' || args[0] === 'web') process.stderr.write(d);
   });
   return new Promise((resolve, reject) => {
-    proc.once('message', (msg: Record<string, unknown>) => resolve({ proc, msg }));
+    proc.once('message', (msg: Record<string, unknown>) => resolve({ proc, msg, resubscribed: () => resubscribed }));
     proc.once('exit', (code) => reject(new Error(`${args[0]} exited ${code}: ${err}`)));
   });
 }
@@ -55,7 +60,10 @@ function stop(proc: ChildProcess): Promise<void> {
 const quantile = (s: number[], p: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN);
 
 interface Result { offered: number; delivered: number; received: number; expected: number; seconds: number; p50: number; p99: number;
-  commitP50: number; commitP99: number; busP50: number; busP99: number; outOfOrder: number; statusChanges: number }
+  commitP50: number; commitP99: number; busP50: number; busP99: number; outOfOrder: number; statusChanges: number;
+  /** The server process's CPU (user + system) from the clients' connect to the end of delivery, per message delivered. */
+  serverCpuUsPerMsg: number; resubscribed: number }
+
 
 
 /**
@@ -129,6 +137,7 @@ async function main(): Promise<void> {
       url: `ws://127.0.0.1:${port}/websocket/`, count: Math.min(per, opts.clients - i * per), jobs: i % 2 ? [...jobs].reverse() : jobs,
       statusChanged: opts.statusChanged, batch: opts.batch ?? false, auth } satisfies ClientSpec)], env)));
     const counters = new Map(jobs.map((j) => [j, 0]));
+    const cpu0 = treeCpuSeconds(srv.proc.pid!);
     const tickMs = 10;
     const perTick = opts.rate * tickMs / 1000;
     const started = Date.now();
@@ -187,6 +196,7 @@ async function main(): Promise<void> {
       if (all.received >= expected || Date.now() - drainStart > 10_000) break;
     }
     const deliverySeconds = (Math.max(Date.now() - 250, started) - started) / 1000;
+    const serverCpu = treeCpuSeconds(srv.proc.pid!) - cpu0;
     for (const { proc } of procs) proc.send({ type: 'exit' });
     await Promise.all([...procs.map((p) => stop(p.proc)), stop(srv.proc)]);
     tap.close();
@@ -197,14 +207,16 @@ async function main(): Promise<void> {
       received: all.received, expected, seconds: elapsed, p50: quantile(all.samples, 0.5), p99: quantile(all.samples, 0.99),
       commitP50: quantile(all.fromCommit, 0.5), commitP99: quantile(all.fromCommit, 0.99),
       busP50: quantile(fromBus, 0.5), busP99: quantile(fromBus, 0.99),
-      outOfOrder: all.outOfOrder, statusChanges: all.statusChanges };
+      outOfOrder: all.outOfOrder, statusChanges: all.statusChanges,
+      serverCpuUsPerMsg: Math.round((serverCpu * 1e6) / Math.max(1, all.received)), resubscribed: srv.resubscribed() };
   }
 
   const line = (name: string, r: Result) => console.log(
     `${name.padEnd(34)} offered ${String(r.offered).padStart(6)} ev/s  delivered ${String(r.delivered).padStart(8)} msg/s  ` +
     `${r.received}/${r.expected} (${((100 * r.received) / r.expected).toFixed(1)}%)  created→client p50 ${r.p50} p99 ${r.p99} ms  ` +
     `commit→client p50 ${r.commitP50} p99 ${r.commitP99} ms  bus→client p50 ${r.busP50} p99 ${r.busP99} ms  out-of-order ${r.outOfOrder}` +
-    (r.statusChanges ? `  status msgs ${r.statusChanges}` : ''));
+    (r.statusChanges ? `  status msgs ${r.statusChanges}` : '') +
+    `  server CPU ${r.serverCpuUsPerMsg} µs/msg  bus re-subscriptions ${r.resubscribed}`);
 
   const servers = (process.env.BENCH_WS_SERVERS ?? 'playstream,baseline').split(',') as ('playstream' | 'baseline')[];
   const which = process.argv.slice(2).filter((a) => /^([abc]|load)$/.test(a));
