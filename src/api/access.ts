@@ -1,6 +1,6 @@
 import type { AuthenticatedUser } from './auth.js';
 import type { ApiContext } from './context.js';
-import { prepared } from './engine/prepared.js';
+import { prepared } from '../db/prepared.js';
 import type { Queryable, Row } from './engine/resource.js';
 import { badRequest, HttpError } from './http.js';
 

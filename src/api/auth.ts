@@ -5,7 +5,7 @@ import { hashPassword, needsRehash, PasswordCheckBusy, verifyPassword } from '..
 import { equalSecrets } from '../security/secrets.js';
 import { LdapUnavailable } from '../security/ldap/directory.js';
 import { ldapLogin } from './ldap-login.js';
-import { prepared } from './engine/prepared.js';
+import { prepared } from '../db/prepared.js';
 import { type Grants, loadGrants } from './access.js';
 import { attemptKeys, attemptSucceeded, refuseIfLocked, reserveAttempt } from './auth-throttle.js';
 import { AUTH_TABLES, type CredentialRow } from './cache/read-cache.js';

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { prepared } from '../db/prepared.js';
 import { hostStatusCounts, hostSummaries } from './derive.js';
 import type { JobInfo } from './job-cache.js';
 import type { ParsedEvent } from './parse-event.js';
@@ -66,9 +67,9 @@ export async function applyHostSummaries(db: pg.ClientBase, job: JobInfo, stats:
 export async function wrapupJobs(db: pg.ClientBase, inputs: JobWrapupInput[]): Promise<JobWrapupResult[]> {
   if (!inputs.length) return [];
   inputs.sort((a, b) => a.job.id - b.job.id);
-  const { rows } = await db.query<RendezvousRow>(
+  const { rows } = await db.query<RendezvousRow>(prepared(
     `SELECT ${RENDEZVOUS_COLUMNS} FROM unified_jobs WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`,
-    [inputs.map((i) => i.job.id)]);
+    [inputs.map((i) => i.job.id)]));
   const byId = new Map(rows.map((r) => [r.id, r]));
   const results: JobWrapupResult[] = [];
   for (const input of inputs) {

@@ -8,7 +8,7 @@ import { compileFilters, compileOrder } from './filter.js';
 import { mayCreate, permCondition, requirePerm } from './permissions.js';
 import { countList, countSubquery, tableRows } from './list-count.js';
 import { pageBody, pageWindow } from './pager.js';
-import { prepared } from './prepared.js';
+import { prepared } from '../../db/prepared.js';
 import { colOf, resourceByKey, type Caller, type Queryable, type ResourceDef, type Row } from './resource.js';
 import { selectList, serializeRows } from './serialize.js';
 import { validateWrite } from './validate.js';

@@ -1,6 +1,6 @@
 import { readSetting } from '../../config.js';
 import { log } from '../../log.js';
-import { prepared } from './prepared.js';
+import { prepared } from '../../db/prepared.js';
 import type { Queryable } from './resource.js';
 
 /**

@@ -2,7 +2,7 @@ import { OBJECT_ROLES, ROLE_DESCRIPTIONS } from '../access.js';
 import type { ApiContext } from '../context.js';
 import { capabilities, idExpr, orgExpr } from './permissions.js';
 import { colOf, resourceByKey, type Caller, type ResourceDef, type Row } from './resource.js';
-import { prepared } from './prepared.js';
+import { prepared } from '../../db/prepared.js';
 import { keepRouted } from './routed.js';
 
 /**

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { requireLink, requireLinks } from '../access.js';
-import { prepared } from '../engine/prepared.js';
+import { prepared } from '../../db/prepared.js';
 import { defineResource, type Row } from '../engine/resource.js';
 import { badRequest } from '../http.js';
 import { bool, fk, grantRole, int, named, ro, text, varsText } from './common.js';

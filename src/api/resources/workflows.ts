@@ -1,7 +1,7 @@
 import { requireLink, requireLinks } from '../access.js';
 import type { ApiContext } from '../context.js';
 import { insertRow, updateRow } from '../engine/crud.js';
-import { prepared } from '../engine/prepared.js';
+import { prepared } from '../../db/prepared.js';
 import { defineResource, type Caller, type Fields, type Queryable, type Row } from '../engine/resource.js';
 import { badRequest, HttpError } from '../http.js';
 import { displayExtraVars } from '../../scheduler/survey-secrets.js';

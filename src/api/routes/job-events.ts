@@ -9,7 +9,7 @@ import { Params } from '../../db/lookups.js';
 import { compileFilters, RESERVED } from '../engine/filter.js';
 import { countCap, countList } from '../engine/list-count.js';
 import { pageBody, pageWindow } from '../engine/pager.js';
-import { prepared } from '../engine/prepared.js';
+import { prepared } from '../../db/prepared.js';
 import type { Fields, ResourceDef, Row } from '../engine/resource.js';
 import { type ApiRequest, badRequest, notFound, type Router } from '../http.js';
 
