@@ -6,9 +6,10 @@ import type pg from 'pg';
  * statements per batch. A 25-job page's SELECT is ~3 KB with a dozen summary subselects:
  * Postgres spent 4 ms planning it against 0.35 ms executing (EXPLAIN ANALYZE, 30 jobs), so
  * every request re-planning it was most of its database time; the receiver's row lock per
- * batch was planned 2,098 times in 25 s of the API load test (0.3 ms each). node-postgres prepares a named statement once per connection and
- * reuses it. Texts vary with filters and ordering, and a backend keeps what it prepared
- * for its life, so only the first MAX_NAMED distinct texts get names; the rest run unnamed.
+ * batch was planned 2,098 times in 25 s of the API load test (0.3 ms each). node-postgres
+ * prepares a named statement once per connection and reuses it. Texts vary with filters and
+ * ordering, and a backend keeps what it prepared for its life, so only the first MAX_NAMED
+ * distinct texts get names; the rest run unnamed.
  */
 const MAX_NAMED = 256;
 const names = new Map<string, string>();

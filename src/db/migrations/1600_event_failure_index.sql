@@ -4,7 +4,7 @@
 -- Like the header index (1100), a partial index holds those rows only: failures are rare,
 -- so ingest pays a predicate test per row and an index entry per failure. `failed = true`
 -- and `event = 'runner_on_failed'` (or `event = ANY(...)` of failure events) are each proven
--- to imply the predicate on custom plans; the failed events are derive.ts's. The index
+-- to imply the predicate on custom plans; the failure events are event-types.ts's. The index
 -- carries `failed` and `event` so the filter is checked in the index: an index-only scan
 -- counts and numbers the matches without reading the rows.
 DO $$
