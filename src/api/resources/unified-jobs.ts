@@ -79,9 +79,11 @@ const jobAccess = {
 
 const KIND_FIELDS: Record<JobKind, string[]> = {
   job: Object.keys(jobFields).filter((f) => !['module_name', 'module_args', 'inventory_source'].includes(f)),
-  project_update: ['project', 'scm_branch', 'scm_revision', 'job_type', 'credential', 'timeout'],
+  // host_status_counts: AWX's detail serializers of jobs, project updates and ad hoc commands carry it.
+  project_update: ['project', 'scm_branch', 'scm_revision', 'job_type', 'credential', 'timeout', 'host_status_counts'],
   inventory_update: ['inventory', 'inventory_source', 'credential', 'verbosity', 'limit', 'timeout'],
-  ad_hoc_command: ['inventory', 'credential', 'module_name', 'module_args', 'limit', 'forks', 'verbosity', 'job_type', 'become_enabled', 'diff_mode', 'extra_vars'],
+  ad_hoc_command: ['inventory', 'credential', 'module_name', 'module_args', 'limit', 'forks', 'verbosity', 'job_type', 'become_enabled',
+    'diff_mode', 'extra_vars', 'host_status_counts'],
   system_job: ['job_type', 'extra_vars'],
 };
 
