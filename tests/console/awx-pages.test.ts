@@ -72,6 +72,8 @@ describe('AWX pages in the console', () => {
     await page.click('button:has-text("Run")');
     await page.waitForURL(/\/jobs\/ad_hoc_command\/\d+\/output$/);
     await page.waitForSelector('.page-head [data-status=successful]', { timeout: 90_000 });
+    // Its host counts, once its events are processed (they read 0: the API left the field out).
+    await page.waitForFunction(() => document.querySelector('[data-testid=host-counts] .hc-changed b')?.textContent === '1', undefined, { timeout: 30_000 });
     const line = page.locator('.output-rows .row .text', { hasText: 'adhoc-hello' }).first();
     await line.waitFor({ timeout: 15_000 });
     // A click on an output line opens its event: host, module, the module's result.
