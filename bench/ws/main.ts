@@ -65,7 +65,6 @@ interface Result { offered: number; delivered: number; received: number; expecte
   serverCpuUsPerMsg: number; resubscribed: number }
 
 
-
 /**
  * Listens on the bus beside the server under test and notes when each sampled event
  * (counter % SAMPLE_EVERY == 0) was announced, so `delivered - announced` is the websocket

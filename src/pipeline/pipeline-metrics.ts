@@ -95,7 +95,9 @@ export function startSnapshotLoop(opts: { redis: Redis; keys: RedisKeys; node: s
       const now = Date.now();
       const popped = m.popped.get();
       const inserted = m.inserted.get();
-      const state = `${popped} ${inserted} ${sum(m.deadLettered.values)} ${m.duplicates.get()} ${lens.join(' ')}`;
+      const dead = sum(m.deadLettered.values);
+      const duplicates = m.duplicates.get();
+      const state = `${popped} ${inserted} ${dead} ${duplicates} ${lens.join(' ')}`;
       if (state === sent.state && now - sent.at < IDLE_SNAPSHOT_MS) return;
       sent = { at: now, state };
       const dt = Math.max(1, now - last.at) / 1000;
@@ -106,8 +108,7 @@ export function startSnapshotLoop(opts: { redis: Redis; keys: RedisKeys; node: s
         node: opts.node, instance: opts.instance, at: now,
         events_in_per_s: Math.round((popped - last.popped) / dt), events_out_per_s: Math.round((inserted - last.inserted) / dt),
         list_length: m.listLength.get(), processing_length: m.processingLength.get(),
-        popped_total: popped, inserted_total: inserted, dead_lettered_total: sum(m.deadLettered.values),
-        duplicates_total: m.duplicates.get(),
+        popped_total: popped, inserted_total: inserted, dead_lettered_total: dead, duplicates_total: duplicates,
         batch_size: { p50: bs.p50, p99: bs.p99, max: bs.max },
         lag_ms: { p50: lag.p50 * 1000, p90: lag.p90 * 1000, p99: lag.p99 * 1000, max: lag.max * 1000 },
         copy_ms: { p50: cp.p50 * 1000, p99: cp.p99 * 1000, max: cp.max * 1000 },

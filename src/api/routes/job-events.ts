@@ -130,9 +130,10 @@ function listEvents(kind: JobKindInfo) {
 
 /**
  * A filtered page in one pass over the job's events: the matching counters in the asked
- * order, as one array, up to the count cap (the count, capped as every list's is: docs/api.md), and
- * the page's rows joined by counter. A filter no index answers (`stdout__icontains`,
- * `event=`) thus reads the job once, where a page query and a count beside it read it twice.
+ * order, as one array, up to the count cap (the count, capped as every list's is:
+ * docs/api.md), and the page's rows joined by counter. A filter no index answers
+ * (`stdout__icontains`, `event=` of a common event) thus reads the job once, where a page
+ * query and a count beside it read it twice.
  */
 async function filteredPage(ctx: ApiContext, kind: JobKindInfo, where: string[], params: Params, order: string,
   w: { offset: number; pageSize: number }): Promise<{ rows: Row[]; count: number }> {
@@ -141,8 +142,8 @@ async function filteredPage(ctx: ApiContext, kind: JobKindInfo, where: string[],
   const to = params.push(w.offset + w.pageSize + 1);
   // The matches' counters as one array (an index-only scan when an index answers the filter:
   // failures, headers), its length the count (capped), its slice the page: a page past the
-  // cap reads that far, as a list's `next` promises. Numbering them with
-  // row_number() in a materialized CTE cost twice as much: 12 against 7 ms for 10,000 matches.
+  // cap reads that far, as a list's `next` promises. Numbering them with row_number() in a
+  // materialized CTE cost twice as much: 12 against 7 ms for 10,000 matches.
   const { rows } = await ctx.pool.query(prepared(
     `WITH m AS MATERIALIZED (
        SELECT cs, cs[${from}:${to}] AS page FROM (
