@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OBJECT_ROLES } from '../../src/api/access.js';
 import type { TestEnv } from '../support/harness.js';
-import { type ApiCall, useSeededWeb } from '../support/web.js';
+import { type ApiCall, basicAuth, useSeededWeb } from '../support/web.js';
 
 /**
  * `/<resource>/N/object_roles/` lists the object's roles however the object was made. Roles
@@ -30,5 +30,15 @@ describe('object roles', () => {
       const shown = Object.values((await api('GET', `/api/v2/${key}/${id}/`)).json.summary_fields.object_roles).map((r) => (r as { id: number }).id);
       expect(shown.sort(), key).toEqual([...fields].sort());
     }
+  });
+
+  it('are not made for someone who may not read the object: 403, and no role row appears', async () => {
+    const org = (await t.pool.query(`INSERT INTO organizations (name) VALUES ('Roles of another org') RETURNING id`)).rows[0].id;
+    const outsider = await api('POST', '/api/v2/users/', { username: 'roles-outsider', password: 'outsider-pass-1' });
+    expect(outsider.status, outsider.text).toBe(201);
+    const res = await api('GET', `/api/v2/organizations/${org}/object_roles/`, undefined, basicAuth('roles-outsider', 'outsider-pass-1'));
+    expect([403, 404]).toContain(res.status);
+    const { rows } = await t.pool.query(`SELECT count(*)::int AS n FROM rbac_roles WHERE resource_type = 'organization' AND resource_id = $1`, [org]);
+    expect(rows[0].n).toBe(0);
   });
 });
