@@ -2,11 +2,11 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { TestEnv } from '../support/harness.js';
 import { apiAs } from './support/api.js';
 import { loginThroughForm, newPage } from './support/browser.js';
-import { screenshotDir, startLiveConsole } from './support/processes.js';
+import { childLogTails, screenshotDir, startLiveConsole } from './support/processes.js';
 
 const ADMIN_PASSWORD = 'console-admin-pw';
 // docs/screenshots/workflow-job.png is this test's, written there with PLAYSTREAM_UPDATE_SCREENSHOTS=1 (as live-job.test.ts's). (support/processes.ts screenshotDir).
@@ -63,6 +63,16 @@ describe('the console workflow view', () => {
     await page.locator('tr', { hasText: 'Gated deploy' }).locator('button', { hasText: 'Launch' }).click();
     await page.waitForURL(/\/jobs\/workflow_job\/\d+$/);
     const wj = Number(/\/workflow_job\/(\d+)$/.exec(page.url())![1]);
+    // A failure in CI leaves nothing else behind: what the server, the page and the children saw.
+    onTestFailed(async () => {
+      const report: unknown[] = [];
+      for (const n of (await api('GET', `/api/v2/workflow_jobs/${wj}/workflow_nodes/`)).results) {
+        const job = n.job == null ? undefined : await api('GET', `/api/v2/unified_jobs/?id=${n.job}`).then((r) => r.results[0]);
+        report.push({ identifier: n.identifier, job: n.job, do_not_run: n.do_not_run, status: job?.status, explanation: job?.job_explanation });
+      }
+      const seen = await page.evaluate(() => (window as any).__seen).catch(() => undefined);
+      console.error(`workflow job ${wj}: ${JSON.stringify(report)}\npage saw: ${JSON.stringify(seen)}\n${childLogTails()}`);
+    });
     await page.waitForSelector('.wf-node[data-identifier=first]');
     // Every data-status a node shows from here on, recorded in the page as it changes.
     await page.evaluate(() => {
@@ -234,6 +244,16 @@ describe('the console workflow view', () => {
     await page.click('button[type=submit]');
     await page.waitForURL(/\/jobs\/workflow_job\/\d+$/);
     const wj = Number(/\/workflow_job\/(\d+)$/.exec(page.url())![1]);
+    // A failure in CI leaves nothing else behind: what the server, the page and the children saw.
+    onTestFailed(async () => {
+      const report: unknown[] = [];
+      for (const n of (await api('GET', `/api/v2/workflow_jobs/${wj}/workflow_nodes/`)).results) {
+        const job = n.job == null ? undefined : await api('GET', `/api/v2/unified_jobs/?id=${n.job}`).then((r) => r.results[0]);
+        report.push({ identifier: n.identifier, job: n.job, do_not_run: n.do_not_run, status: job?.status, explanation: job?.job_explanation });
+      }
+      const seen = await page.evaluate(() => (window as any).__seen).catch(() => undefined);
+      console.error(`workflow job ${wj}: ${JSON.stringify(report)}\npage saw: ${JSON.stringify(seen)}\n${childLogTails()}`);
+    });
     const job = await api('GET', `/api/v2/workflow_jobs/${wj}/`);
     expect(job).toMatchObject({ workflow_job_template: w.id, limit: 'web*' });
     expect(JSON.parse(job.extra_vars)).toEqual({ target_env: 'production', replicas: 2 });

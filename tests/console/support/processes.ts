@@ -8,10 +8,22 @@ import { onCleanup, type TestEnv, useTestEnv } from '../../support/harness.js';
 import { startTestWeb } from '../../support/web.js';
 import { launchBrowser } from './browser.js';
 
+const LOG_TAIL_CHARS = 64 * 1024;
+const logTails = new Map<string, string>();
+
+/** The last 64 KB each child logged, for a failing test to print (CI keeps nothing else of them). */
+export function childLogTails(): string {
+  return [...logTails].map(([role, text]) => `--- ${role} (last ${LOG_TAIL_CHARS / 1024} KB) ---\n${text}`).join('\n');
+}
+
 /** `playstream dispatcher` / `receiver` as child processes of this test file (the built bundle), stopped after it. */
 export function startChild(role: 'dispatcher' | 'receiver', env: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(process.execPath, [path.join(packageRoot, 'bin/playstream.js'), role], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { if (process.env.PS_TEST_DEBUG) process.stderr.write(`[${role}] ${d}`); });
+  logTails.set(role, '');
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    logTails.set(role, (logTails.get(role)! + d).slice(-LOG_TAIL_CHARS));
+    if (process.env.PS_TEST_DEBUG) process.stderr.write(`[${role}] ${d}`);
+  });
   onCleanup(() => new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once('exit', () => resolve());
