@@ -43,7 +43,7 @@ export class TestClient {
   /** The next message (after those already consumed by next()) matching pred. */
   next(pred: (m: Msg) => boolean = () => true, timeoutMs = 10_000): Promise<Msg> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching message in ${timeoutMs} ms; last: ${JSON.stringify(this.messages.slice(-3))}`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`no matching message in ${timeoutMs} ms; last: ${JSON.stringify(this.messages.slice(-3))}; socket state ${this.ws.readyState}, close code ${this.closeCode}`)), timeoutMs);
       this.#waiters.push({ pred, from: this.#cursor, resolve: (m) => { clearTimeout(timer); resolve(m); } });
       this.#check();
     });
