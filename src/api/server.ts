@@ -40,6 +40,8 @@ import { ReadCache } from './cache/read-cache.js';
  */
 export interface WebServer {
   port: number;
+  /** Resolves once this server has heard every change committed before the call (read-cache.ts settle()). */
+  settled(): Promise<void>;
   close(): void;
 }
 
@@ -113,6 +115,7 @@ export async function startWebServer(runtime: ApiContext, options: { host: strin
   await websocket.ready;
   return {
     port: uWS.us_socket_local_port(listenSocket),
+    settled: async () => { await readCache?.settle(ctx.pool); },
     close: () => { websocket.close(); uWS.us_listen_socket_close(listenSocket); void readCache?.close(); },
   };
 }

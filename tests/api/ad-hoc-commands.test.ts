@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { grantRole } from '../../src/api/resources/common.js';
 import { insertCredential } from '../../src/db/credentials.js';
 import { seedFirstStart } from '../../src/db/seed.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
+import { apiRequest, basicAuth, grantRole, startTestWeb, webHeard } from '../support/web.js';
 import { createUser } from '../ws/ws-client.js';
 import { createProjectAndInventory, orgId, startJobStack, storedStdout, waitForProcessed } from '../scheduler/support.js';
 
@@ -145,6 +144,7 @@ describe('running ad hoc commands', () => {
     const before = await commandCount();
     await t.pool.query(`DELETE FROM rbac_role_users WHERE user_id = $1 AND role_id IN
       (SELECT id FROM rbac_roles WHERE resource_type = 'inventory' AND role_field = 'adhoc_role')`, [bob]);
+    await webHeard();
     const res = await api('POST', `/api/v2/ad_hoc_commands/${cmd.id}/relaunch/`, {}, BOB);
     expect(res.status, res.text).toBe(403);
     expect(await commandCount()).toBe(before);

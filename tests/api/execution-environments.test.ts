@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { grantRole } from '../../src/api/resources/common.js';
 import { insertCredential } from '../../src/db/credentials.js';
 import type { TestEnv } from '../support/harness.js';
-import { basicAuth, useSeededWeb, type ApiCall } from '../support/web.js';
+import { basicAuth, grantRole, useSeededWeb, type ApiCall } from '../support/web.js';
 import { createUser } from '../ws/ws-client.js';
 import { createProjectAndInventory, insertJobTemplate, orgId, startJobStack, storedStdout, waitForProcessed, waitForStatus } from '../scheduler/support.js';
 

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { grantRole } from '../../src/api/resources/common.js';
 import { insertCredential } from '../../src/db/credentials.js';
 import { seedFirstStart } from '../../src/db/seed.js';
 import { runDueSchedules } from '../../src/scheduler/schedules.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
+import { apiRequest, basicAuth, grantRole, startTestWeb, webHeard } from '../support/web.js';
 import { createUser } from '../ws/ws-client.js';
 import { createProjectAndInventory, insertJobTemplate, orgId, startJobStack, waitForProcessed } from './support.js';
 
@@ -139,7 +138,10 @@ describe('a schedule\'s links need the caller\'s rights', () => {
     expect((await asBob('PATCH', `/api/v2/schedules/${own.json.id}/`, { limit: 'x' })).status).toBe(400);
     expect((await t.pool.query('SELECT count(*)::int AS n FROM schedule_credentials WHERE schedule_id = $1', [own.json.id])).rows[0].n).toBe(0);
     expect((await t.pool.query('SELECT launch_prompts FROM schedules WHERE id = $1', [own.json.id])).rows[0].launch_prompts).toEqual({});
-    await grantRole(t.pool, 'credential', theirs, 'use_role', bob);
+    // Granted through the API, as an admin would: the web process has heard the change by the
+    // time it answers (a grant written straight to the database reaches its cache a moment later).
+    const useRole = (await apiRequest(url, 'GET', `/api/v2/credentials/${theirs}/`, undefined, admin)).json.summary_fields.object_roles.use_role.id;
+    expect((await apiRequest(url, 'POST', `/api/v2/roles/${useRole}/users/`, { id: bob }, admin)).status).toBe(204);
     expect((await asBob('POST', `/api/v2/schedules/${own.json.id}/credentials/`, { id: theirs })).status).toBe(204);
   });
 });
@@ -160,6 +162,7 @@ describe('who may change a schedule', () => {
     expect((await as('dan')('PATCH', `/api/v2/schedules/${mine.json.id}/`, { limit: 'b' })).json.limit).toBe('b');
     // Without execute any more, not even their own.
     await t.pool.query(`DELETE FROM rbac_role_users WHERE user_id = $1`, [dan]);
+    await webHeard();
     expect((await as('dan')('PATCH', `/api/v2/schedules/${mine.json.id}/`, { limit: 'c' })).status).toBe(403);
     await grantRole(t.pool, 'job_template', jt, 'execute_role', dan);
     expect((await as('dan')('DELETE', `/api/v2/schedules/${mine.json.id}/`)).status).toBe(204);

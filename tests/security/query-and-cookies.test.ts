@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { seedFirstStart } from '../../src/db/seed.js';
 import { type TestEnv, useTestEnv } from '../support/harness.js';
-import { apiRequest, startTestWeb } from '../support/web.js';
+import { apiRequest, startTestWeb, webHeard } from '../support/web.js';
 import { createUser } from '../ws/ws-client.js';
 import { basicHeader } from './support.js';
 
@@ -27,6 +27,7 @@ async function grant(userId: number, type: string, id: number, field: string): P
     `INSERT INTO rbac_roles (resource_type, resource_id, role_field) VALUES ($1, $2, $3)
      ON CONFLICT (resource_type, resource_id, role_field) DO UPDATE SET role_field = EXCLUDED.role_field RETURNING id`, [type, id, field]);
   await env.pool.query('INSERT INTO rbac_role_users (role_id, user_id) VALUES ($1, $2)', [rows[0].id, userId]);
+  await webHeard();
 }
 
 beforeAll(async () => {
@@ -103,6 +104,7 @@ describe('filters and ordering through foreign keys', () => {
     expect((await get('/api/v2/job_templates/?inventory__name=zzz-secret', olga)).json.count).toBe(1);
     await env.pool.query(`DELETE FROM rbac_role_users WHERE user_id = $1 AND role_id IN
       (SELECT id FROM rbac_roles WHERE resource_type = 'inventory')`, [olgaId]);
+    await webHeard();
   });
 
   test('ordering by a related object\'s field does not reveal the order of objects the caller may not read', async () => {

@@ -1,8 +1,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
-import { grantRole } from '../../src/api/resources/common.js';
 import { seedFirstStart } from '../../src/db/seed.js';
 import { useTestEnv, type TestEnv } from '../support/harness.js';
-import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
+import { apiRequest, basicAuth, grantRole, startTestWeb, webHeard } from '../support/web.js';
 import { createUser } from '../ws/ws-client.js';
 
 /**
@@ -37,6 +36,7 @@ async function made(method: string, path: string, body: unknown): Promise<number
 /** Takes back every role `user` holds on objects of `type` (a test's own grants). */
 async function revokeAll(user: number, type: string): Promise<void> {
   await env.pool.query('DELETE FROM rbac_role_users WHERE user_id = $1 AND role_id IN (SELECT id FROM rbac_roles WHERE resource_type = $2)', [user, type]);
+  await webHeard();
 }
 
 async function count(sql: string, params: unknown[] = []): Promise<number> {

@@ -1,11 +1,32 @@
-import { startWebServer } from '../../src/api/server.js';
+import { grantRole as grantRoleRow } from '../../src/api/resources/common.js';
+import { startWebServer, type WebServer } from '../../src/api/server.js';
+import type { Queryable } from '../../src/api/engine/resource.js';
 import { onCleanup, type TestEnv } from './harness.js';
+
+const running = new Set<WebServer>();
 
 /** Starts the web server in this test process on a free port; closed after the file. */
 export async function startTestWeb(env: TestEnv): Promise<{ url: string; port: number }> {
   const server = await startWebServer(env, { host: '127.0.0.1', port: 0 });
-  onCleanup(() => server.close());
+  running.add(server);
+  onCleanup(() => { running.delete(server); server.close(); });
   return { url: `http://127.0.0.1:${server.port}`, port: server.port };
+}
+
+/**
+ * Waits until this file's web servers have heard every change committed so far. A test that
+ * writes roles straight into the database (as another node would) and then asks the API must
+ * wait for this: the server's cached grants follow the change once its NOTIFY arrives, a
+ * moment later, and under a loaded machine the next request could come first.
+ */
+export async function webHeard(): Promise<void> {
+  await Promise.all([...running].map((s) => s.settled()));
+}
+
+/** grantRole (resources/common.ts), then webHeard(): the next request sees the role. */
+export async function grantRole(db: Queryable, type: string, id: number, field: string, userId: number): Promise<void> {
+  await grantRoleRow(db, type, id, field, userId);
+  await webHeard();
 }
 
 export function basicAuth(username: string, password: string): Record<string, string> {
