@@ -100,6 +100,8 @@ export const settings = {
     'A list\'s count stops at this many rows when no counter table answers it (docs/api.md).'),
   apiListPlan: setting('PLAYSTREAM_API_LIST_PLAN', oneOf(['auto', 'index', 'sort'] as const), 'auto',
     '`index` or `sort` forces how a narrowed list reads its page (docs/api.md); for diagnosis and tests.'),
+  eventSearchIndex: setting('PLAYSTREAM_EVENT_SEARCH_INDEX', bool, true,
+    'Build a trigram index on the stdout of each hourly event partition once its jobs are done, so `stdout__icontains` reads the index (about a quarter of the partition\'s size, built in the background; src/db/event-search-index.ts).'),
   wsQueueSize: setting('PLAYSTREAM_WS_QUEUE_SIZE', int(1, 10_000_000), 10000,
     'Per-client, per-group websocket queue bound (messages).'),
   wsOverflowCloseSeconds: setting('PLAYSTREAM_WS_OVERFLOW_CLOSE_SECONDS', int(1, 86400), 30,

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type pg from 'pg';
 import { loadConfig } from '../config.js';
+import { indexEventSearch } from '../db/event-search-index.js';
 import { listen } from '../db/listen.js';
 import { PlaystreamError } from '../errors.js';
 import { log } from '../log.js';
@@ -41,6 +42,8 @@ const TASK_MANAGER_MS = 5000;
 const CLAIM_POLL_MS = 2000;
 const SCHEDULE_MS = 1000;
 const NOTIFY_SEND_MS = 2000;
+/** How often partitions are looked at for a stdout index (event-search-index.ts): an hour's partition is ready at most once an hour. */
+const SEARCH_INDEX_MS = 5 * 60_000;
 
 export async function runDispatcher(args: string[] = []): Promise<void> {
   if (args.includes('--worker')) return runDispatcherWorker();
@@ -92,9 +95,11 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
   });
   const schedules = new BackgroundLoop('schedules', SCHEDULE_MS, () => runDueSchedules(rt.pool, rt.redis, rt.config, new Date(), rt.secrets));
   const notifications = new BackgroundLoop('notifications', NOTIFY_SEND_MS, () => sendDueNotifications(rt.pool, rt.secrets));
+  const searchIndex = new BackgroundLoop('event search index', SEARCH_INDEX_MS, () => indexEventSearch(rt.pool));
   // AWX's roles: an execution node claims and runs what it is given; a control node decides
   // (task manager, schedules, notifications, reaping) and runs nothing; a hybrid does both.
-  const loops = [cluster, ...(runsJobs ? [claim] : []), ...(manages ? [taskManager, schedules, notifications] : [])];
+  const loops = [cluster, ...(runsJobs ? [claim] : []), ...(manages ? [taskManager, schedules, notifications] : []),
+    ...(manages && rt.config.eventSearchIndex ? [searchIndex] : [])];
 
   const onNotification = (msg: pg.Notification) => {
     if (msg.channel === dispatchChannel(node)) claim.wake();

@@ -132,8 +132,9 @@ function listEvents(kind: JobKindInfo) {
  * A filtered page in one pass over the job's events: the matching counters in the asked
  * order, as one array, up to the count cap (the count, capped as every list's is:
  * docs/api.md), and the page's rows joined by counter. A filter no index answers
- * (`stdout__icontains`, `event=` of a common event) thus reads the job once, where a page
- * query and a count beside it read it twice.
+ * (`stdout__icontains` in a partition without its search index, db/event-search-index.ts;
+ * `event=` of a common event) thus reads the job once, where a page query and a count
+ * beside it read it twice.
  */
 async function filteredPage(ctx: ApiContext, kind: JobKindInfo, where: string[], params: Params, order: string,
   w: { offset: number; pageSize: number }): Promise<{ rows: Row[]; count: number }> {
