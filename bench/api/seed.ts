@@ -66,7 +66,7 @@ export async function seedApiScale(pool: pg.Pool, s: ScaleSizes, passwordHash: s
   const [big] = await q(
     `INSERT INTO unified_jobs (kind, name, unified_job_template_id, organization_id, inventory_id, project_id, playbook, status,
                                created, started, finished, created_by_id, emitted_events, event_processing_finished)
-     VALUES ('job', 'Scale Big Job', $1, $2, $3, $4, 'site.yml', 'successful', date_trunc('second', now()), now(), now(), $5, $6, true)
+     VALUES ('job', 'Scale Big Job', $1, $2, $3, $4, 'site.yml', 'successful', date_trunc('second', now()) - interval '2 hours', now(), now(), $5, $6, true)
      RETURNING id, created`, [templateIds[0], orgIds[0], invIds[0], projIds[0], adminId, s.events]);
   await q('SELECT ensure_event_partitions($1)', [big.created]);
   await q(

@@ -105,6 +105,7 @@ async function open(dataDir: string, cacheMb: number, set: ScaleSet | undefined)
     fs.writeFileSync(path.join(dataDir, 'loadtest-seed.json'), JSON.stringify({ jobs: JOBS, events: EVENTS, set }));
     console.error(`seeded in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
+  await searchIndexBuilt(db, set.bigJobId);
   const http = new Pool(`http://127.0.0.1:${stack.port}`, { connections: CONCURRENCY + 2, pipelining: 1 });
   const token = async (user: string) => {
     const res = await http.request({ method: 'POST', path: '/api/v2/tokens/', body: JSON.stringify({ scope: 'write', description: 'loadtest' }),
@@ -114,6 +115,26 @@ async function open(dataDir: string, cacheMb: number, set: ScaleSet | undefined)
     return `Bearer ${body.token}`;
   };
   return { stack, http, db, set, auth: { admin: await token('scale-admin'), user: await token('scale-user') } };
+}
+
+/**
+ * Waits for the dispatcher to index the big job's partition for stdout search (its first pass
+ * after start does, db/event-search-index.ts; the seed makes the job two hours old), so every
+ * phase measures an install whose finished jobs are searchable, as they are an hour on.
+ */
+async function searchIndexBuilt(db: pg.Client, jobId: number): Promise<void> {
+  if (/^(0|false|no|off)$/i.test(process.env.PLAYSTREAM_EVENT_SEARCH_INDEX ?? '')) return;
+  const t0 = performance.now();
+  for (;;) {
+    const { rows } = await db.query(
+      `SELECT x.indisvalid FROM unified_jobs j
+         JOIN pg_class c ON c.relname = 'job_events_' || to_char(j.created AT TIME ZONE 'UTC', 'YYYYMMDD"_"HH24') || '_stdout_trgm'
+         JOIN pg_index x ON x.indexrelid = c.oid WHERE j.id = $1`, [jobId]);
+    if (rows[0]?.indisvalid) break;
+    if (performance.now() - t0 > 600_000) throw new Error('the big job\'s partition got no stdout search index in 10 minutes (dispatcher log)');
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  console.error(`stdout search index of the big job's partition: ready after ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 
 async function close(s: Session): Promise<void> {
