@@ -44,16 +44,22 @@ function partitionHour(name: string): Date | undefined {
 
 /**
  * Indexes every event partition that is ready (see above) and not indexed yet. Returns the
- * partitions indexed; none when another node holds the builder's lock.
+ * partitions indexed; none when another node holds the builder's lock. `stop` cancels the
+ * build under way (its backend is told to stop: a shutdown does not wait for a build of
+ * minutes) and starts no other.
  */
-export async function indexEventSearch(pool: Pool, now = new Date()): Promise<string[]> {
+export async function indexEventSearch(pool: Pool, now = new Date(), stop?: AbortSignal): Promise<string[]> {
   const client = await pool.connect();
+  const { rows: [{ pid }] } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const cancel = () => { void pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => {}); };
+  stop?.addEventListener('abort', cancel);
   try {
     const { rows: [lock] } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LOCK_KEY]);
     if (!lock.ok) return [];
     try {
       const built: string[] = [];
       for (const partition of await readyPartitions(client, now)) {
+        if (stop?.aborted) break;
         const index = searchIndexName(partition.name);
         // A build that was interrupted (a restart, a cancel) leaves an invalid index behind.
         if (partition.invalid) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quote(index)}`);
@@ -66,7 +72,11 @@ export async function indexEventSearch(pool: Pool, now = new Date()): Promise<st
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]);
     }
+  } catch (err) {
+    if (stop?.aborted) return [];
+    throw err;
   } finally {
+    stop?.removeEventListener('abort', cancel);
     client.release();
   }
 }

@@ -95,7 +95,8 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
   });
   const schedules = new BackgroundLoop('schedules', SCHEDULE_MS, () => runDueSchedules(rt.pool, rt.redis, rt.config, new Date(), rt.secrets));
   const notifications = new BackgroundLoop('notifications', NOTIFY_SEND_MS, () => sendDueNotifications(rt.pool, rt.secrets));
-  const searchIndex = new BackgroundLoop('event search index', SEARCH_INDEX_MS, () => indexEventSearch(rt.pool));
+  const stopIndexing = new AbortController();
+  const searchIndex = new BackgroundLoop('event search index', SEARCH_INDEX_MS, () => indexEventSearch(rt.pool, new Date(), stopIndexing.signal));
   // AWX's roles: an execution node claims and runs what it is given; a control node decides
   // (task manager, schedules, notifications, reaping) and runs nothing; a hybrid does both.
   const loops = [cluster, ...(runsJobs ? [claim] : []), ...(manages ? [taskManager, schedules, notifications] : []),
@@ -134,6 +135,7 @@ export async function runDispatcher(args: string[] = []): Promise<void> {
   for (const l of loops) l.start();
 
   rt.onShutdown(async () => {
+    stopIndexing.abort();
     for (const l of loops) l.stop();
     await listener.close();
     await pool.close();
