@@ -45,6 +45,19 @@ describe('the console workflow view', () => {
     slow = await api('POST', '/api/v2/job_templates/', { name: 'Slow', project: demo.project, inventory: demo.inventory, playbook: 'pause.yml' });
   });
 
+  /** A failure in CI leaves nothing else behind: what the server, the page and the children saw. */
+  function reportIfFailed(page: Page, wj: number): void {
+    onTestFailed(async () => {
+      const report: unknown[] = [];
+      for (const n of (await api('GET', `/api/v2/workflow_jobs/${wj}/workflow_nodes/`)).results) {
+        const job = n.job == null ? undefined : await api('GET', `/api/v2/unified_jobs/?id=${n.job}`).then((r) => r.results[0]);
+        report.push({ identifier: n.identifier, job: n.job, do_not_run: n.do_not_run, status: job?.status, explanation: job?.job_explanation });
+      }
+      const seen = await page.evaluate(() => (window as any).__seen).catch(() => undefined);
+      console.error(`workflow job ${wj}: ${JSON.stringify(report)}\npage saw: ${JSON.stringify(seen)}\n${childLogTails()}`);
+    });
+  }
+
   async function statusesOf(page: Page, identifier: string): Promise<string[]> {
     return page.evaluate((id) => (window as any).__seen?.[id] ?? [], identifier);
   }
@@ -63,16 +76,7 @@ describe('the console workflow view', () => {
     await page.locator('tr', { hasText: 'Gated deploy' }).locator('button', { hasText: 'Launch' }).click();
     await page.waitForURL(/\/jobs\/workflow_job\/\d+$/);
     const wj = Number(/\/workflow_job\/(\d+)$/.exec(page.url())![1]);
-    // A failure in CI leaves nothing else behind: what the server, the page and the children saw.
-    onTestFailed(async () => {
-      const report: unknown[] = [];
-      for (const n of (await api('GET', `/api/v2/workflow_jobs/${wj}/workflow_nodes/`)).results) {
-        const job = n.job == null ? undefined : await api('GET', `/api/v2/unified_jobs/?id=${n.job}`).then((r) => r.results[0]);
-        report.push({ identifier: n.identifier, job: n.job, do_not_run: n.do_not_run, status: job?.status, explanation: job?.job_explanation });
-      }
-      const seen = await page.evaluate(() => (window as any).__seen).catch(() => undefined);
-      console.error(`workflow job ${wj}: ${JSON.stringify(report)}\npage saw: ${JSON.stringify(seen)}\n${childLogTails()}`);
-    });
+    reportIfFailed(page, wj);
     await page.waitForSelector('.wf-node[data-identifier=first]');
     // Every data-status a node shows from here on, recorded in the page as it changes.
     await page.evaluate(() => {
@@ -244,16 +248,7 @@ describe('the console workflow view', () => {
     await page.click('button[type=submit]');
     await page.waitForURL(/\/jobs\/workflow_job\/\d+$/);
     const wj = Number(/\/workflow_job\/(\d+)$/.exec(page.url())![1]);
-    // A failure in CI leaves nothing else behind: what the server, the page and the children saw.
-    onTestFailed(async () => {
-      const report: unknown[] = [];
-      for (const n of (await api('GET', `/api/v2/workflow_jobs/${wj}/workflow_nodes/`)).results) {
-        const job = n.job == null ? undefined : await api('GET', `/api/v2/unified_jobs/?id=${n.job}`).then((r) => r.results[0]);
-        report.push({ identifier: n.identifier, job: n.job, do_not_run: n.do_not_run, status: job?.status, explanation: job?.job_explanation });
-      }
-      const seen = await page.evaluate(() => (window as any).__seen).catch(() => undefined);
-      console.error(`workflow job ${wj}: ${JSON.stringify(report)}\npage saw: ${JSON.stringify(seen)}\n${childLogTails()}`);
-    });
+    reportIfFailed(page, wj);
     const job = await api('GET', `/api/v2/workflow_jobs/${wj}/`);
     expect(job).toMatchObject({ workflow_job_template: w.id, limit: 'web*' });
     expect(JSON.parse(job.extra_vars)).toEqual({ target_env: 'production', replicas: 2 });
