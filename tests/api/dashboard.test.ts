@@ -156,4 +156,35 @@ describe('dashboard', () => {
     // Not logged in: no figures.
     expect((await api('GET', '/api/v2/dashboard/graphs/jobs/', undefined, {})).status).toBe(401);
   });
+
+  it('counts inventories, hosts, projects and the rest as their lists do for the caller: an organization member sees what they may read, not their organization\'s whole content', async () => {
+    // Org A holds two inventories (one with two hosts and a group), a project, a template, a credential, a team.
+    const invs = [];
+    for (const name of ['dash-inv-1', 'dash-inv-2']) invs.push((await api('POST', '/api/v2/inventories/', { name, organization: orgA })).json.id);
+    for (const name of ['dash-h1', 'dash-h2']) expect((await api('POST', '/api/v2/hosts/', { name, inventory: invs[1] })).status).toBe(201);
+    expect((await api('POST', '/api/v2/groups/', { name: 'dash-g', inventory: invs[1] })).status).toBe(201);
+    expect((await api('POST', '/api/v2/teams/', { name: 'dash-team', organization: orgA })).status).toBe(201);
+    // Org B: one inventory, read by the member through a role of its own.
+    const other = (await api('POST', '/api/v2/inventories/', { name: 'dash-inv-b', organization: orgB })).json.id;
+    expect((await api('POST', '/api/v2/hosts/', { name: 'dash-hb', inventory: other })).status).toBe(201);
+    const member = (await api('POST', '/api/v2/users/', { username: 'dash-member', password: 'dash-member-pass' })).json;
+    expect((await api('POST', `/api/v2/organizations/${orgA}/users/`, { id: member.id })).status).toBe(204);
+    const readRole = (await api('GET', `/api/v2/inventories/${other}/`)).json.summary_fields.object_roles.read_role.id;
+    expect((await api('POST', `/api/v2/roles/${readRole}/users/`, { id: member.id })).status).toBe(204);
+
+    const auth = basicAuth('dash-member', 'dash-member-pass');
+    const d = (await api('GET', '/api/v2/dashboard/', undefined, auth)).json;
+    for (const [key, path] of [['inventories', 'inventories'], ['hosts', 'hosts'], ['groups', 'groups'], ['projects', 'projects'],
+      ['job_templates', 'job_templates'], ['organizations', 'organizations'], ['users', 'users'], ['teams', 'teams'], ['credentials', 'credentials']]) {
+      const list = await api('GET', `/api/v2/${path}/`, undefined, auth);
+      expect(list.status, key).toBe(200);
+      expect(d[key].total, key).toBe(list.json.count);
+    }
+    // The attack this closes: Org A's inventories and hosts the member may not read are not counted; Org B's they may read is.
+    expect(d.inventories.total).toBe(1);
+    expect(d.hosts.total).toBe(1);
+    // And an administrator sees everything, as before.
+    const all = (await api('GET', '/api/v2/dashboard/')).json;
+    expect(all.inventories.total).toBe(Number((await t.pool.query('SELECT count(*) FROM inventories')).rows[0].count));
+  });
 });

@@ -2,11 +2,15 @@ import { type Grants, unifiedJobReadParams, unifiedJobReadSql } from '../access.
 import { requireCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { countList } from '../engine/list-count.js';
+import { permCondition } from '../engine/permissions.js';
+import { resourceByKey } from '../engine/resource.js';
+import { Params } from '../../db/lookups.js';
 import { badRequest, type Router } from '../http.js';
 import { log } from '../../log.js';
 
 /**
- * AWX's /api/v2/dashboard/ and /api/v2/dashboard/graphs/jobs/, answered from counters kept
+ * AWX's /api/v2/dashboard/ and /api/v2/dashboard/graphs/jobs/. The other resources' totals are
+ * their lists' counts for the caller (readableCounts). The job figures are answered from counters kept
  * by triggers on unified_jobs, so both cost the same with a thousand jobs or a million: the
  * job figures from unified_job_counts (migration 0600, the lists' counts), the graph from
  * unified_job_finished_counts (migration 1400, finished jobs per hour). Both hold the
@@ -25,6 +29,28 @@ const JOB_TYPES: Record<string, string[] | null> = { all: null, inv_sync: ['inve
 function readCondition(grants: Grants, first: number): { sql: string; params: unknown[] } {
   if (grants.readsAll) return { sql: 'true', params: [] };
   return { sql: unifiedJobReadSql(grants, first), params: unifiedJobReadParams(grants) };
+}
+
+/**
+ * How many of a resource the caller may read: its list's count (the list's own condition,
+ * engine/permissions.ts), exact. Projects also by failure and scm_type, for the dashboard's
+ * failed and scm figures. AWX counts each with `accessible_objects(user, 'read_role')`.
+ */
+async function readableCounts(ctx: ApiContext, key: string, grants: Grants): Promise<{ total: number; failed: number; byScm: Record<string, { total: number; failed: number }> }> {
+  const def = resourceByKey(key)!;
+  const params = new Params();
+  const where = [def.where, permCondition(def, grants, 'read', params)].filter((w): w is string => !!w);
+  await params.resolve(ctx.pool);
+  const whereSql = where.length ? `WHERE ${where.map((w) => params.finish(w)).join(' AND ')}` : '';
+  if (key !== 'projects') {
+    const { rows: [r] } = await ctx.pool.query({ text: `SELECT count(*)::int AS n FROM ${def.table} t ${whereSql}`, values: params.values });
+    return { total: r.n, failed: 0, byScm: {} };
+  }
+  const { rows } = await ctx.pool.query<{ scm_type: string; total: number; failed: number }>({ text:
+    `SELECT t.scm_type, count(*)::int AS total, (count(*) FILTER (WHERE t.last_job_failed))::int AS failed FROM projects t ${whereSql} GROUP BY t.scm_type`,
+  values: params.values });
+  const byScm = Object.fromEntries(rows.map((r) => [r.scm_type, { total: r.total, failed: r.failed }]));
+  return { total: rows.reduce((n, r) => n + r.total, 0), failed: rows.reduce((n, r) => n + r.failed, 0), byScm };
 }
 
 /** Jobs (kind `job`) in all and failed, as the caller may see them: sums over unified_job_counts. */
@@ -51,23 +77,14 @@ function foldNowAndThen(ctx: ApiContext): void {
 export function registerDashboard(router: Router<ApiContext>): void {
   router.get('/api/v2/dashboard/', async (req, ctx) => {
     const caller = await requireCaller(req, ctx);
-    const orgFilter = caller.grants.readsAll ? null : caller.grants.memberOrgs();
-    const { rows: [c] } = await ctx.pool.query(
-      `SELECT
-        (SELECT count(*) FROM inventories WHERE $1::bigint[] IS NULL OR organization_id = ANY($1))::int AS inventories,
-        (SELECT count(*) FROM hosts h JOIN inventories i ON i.id = h.inventory_id WHERE $1::bigint[] IS NULL OR i.organization_id = ANY($1))::int AS hosts,
-        (SELECT count(*) FROM groups g JOIN inventories i ON i.id = g.inventory_id WHERE $1::bigint[] IS NULL OR i.organization_id = ANY($1))::int AS groups,
-        (SELECT count(*) FROM projects WHERE $1::bigint[] IS NULL OR organization_id = ANY($1))::int AS projects,
-        (SELECT count(*) FROM projects WHERE last_job_failed AND ($1::bigint[] IS NULL OR organization_id = ANY($1)))::int AS failed_projects,
-        (SELECT json_object_agg(scm_type, json_build_object('total', total, 'failed', failed)) FROM (
-           SELECT scm_type, count(*)::int AS total, (count(*) FILTER (WHERE last_job_failed))::int AS failed FROM projects
-            WHERE $1::bigint[] IS NULL OR organization_id = ANY($1) GROUP BY scm_type) s) AS scm,
-        (SELECT count(*) FROM job_templates WHERE $1::bigint[] IS NULL OR organization_id = ANY($1))::int AS job_templates,
-        (SELECT count(*) FROM organizations WHERE $1::bigint[] IS NULL OR id = ANY($1))::int AS organizations,
-        (SELECT count(*) FROM users)::int AS users, (SELECT count(*) FROM teams WHERE $1::bigint[] IS NULL OR organization_id = ANY($1))::int AS teams,
-        (SELECT count(*) FROM credentials WHERE $1::bigint[] IS NULL OR organization_id = ANY($1))::int AS credentials`, [orgFilter]);
+    const count = (key: string) => readableCounts(ctx, key, caller.grants);
+    const [inventories, hosts, groups, projects, jobTemplates, organizations, users, teams, credentials] = await Promise.all(
+      ['inventories', 'hosts', 'groups', 'projects', 'job_templates', 'organizations', 'users', 'teams', 'credentials'].map((k) => count(k)));
+    const c = { inventories: inventories.total, hosts: hosts.total, groups: groups.total, projects: projects.total,
+      failed_projects: projects.failed, job_templates: jobTemplates.total, organizations: organizations.total, users: users.total,
+      teams: teams.total, credentials: credentials.total, scm: projects.byScm };
     const jobs = await jobTotals(ctx, caller.grants);
-    const scm = (c.scm ?? {}) as Record<string, { total: number; failed: number }>;
+    const scm = c.scm;
     const scmType = (type: string, label: string) => ({ url: `/api/v2/projects/?scm_type=${type}`, label,
       failures_url: `/api/v2/projects/?scm_type=${type}&last_job_failed=True`, total: scm[type]?.total ?? 0, failed: scm[type]?.failed ?? 0 });
     return { status: 200, body: {
