@@ -1,4 +1,5 @@
-import type pg from 'pg';
+import pg from 'pg';
+import { withTransaction } from '../db/pool.js';
 import { saveFinalStatus, type StatusBus, wakeTaskManager } from './job-states.js';
 
 /**
@@ -15,10 +16,13 @@ export type UnifiedJobFields = Record<string, unknown> & { kind: string; name: s
 
 /**
  * Inserts a unified job as `pending` (with its credentials), creates its event partition
- * ahead of its first event, and wakes the task manager. Returns the new job's id.
- * Call inside the caller's transaction when the launch must be atomic with other writes.
+ * ahead of its first event, and wakes the task manager. Returns the new job's id. Given the
+ * pool, it does so in a transaction of its own, so the task manager never sees the job
+ * without its credentials; call it inside the caller's transaction when the launch must be
+ * atomic with other writes (a workflow's nodes, launch-workflow.ts).
  */
 export async function submitUnifiedJob(db: Queryable, fields: UnifiedJobFields, credentialIds: number[] = []): Promise<number> {
+  if (db instanceof pg.Pool) return withTransaction(db, (client) => submitUnifiedJob(client, fields, credentialIds));
   const cols = Object.keys(fields);
   const { rows } = await db.query<{ id: number; created: Date }>(
     `INSERT INTO unified_jobs (${cols.map((c) => `"${c}"`).join(', ')}, status)

@@ -1,4 +1,5 @@
-import type pg from 'pg';
+import pg from 'pg';
+import { withTransaction } from '../../db/pool.js';
 import { PlaystreamError } from '../../errors.js';
 import type { LaunchOptions } from '../launch.js';
 import { submitUnifiedJob } from '../submit.js';
@@ -7,8 +8,10 @@ import { parseVars } from '../vars.js';
 /**
  * Launching a workflow job template: one `workflow_job` row of unified_jobs (pending; the
  * task manager's workflow pass moves it to running, advance.ts) and a copy of the
- * template's nodes, their prompts, credentials and edges as workflow_job_nodes, all in the
- * caller's transaction or statement sequence. Copying at launch is AWX's: editing the
+ * template's nodes, their prompts, credentials and edges as workflow_job_nodes, in one
+ * transaction (the caller's, or one of its own when given the pool). The task manager reads
+ * a workflow's graph when it first sees the job: a job visible before its edges ran every
+ * node as a root, the failure paths with the rest. Copying at launch is AWX's: editing the
  * template afterwards changes no running workflow.
  */
 type Queryable = Pick<pg.Pool, 'query'>;
@@ -25,6 +28,7 @@ export interface WorkflowOverrides {
 
 export async function launchWorkflowJobTemplate(db: Queryable, templateId: number,
   opts: LaunchOptions & { workflowOverrides?: WorkflowOverrides } = {}): Promise<number> {
+  if (db instanceof pg.Pool) return withTransaction(db, (client) => launchWorkflowJobTemplate(client, templateId, opts));
   const { rows: [t] } = await db.query<Record<string, any>>('SELECT * FROM workflow_job_templates WHERE id = $1', [templateId]);
   if (!t) throw new PlaystreamError('PS_ERR_NOT_FOUND', `workflow job template ${templateId} not found`);
   const o = opts.workflowOverrides ?? {};
