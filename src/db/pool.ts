@@ -36,3 +36,12 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
     client.release();
   }
 }
+
+/**
+ * Runs fn atomically: in a transaction of its own when given the pool, else on the client as
+ * given (the caller's transaction). For writes another process must never see half done, such
+ * as a job and what it runs with.
+ */
+export function atomically<T, Q extends Pick<pg.Pool, 'query'>>(db: Q, fn: (db: Q | pg.PoolClient) => Promise<T>): Promise<T> {
+  return db instanceof pg.Pool ? withTransaction(db, fn) : fn(db);
+}

@@ -1,5 +1,5 @@
-import pg from 'pg';
-import { withTransaction } from '../db/pool.js';
+import type pg from 'pg';
+import { atomically } from '../db/pool.js';
 import { saveFinalStatus, type StatusBus, wakeTaskManager } from './job-states.js';
 
 /**
@@ -21,8 +21,11 @@ export type UnifiedJobFields = Record<string, unknown> & { kind: string; name: s
  * without its credentials; call it inside the caller's transaction when the launch must be
  * atomic with other writes (a workflow's nodes, launch-workflow.ts).
  */
-export async function submitUnifiedJob(db: Queryable, fields: UnifiedJobFields, credentialIds: number[] = []): Promise<number> {
-  if (db instanceof pg.Pool) return withTransaction(db, (client) => submitUnifiedJob(client, fields, credentialIds));
+export function submitUnifiedJob(db: Queryable, fields: UnifiedJobFields, credentialIds: number[] = []): Promise<number> {
+  return atomically(db, (tx) => insertUnifiedJob(tx, fields, credentialIds));
+}
+
+async function insertUnifiedJob(db: Queryable, fields: UnifiedJobFields, credentialIds: number[]): Promise<number> {
   const cols = Object.keys(fields);
   const { rows } = await db.query<{ id: number; created: Date }>(
     `INSERT INTO unified_jobs (${cols.map((c) => `"${c}"`).join(', ')}, status)

@@ -8,7 +8,7 @@ import { type ApiCall, useSeededWeb } from '../support/web.js';
  * every node a root, and the console test once saw a workflow run its success path and its
  * failure path (the rollback) at once. The probe reads, in one snapshot each time, every
  * workflow job of the template with its node and edge counts, as fast as it can, while
- * launches go through the API.
+ * launches go through the API. A sliced job is a workflow job too.
  */
 let t: TestEnv;
 let api: ApiCall;
@@ -48,5 +48,32 @@ describe('workflow launch', () => {
     }
     expect(seen.length).toBeGreaterThan(30);
     expect(seen.filter((s) => s.nodes !== 4 || s.edges !== 3)).toEqual([]);
+  });
+
+  it('makes a sliced job visible only together with its slices', async () => {
+    const demo = (await api('GET', '/api/v2/job_templates/?name=Demo%20Job%20Template')).json.results[0];
+    const inv = (await api('POST', '/api/v2/inventories/', { name: 'three hosts', organization: 1 })).json.id;
+    for (const name of ['a', 'b', 'c']) expect((await api('POST', '/api/v2/hosts/', { name, inventory: inv })).status).toBe(201);
+    const jt = (await api('POST', '/api/v2/job_templates/', { name: 'Sliced', project: demo.project, inventory: inv, playbook: demo.playbook, job_slice_count: 3 })).json;
+    const probe = await t.pool.connect();
+    const seen: number[] = [];
+    let launching = true;
+    const watching = (async () => {
+      while (launching) {
+        const { rows } = await probe.query<{ nodes: number }>(
+          `SELECT (SELECT count(*)::int FROM workflow_job_nodes n WHERE n.workflow_job_id = j.id) AS nodes
+             FROM unified_jobs j WHERE j.kind = 'workflow_job' AND j.is_sliced_job AND j.unified_job_template_id = $1`, [jt.id]);
+        seen.push(...rows.map((r) => r.nodes));
+      }
+    })();
+    try {
+      for (let i = 0; i < 20; i++) expect((await api('POST', `/api/v2/job_templates/${jt.id}/launch/`, {})).status).toBe(201);
+    } finally {
+      launching = false;
+      await watching;
+      probe.release();
+    }
+    expect(seen.length).toBeGreaterThan(20);
+    expect(seen.filter((n) => n !== 3)).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
-import pg from 'pg';
-import { withTransaction } from '../../db/pool.js';
+import type pg from 'pg';
+import { atomically } from '../../db/pool.js';
 import { PlaystreamError } from '../../errors.js';
 import type { LaunchOptions } from '../launch.js';
 import { submitUnifiedJob } from '../submit.js';
@@ -26,9 +26,12 @@ export interface WorkflowOverrides {
   skip_tags?: string;
 }
 
-export async function launchWorkflowJobTemplate(db: Queryable, templateId: number,
+export function launchWorkflowJobTemplate(db: Queryable, templateId: number,
   opts: LaunchOptions & { workflowOverrides?: WorkflowOverrides } = {}): Promise<number> {
-  if (db instanceof pg.Pool) return withTransaction(db, (client) => launchWorkflowJobTemplate(client, templateId, opts));
+  return atomically(db, (tx) => launchWorkflow(tx, templateId, opts));
+}
+
+async function launchWorkflow(db: Queryable, templateId: number, opts: LaunchOptions & { workflowOverrides?: WorkflowOverrides }): Promise<number> {
   const { rows: [t] } = await db.query<Record<string, any>>('SELECT * FROM workflow_job_templates WHERE id = $1', [templateId]);
   if (!t) throw new PlaystreamError('PS_ERR_NOT_FOUND', `workflow job template ${templateId} not found`);
   const o = opts.workflowOverrides ?? {};

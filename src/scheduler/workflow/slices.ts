@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { atomically } from '../../db/pool.js';
 import type { LaunchOptions } from '../launch.js';
 import { submitUnifiedJob } from '../submit.js';
 import { parseVars } from '../vars.js';
@@ -20,7 +21,12 @@ export async function effectiveSliceCount(db: Queryable, jt: Record<string, any>
   return Math.max(1, Math.min(jt.job_slice_count, c.n));
 }
 
-export async function launchSlicedJob(db: Queryable, jt: Record<string, any>, slices: number, opts: LaunchOptions): Promise<number> {
+/** The sliced job (a workflow job) and its slice nodes, atomically (pool.ts): the task manager never sees it without them. */
+export function launchSlicedJob(db: Queryable, jt: Record<string, any>, slices: number, opts: LaunchOptions): Promise<number> {
+  return atomically(db, (tx) => insertSlicedJob(tx, jt, slices, opts));
+}
+
+async function insertSlicedJob(db: Queryable, jt: Record<string, any>, slices: number, opts: LaunchOptions): Promise<number> {
   const o = opts.overrides ?? {};
   const prompted = parseVars(o.extra_vars);
   const id = await submitUnifiedJob(db, {
