@@ -31,26 +31,31 @@ function readCondition(grants: Grants, first: number): { sql: string; params: un
   return { sql: unifiedJobReadSql(grants, first), params: unifiedJobReadParams(grants) };
 }
 
+/** The resources the dashboard counts besides jobs, by their list's key. */
+const COUNTED = ['inventories', 'hosts', 'groups', 'projects', 'job_templates', 'organizations', 'users', 'teams', 'credentials'];
+
 /**
- * How many of a resource the caller may read: its list's count (the list's own condition,
- * engine/permissions.ts), exact. Projects also by failure and scm_type, for the dashboard's
- * failed and scm figures. AWX counts each with `accessible_objects(user, 'read_role')`.
+ * How many of each resource the caller may read: each its list's count (the list's own read
+ * condition, engine/permissions.ts), exact, and projects by scm_type with their failures. AWX
+ * counts each with `accessible_objects(user, 'read_role')`. One statement.
  */
-async function readableCounts(ctx: ApiContext, key: string, grants: Grants): Promise<{ total: number; failed: number; byScm: Record<string, { total: number; failed: number }> }> {
-  const def = resourceByKey(key)!;
+async function readableCounts(ctx: ApiContext, grants: Grants): Promise<{ counts: Record<string, number>; scm: Record<string, { total: number; failed: number }> }> {
   const params = new Params();
-  const where = [def.where, permCondition(def, grants, 'read', params)].filter((w): w is string => !!w);
+  const whereOf = (key: string) => {
+    const def = resourceByKey(key)!;
+    const where = [def.where, permCondition(def, grants, 'read', params)].filter((w): w is string => !!w);
+    return { table: def.table, where };
+  };
+  const parts = COUNTED.map((key) => ({ key, ...whereOf(key) }));
   await params.resolve(ctx.pool);
-  const whereSql = where.length ? `WHERE ${where.map((w) => params.finish(w)).join(' AND ')}` : '';
-  if (key !== 'projects') {
-    const { rows: [r] } = await ctx.pool.query({ text: `SELECT count(*)::int AS n FROM ${def.table} t ${whereSql}`, values: params.values });
-    return { total: r.n, failed: 0, byScm: {} };
-  }
-  const { rows } = await ctx.pool.query<{ scm_type: string; total: number; failed: number }>({ text:
-    `SELECT t.scm_type, count(*)::int AS total, (count(*) FILTER (WHERE t.last_job_failed))::int AS failed FROM projects t ${whereSql} GROUP BY t.scm_type`,
-  values: params.values });
-  const byScm = Object.fromEntries(rows.map((r) => [r.scm_type, { total: r.total, failed: r.failed }]));
-  return { total: rows.reduce((n, r) => n + r.total, 0), failed: rows.reduce((n, r) => n + r.failed, 0), byScm };
+  const whereSql = (where: string[]) => (where.length ? `WHERE ${where.map((w) => params.finish(w)).join(' AND ')}` : '');
+  const projects = parts.find((p) => p.key === 'projects')!;
+  const { rows: [row] } = await ctx.pool.query({ text: `SELECT ${parts.map((p) => `(SELECT count(*) FROM ${p.table} t ${whereSql(p.where)})::int AS "${p.key}"`).join(', ')},
+      (SELECT json_object_agg(scm_type, json_build_object('total', total, 'failed', failed)) FROM (
+         SELECT t.scm_type, count(*)::int AS total, (count(*) FILTER (WHERE t.last_job_failed))::int AS failed FROM projects t
+          ${whereSql(projects.where)} GROUP BY t.scm_type) s) AS "_scm"`, values: params.values });
+  const { _scm: scm, ...counts } = row;
+  return { counts, scm: scm ?? {} };
 }
 
 /** Jobs (kind `job`) in all and failed, as the caller may see them: sums over unified_job_counts. */
@@ -77,14 +82,8 @@ function foldNowAndThen(ctx: ApiContext): void {
 export function registerDashboard(router: Router<ApiContext>): void {
   router.get('/api/v2/dashboard/', async (req, ctx) => {
     const caller = await requireCaller(req, ctx);
-    const count = (key: string) => readableCounts(ctx, key, caller.grants);
-    const [inventories, hosts, groups, projects, jobTemplates, organizations, users, teams, credentials] = await Promise.all(
-      ['inventories', 'hosts', 'groups', 'projects', 'job_templates', 'organizations', 'users', 'teams', 'credentials'].map((k) => count(k)));
-    const c = { inventories: inventories.total, hosts: hosts.total, groups: groups.total, projects: projects.total,
-      failed_projects: projects.failed, job_templates: jobTemplates.total, organizations: organizations.total, users: users.total,
-      teams: teams.total, credentials: credentials.total, scm: projects.byScm };
+    const { counts: c, scm } = await readableCounts(ctx, caller.grants);
     const jobs = await jobTotals(ctx, caller.grants);
-    const scm = c.scm;
     const scmType = (type: string, label: string) => ({ url: `/api/v2/projects/?scm_type=${type}`, label,
       failures_url: `/api/v2/projects/?scm_type=${type}&last_job_failed=True`, total: scm[type]?.total ?? 0, failed: scm[type]?.failed ?? 0 });
     return { status: 200, body: {
@@ -95,7 +94,8 @@ export function registerDashboard(router: Router<ApiContext>): void {
         label: 'Amazon EC2', total: 0, failed: 0 } },
       groups: { url: '/api/v2/groups/', total: c.groups, inventory_failed: 0 },
       hosts: { url: '/api/v2/hosts/', failures_url: '/api/v2/hosts/?last_job_host_summary__failed=True', total: c.hosts, failed: 0 },
-      projects: { url: '/api/v2/projects/', failures_url: '/api/v2/projects/?last_job_failed=True', total: c.projects, failed: c.failed_projects },
+      projects: { url: '/api/v2/projects/', failures_url: '/api/v2/projects/?last_job_failed=True', total: c.projects,
+        failed: Object.values(scm).reduce((n, x) => n + x.failed, 0) },
       scm_types: { git: scmType('git', 'Git'), svn: scmType('svn', 'Subversion'), archive: scmType('archive', 'Remote Archive') },
       users: { url: '/api/v2/users/', total: c.users },
       organizations: { url: '/api/v2/organizations/', total: c.organizations },
