@@ -7,6 +7,8 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { seedApiScale, type ScaleSet } from '../../bench/api/seed.js';
+import { partitionName } from '../../src/db/event-partitions.js';
+import { searchIndexName } from '../../src/db/event-search-index.js';
 import { hashPassword } from '../../src/security/passwords.js';
 import { chooser, random, type Request, urlClasses, type Who } from './mix.js';
 import { cpuSeconds, machineCpu, percentile, type Stack, startStack } from './stack.js';
@@ -125,11 +127,11 @@ async function open(dataDir: string, cacheMb: number, set: ScaleSet | undefined)
 async function searchIndexBuilt(db: pg.Client, jobId: number): Promise<void> {
   if (/^(0|false|no|off)$/i.test(process.env.PLAYSTREAM_EVENT_SEARCH_INDEX ?? '')) return;
   const t0 = performance.now();
+  const { rows: [job] } = await db.query<{ created: Date }>('SELECT created FROM unified_jobs WHERE id = $1', [jobId]);
+  const index = searchIndexName(partitionName('job_events', job.created));
   for (;;) {
     const { rows } = await db.query(
-      `SELECT x.indisvalid FROM unified_jobs j
-         JOIN pg_class c ON c.relname = 'job_events_' || to_char(j.created AT TIME ZONE 'UTC', 'YYYYMMDD"_"HH24') || '_stdout_trgm'
-         JOIN pg_index x ON x.indexrelid = c.oid WHERE j.id = $1`, [jobId]);
+      'SELECT x.indisvalid FROM pg_class c JOIN pg_index x ON x.indexrelid = c.oid WHERE c.relname = $1', [index]);
     if (rows[0]?.indisvalid) break;
     if (performance.now() - t0 > 600_000) throw new Error('the big job\'s partition got no stdout search index in 10 minutes (dispatcher log)');
     await new Promise((r) => setTimeout(r, 2000));

@@ -1,4 +1,6 @@
+import pg from 'pg';
 import { log } from '../log.js';
+import { EVENT_TABLES, partitionHour } from './event-partitions.js';
 import { jobKinds } from './job-kinds.js';
 import type { Pool } from './pool.js';
 
@@ -27,19 +29,10 @@ const LOCK_KEY = 7_152_441_903;
 const SUFFIX = '_stdout_trgm';
 /** Smaller partitions (under ~25,000 events) are read whole in milliseconds: no index. */
 export const MIN_PARTITION_BYTES = 8 * 1024 * 1024;
-const PARTITION_HOUR = /_(\d{4})(\d{2})(\d{2})_(\d{2})$/;
-
-const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** The name of a partition's stdout index. */
 export function searchIndexName(partition: string): string {
   return `${partition}${SUFFIX}`;
-}
-
-/** The hour a partition holds, from its name (`job_events_20261130_14`); undefined for another table. */
-function partitionHour(name: string): Date | undefined {
-  const m = PARTITION_HOUR.exec(name);
-  return m ? new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4])) : undefined;
 }
 
 /**
@@ -62,9 +55,9 @@ export async function indexEventSearch(pool: Pool, now = new Date(), stop?: Abor
         if (stop?.aborted) break;
         const index = searchIndexName(partition.name);
         // A build that was interrupted (a restart, a cancel) leaves an invalid index behind.
-        if (partition.invalid) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quote(index)}`);
+        if (partition.invalid) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${pg.escapeIdentifier(index)}`);
         const started = performance.now();
-        await client.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${quote(index)} ON ${quote(partition.name)} USING gin (stdout gin_trgm_ops)`);
+        await client.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${pg.escapeIdentifier(index)} ON ${pg.escapeIdentifier(partition.name)} USING gin (stdout gin_trgm_ops)`);
         log.info('event partition indexed for stdout search', { partition: partition.name, seconds: ((performance.now() - started) / 1000).toFixed(1) });
         built.push(partition.name);
       }
@@ -83,7 +76,6 @@ export async function indexEventSearch(pool: Pool, now = new Date(), stop?: Abor
 
 /** Event partitions of some size without a valid stdout index whose hour is over and whose jobs are done, newest first. */
 async function readyPartitions(db: { query: Pool['query'] }, now: Date): Promise<{ name: string; invalid: boolean }[]> {
-  const tables = [...new Set(Object.values(jobKinds).map((k) => k.eventTable))];
   const { rows } = await db.query<{ name: string; invalid: boolean }>(
     `SELECT c.relname AS name, x.indexrelid IS NOT NULL AS invalid
        FROM pg_inherits i
@@ -92,7 +84,7 @@ async function readyPartitions(db: { query: Pool['query'] }, now: Date): Promise
        LEFT JOIN pg_class xc ON xc.relname = c.relname || $2 AND xc.relkind = 'i'
        LEFT JOIN pg_index x ON x.indexrelid = xc.oid
       WHERE p.relname = ANY($1::text[]) AND (x.indexrelid IS NULL OR NOT x.indisvalid)
-        AND pg_relation_size(c.oid) >= $3`, [tables, SUFFIX, MIN_PARTITION_BYTES]);
+        AND pg_relation_size(c.oid) >= $3`, [EVENT_TABLES, SUFFIX, MIN_PARTITION_BYTES]);
   const candidates = rows
     .map((r) => ({ ...r, hour: partitionHour(r.name) }))
     .filter((r): r is typeof r & { hour: Date } => r.hour !== undefined && r.hour.getTime() + 3_600_000 <= now.getTime())

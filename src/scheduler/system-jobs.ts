@@ -1,4 +1,4 @@
-import { jobKinds } from '../db/job-kinds.js';
+import { EVENT_TABLES, partitionHour } from '../db/event-partitions.js';
 import type { EventPusher } from './event-push.js';
 import { parseVars } from './vars.js';
 import type { JobContext, JobRow, KindResult } from './job-context.js';
@@ -43,16 +43,14 @@ export async function runSystemJob(ctx: JobContext, job: JobRow, pusher: EventPu
 
 /** Drops hourly partitions (…_YYYYMMDD_HH) whose whole hour ends before the cutoff. */
 async function dropEventPartitionsBefore(ctx: JobContext, cutoff: Date): Promise<string[]> {
-  const tables = Object.values(jobKinds).map((k) => k.eventTable);
   const { rows } = await ctx.pool.query<{ name: string }>(
     `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
-      WHERE p.relname = ANY($1)`, [tables]);
+      WHERE p.relname = ANY($1)`, [EVENT_TABLES]);
   const dropped: string[] = [];
   for (const { name } of rows) {
-    const m = /_(\d{4})(\d{2})(\d{2})_(\d{2})$/.exec(name);
-    if (!m) continue;
-    const end = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4]) + 3_600_000;
-    if (end <= cutoff.getTime()) {
+    const hour = partitionHour(name);
+    if (!hour) continue;
+    if (hour.getTime() + 3_600_000 <= cutoff.getTime()) {
       await ctx.pool.query(`DROP TABLE IF EXISTS "${name}"`);
       dropped.push(name);
     }

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seedApiScale, type ScaleSet } from '../../bench/api/seed.js';
+import { partitionName } from '../../src/db/event-partitions.js';
 import { indexEventSearch, MIN_PARTITION_BYTES, searchIndexName } from '../../src/db/event-search-index.js';
 import { hashPassword } from '../../src/security/passwords.js';
 import { type TestEnv, useTestEnv } from '../support/harness.js';
@@ -18,7 +19,7 @@ const admin = basicAuth('scale-admin', 'scale-pw-3');
 const EVENTS = 40_000;
 const HOUR = 3_600_000;
 
-const partitionOf = (created: Date) => `job_events_${created.toISOString().slice(0, 13).replace(/[-]/g, '').replace('T', '_')}`;
+const partitionOf = (created: Date) => partitionName('job_events', created);
 
 async function validIndexes(): Promise<string[]> {
   const { rows } = await env.pool.query(`SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
