@@ -8,6 +8,7 @@ import { percentile } from './stack.js';
  * producers or the job finisher: for profiling a process while it serves the mix. Usage:
  *   PROFILE_URL=http://127.0.0.1:18080 LOADTEST_DATA_DIR=/tmp/lt-scale CONCURRENCY=50 DURATION=20 \
  *     node scripts/bench.mjs loadtest/api/drive.ts loadtest-drive
+ * (CLASSES="jobs list,me" limits it to those classes of mix.ts.)
  * Prints req/s, p50 / p99, and p50 / p99 per class.
  */
 const base = process.env.PROFILE_URL ?? 'http://127.0.0.1:18080';
@@ -25,7 +26,10 @@ async function token(user: string): Promise<string> {
 }
 
 const auth: Record<Who, string> = { admin: await token('scale-admin'), user: await token('scale-user') };
-const choose = chooser(urlClasses(seed.set, { jobs: seed.jobs, hosts: 10_000, events: seed.events }));
+// CLASSES=name,name drives those classes only (their weights kept), to cost one class at a time.
+const only = process.env.CLASSES ? process.env.CLASSES.split(',') : undefined;
+const choose = chooser(urlClasses(seed.set, { jobs: seed.jobs, hosts: 10_000, events: seed.events })
+  .filter((c) => !only || only.includes(c.name)));
 const all: number[] = [];
 const perClass = new Map<string, number[]>();
 let errors = 0;
