@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { Pool } from 'undici';
+import { cpuMeter, selfCpuSeconds, treeCpuSeconds } from '../../bench/pipeline/cpu-accounting.js';
 import { chooser, random, urlClasses, type Who } from './mix.js';
 import { percentile } from './stack.js';
 
@@ -9,7 +10,9 @@ import { percentile } from './stack.js';
  *   PROFILE_URL=http://127.0.0.1:18080 LOADTEST_DATA_DIR=/tmp/lt-scale CONCURRENCY=50 DURATION=20 \
  *     node scripts/bench.mjs loadtest/api/drive.ts loadtest-drive
  * (CLASSES="jobs list,me" limits it to those classes of mix.ts.)
- * Prints req/s, p50 / p99, and p50 / p99 per class.
+ * Prints req/s, p50 / p99, and p50 / p99 per class; with CPU_PIDS="web=PID,postgres=PID", the
+ * CPU each of those process trees (a postmaster with its backends) and this driver spent per
+ * request.
  */
 const base = process.env.PROFILE_URL ?? 'http://127.0.0.1:18080';
 const seed = JSON.parse(fs.readFileSync(`${process.env.LOADTEST_DATA_DIR ?? '/tmp/lt-scale'}/loadtest-seed.json`, 'utf8'));
@@ -33,6 +36,13 @@ const choose = chooser(urlClasses(seed.set, { jobs: seed.jobs, hosts: 10_000, ev
 const all: number[] = [];
 const perClass = new Map<string, number[]>();
 let errors = 0;
+const cpu = cpuMeter({
+  ...Object.fromEntries((process.env.CPU_PIDS ?? '').split(',').filter(Boolean).map((kv) => {
+    const [name, pid] = kv.split('=');
+    return [name, () => treeCpuSeconds(Number(pid))];
+  })),
+  driver: selfCpuSeconds,
+});
 const started = performance.now();
 const end = started + DURATION * 1000;
 await Promise.all(Array.from({ length: CONCURRENCY }, async (_, c) => {
@@ -52,8 +62,10 @@ await Promise.all(Array.from({ length: CONCURRENCY }, async (_, c) => {
   }
 }));
 const secs = (performance.now() - started) / 1000;
+const perRequest = cpu.perEvent(all.length);
 all.sort((a, b) => a - b);
 console.log(`${Math.round(all.length / secs)} req/s, p50 ${percentile(all, 0.5).toFixed(1)} p99 ${percentile(all, 0.99).toFixed(1)} ms, ${errors} errors of ${all.length}`);
+console.log(`CPU ms per request: ${Object.entries(perRequest).map(([k, us]) => `${k} ${(us / 1000).toFixed(2)}`).join(', ')}`);
 for (const [name, t] of perClass) {
   t.sort((a, b) => a - b);
   console.log(`  ${name.padEnd(16)} n ${String(t.length).padStart(5)}  p50 ${percentile(t, 0.5).toFixed(1).padStart(7)}  p99 ${percentile(t, 0.99).toFixed(1).padStart(7)}`);
