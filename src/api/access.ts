@@ -147,34 +147,36 @@ export async function loadGrants(ctx: ApiContext, user: AuthenticatedUser): Prom
 export async function canReadUnifiedJob(ctx: ApiContext, user: AuthenticatedUser, jobId: number): Promise<boolean> {
   if (user.is_superuser || user.is_system_auditor) return true;
   const grants = await loadGrants(ctx, user);
-  const { rowCount } = await ctx.pool.query(
-    `SELECT 1 FROM unified_jobs t WHERE t.id = $1 AND ${unifiedJobReadSql(grants, 2)}`,
-    [jobId, ...unifiedJobReadParams(grants)]);
+  const read = unifiedJobRead(grants, 2);
+  const { rowCount } = await ctx.pool.query(`SELECT 1 FROM unified_jobs t WHERE t.id = $1 AND ${read.sql}`, [jobId, ...read.params]);
   return (rowCount ?? 0) > 0;
 }
 
 /**
- * The read condition on unified_jobs (alias t) with parameters from `$first`. A bulk job —
- * a workflow job with no template (AWX's WorkflowJobAccess) — is read only by whoever
+ * The read condition on unified_jobs (alias t) with its parameters, numbered from `$first`. A
+ * bulk job — a workflow job with no template (AWX's WorkflowJobAccess) — is read only by whoever
  * launched it and its organization's admins: its organization and inventory prompt lend no
  * read to their other readers. It reads only the columns of the jobs' counter table
  * (list-count.ts), so non-admin counts stay there, and each arm keeps an indexed column of
- * its own, so the planner ORs index scans.
+ * its own, so the planner ORs index scans. Arms the caller holds no grant for are left out,
+ * not written with an empty array: each was planned and tested on every row walked (a
+ * member holding templates only had six arms and an inventory subquery planned per page,
+ * ~1 ms of planning a page under load, and 18 % more time walking a deep page).
  */
-export function unifiedJobReadSql(_grants: Grants, first: number): string {
-  const $ = (i: number) => `$${first + i}`;
-  const bulk = `(t.kind = 'workflow_job' AND t.unified_job_template_id IS NULL)`;
-  return `(t.created_by_id = ${$(0)} OR t.unified_job_template_id = ANY(${$(1)}::bigint[])
-    OR (t.organization_id = ANY(${$(2)}::bigint[]) AND NOT ${bulk})
-    OR (t.organization_id = ANY(${$(5)}::bigint[]) AND ${bulk})
-    OR (t.inventory_id = ANY(${$(3)}::bigint[]) AND NOT ${bulk})
-    OR (t.inventory_id IN (SELECT id FROM inventories WHERE organization_id = ANY(${$(4)}::bigint[])) AND NOT ${bulk}))`;
-}
-
-export function unifiedJobReadParams(grants: Grants): unknown[] {
+export function unifiedJobRead(grants: Grants, first: number): { sql: string; params: unknown[] } {
   const templates = [...grants.ids('job_template', 'read'), ...grants.ids('project', 'read'), ...grants.ids('workflow_job_template', 'read')];
   const orgs = [...new Set([...grants.orgs('job_template', 'read'), ...grants.orgs('project', 'read'), ...grants.orgs('workflow_job_template', 'read')])];
-  return [grants.user.id, templates, orgs, grants.ids('inventory', 'read'), grants.orgs('inventory', 'read'), grants.ids('organization', 'admin')];
+  const params: unknown[] = [grants.user.id];
+  const $ = (value: unknown) => `$${first + params.push(value) - 1}`;
+  const bulk = `(t.kind = 'workflow_job' AND t.unified_job_template_id IS NULL)`;
+  const arms = [`t.created_by_id = $${first}`];
+  const when = (values: number[], arm: (p: string) => string) => { if (values.length) arms.push(arm(`${$(values)}::bigint[]`)); };
+  when(templates, (p) => `t.unified_job_template_id = ANY(${p})`);
+  when(orgs, (p) => `(t.organization_id = ANY(${p}) AND NOT ${bulk})`);
+  when(grants.ids('organization', 'admin'), (p) => `(t.organization_id = ANY(${p}) AND ${bulk})`);
+  when(grants.ids('inventory', 'read'), (p) => `(t.inventory_id = ANY(${p}) AND NOT ${bulk})`);
+  when(grants.orgs('inventory', 'read'), (p) => `(t.inventory_id IN (SELECT id FROM inventories WHERE organization_id = ANY(${p})) AND NOT ${bulk})`);
+  return { sql: `(${arms.join(' OR ')})`, params };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { unifiedJobReadParams, unifiedJobReadSql } from '../access.js';
+import { unifiedJobRead } from '../access.js';
 import { defineResource } from '../engine/resource.js';
 import { base, ro } from './common.js';
 
@@ -19,9 +19,9 @@ export const jobHostSummaries = defineResource({
     roleType: 'job_template', idExpr: '(SELECT j.unified_job_template_id FROM unified_jobs j WHERE j.id = t.job_id)',
     orgExpr: '(SELECT j.organization_id FROM unified_jobs j WHERE j.id = t.job_id)',
     readSql: (g, p) => {
-      const first = p.values.length + 1;
-      for (const v of unifiedJobReadParams(g)) p.push(v);
-      return `t.job_id IN (SELECT t.id FROM unified_jobs t WHERE ${unifiedJobReadSql(g, first)})`;
+      const read = unifiedJobRead(g, p.values.length + 1);
+      for (const v of read.params) p.push(v);
+      return `t.job_id IN (SELECT t.id FROM unified_jobs t WHERE ${read.sql})`;
     },
   },
   related: (r) => ({ job: `/api/v2/jobs/${r.job}/`, ...(r.host ? { host: `/api/v2/hosts/${r.host}/` } : {}) }),

@@ -1,4 +1,4 @@
-import { unifiedJobReadParams, unifiedJobReadSql } from '../access.js';
+import { unifiedJobRead } from '../access.js';
 import { jobKinds, type JobKind } from '../../db/job-kinds.js';
 import { defineResource, type Fields, type ResourceDef, type Row } from '../engine/resource.js';
 import { base, ro } from './common.js';
@@ -70,10 +70,9 @@ const jobFields: Fields = {
 const jobAccess = {
   roleType: 'job_template', idExpr: 't.unified_job_template_id',
   readSql: (g: import('../access.js').Grants, p: import('../../db/lookups.js').Params) => {
-    const values = unifiedJobReadParams(g);
-    const first = p.values.length + 1;
-    for (const v of values) p.push(v);
-    return unifiedJobReadSql(g, first);
+    const read = unifiedJobRead(g, p.values.length + 1);
+    for (const v of read.params) p.push(v);
+    return read.sql;
   },
 };
 

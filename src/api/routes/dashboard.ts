@@ -1,4 +1,4 @@
-import { type Grants, unifiedJobReadParams, unifiedJobReadSql } from '../access.js';
+import { type Grants, unifiedJobRead } from '../access.js';
 import { requireCaller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { countList } from '../engine/list-count.js';
@@ -14,7 +14,7 @@ import { log } from '../../log.js';
  * by triggers on unified_jobs, so both cost the same with a thousand jobs or a million: the
  * job figures from unified_job_counts (migration 0600, the lists' counts), the graph from
  * unified_job_finished_counts (migration 1400, finished jobs per hour). Both hold the
- * columns the /unified_jobs/ list's read condition reads (access.ts unifiedJobReadSql), so a
+ * columns the /unified_jobs/ list's read condition reads (access.ts unifiedJobRead), so a
  * caller's figures are those of the jobs they may see, by the very same condition.
  */
 const TERMINAL = ['successful', 'failed', 'canceled', 'error'] as const;
@@ -28,7 +28,7 @@ const JOB_TYPES: Record<string, string[] | null> = { all: null, inv_sync: ['inve
 /** The caller's read condition on a counter table (alias t) with its parameters from `$first`; none for superusers and auditors. */
 function readCondition(grants: Grants, first: number): { sql: string; params: unknown[] } {
   if (grants.readsAll) return { sql: 'true', params: [] };
-  return { sql: unifiedJobReadSql(grants, first), params: unifiedJobReadParams(grants) };
+  return unifiedJobRead(grants, first);
 }
 
 /** The resources the dashboard counts besides jobs, by their list's key. */

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { log } from '../../log.js';
-import { loadGrants, unifiedJobReadParams, unifiedJobReadSql } from '../access.js';
+import { loadGrants, unifiedJobRead } from '../access.js';
 import type { AuthenticatedUser } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import type { ResumeBuffer, WsClient } from './client.js';
@@ -169,8 +169,8 @@ async function replaceGroups(client: WsClient, groups: unknown, ctx: ApiContext,
 async function readableJobs(ctx: ApiContext, user: AuthenticatedUser, ids: number[]): Promise<Set<number>> {
   if (ids.length === 0) return new Set();
   const grants = await loadGrants(ctx, user);
+  const read = unifiedJobRead(grants, 2);
   const { rows } = await ctx.pool.query<{ id: number }>(
-    `SELECT t.id FROM unified_jobs t WHERE t.id = ANY($1::bigint[]) AND ${unifiedJobReadSql(grants, 2)}`,
-    [ids, ...unifiedJobReadParams(grants)]);
+    `SELECT t.id FROM unified_jobs t WHERE t.id = ANY($1::bigint[]) AND ${read.sql}`, [ids, ...read.params]);
   return new Set(rows.map((r) => r.id));
 }
