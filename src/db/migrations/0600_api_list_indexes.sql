@@ -6,7 +6,7 @@
 --    forwards and `?order_by=-x` read backwards, and the page's ids come from the first
 --    OFFSET + LIMIT entries of one index. /jobs/, /project_updates/, ... carry `kind =`
 --    first; /unified_jobs/ has its own. The (kind, id) index includes the columns the
---    read condition of a non-admin reads (access.ts unifiedJobReadSql), so their deep
+--    read condition of a non-admin reads (access.ts unifiedJobRead), so their deep
 --    pages are index-only too.
 -- 2. pg_trgm GIN indexes for `name__icontains` and `?search=` on the big tables.
 -- 3. unified_job_counts: the number of jobs per (kind, status, failed, organization,

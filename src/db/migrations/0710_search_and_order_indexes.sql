@@ -4,7 +4,7 @@
 --    a trigram index on only one side the OR reads the whole table (609 ms over 1,000,000
 --    jobs). With both sides indexed it is a BitmapOr of two index scans.
 -- 2. The orderings of /jobs/ and /unified_jobs/ (finished, created, started, name, status)
---    carry the columns a member's read condition tests (access.ts unifiedJobReadSql) and the
+--    carry the columns a member's read condition tests (access.ts unifiedJobRead) and the
 --    status filters, so a member's page is filtered inside the index instead of fetching
 --    every job it passes over: five fetches per visible job for a member who sees a fifth
 --    (a member's 400th page by name: 244 ms, 5,700 buffers read). `started` had no index

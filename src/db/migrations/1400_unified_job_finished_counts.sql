@@ -2,7 +2,7 @@
 -- counts finished jobs per day or hour and status over the last month. Read from unified_jobs,
 -- that is every job finished in the month: ~150-400 ms at 1,000,000 jobs here, growing with
 -- the table. unified_job_finished_counts holds those numbers per hour finished and per the
--- columns the caller's read condition needs (access.ts unifiedJobReadSql), in the manner of
+-- columns the caller's read condition needs (access.ts unifiedJobRead), in the manner of
 -- migration 0600's unified_job_counts: statement-level triggers append deltas (insert-only,
 -- so concurrent writers never wait on each other), and the API folds them now and then.
 -- Only what AWX's graph counts: finished, in a terminal status, not a `sync` launch.
