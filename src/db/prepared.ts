@@ -9,14 +9,19 @@ import type pg from 'pg';
  * batch was planned 2,098 times in 25 s of the API load test (0.3 ms each). node-postgres
  * prepares a named statement once per connection and reuses it. Texts vary with filters and
  * ordering, and a backend keeps what it prepared for its life, so only the first MAX_NAMED
- * distinct texts get names; the rest run unnamed.
+ * distinct texts get names; the rest run unnamed. A caller whose texts are a small fixed set
+ * (one per resource: a resource's rows by id) passes `fixed`, and its texts are named past
+ * that cap: a list's varied texts used up early must not leave those planned every time
+ * (their dozen summary subselects cost ~4 ms to plan).
  */
 const MAX_NAMED = 256;
 const names = new Map<string, string>();
+let varied = 0;
 
-export function prepared(text: string, values: unknown[]): pg.QueryConfig {
+export function prepared(text: string, values: unknown[], fixed = false): pg.QueryConfig {
   let name = names.get(text);
-  if (!name && names.size < MAX_NAMED) {
+  if (!name && (fixed || varied < MAX_NAMED)) {
+    if (!fixed) varied++;
     name = `ps_${crypto.createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
     names.set(text, name);
   }
