@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 
 /**
@@ -14,6 +15,13 @@ export interface ClientReport {
   samples: number[]; fromCommit: number[];
   /** [job, counter, delivered epoch ms] of sampled events, matched by the parent against the bus tap. */
   arrivals: number[];
+  /**
+   * This process's own state since all its sockets subscribed (not reset between reports):
+   * event-loop delay p99 and max (ms), CPU seconds and messages received. A message waits in
+   * the socket while the loop is busy, so the clients' delay is part of their latency
+   * samples: it tells the clients' share of a tail from the server's.
+   */
+  loop?: { p99Ms: number; maxMs: number; cpuS: number; messages: number };
 }
 
 /** Events whose counter is a multiple of this are timed (by counter, so the bus tap can time the same ones). */
@@ -112,11 +120,18 @@ export async function runClients(spec: ClientSpec): Promise<void> {
     });
   }
   await Promise.all(opened);
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  const cpu0 = process.cpuUsage();
+  let messages = 0;
   process.send!({ type: 'ready' });
   // Exit cleanly on SIGTERM so `node --cpu-prof` writes this process's profile.
   process.once('SIGTERM', () => process.exit(0));
   process.on('message', (m: { type: string }) => {
     if (m.type === 'report') {
+      messages += report.received;
+      const cpu = process.cpuUsage(cpu0);
+      report.loop = { p99Ms: delay.percentile(99) / 1e6, maxMs: delay.max / 1e6, cpuS: (cpu.user + cpu.system) / 1e6, messages };
       process.send!({ type: 'report', report });
       report.received = 0; report.statusChanges = 0; report.samples = []; report.fromCommit = []; report.outOfOrder = 0; report.arrivals = [];
     }

@@ -62,7 +62,9 @@ const quantile = (s: number[], p: number) => (s.length ? s[Math.min(s.length - 1
 interface Result { offered: number; delivered: number; received: number; expected: number; seconds: number; p50: number; p99: number;
   commitP50: number; commitP99: number; busP50: number; busP99: number; outOfOrder: number; statusChanges: number;
   /** The server process's CPU (user + system) from the clients' connect to the end of delivery, per message delivered. */
-  serverCpuUsPerMsg: number; resubscribed: number }
+  serverCpuUsPerMsg: number; resubscribed: number;
+  /** The client processes' own event-loop delay (worst process's p99 and max, ms) and CPU per message received. */
+  clientLoopP99: number; clientLoopMax: number; clientCpuUsPerMsg: number }
 
 
 /**
@@ -179,10 +181,12 @@ async function main(): Promise<void> {
     };
     const all: ClientReport = { received: 0, statusChanges: 0, samples: [], fromCommit: [], outOfOrder: 0, arrivals: [] };
     const fromBus: number[] = [];
+    const loops = new Map<number, NonNullable<ClientReport['loop']>>();
     const drainStart = Date.now();
     for (;;) {
       await new Promise((r) => setTimeout(r, 250));
       await collect();
+      reports.forEach((r, i) => { if (r.loop) loops.set(i, r.loop); });
       for (const r of reports) {
         all.received += r.received; all.statusChanges += r.statusChanges; all.outOfOrder += r.outOfOrder;
         for (const s of r.samples) all.samples.push(s);
@@ -207,7 +211,11 @@ async function main(): Promise<void> {
       commitP50: quantile(all.fromCommit, 0.5), commitP99: quantile(all.fromCommit, 0.99),
       busP50: quantile(fromBus, 0.5), busP99: quantile(fromBus, 0.99),
       outOfOrder: all.outOfOrder, statusChanges: all.statusChanges,
-      serverCpuUsPerMsg: Math.round((serverCpu * 1e6) / Math.max(1, all.received)), resubscribed: srv.resubscribed() };
+      serverCpuUsPerMsg: Math.round((serverCpu * 1e6) / Math.max(1, all.received)), resubscribed: srv.resubscribed(),
+      clientLoopP99: Math.round(Math.max(0, ...[...loops.values()].map((l) => l.p99Ms))),
+      clientLoopMax: Math.round(Math.max(0, ...[...loops.values()].map((l) => l.maxMs))),
+      clientCpuUsPerMsg: Math.round((1e6 * [...loops.values()].reduce((n, l) => n + l.cpuS, 0)) /
+        Math.max(1, [...loops.values()].reduce((n, l) => n + l.messages, 0))) };
   }
 
   const line = (name: string, r: Result) => console.log(
@@ -215,7 +223,8 @@ async function main(): Promise<void> {
     `${r.received}/${r.expected} (${((100 * r.received) / r.expected).toFixed(1)}%)  created→client p50 ${r.p50} p99 ${r.p99} ms  ` +
     `commit→client p50 ${r.commitP50} p99 ${r.commitP99} ms  bus→client p50 ${r.busP50} p99 ${r.busP99} ms  out-of-order ${r.outOfOrder}` +
     (r.statusChanges ? `  status msgs ${r.statusChanges}` : '') +
-    `  server CPU ${r.serverCpuUsPerMsg} µs/msg  bus re-subscriptions ${r.resubscribed}`);
+    `  server CPU ${r.serverCpuUsPerMsg} µs/msg  bus re-subscriptions ${r.resubscribed}` +
+    `  clients: loop delay p99 ${r.clientLoopP99} max ${r.clientLoopMax} ms, CPU ${r.clientCpuUsPerMsg} µs/msg`);
 
   const servers = (process.env.BENCH_WS_SERVERS ?? 'playstream,baseline').split(',') as ('playstream' | 'baseline')[];
   const which = process.argv.slice(2).filter((a) => /^([abc]|load)$/.test(a));
