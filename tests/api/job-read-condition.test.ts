@@ -5,7 +5,8 @@ import { basicAuth, grantRole, useSeededWeb, type ApiCall } from '../support/web
 /**
  * The read condition on unified jobs (access.ts unifiedJobRead) by each of its arms alone: a
  * user holding one kind of grant sees exactly the jobs that grant reaches, in the list, its
- * count and a job's detail. The condition leaves out the arms a caller holds nothing for, so
+ * count and a job's detail, and only those jobs' host summaries (/job_host_summaries/ reads
+ * through the same condition). The condition leaves out the arms a caller holds nothing for, so
  * each arm is written, numbered and bound only for some callers: a user per arm checks that
  * each one reads its own parameter, and that no caller reads another organization's jobs.
  */
@@ -35,6 +36,7 @@ beforeAll(async () => {
       `INSERT INTO unified_jobs (kind, name, status, ${keys.join(', ')}) VALUES ($1, $2, 'successful', ${keys.map((_, i) => `$${i + 3}`).join(', ')}) RETURNING id`,
       [kind, name, ...keys.map((k) => cols[k])]);
     jobs[name] = Number(r.id);
+    await t.pool.query(`INSERT INTO job_host_summaries (job_id, host_name, ok) VALUES ($1, $2, 1)`, [r.id, `host-of-${name}`]);
   };
   await insert('byTemplate', 'job', { unified_job_template_id: TEMPLATE, organization_id: orgB });
   await insert('inOrgA', 'job', { organization_id: orgA, inventory_id: null });
@@ -71,6 +73,9 @@ describe('the unified job read condition, arm by arm', () => {
       expect(list.status, list.text).toBe(200);
       expect(list.json.results.map((r: { id: number }) => r.id).filter((id: number) => mine.has(id))).toEqual(ids);
       expect(list.json.count).toBe(ids.length);
+      const summaries = await api('GET', '/api/v2/job_host_summaries/?order_by=id&page_size=200', undefined, users[name].auth);
+      expect(summaries.status, summaries.text).toBe(200);
+      expect(summaries.json.results.map((r: { job: number }) => r.job).filter((id: number) => mine.has(id)).sort((a: number, b: number) => a - b)).toEqual(ids);
       for (const [job, id] of Object.entries(jobs)) {
         const path = job === 'bulkInOrgA' ? `/api/v2/workflow_jobs/${id}/` : `/api/v2/jobs/${id}/`;
         const detail = await api('GET', path, undefined, users[name].auth);

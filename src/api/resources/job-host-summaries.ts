@@ -1,6 +1,6 @@
-import { unifiedJobRead } from '../access.js';
 import { defineResource } from '../engine/resource.js';
 import { base, ro } from './common.js';
+import { unifiedJobAccess } from './unified-jobs.js';
 
 /**
  * Per-host results of a job (the receiver writes them from playbook_on_stats). Readable
@@ -18,11 +18,7 @@ export const jobHostSummaries = defineResource({
   access: {
     roleType: 'job_template', idExpr: '(SELECT j.unified_job_template_id FROM unified_jobs j WHERE j.id = t.job_id)',
     orgExpr: '(SELECT j.organization_id FROM unified_jobs j WHERE j.id = t.job_id)',
-    readSql: (g, p) => {
-      const read = unifiedJobRead(g, p.values.length + 1);
-      for (const v of read.params) p.push(v);
-      return `t.job_id IN (SELECT t.id FROM unified_jobs t WHERE ${read.sql})`;
-    },
+    readSql: (g, p) => `t.job_id IN (SELECT t.id FROM unified_jobs t WHERE ${unifiedJobAccess.readSql(g, p)})`,
   },
   related: (r) => ({ job: `/api/v2/jobs/${r.job}/`, ...(r.host ? { host: `/api/v2/hosts/${r.host}/` } : {}) }),
 });
