@@ -22,22 +22,24 @@ export interface JobKindInfo {
   eventType: string;
   /** The wrapup event that ends the job's stream: playbook_on_stats, or EOF where there is no playbook. */
   wrapupEvent: 'playbook_on_stats' | 'EOF';
+  /** Its playbook_on_stats writes job_host_summaries and hosts' last job (AWX: JobEvent only, both point at jobs). */
+  hostSummaries: boolean;
 }
 
 export const jobKinds: Record<JobKind, JobKindInfo> = {
   job: { kind: 'job', refField: 'job_id', eventTable: 'job_events', eventGroup: 'job_events', apiPath: 'jobs',
-    eventsPath: 'job_events', eventType: 'job_event', wrapupEvent: 'playbook_on_stats' },
+    eventsPath: 'job_events', eventType: 'job_event', wrapupEvent: 'playbook_on_stats', hostSummaries: true },
   project_update: { kind: 'project_update', refField: 'project_update_id', eventTable: 'project_update_events',
     eventGroup: 'project_update_events', apiPath: 'project_updates', eventsPath: 'events', eventType: 'project_update_event',
-    wrapupEvent: 'playbook_on_stats' },
+    wrapupEvent: 'playbook_on_stats', hostSummaries: false },
   inventory_update: { kind: 'inventory_update', refField: 'inventory_update_id', eventTable: 'inventory_update_events',
     eventGroup: 'inventory_update_events', apiPath: 'inventory_updates', eventsPath: 'events', eventType: 'inventory_update_event',
-    wrapupEvent: 'EOF' },
+    wrapupEvent: 'EOF', hostSummaries: false },
   ad_hoc_command: { kind: 'ad_hoc_command', refField: 'ad_hoc_command_id', eventTable: 'ad_hoc_command_events',
     eventGroup: 'ad_hoc_command_events', apiPath: 'ad_hoc_commands', eventsPath: 'events', eventType: 'ad_hoc_command_event',
-    wrapupEvent: 'playbook_on_stats' },
+    wrapupEvent: 'playbook_on_stats', hostSummaries: false },
   system_job: { kind: 'system_job', refField: 'system_job_id', eventTable: 'system_job_events', eventGroup: 'system_job_events',
-    apiPath: 'system_jobs', eventsPath: 'events', eventType: 'system_job_event', wrapupEvent: 'EOF' },
+    apiPath: 'system_jobs', eventsPath: 'events', eventType: 'system_job_event', wrapupEvent: 'EOF', hostSummaries: false },
 };
 
 export const jobKindByApiPath: Record<string, JobKindInfo> = Object.fromEntries(

@@ -127,7 +127,7 @@ export async function storeBatch(ctx: StoreContext, batch: PreparedBatch, mode: 
     for (const s of stored) {
       if (s.e.row.event === 'playbook_on_stats' && s.job.kind.wrapupEvent === 'playbook_on_stats') {
         wrapups.get(s.job.id)!.stats = s.e;
-        await applyHostSummaries(client, s.job, s.e);
+        if (s.job.kind.hostSummaries) await applyHostSummaries(client, s.job, s.e);
       }
     }
     await insertDeadLetters(client, ctx.node, dead, mode !== 'fast');

@@ -42,6 +42,31 @@ describe('migrations', () => {
     expect(rows[0]).toEqual({ t: null, n: 0 });
   });
 
+  it('1700 drops host summaries of non-jobs and points their hosts back at their latest job', async () => {
+    const db = await createDatabase({ empty: true });
+    const pool = createPool(db.url, { max: 2 });
+    onCleanup(async () => { await pool.end(); await db.drop(); });
+    const all = readMigrations();
+    await migrate(pool, all.filter((m) => m.version < 1700));
+    const q = async (sql: string, args: unknown[] = []) => (await pool.query(sql, args)).rows;
+    const [org] = await q(`INSERT INTO organizations (name) VALUES ('o') RETURNING id`);
+    const [inv] = await q(`INSERT INTO inventories (name, organization_id) VALUES ('i', $1) RETURNING id`, [org.id]);
+    const hosts = await q(`INSERT INTO hosts (name, inventory_id) VALUES ('a', $1), ('b', $1) RETURNING id`, [inv.id]);
+    const job = async (kind: string) => (await q(`INSERT INTO unified_jobs (kind, name) VALUES ($1, $1) RETURNING id`, [kind]))[0].id;
+    const summary = async (jobId: number, hostId: number) =>
+      (await q(`INSERT INTO job_host_summaries (job_id, host_id, host_name) VALUES ($1, $2, $3) RETURNING id`, [jobId, hostId, `h${jobId}-${hostId}`]))[0].id;
+    const j = await job('job'); const pu = await job('project_update'); const adhoc = await job('ad_hoc_command');
+    const keep = await summary(j, hosts[0].id);
+    await summary(pu, hosts[0].id); await summary(adhoc, hosts[1].id);
+    await q(`UPDATE hosts SET last_job_id = $1 WHERE id = $2`, [pu, hosts[0].id]);
+    await q(`UPDATE hosts SET last_job_id = $1 WHERE id = $2`, [adhoc, hosts[1].id]);
+    expect(await migrate(pool)).toEqual(all.filter((m) => m.version >= 1700).map((m) => m.version));
+    expect(await q(`SELECT id, job_id FROM job_host_summaries ORDER BY id`)).toEqual([{ id: keep, job_id: j }]);
+    expect(await q(`SELECT id, last_job_id, last_job_host_summary_id FROM hosts ORDER BY id`)).toEqual([
+      { id: hosts[0].id, last_job_id: j, last_job_host_summary_id: keep },
+      { id: hosts[1].id, last_job_id: null, last_job_host_summary_id: null }]);
+  });
+
   it('event tables are partitioned hourly and partitions are created race-safely', async () => {
     const db = await createDatabase();
     const pool = createPool(db.url, { max: 8 });

@@ -68,6 +68,18 @@ describe('callback receiver', () => {
     expect(violations).toEqual([]);
   });
 
+  it('writes host summaries and hosts\' last job for jobs only, as AWX does (its JobHostSummary and Host.last_job point at jobs)', async () => {
+    for (const kind of ['project_update', 'ad_hoc_command'] as const) {
+      const other = await createJob(env.pool, kind);
+      await push(env.redis, redisKeys(env.config).callbackQueue, jobStream(kind, other.id));
+      await waitFor(async () => (await env.pool.query('SELECT stream_complete FROM unified_jobs WHERE id = $1', [other.id])).rows[0].stream_complete, 20_000, `${kind} stream complete`);
+      const uj = (await env.pool.query('SELECT host_status_counts FROM unified_jobs WHERE id = $1', [other.id])).rows[0];
+      expect(uj.host_status_counts, kind).toEqual({ dark: 1, failures: 1, changed: 3 });
+      expect((await env.pool.query('SELECT count(*)::int AS n FROM job_host_summaries WHERE job_id = $1', [other.id])).rows[0].n, kind).toBe(0);
+      expect((await env.pool.query('SELECT last_job_id FROM hosts WHERE id = $1', [other.hosts.h1])).rows[0].last_job_id, kind).toBeNull();
+    }
+  });
+
   it('sends each bad-event kind to dead letters with its reason while its batch-mates are stored', async () => {
     const job = await createJob(env.pool);
     const ref = { job_id: job.id };
