@@ -175,7 +175,46 @@ export interface HandlerHooks<C> {
   afterUnsafe?: () => Promise<void> | void;
   /** Before a body is read: throws an HttpError (401, 403, 429) to answer without reading it. */
   admitBody?: (req: ApiRequest, ctx: C) => Promise<void>;
+  /** Counts the requests in flight; once closed, later requests are refused (see RequestGate). */
+  gate?: RequestGate;
 }
+
+/**
+ * The requests in flight, for a graceful stop. Closing the listening socket stops new
+ * connections only: open keep-alive connections still bring requests, which would then run
+ * against a database pool being ended (a 500 each). Once the gate is closed such a request
+ * is answered 503 and its connection closed, so the client retries elsewhere (or after the
+ * restart), and `close()` waits, up to a bound, for the requests already running to answer.
+ */
+export class RequestGate {
+  private inFlight = 0;
+  private closed = false;
+  private waiters: (() => void)[] = [];
+
+  /** False once closed: the request is to be refused. */
+  enter(): boolean {
+    if (this.closed) return false;
+    this.inFlight++;
+    return true;
+  }
+
+  leave(): void {
+    if (--this.inFlight === 0) for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Refuses requests from now on; resolves when none is running or after `timeoutMs`, with how many still are. */
+  async close(timeoutMs: number): Promise<number> {
+    this.closed = true;
+    if (this.inFlight > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((r) => this.waiters.push(r)), new Promise<void>((r) => { timer = setTimeout(r, timeoutMs); })]);
+      clearTimeout(timer);
+    }
+    return this.inFlight;
+  }
+}
+
+const SHUTTING_DOWN = JSON.stringify({ detail: 'The server is shutting down; retry the request.' });
 
 const bodyTooLarge = (cap: number): Reply => ({ status: 413, body: { detail: `Request body larger than ${cap} bytes.` } });
 
@@ -188,10 +227,21 @@ export function uwsHandler<C>(router: Router<C>, ctx: C, hooks: HandlerHooks<C>)
     const headers: Record<string, string> = {};
     req.forEach((k, v) => { headers[k] = v; });
     const query = new URLSearchParams(req.getQuery() ?? '');
-    const state = { aborted: false, answered: false, bodyPending: false, drainWaiters: [] as (() => void)[] };
+    if (hooks.gate && !hooks.gate.enter()) {
+      res.cork(() => {
+        res.writeStatus(statusLine(503));
+        res.writeHeader('content-type', 'application/json');
+        res.end(SHUTTING_DOWN, true); // uWS adds `Connection: close`
+      });
+      return;
+    }
+    let left = !hooks.gate;
+    const leave = () => { if (!left) { left = true; hooks.gate!.leave(); } };
+    const state = { aborted: false, answered: false, bodyPending: false, drainWaiters: [] as (() => void)[], leave };
     res.onAborted(() => {
       state.aborted = true;
       for (const w of state.drainWaiters.splice(0)) w();
+      leave();
     });
     // The peer's address costs a getpeername (~16 µs: a fifth of a bare request's CPU), so it
     // is read when asked (basic auth, login, callbacks), once. A request aborted (or answered)
@@ -225,6 +275,7 @@ export function uwsHandler<C>(router: Router<C>, ctx: C, hooks: HandlerHooks<C>)
         // Answered before its body was read: close, or the client keeps sending it.
         res.end(method === 'HEAD' ? '' : body, state.bodyPending);
       });
+      leave();
     };
     const fail = (err: unknown) => {
       if (err instanceof HttpError) return finish({ status: err.status, headers: err.headers, body: err.body });
@@ -295,7 +346,7 @@ function writeHeaders(res: HttpResponse, headers: Record<string, string>): void 
 }
 
 function streamReply(res: HttpResponse, reply: Reply, headers: Record<string, string>,
-  state: { aborted: boolean; drainWaiters: (() => void)[] }): void {
+  state: { aborted: boolean; drainWaiters: (() => void)[]; leave: () => void }): void {
   res.cork(() => {
     res.writeStatus(statusLine(reply.status));
     writeHeaders(res, headers);
@@ -323,7 +374,7 @@ function streamReply(res: HttpResponse, reply: Reply, headers: Record<string, st
       log.error('streamed response failed', { err: (err as Error).stack ?? err });
       if (!state.aborted) res.close();
     },
-  );
+  ).finally(state.leave);
 }
 
 /** Parses a JSON body; an unparsable one is AWX's 400 `{"detail": "JSON parse error - ..."}`. */

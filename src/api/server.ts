@@ -2,7 +2,8 @@ import uWS from '@trufflesuite/uws-js-unofficial';
 import { version } from '../paths.js';
 import type { ApiContext } from './context.js';
 import { requireWriter } from './auth.js';
-import { notFound, Router, uwsHandler } from './http.js';
+import { notFound, RequestGate, Router, uwsHandler } from './http.js';
+import { log } from '../log.js';
 import { isConsoleMatch, registerConsole } from './routes/console.js';
 import { registerMe } from './routes/me.js';
 import { registerPing } from './routes/ping.js';
@@ -42,8 +43,15 @@ export interface WebServer {
   port: number;
   /** Resolves once this server has heard every change committed before the call (read-cache.ts settle()). */
   settled(): Promise<void>;
-  close(): void;
+  /**
+   * Stops listening and refuses later requests (503); resolves once the requests running
+   * have answered (at most STOP_DRAIN_MS), so the pool can be ended under none of them.
+   */
+  close(): Promise<void>;
 }
+
+/** Within the supervisor's 10 s between SIGTERM and SIGKILL. */
+const STOP_DRAIN_MS = 5000;
 
 export function buildRouter(): Router<ApiContext> {
   const router = new Router<ApiContext>();
@@ -97,7 +105,9 @@ export async function startWebServer(runtime: ApiContext, options: { host: strin
   const router = buildRouter();
   const node = ctx.config.nodeName;
   const websocket = attachWebsocket(app, ctx);
+  const gate = new RequestGate();
   app.any('/*', uwsHandler(router, ctx, {
+    gate,
     decorate: (headers, startedAt) => {
       headers['x-api-product-name'] = 'Playstream';
       headers['x-api-product-version'] = version;
@@ -116,6 +126,12 @@ export async function startWebServer(runtime: ApiContext, options: { host: strin
   return {
     port: uWS.us_socket_local_port(listenSocket),
     settled: async () => { await readCache?.settle(ctx.pool); },
-    close: () => { websocket.close(); uWS.us_listen_socket_close(listenSocket); void readCache?.close(); },
+    close: async () => {
+      websocket.close();
+      uWS.us_listen_socket_close(listenSocket);
+      const running = await gate.close(STOP_DRAIN_MS);
+      if (running) log.warn('stopped with requests still running', { running, waitedMs: STOP_DRAIN_MS });
+      void readCache?.close();
+    },
   };
 }

@@ -9,7 +9,7 @@ const running = new Set<WebServer>();
 export async function startTestWeb(env: TestEnv): Promise<{ url: string; port: number }> {
   const server = await startWebServer(env, { host: '127.0.0.1', port: 0 });
   running.add(server);
-  onCleanup(() => { running.delete(server); server.close(); });
+  onCleanup(async () => { running.delete(server); await server.close(); });
   return { url: `http://127.0.0.1:${server.port}`, port: server.port };
 }
 
