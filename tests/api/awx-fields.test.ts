@@ -99,3 +99,20 @@ describe('AWX fields on writes', () => {
     expect((await runInProcess(t, await launchInventoryUpdate(t.pool, source))).status).toBe('successful');
   });
 });
+
+describe('AWX fields on reads', () => {
+  it('job lists leave out what AWX list serializers leave out (UnifiedJobListSerializer); the job page keeps it', async () => {
+    const { rows } = await t.pool.query(`INSERT INTO unified_jobs (kind, name, result_traceback) VALUES ('job', 'fields-job', 'Traceback: boom') RETURNING id`);
+    const id = rows[0].id;
+    const detailOnly = ['job_args', 'job_cwd', 'result_traceback', 'event_processing_finished'];
+    for (const list of ['/api/v2/jobs/', '/api/v2/unified_jobs/']) {
+      const page = (await api('GET', `${list}?id=${id}`)).json;
+      expect(page.results.map((r: { id: number }) => r.id), list).toEqual([id]);
+      expect(page.results[0].name, list).toBe('fields-job');
+      for (const f of detailOnly) expect(page.results[0], `${list} ${f}`).not.toHaveProperty(f);
+    }
+    const detail = (await api('GET', `/api/v2/jobs/${id}/`)).json;
+    expect(detail.result_traceback).toBe('Traceback: boom');
+    for (const f of detailOnly) expect(detail, f).toHaveProperty(f);
+  });
+});

@@ -81,7 +81,7 @@ export async function listPage(ctx: ApiContext, def: ResourceDef, caller: Caller
   const count = counted ?? (ids.length ? Number(ids[0]._count) : 0);
   const hasNext = ids.length > w.pageSize;
   const rows = await rowsByIds(ctx.pool, def, ids.slice(0, w.pageSize).map((r) => r.id as number));
-  const results = await serializeRows(ctx, def, rows, caller);
+  const results = await serializeRows(ctx, def, rows, caller, 'list');
   return pageBody(req, w, count, results, hasNext);
 }
 
@@ -95,7 +95,7 @@ export async function listPage(ctx: ApiContext, def: ResourceDef, caller: Caller
  */
 async function rowsByIds(db: Queryable, def: ResourceDef, ids: number[]): Promise<Row[]> {
   if (!ids.length) return [];
-  const { rows } = await db.query(prepared(`SELECT ${selectList(def)} FROM ${def.table} t WHERE t.id = ANY($1::bigint[])`, [ids], true));
+  const { rows } = await db.query(prepared(`SELECT ${selectList(def, 'list')} FROM ${def.table} t WHERE t.id = ANY($1::bigint[])`, [ids], true));
   const byId = new Map(rows.map((r) => [String(r.id), r]));
   return ids.map((id) => byId.get(String(id))).filter((r): r is Row => r !== undefined);
 }
@@ -144,7 +144,7 @@ export async function loadRow(ctx: ApiContext, def: ResourceDef, caller: Caller,
   const params = new Params();
   const idParam = params.push(id);
   const { rows } = await db.query(prepared(
-    `SELECT ${selectList(def)} FROM ${def.table} t WHERE t.id = ${idParam}${def.where ? ` AND ${def.where}` : ''}`, params.values, true));
+    `SELECT ${selectList(def, 'detail')} FROM ${def.table} t WHERE t.id = ${idParam}${def.where ? ` AND ${def.where}` : ''}`, params.values, true));
   if (!rows[0]) throw notFound();
   const access = permCondition(def, caller.grants, 'read', params);
   if (access) {
@@ -156,7 +156,7 @@ export async function loadRow(ctx: ApiContext, def: ResourceDef, caller: Caller,
 
 export async function getObject(ctx: ApiContext, def: ResourceDef, caller: Caller, id: number, db: Queryable = ctx.pool): Promise<Row> {
   const row = await loadRow(ctx, def, caller, id, db);
-  return (await serializeRows(ctx, def, [row], caller))[0];
+  return (await serializeRows(ctx, def, [row], caller, 'detail'))[0];
 }
 
 /** Raw row id check with a given permission (for actions: launch needs execute, update needs update). */

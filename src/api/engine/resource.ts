@@ -26,6 +26,8 @@ export interface FieldDef extends Column {
   choices?: readonly string[];
   /** Not returned and not filterable (passwords). */
   writeOnly?: boolean;
+  /** Shown on the object's own page, left out of list pages (AWX's list serializers drop it). */
+  detailOnly?: boolean;
   /** Fields ending with `_id` in SQL that are not foreign keys; default value on create. */
   default?: unknown;
   /** Maximum length for text fields. */

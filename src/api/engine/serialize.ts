@@ -1,7 +1,7 @@
 import { OBJECT_ROLES, ROLE_DESCRIPTIONS } from '../access.js';
 import type { ApiContext } from '../context.js';
 import { capabilities, idExpr, orgExpr } from './permissions.js';
-import { colOf, resourceByKey, type Caller, type ResourceDef, type Row } from './resource.js';
+import { colOf, resourceByKey, type Caller, type FieldDef, type ResourceDef, type Row } from './resource.js';
 import { prepared } from '../../db/prepared.js';
 import { keepRouted } from './routed.js';
 
@@ -17,12 +17,18 @@ function summaryColumns(target: ResourceDef): string[] {
   return target.summary ?? ['id', 'name', 'description'];
 }
 
-export function selectList(def: ResourceDef): string {
-  const cached = selectCache.get(def.key);
+/** A list page, or an object's own page: list pages leave out `detailOnly` fields. */
+export type View = 'list' | 'detail';
+
+const shown = (f: FieldDef, view: View) => !f.writeOnly && !(view === 'list' && f.detailOnly);
+
+export function selectList(def: ResourceDef, view: View): string {
+  const key = `${def.key} ${view}`;
+  const cached = selectCache.get(key);
   if (cached) return cached;
   const cols: string[] = [];
   for (const [name, f] of Object.entries(def.fields)) {
-    if (f.writeOnly) continue;
+    if (!shown(f, view)) continue;
     cols.push(`${colOf(name, f)} AS "${name}"`);
     if (f.fk) {
       const target = resourceByKey(f.fk);
@@ -39,7 +45,7 @@ export function selectList(def: ResourceDef): string {
   cols.push(`${org ?? 'NULL::bigint'} AS "_aorg"`);
   if (def.accessSelect) cols.push(def.accessSelect);
   const sql = cols.join(', ');
-  selectCache.set(def.key, sql);
+  selectCache.set(key, sql);
   return sql;
 }
 
@@ -47,8 +53,9 @@ export function objectUrl(def: ResourceDef, id: unknown): string {
   return `/api/v2/${def.key}/${id}/`;
 }
 
-export async function serializeRows(ctx: ApiContext, def: ResourceDef, rows: Row[], caller: Caller): Promise<Row[]> {
-  const out = rows.map((row) => serializeRow(def, row, caller));
+export async function serializeRows(ctx: ApiContext, def: ResourceDef, rows: Row[], caller: Caller, view: View): Promise<Row[]> {
+  const shape = shapeOf(def, view);
+  const out = rows.map((row) => serializeRow(def, shape, row, caller));
   if (def.objectRoles?.length && rows.length) await addObjectRoles(ctx, def, out);
   if (def.extraSummary) await def.extraSummary(ctx, out, caller);
   return out;
@@ -68,24 +75,24 @@ interface RowShape {
  */
 const shapes = new Map<string, RowShape>();
 
-function shapeOf(def: ResourceDef): RowShape {
-  let shape = shapes.get(def.key);
+function shapeOf(def: ResourceDef, view: View): RowShape {
+  const key = `${def.key} ${view}`;
+  let shape = shapes.get(key);
   if (!shape) {
     const fks: [string, string, string][] = [];
-    const shown: string[] = [];
+    const fields: string[] = [];
     for (const [name, f] of Object.entries(def.fields)) {
       const target = f.fk ? resourceByKey(f.fk) : undefined;
       if (target) fks.push([name, `_s_${name}`, `/api/v2/${target.key}/`]);
-      if (!f.writeOnly && name !== 'id' && name !== 'type') shown.push(name);
+      if (shown(f, view) && name !== 'id' && name !== 'type') fields.push(name);
     }
-    shape = { fks, shown };
-    shapes.set(def.key, shape);
+    shape = { fks, shown: fields };
+    shapes.set(key, shape);
   }
   return shape;
 }
 
-function serializeRow(def: ResourceDef, row: Row, caller: Caller): Row {
-  const shape = shapeOf(def);
+function serializeRow(def: ResourceDef, shape: RowShape, row: Row, caller: Caller): Row {
   const related: Record<string, string> = {};
   const summary: Record<string, unknown> = {};
   for (const [name, summaryCol, prefix] of shape.fks) {

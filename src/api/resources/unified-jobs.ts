@@ -15,14 +15,17 @@ const common: Fields = {
   unified_job_template: ro('int', { col: 't.unified_job_template_id' }),
   launch_type: ro('text'), status: ro('text'), failed: ro('bool'), started: ro('time'), finished: ro('time'),
   canceled_on: ro('time'), elapsed: ro('float'), job_explanation: ro('text'), execution_node: ro('text'),
-  controller_node: ro('text'), result_traceback: ro('text'), event_processing_finished: ro('bool'), events_missing: ro('int'),
+  // UnifiedJobListSerializer leaves job_args, job_cwd, job_env, result_traceback and
+  // event_processing_finished out of every job list.
+  controller_node: ro('text'), result_traceback: ro('text', { detailOnly: true }), event_processing_finished: ro('bool', { detailOnly: true }),
+  events_missing: ro('int'),
   launched_by_id: ro('int', { col: 't.created_by_id' }),
   created_by: ro('int', { col: 't.created_by_id', fk: 'users' }),
   organization: ro('int', { fk: 'organizations' }),
   instance_group: ro('int', { fk: 'instance_groups' }),
   schedule: ro('int', { col: 't.schedule_id' }),
   type: ro('text', { col: 't.kind' }),
-  job_args: ro('text', { col: `''` }), job_cwd: ro('text'), work_unit_id: ro('text', { col: 'NULL::text' }),
+  job_args: ro('text', { col: `''`, detailOnly: true }), job_cwd: ro('text', { detailOnly: true }), work_unit_id: ro('text', { col: 'NULL::text' }),
 };
 
 /**
