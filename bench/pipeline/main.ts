@@ -9,21 +9,17 @@
  * full_page_writes on) and an embedded Redis with appendonly yes, appendfsync everysec,
  * both started by this script in a temp dir.
  */
-import { execFile, spawn } from 'node:child_process';
-import crypto from 'node:crypto';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Pool } from '../../src/db/pool.js';
-import { COPY_COLUMN_LIST, encodeCopyRow } from '../../src/pipeline/copy-encode.js';
-import { parseEvent } from '../../src/pipeline/parse-event.js';
 import { type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.js';
 import { ALL, WatchAnnouncer } from '../../src/pipeline/watched-groups.js';
 import { redisKeys } from '../../src/redis-keys.js';
-import { postgresBinDirs } from '../../src/services/system-packages.js';
 import { runAwxWorker } from './awx-worker.js';
 import { cpuMeter, formatCpu, selfCpuSeconds, treeCpuSeconds } from './cpu-accounting.js';
+import { Producers, psqlCopy, reapedChildrenCpuSeconds, writeCopyFiles } from './drivers.js';
 import { runProducer } from './producer.js';
 import { createBenchJob, startBenchStack } from './stack.js';
 
@@ -70,47 +66,14 @@ async function lag(pool: Pool, jobId: number) {
   return { p50: Number(r.p50).toFixed(1), p99: Number(r.p99).toFixed(1), max: Number(r.max).toFixed(1) };
 }
 
-/** CPU seconds the producer processes reported for their pushing (pre-building excluded). */
-let producerCpuSeconds = 0;
-/** Their whole processes' CPU (building included), to take out of the reaped-children figure. */
-let producerTotalCpuSeconds = 0;
-
-/**
- * Producers push `n` events for the job (rate events/s in total, 0 = as fast as they can).
- * Each producer process first builds its payloads (a runner's JSON encoding happens on the
- * execution node, not on the receiver's cores), reports ready, and starts pushing on 'go',
- * stamping `created` at push. Resolves with the moment 'go' was sent and the completion.
- */
-async function startProducers(redisUrl: string, queue: string, jobId: number, n: number, rate: number): Promise<{ t0: number; done: Promise<void> }> {
-  const per = Math.ceil(n / PRODUCERS);
-  const children = Array.from({ length: PRODUCERS }, (_, p) => spawn(process.execPath, [self, 'producer', redisUrl, queue, String(jobId),
-    String(p * per + 1), String(Math.min(n, (p + 1) * per)), String(rate / PRODUCERS)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  const done = Promise.all(children.map((child) => new Promise<void>((resolve, reject) => {
-    child.on('message', (m: { cpu?: number; total?: number }) => {
-      if (typeof m.cpu === 'number') producerCpuSeconds += m.cpu;
-      if (typeof m.total === 'number') producerTotalCpuSeconds += m.total;
-    });
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`producer exited ${code}`))));
-  }))).then(() => undefined);
-  await Promise.all(children.map((child) => new Promise<void>((resolve) => child.once('message', () => resolve()))));
-  const t0 = performance.now();
-  for (const child of children) child.send('go');
-  return { t0, done };
-}
+const producers = new Producers(self, PRODUCERS);
 
 async function produce(redisUrl: string, queue: string, jobId: number, n: number, rate: number): Promise<void> {
-  await (await startProducers(redisUrl, queue, jobId, n, rate)).done;
+  await (await producers.start(redisUrl, queue, jobId, n, rate)).done;
 }
 
 function stageBreakdown(metrics: ReceiverHandle['metrics'], events: number): string {
   return [...metrics.stageSeconds.values].map(([k, v]) => `${k.replace(/^stage="(.*)"$/, '$1')} ${(v * 1e6 / events).toFixed(1)}`).join(', ');
-}
-
-/** utime+stime of this process's reaped children (producer processes, psql), from /proc/self/stat. */
-function reapedChildrenCpuSeconds(): number {
-  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[13]) + Number(f[14])) / 100;
 }
 
 const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
@@ -127,31 +90,11 @@ async function main(): Promise<void> {
 
     // Ceiling: psql \copy of the same rows, WORKERS connections in parallel.
     const ceilJob = await createBenchJob(pool);
-    const stats = { nulStripped: 0, invalidUtf8: 0, badCreated: 0 };
-    const fixtures = (await import('./producer.js')).fixtureLines();
-    const per = Math.ceil(N_MAX / WORKERS);
-    const files: string[] = [];
-    for (let w = 0; w < WORKERS; w++) {
-      let text = '';
-      for (let c = w * per + 1; c <= Math.min(N_MAX, (w + 1) * per); c++) {
-        const e = parseEvent(Buffer.from((await import('./producer.js')).eventJson(fixtures, ceilJob.id, c)), stats);
-        if (!e.ok) throw new Error('bad bench event');
-        const modified = new Date().toISOString();
-        Object.assign(e.row, { id: 0, modified, created: e.row.created || modified, job_created: ceilJob.createdIso, host_id: null });
-        text += encodeCopyRow(e.row, stats).replace(/^0\t/, '');
-      }
-      const f = path.join(stack.dir, `copy-${w}.txt`);
-      fs.writeFileSync(f, text);
-      files.push(f);
-    }
-    const psql = postgresBinDirs().map((d) => path.join(d, 'psql')).find((p) => fs.existsSync(p)) ?? 'psql';
-    const cols = COPY_COLUMN_LIST.replace(/^id, /, '');
+    const files = writeCopyFiles(stack.dir, ceilJob, N_MAX, WORKERS);
     const cpu = () => cpuMeter({ postgres: () => treeCpuSeconds(pg.pid), redis: () => treeCpuSeconds(redisServer.pid),
-      'receiver (node)': selfCpuSeconds, producers: () => producerCpuSeconds, 'psql/awx workers': () => reapedChildrenCpuSeconds() - producerTotalCpuSeconds });
+      'receiver (node)': selfCpuSeconds, producers: () => producers.pushingCpu, 'psql/awx workers': () => reapedChildrenCpuSeconds() - producers.totalCpu });
     const ceilCpu = cpu();
-    const t0 = performance.now();
-    await Promise.all(files.map((f) => promisify(execFile)(psql, [pg.url, '-q', '-c', `\\copy job_events (${cols}) FROM '${f}'`])));
-    const ceiling = N_MAX / ((performance.now() - t0) / 1000);
+    const ceiling = N_MAX / ((await psqlCopy(pg.url, 'job_events', files)) / 1000);
     console.log(`ceiling: psql \\copy x${WORKERS}: ${Math.round(ceiling)} rows/s (${N_MAX} rows)`);
     console.log(`  CPU: ${formatCpu(ceilCpu.perEvent(N_MAX))}`);
 
@@ -166,7 +109,7 @@ async function main(): Promise<void> {
     const inserted = () => receiver.metrics.inserted.get();
     const maxJob = await createBenchJob(pool);
     const before = inserted();
-    const maxRun = await startProducers(redisServer.url, queue, maxJob.id, N_MAX, 0);
+    const maxRun = await producers.start(redisServer.url, queue, maxJob.id, N_MAX, 0);
     const maxCpu = cpu();
     const t1 = maxRun.t0;
     await maxRun.done;
@@ -194,7 +137,7 @@ async function main(): Promise<void> {
     // AWX's algorithm on the same drivers: 4 processes, one BLPOP per event, ≤1000 or 1 s, multi-row INSERT.
     const awxJob = await createBenchJob(pool);
     const awxWorkers = Array.from({ length: 4 }, () => spawnSelf(['awx-worker', redisServer.url, queue, pg.url, awxJob.createdIso, String(N_AWX)]));
-    const awxRun = await startProducers(redisServer.url, queue, awxJob.id, N_AWX, 0);
+    const awxRun = await producers.start(redisServer.url, queue, awxJob.id, N_AWX, 0);
     const awxCpu = cpu();
     const t2 = awxRun.t0;
     await awxRun.done;

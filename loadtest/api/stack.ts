@@ -13,7 +13,8 @@ export interface Stack {
   port: number;
   redisUrl: string;
   databaseUrl: string;
-  pidOf(role: 'web' | 'receiver' | 'dispatcher'): number | undefined;
+  /** A process `playstream start` runs: a role's, or the embedded services' (Postgres's postmaster, redis-server). */
+  pidOf(role: 'web' | 'receiver' | 'dispatcher' | 'postgres' | 'redis-server'): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -65,7 +66,7 @@ export async function startStack(root: string, dataDir: string, password: string
   };
 }
 
-/** The pid of the supervisor's child running `role` (`playstream start` forks web, receiver, dispatcher). */
+/** The pid of the supervisor's child running `role` (`playstream start` forks web, receiver, dispatcher) or the program `role`. */
 function childPid(parent: number, role: string): number | undefined {
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -73,7 +74,7 @@ function childPid(parent: number, role: string): number | undefined {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       const args = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (ppid === parent && args.includes(role)) return Number(entry);
+      if (ppid === parent && (args.includes(role) || path.basename(args[0]).split(' ')[0] === role)) return Number(entry);
     } catch { /* exited meanwhile */ }
   }
   return undefined;
