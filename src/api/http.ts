@@ -235,13 +235,18 @@ export function uwsHandler<C>(router: Router<C>, ctx: C, hooks: HandlerHooks<C>)
       });
       return;
     }
-    let left = !hooks.gate;
-    const leave = () => { if (!left) { left = true; hooks.gate!.leave(); } };
-    const state = { aborted: false, answered: false, bodyPending: false, drainWaiters: [] as (() => void)[], leave };
+    // The request holds the gate until its answer is written (a streamed one: to its end) or
+    // the client is gone, and while its handler runs: a handler still querying after its
+    // client left would otherwise meet the pool ended under it.
+    let holds = 1;
+    const release = () => { if (--holds === 0) hooks.gate?.leave(); };
+    let answerHeld = true;
+    const answerDone = () => { if (answerHeld) { answerHeld = false; release(); } };
+    const state = { aborted: false, answered: false, streaming: false, bodyPending: false, drainWaiters: [] as (() => void)[], answerDone };
     res.onAborted(() => {
       state.aborted = true;
       for (const w of state.drainWaiters.splice(0)) w();
-      leave();
+      if (!state.streaming) answerDone();
     });
     // The peer's address costs a getpeername (~16 µs: a fifth of a bare request's CPU), so it
     // is read when asked (basic auth, login, callbacks), once. A request aborted (or answered)
@@ -259,7 +264,10 @@ export function uwsHandler<C>(router: Router<C>, ctx: C, hooks: HandlerHooks<C>)
       state.answered = true;
       const out = { ...reply.headers };
       hooks.decorate(out, startedAt);
-      if (reply.stream) return void streamReply(res, reply, out, state);
+      if (reply.stream) {
+        state.streaming = true;
+        return void streamReply(res, reply, out, state);
+      }
       let body: string | Buffer = '';
       if (reply.body !== undefined && reply.status !== 204) {
         if (typeof reply.body === 'string' || Buffer.isBuffer(reply.body)) {
@@ -275,7 +283,7 @@ export function uwsHandler<C>(router: Router<C>, ctx: C, hooks: HandlerHooks<C>)
         // Answered before its body was read: close, or the client keeps sending it.
         res.end(method === 'HEAD' ? '' : body, state.bodyPending);
       });
-      leave();
+      answerDone();
     };
     const fail = (err: unknown) => {
       if (err instanceof HttpError) return finish({ status: err.status, headers: err.headers, body: err.body });
@@ -294,6 +302,7 @@ export function uwsHandler<C>(router: Router<C>, ctx: C, hooks: HandlerHooks<C>)
     const request: ApiRequest = { method, path, query, headers, params: matched.params, body: Buffer.alloc(0), get remoteAddress() { return remoteAddress(); } };
     const unsafe = method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS';
     const run = async () => {
+      holds++;
       try {
         const reply = await matched.handler(request, ctx);
         if (unsafe) await hooks.afterUnsafe?.();
@@ -301,6 +310,8 @@ export function uwsHandler<C>(router: Router<C>, ctx: C, hooks: HandlerHooks<C>)
       } catch (err) {
         if (unsafe) await hooks.afterUnsafe?.();
         fail(err);
+      } finally {
+        release();
       }
     };
     if (!state.bodyPending) return void run();
@@ -346,7 +357,7 @@ function writeHeaders(res: HttpResponse, headers: Record<string, string>): void 
 }
 
 function streamReply(res: HttpResponse, reply: Reply, headers: Record<string, string>,
-  state: { aborted: boolean; drainWaiters: (() => void)[]; leave: () => void }): void {
+  state: { aborted: boolean; drainWaiters: (() => void)[]; answerDone: () => void }): void {
   res.cork(() => {
     res.writeStatus(statusLine(reply.status));
     writeHeaders(res, headers);
@@ -374,7 +385,7 @@ function streamReply(res: HttpResponse, reply: Reply, headers: Record<string, st
       log.error('streamed response failed', { err: (err as Error).stack ?? err });
       if (!state.aborted) res.close();
     },
-  ).finally(state.leave);
+  ).finally(state.answerDone);
 }
 
 /** Parses a JSON body; an unparsable one is AWX's 400 `{"detail": "JSON parse error - ..."}`. */
