@@ -124,12 +124,16 @@ async function main(): Promise<void> {
 
     // Playstream at a fixed offered rate.
     const fixedJob = await createBenchJob(pool);
+    const batchesBefore = receiver.metrics.batches.get();
     const nFixed = FIXED_RATE * FIXED_SECONDS;
     const beforeFixed = inserted();
+    const fixedCpu = cpu();
     await produce(redisServer.url, queue, fixedJob.id, nFixed, FIXED_RATE);
     await waitForRows(pool, fixedJob.id, nFixed, () => inserted() - beforeFixed);
+    const fixedCpuPerEvent = fixedCpu.perEvent(nFixed);
     const fixedLag = await lag(pool, fixedJob.id);
     console.log(`playstream at ${FIXED_RATE}/s offered (${nFixed} events): lag ms p50 ${fixedLag.p50} p99 ${fixedLag.p99} max ${fixedLag.max}`);
+    console.log(`  CPU: ${formatCpu(fixedCpuPerEvent)}; ${Math.round(nFixed / (receiver.metrics.batches.get() - batchesBefore))} events per batch on average`);
     console.log(`  lag ms p99 per second of the run: ${(await lagBySecond(pool, fixedJob.id)).join(' ')}`);
     await receiver.close();
     await watcher?.close();
