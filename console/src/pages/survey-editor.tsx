@@ -82,6 +82,9 @@ export function SurveyEditorPage(props: { id: number }) {
   const [fieldError, setFieldError] = useState<{ field: string; message: string } | undefined>(undefined);
   const [status, setStatus] = useState('');
   const [error, setError] = useState('');
+  // The box shows what the user last chose while its save is on the way: a re-render from the
+  // template as loaded before the save would otherwise flip it back.
+  const [enabledChosen, setEnabledChosen] = useState<boolean | undefined>(undefined);
   useEffect(() => {
     void get<{ spec?: Question[] }>(`${base}survey_spec/`).then((s) => setQuestions(s.spec ?? [])).catch((e: Error) => setError(e.message));
   }, [props.id]);
@@ -114,10 +117,11 @@ export function SurveyEditorPage(props: { id: number }) {
         <h1><Link href="/templates">Templates</Link> / <Link href={`/templates/job_template/${props.id}`}>{jt.name}</Link> / Survey</h1>
         <span class="spacer" />
         {canEdit && (
-          <label class="check"><input type="checkbox" name="survey_enabled" checked={!!jt.survey_enabled}
+          <label class="check"><input type="checkbox" name="survey_enabled" checked={enabledChosen ?? !!jt.survey_enabled}
             onChange={async (e) => {
               const on = (e.currentTarget as HTMLInputElement).checked;
-              try { await patch(base, { survey_enabled: on }); await reload(); } catch (err) { setError((err as Error).message); }
+              setEnabledChosen(on);
+              try { await patch(base, { survey_enabled: on }); await reload(); } catch (err) { setEnabledChosen(!on); setError((err as Error).message); }
             }} /> Survey enabled</label>
         )}
       </div>
