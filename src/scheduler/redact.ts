@@ -30,12 +30,31 @@ export class Redactor {
     return s;
   }
 
+  /** A job's environment as stored and shown (job_env): the job's secrets replaced, then safeEnv's rules. */
   env(env: Record<string, string | undefined>): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(env)) {
-      if (v === undefined) continue;
-      out[k] = /PASSWORD|SECRET|TOKEN|KEY/i.test(k) && !/^(PATH|ANSIBLE_.*_PATH)$/.test(k) && v.length ? REDACTED : this.text(v);
-    }
-    return out;
+    for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = this.text(v);
+    return safeEnv(out);
   }
+}
+
+const HIDDEN_KEY = /API|TOKEN|KEY|SECRET|PASS/i;
+const URL_PASSWORD = /^(.*?:\/\/[^:/@]+:)(.*?)(@.*)$/;
+
+/**
+ * AWX's build_safe_env: the value of a variable whose name says it may be secret (API,
+ * TOKEN, KEY, SECRET, PASS) is hidden, except AWS_ACCESS_KEY_ID and ANSIBLE_* settings
+ * (not ANSIBLE_NET_* or ANSIBLE_GALAXY_SERVER_*, which carry passwords and tokens), and the
+ * password of a URL (`scheme://user:password@host`) is hidden in any value. Applied when a
+ * job's environment is stored and again when it is shown (rows stored before a rule was added).
+ */
+export function safeEnv(env: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, raw] of Object.entries(env)) {
+    const v = typeof raw === 'string' ? raw : JSON.stringify(raw);
+    const ansibleSetting = k.startsWith('ANSIBLE_') && !k.startsWith('ANSIBLE_NET') && !k.startsWith('ANSIBLE_GALAXY_SERVER');
+    if (k !== 'AWS_ACCESS_KEY_ID' && !ansibleSetting && HIDDEN_KEY.test(k)) out[k] = v.length ? REDACTED : v;
+    else out[k] = v.replace(URL_PASSWORD, `$1${REDACTED}$3`);
+  }
+  return out;
 }

@@ -115,4 +115,15 @@ describe('AWX fields on reads', () => {
     expect(detail.result_traceback).toBe('Traceback: boom');
     for (const f of detailOnly) expect(detail, f).toHaveProperty(f);
   });
+
+  it('a job environment stored before its rules is shown with them, and neither it nor job_args can be probed by a filter', async () => {
+    const { rows } = await t.pool.query(`INSERT INTO unified_jobs (kind, name, job_env, job_args)
+      VALUES ('job', 'old-env', '{"OLD_TOKEN": "t0ken-x", "SITE_URL": "https://u:pw9z@h.example/"}', '["ansible-runner"]') RETURNING id`);
+    const env = (await api('GET', `/api/v2/jobs/${rows[0].id}/`)).json.job_env;
+    expect(env).toEqual({ OLD_TOKEN: '**********', SITE_URL: 'https://u:**********@h.example/' });
+    for (const q of ['job_env__icontains=t0ken', 'job_env=x', 'job_args__icontains=runner', 'order_by=job_args']) {
+      const r = await api('GET', `/api/v2/jobs/?${q}`);
+      expect(r.status, q).toBe(400);
+    }
+  });
 });

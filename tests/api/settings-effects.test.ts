@@ -79,6 +79,25 @@ describe('settings a job reads', () => {
     expect((await api('PATCH', '/api/v2/settings/jobs/', { AWX_TASK_ENV: {} })).status).toBe(200);
   });
 
+  it('a job\'s page shows its environment (job_env) and command (job_args), with what may be secret hidden as AWX hides it', async () => {
+    const secrets = { PS_API_HANDLE: 'api-s3cr3t', PS_PASSPHRASE: 'passphr4se', PS_PROXY: 'http://user:pr0xypw@proxy.example:3128' };
+    expect((await api('PATCH', '/api/v2/settings/jobs/', { AWX_TASK_ENV: { PS_SITE: 'lab-8', ...secrets } })).status).toBe(200);
+    const template = await insertJobTemplate(t.pool, { name: 'env-shown', organization_id: org, project_id: project, inventory_id: inventory, playbook: 'env.yml' });
+    const job = await runInProcess(t, await launchJobTemplate(t.pool, template));
+    expect(job.status).toBe('successful');
+    const detail = (await api('GET', `/api/v2/jobs/${job.id}/`)).json;
+    expect(detail.job_env.PS_SITE).toBe('lab-8');
+    expect(detail.job_env.PS_API_HANDLE).toBe('**********');
+    expect(detail.job_env.PS_PASSPHRASE).toBe('**********');
+    expect(detail.job_env.PS_PROXY).toBe('http://user:**********@proxy.example:3128');
+    expect(detail.job_env.AWX_JOB_ID).toBe(String(job.id));
+    expect(JSON.parse(detail.job_args)[0]).toMatch(/ansible-runner/);
+    for (const v of ['api-s3cr3t', 'passphr4se', 'pr0xypw']) expect(JSON.stringify(detail), v).not.toContain(v);
+    const listed = (await api('GET', `/api/v2/jobs/?id=${job.id}`)).json.results[0];
+    expect(listed).not.toHaveProperty('job_env');
+    expect((await api('PATCH', '/api/v2/settings/jobs/', { AWX_TASK_ENV: {} })).status).toBe(200);
+  });
+
   it('DEFAULT_EXECUTION_ENVIRONMENT is the environment of a job that names none', async () => {
     expect((await api('PATCH', '/api/v2/settings/system/', { DEFAULT_EXECUTION_ENVIRONMENT: 99999 })).json.DEFAULT_EXECUTION_ENVIRONMENT)
       .toEqual(['Invalid pk "99999" - object does not exist.']);

@@ -45,7 +45,7 @@ export function compileLookup(def: ResourceDef, parts: string[], raw: string, pa
   if (depth > MAX_DEPTH) invalidFilter('Filter path too deep.');
   const name = parts[0];
   const f = fieldOf(def, name);
-  if (!f || f.writeOnly) invalidFilter(`Invalid field name: ${name}`);
+  if (!f || f.writeOnly || f.noFilter) invalidFilter(`Invalid field name: ${name}`);
   const rest = parts.slice(1);
   if (f.fk && rest.length && !(rest.length === 1 && LOOKUPS.has(rest[0]))) {
     const target = resourceByKey(f.fk);
@@ -127,7 +127,7 @@ export function compileOrder(def: ResourceDef, query: URLSearchParams, params: P
     const desc = item.startsWith('-');
     const parts = (desc ? item.slice(1) : item).split('__');
     const f = fieldOf(def, parts[0]);
-    if (!f || f.writeOnly || f.type === 'json') invalidFilter(`Invalid field name: ${item} for order_by.`);
+    if (!f || f.writeOnly || f.noFilter || f.type === 'json') invalidFilter(`Invalid field name: ${item} for order_by.`);
     let expr = colOf(parts[0], f);
     if (parts.length === 2 && f.fk) {
       const target = resourceByKey(f.fk);

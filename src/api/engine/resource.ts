@@ -28,6 +28,8 @@ export interface FieldDef extends Column {
   writeOnly?: boolean;
   /** Shown on the object's own page, left out of list pages (AWX's list serializers drop it). */
   detailOnly?: boolean;
+  /** Shown, never filtered on: it may hold what was hidden for showing (a filter would let a caller probe the stored value). */
+  noFilter?: boolean;
   /** Fields ending with `_id` in SQL that are not foreign keys; default value on create. */
   default?: unknown;
   /** Maximum length for text fields. */

@@ -3,6 +3,7 @@ import { jobKinds, type JobKind } from '../../db/job-kinds.js';
 import { defineResource, type Fields, type ResourceDef, type Row } from '../engine/resource.js';
 import { base, ro } from './common.js';
 import { displayExtraVars } from '../../scheduler/survey-secrets.js';
+import { safeEnv } from '../../scheduler/redact.js';
 
 /**
  * Unified jobs: one table, five kinds. `/unified_jobs/` shows all, `/jobs/`,
@@ -25,7 +26,10 @@ const common: Fields = {
   instance_group: ro('int', { fk: 'instance_groups' }),
   schedule: ro('int', { col: 't.schedule_id' }),
   type: ro('text', { col: 't.kind' }),
-  job_args: ro('text', { col: `''`, detailOnly: true }), job_cwd: ro('text', { detailOnly: true }), work_unit_id: ro('text', { col: 'NULL::text' }),
+  // Stored with the job's secrets replaced (scheduler/redact.ts); never filtered on, so a
+  // caller cannot probe what was hidden.
+  job_args: ro('text', { detailOnly: true, noFilter: true }), job_cwd: ro('text', { detailOnly: true }),
+  job_env: ro('json', { detailOnly: true, noFilter: true }), work_unit_id: ro('text', { col: 'NULL::text' }),
 };
 
 /**
@@ -50,9 +54,10 @@ const JOB_SELECT = `t.survey_passwords AS "_survey_passwords",
   (SELECT s.id FROM unified_job_dependencies d JOIN unified_jobs s ON s.id = d.depends_on_id
     WHERE d.unified_job_id = t.id AND s.launch_type = 'sync' ORDER BY s.id DESC LIMIT 1) AS "_sync_update"`;
 
-/** Shows the hidden columns of JOB_SELECT. */
+/** Shows the hidden columns of JOB_SELECT, and the environment with AWX's rules applied again (rows stored before a rule). */
 function presentJob(row: Row, out: Row): void {
   if (out.extra_vars !== undefined) out.extra_vars = displayExtraVars(out.extra_vars, row._survey_passwords);
+  if (out.job_env && typeof out.job_env === 'object') out.job_env = safeEnv(out.job_env as Record<string, unknown>);
   if (row._s_unified_job_template) (out.summary_fields as Row).unified_job_template = row._s_unified_job_template;
 }
 
