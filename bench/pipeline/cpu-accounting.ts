@@ -42,6 +42,17 @@ export function treeCpuSeconds(root: number): number {
   return total;
 }
 
+/** CPU seconds (user + system) process `pid` has used itself; NaN when it is gone. */
+export function processCpuSeconds(pid: number | undefined): number {
+  const t = pid === undefined ? null : procTimes(pid);
+  return t ? t.self : NaN;
+}
+
+/** CPU seconds of this process's reaped children (producer processes, psql). */
+export function reapedChildrenCpuSeconds(): number {
+  return procTimes(process.pid)!.children;
+}
+
 export function selfCpuSeconds(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;

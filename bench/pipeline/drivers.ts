@@ -77,10 +77,3 @@ export async function psqlCopy(databaseUrl: string, table: string, files: string
   await Promise.all(files.map((f) => promisify(execFile)(psql, [databaseUrl, '-q', '-c', `\\copy ${table} (${cols}) FROM '${f}'`])));
   return performance.now() - t0;
 }
-
-/** utime+stime of this process's reaped children (producer processes, psql), from /proc/self/stat. */
-export function reapedChildrenCpuSeconds(): number {
-  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[13]) + Number(f[14])) / 100;
-}

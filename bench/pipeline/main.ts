@@ -10,16 +10,14 @@
  * both started by this script in a temp dir.
  */
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import type { Pool } from '../../src/db/pool.js';
 import { type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.js';
 import { ALL, WatchAnnouncer } from '../../src/pipeline/watched-groups.js';
 import { redisKeys } from '../../src/redis-keys.js';
 import { runAwxWorker } from './awx-worker.js';
-import { cpuMeter, formatCpu, selfCpuSeconds, treeCpuSeconds } from './cpu-accounting.js';
-import { Producers, psqlCopy, reapedChildrenCpuSeconds, writeCopyFiles } from './drivers.js';
+import { cpuMeter, formatCpu, reapedChildrenCpuSeconds, selfCpuSeconds, treeCpuSeconds } from './cpu-accounting.js';
+import { Producers, psqlCopy, writeCopyFiles } from './drivers.js';
 import { runProducer } from './producer.js';
 import { createBenchJob, startBenchStack } from './stack.js';
 

@@ -11,7 +11,8 @@ import { partitionName } from '../../src/db/event-partitions.js';
 import { searchIndexName } from '../../src/db/event-search-index.js';
 import { hashPassword } from '../../src/security/passwords.js';
 import { chooser, random, type Request, urlClasses, type Who } from './mix.js';
-import { cpuSeconds, machineCpu, percentile, type Stack, startStack } from './stack.js';
+import { processCpuSeconds } from '../../bench/pipeline/cpu-accounting.js';
+import { machineCpu, percentile, type Stack, startStack } from './stack.js';
 
 /**
  * The API load test of issue #13 (`npm run loadtest:api`), self-contained: `playstream
@@ -223,7 +224,7 @@ async function singleClient(s: Session & { set: ScaleSet }): Promise<{ rows: str
     const warm = kind === 'search' ? 1 : 3;
     let cpu0 = 0;
     for (let i = 0; i < warm + n; i++) {
-      if (i === warm) cpu0 = cpuSeconds(webPid);
+      if (i === warm) cpu0 = processCpuSeconds(webPid);
       const t = performance.now();
       const res = await s.http.request({ method: 'GET', path: p, headers: { authorization: s.auth[who] } });
       const text = await res.body.text();
@@ -231,7 +232,7 @@ async function singleClient(s: Session & { set: ScaleSet }): Promise<{ rows: str
       status = res.statusCode;
       if (i === 0) count = status === 200 ? (JSON.parse(text) as { count?: number }).count : text.slice(0, 100);
     }
-    const webMs = ((cpuSeconds(webPid) - cpu0) * 1000) / n;
+    const webMs = ((processCpuSeconds(webPid) - cpu0) * 1000) / n;
     times.sort((a, b) => a - b);
     const p50 = times[Math.floor(n / 2)];
     const max = times[n - 1];
@@ -340,7 +341,7 @@ async function mixedLoad(s: Session & { set: ScaleSet }, label: string, oneUrl: 
   await new Promise((r) => setTimeout(r, 1000));
   const before = await stored();
   const pids = { web: s.stack.pidOf('web'), receiver: s.stack.pidOf('receiver'), dispatcher: s.stack.pidOf('dispatcher') };
-  const cpu0 = { web: cpuSeconds(pids.web), receiver: cpuSeconds(pids.receiver), dispatcher: cpuSeconds(pids.dispatcher), self: process.cpuUsage(), machine: machineCpu() };
+  const cpu0 = { web: processCpuSeconds(pids.web), receiver: processCpuSeconds(pids.receiver), dispatcher: processCpuSeconds(pids.dispatcher), self: process.cpuUsage(), machine: machineCpu() };
   const latencies: number[] = [];
   const perClass = new Map<string, { t: number[]; errors: number }>();
   const errorSamples: string[] = [];
@@ -374,8 +375,8 @@ async function mixedLoad(s: Session & { set: ScaleSet }, label: string, oneUrl: 
   const own = process.cpuUsage(cpu0.self);
   const machine = machineCpu();
   const cpu = {
-    web: cpuSeconds(pids.web) - cpu0.web, receiver: cpuSeconds(pids.receiver) - cpu0.receiver,
-    dispatcher: cpuSeconds(pids.dispatcher) - cpu0.dispatcher, load_generator: (own.user + own.system) / 1e6,
+    web: processCpuSeconds(pids.web) - cpu0.web, receiver: processCpuSeconds(pids.receiver) - cpu0.receiver,
+    dispatcher: processCpuSeconds(pids.dispatcher) - cpu0.dispatcher, load_generator: (own.user + own.system) / 1e6,
   };
   const after = await stored();
   const jobsFinished = await finisher;

@@ -80,17 +80,6 @@ function childPid(parent: number, role: string): number | undefined {
   return undefined;
 }
 
-/** CPU seconds (user + system) a process has used, from /proc. */
-export function cpuSeconds(pid: number | undefined): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
 /** Busy and total jiffies of the whole machine (/proc/stat). */
 export function machineCpu(): { busy: number; total: number } {
   const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);

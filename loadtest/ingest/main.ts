@@ -6,11 +6,11 @@ import { loadConfig } from '../../src/config.js';
 import { readSnapshots } from '../../src/pipeline/pipeline-metrics.js';
 import { type RedisKeys, redisKeys } from '../../src/redis-keys.js';
 import { Redis } from 'ioredis';
-import { cpuMeter, formatCpu, treeCpuSeconds } from '../../bench/pipeline/cpu-accounting.js';
-import { Producers, psqlCopy, reapedChildrenCpuSeconds, writeCopyFiles } from '../../bench/pipeline/drivers.js';
+import { cpuMeter, formatCpu, processCpuSeconds, reapedChildrenCpuSeconds, treeCpuSeconds } from '../../bench/pipeline/cpu-accounting.js';
+import { Producers, psqlCopy, writeCopyFiles } from '../../bench/pipeline/drivers.js';
 import { runProducer } from '../../bench/pipeline/producer.js';
 import { createBenchJob } from '../../bench/pipeline/stack.js';
-import { cpuSeconds, startStack } from '../api/stack.js';
+import { startStack } from '../api/stack.js';
 
 /**
  * `npm run loadtest:ingest`: ingest measured as a user runs Playstream (issue #17). A full
@@ -47,8 +47,8 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       // Playstream: the producer pushes, the receiver drains; done when the last row is committed.
       const job = await createBenchJob(pool);
-      const meter = cpuMeter({ web: () => cpuSeconds(pids.web), receiver: () => cpuSeconds(pids.receiver),
-        dispatcher: () => cpuSeconds(pids.dispatcher), postgres: () => treeCpuSeconds(pids.postgres!),
+      const meter = cpuMeter({ web: () => processCpuSeconds(pids.web), receiver: () => processCpuSeconds(pids.receiver),
+        dispatcher: () => processCpuSeconds(pids.dispatcher), postgres: () => treeCpuSeconds(pids.postgres!),
         redis: () => treeCpuSeconds(pids.redis!), producer: () => producers.pushingCpu });
       const insertedBefore = await insertedTotal(redis, keys);
       const run = await producers.start(stack.redisUrl, queue, job.id, EVENTS, 0);
