@@ -54,7 +54,8 @@ export class Histogram {
   }
   /** p50/p90/p99/max over the most recent samples (max over all since start). */
   quantiles(): { p50: number; p90: number; p99: number; max: number; count: number } {
-    const s = Array.from(this.#recent.subarray(0, this.#recentLen)).sort((a, b) => a - b);
+    // A typed array sorts numerically, in place, with no comparator call per step.
+    const s = this.#recent.slice(0, this.#recentLen).sort();
     const q = (p: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : 0);
     return { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: this.#max, count: this.count };
   }

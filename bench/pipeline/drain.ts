@@ -9,8 +9,7 @@
  * publishes every event's websocket frame, as when each job is followed; `BENCH_WATCH=none`
  * measures the path with nobody watching (no frames built).
  */
-import fs from 'node:fs';
-import inspector from 'node:inspector/promises';
+import { startCpuProfile } from './cpu-profile.js';
 import os from 'node:os';
 import { startReceiver } from '../../src/pipeline/receiver.js';
 import { ALL, WatchAnnouncer } from '../../src/pipeline/watched-groups.js';
@@ -34,12 +33,7 @@ async function main(): Promise<void> {
       await redis.rpush(queue, ...items);
     }
     console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; ${N} events preloaded, ${WORKERS} workers`);
-    const session = process.env.BENCH_CPU_PROF ? new inspector.Session() : undefined;
-    if (session) {
-      session.connect();
-      await session.post('Profiler.enable');
-      await session.post('Profiler.start');
-    }
+    const stopProfile = await startCpuProfile('drain');
     const meter = cpuMeter({ postgres: () => treeCpuSeconds(pg.pid), redis: () => treeCpuSeconds(redisServer.pid), 'receiver (node)': selfCpuSeconds });
     const watcher = process.env.BENCH_WATCH === 'none' ? undefined
       : new WatchAnnouncer(redis, redisKeys(config), `drain-${process.pid}`, () => [ALL]);
@@ -49,11 +43,7 @@ async function main(): Promise<void> {
     while (receiver.metrics.inserted.get() < N) await new Promise((r) => setTimeout(r, 10));
     const seconds = (performance.now() - t0) / 1000;
     const perEvent = meter.perEvent(N);
-    if (session) {
-      const { profile } = await session.post('Profiler.stop');
-      fs.writeFileSync(`drain-${Date.now()}.cpuprofile`, JSON.stringify(profile));
-      session.disconnect();
-    }
+    await stopProfile();
     await receiver.close();
     await watcher?.close();
     console.log(`watching: ${watcher ? 'every group (frames built)' : 'nobody (no frames)'}`);

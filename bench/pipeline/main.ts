@@ -16,6 +16,7 @@ import { type ReceiverHandle, startReceiver } from '../../src/pipeline/receiver.
 import { ALL, WatchAnnouncer } from '../../src/pipeline/watched-groups.js';
 import { redisKeys } from '../../src/redis-keys.js';
 import { runAwxWorker } from './awx-worker.js';
+import { startCpuProfile } from './cpu-profile.js';
 import { cpuMeter, formatCpu, reapedChildrenCpuSeconds, selfCpuSeconds, treeCpuSeconds } from './cpu-accounting.js';
 import { Producers, psqlCopy, writeCopyFiles } from './drivers.js';
 import { runProducer } from './producer.js';
@@ -126,8 +127,10 @@ async function main(): Promise<void> {
     const nFixed = FIXED_RATE * FIXED_SECONDS;
     const beforeFixed = inserted();
     const fixedCpu = cpu();
+    const stopProfile = await startCpuProfile('fixed-rate');
     await produce(redisServer.url, queue, fixedJob.id, nFixed, FIXED_RATE);
     await waitForRows(pool, fixedJob.id, nFixed, () => inserted() - beforeFixed);
+    await stopProfile();
     const fixedCpuPerEvent = fixedCpu.perEvent(nFixed);
     const fixedLag = await lag(pool, fixedJob.id);
     console.log(`playstream at ${FIXED_RATE}/s offered (${nFixed} events): lag ms p50 ${fixedLag.p50} p99 ${fixedLag.p99} max ${fixedLag.max}`);

@@ -6,13 +6,16 @@
  * does for an event (docs/benchmarks.md). A slot is then read in batches with LRANGE and
  * acknowledged from its head with LTRIM as each batch commits.
  *
- * CLAIM_LUA — take the whole intake list into an empty slot.
+ * CLAIM_LUA — take the whole intake list into an empty slot, and read its first items.
  *   KEYS[1]  intake list (producers RPUSH)
  *   KEYS[2]  the slot: must not exist (RENAME would overwrite it)
  *   KEYS[3]  the slot's epoch counter (never deleted)
- *   returns  {n, epoch}: n items claimed under a new epoch; {0, 0} when the intake list is
- *            empty; {-1, 0} when the slot is not empty (the caller's view of it is stale:
- *            it must re-read it, as after a claim whose reply was lost and resent)
+ *   ARGV[1]  how many of the claimed items to return (> 0)
+ *   returns  {n, epoch, item…}: n items claimed under a new epoch and the first
+ *            min(n, ARGV[1]) of them (the read the caller would send next, in the same
+ *            round trip); {0, 0} when the intake list is empty; {-1, 0} when the slot is not
+ *            empty (the caller's view of it is stale: it must re-read it, as after a claim
+ *            whose reply was lost and resent)
  *
  * ACK_LUA — drop a committed batch from the head of a slot, once.
  *   KEYS[1]  the slot
@@ -37,7 +40,10 @@ if redis.call('EXISTS', KEYS[2]) == 1 then return {-1, 0} end
 local n = redis.call('LLEN', KEYS[1])
 if n == 0 then return {0, 0} end
 redis.call('RENAME', KEYS[1], KEYS[2])
-return {n, redis.call('INCR', KEYS[3])}
+local out = redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[1]) - 1)
+table.insert(out, 1, redis.call('INCR', KEYS[3]))
+table.insert(out, 1, n)
+return out
 `;
 
 export const ACK_LUA = `

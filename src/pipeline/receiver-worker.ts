@@ -49,9 +49,41 @@ export interface WorkerOptions {
   metrics: ReceiverMetrics;
   /** Groups some websocket client watches: frames are built for these only. */
   watched: WatchedGroups;
+  /** Shared by the process's workers: one of them at a time waits on the intake list. */
+  idle: IdleWatch;
 }
 
 const IDLE_BLOCK_SECONDS = 1;
+/** A claim smaller than this says the intake list is keeping up with the producers (#source). */
+const SMALL_CLAIM = 100;
+
+/**
+ * One worker of a process at a time blocks on the intake list; the others wait for it here.
+ * When every worker blocked, one pushed event woke them all (Redis serves every blocked
+ * client while the list is non-empty), and all but one then claimed nothing and blocked
+ * again: at a steady few thousand events per second, round trips for nothing on every batch.
+ * The watcher keeps the watch until the claim after its wake-up has run, so the next watcher
+ * blocks on what comes after it; a worker busy storing leaves the watch to one that is not.
+ */
+export class IdleWatch {
+  #held = false;
+  #parked: (() => void)[] = [];
+
+  /** Takes the watch, waiting while another worker has it; false when `stop()` says to give up. */
+  async acquire(stop: () => boolean): Promise<boolean> {
+    while (this.#held) {
+      await new Promise<void>((resolve) => this.#parked.push(resolve));
+      if (stop()) return false;
+    }
+    this.#held = true;
+    return true;
+  }
+
+  release(): void {
+    this.#held = false;
+    for (const wake of this.#parked.splice(0)) wake();
+  }
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -85,6 +117,12 @@ export class ReceiverWorker {
   #inFlight: InFlight[] = [];
   #replay = true;
   #closing = false;
+  /** This worker has the idle watch (IdleWatch): from its wait on the intake list to the claim after it. */
+  #watching = false;
+  /** Items the last claim read along with it (claim-scripts.ts): the open batch takes them instead of an LRANGE. */
+  #claimed: Buffer[] | undefined;
+  /** Size of the last claim (how much had gathered on the intake list); see #source. */
+  #lastClaim = Infinity;
   #destroyed = false;
   #done: Promise<void> | undefined;
   readonly #parseStats: ParseStats = { invalidUtf8: 0, badCreated: 0 };
@@ -124,6 +162,8 @@ export class ReceiverWorker {
         if (stop) break;
         redisAttempt = 0;
       } catch (err) {
+        this.#releaseWatch();
+        this.#claimed = undefined;
         if (this.#destroyed) break;
         this.#o.metrics.retries.inc(1, { cause: 'redis' });
         log.warn('receiver worker Redis trouble; re-reading its processing lists', { worker: this.#o.index, err: (err as Error).message });
@@ -131,7 +171,14 @@ export class ReceiverWorker {
         if (!(err instanceof StaleSlot)) await sleep(backoffMs(redisAttempt++, FAST));
       }
     }
+    this.#releaseWatch();
     // destroy(): a store in flight finishes or fails on its own; its slot is replayed next start.
+  }
+
+  #releaseWatch(): void {
+    if (!this.#watching) return;
+    this.#watching = false;
+    this.#o.idle.release();
   }
 
   /**
@@ -174,7 +221,8 @@ export class ReceiverWorker {
     let drained = false;
     if (want > 0) {
       const t0 = performance.now();
-      const source = await this.#source();
+      const source = await this.#source(want);
+      this.#releaseWatch();
       if (source < 0) drained = true;
       else {
         const slot = this.#slots[source];
@@ -182,7 +230,8 @@ export class ReceiverWorker {
         const from = slot.read - slot.head;
         if (!open.raw.length) Object.assign(open, { slot: source, first: slot.read });
         slot.read += n;
-        const got = await o.redis.lrangeBuffer(slot.key, from, from + n - 1);
+        const got = this.#claimed ?? await o.redis.lrangeBuffer(slot.key, from, from + n - 1);
+        this.#claimed = undefined;
         if (got.length !== n) throw new StaleSlot(`slot ${slot.key} holds fewer items than expected`);
         this.#take(got);
       }
@@ -216,9 +265,13 @@ export class ReceiverWorker {
       if (this.#closing) return true;
       // IDLE: block until the intake list has an item. BLMOVE of the list onto itself
       // takes nothing (it moves one item from head to tail: order within a job does not
-      // matter downstream), so the claim that follows takes whatever arrived.
+      // matter downstream), so the claim that follows takes whatever arrived. One worker
+      // at a time (IdleWatch); it keeps the watch until that claim.
       const t0 = performance.now();
-      await o.redis.blmove(o.queue, o.queue, 'LEFT', 'RIGHT', IDLE_BLOCK_SECONDS);
+      if (await o.idle.acquire(() => this.#closing || this.#destroyed)) {
+        this.#watching = true;
+        await o.redis.blmove(o.queue, o.queue, 'LEFT', 'RIGHT', IDLE_BLOCK_SECONDS);
+      }
       this.#stage('idle', performance.now() - t0);
     }
     return false;
@@ -227,20 +280,30 @@ export class ReceiverWorker {
   /**
    * The slot the open batch reads from next, or -1 when nothing is at hand. A batch never
    * spans slots: an open batch whose slot is used up is flushed first. With no unread item
-   * in either slot, the intake list is claimed into an empty slot (not when closing).
+   * in either slot, the intake list is claimed into an empty slot (not when closing), and
+   * its first `want` items come with the claim (#claimed).
    */
-  async #source(): Promise<number> {
+  async #source(want: number): Promise<number> {
     const open = this.#open;
     if (open.raw.length) return unread(this.#slots[open.slot]) > 0 ? open.slot : -1;
     for (const i of [0, 1] as const) if (unread(this.#slots[i]) > 0) return i;
     if (this.#closing) return -1;
     const free = this.#slots.findIndex((s) => s.len === 0);
     if (free < 0) return -1;
+    // After a small claim the intake list is most likely empty again (a steady rate: a few
+    // dozen events each time); asking would be a round trip for nothing before IDLE. Wait
+    // on it instead (IDLE; a non-empty list wakes it at once) and claim after the wake-up.
+    // After a large claim (a backlog) ask at once, while the stores in flight run.
+    if (this.#lastClaim < SMALL_CLAIM && !this.#watching) return -1;
     const slot = this.#slots[free];
-    const [n, epoch] = await this.#o.redis.eval(CLAIM_LUA, 3, this.#o.queue, slot.key, slot.epochKey) as [number, number];
+    const reply = await this.#o.redis.callBuffer('EVAL', CLAIM_LUA, 3, this.#o.queue, slot.key, slot.epochKey, want) as
+      [number, number, ...Buffer[]];
+    const [n, epoch] = reply;
     if (n < 0) throw new StaleSlot(`slot ${slot.key} is not empty`);
+    this.#lastClaim = n;
     if (n === 0) return -1;
     Object.assign(slot, { epoch, head: 0, len: n, read: 0 });
+    this.#claimed = reply.slice(2) as Buffer[];
     return free;
   }
 

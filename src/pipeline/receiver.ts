@@ -5,9 +5,10 @@ import type { Pool } from '../db/pool.js';
 import { log } from '../log.js';
 import { type RedisKeys, redisKeys } from '../redis-keys.js';
 import { createRedis } from '../runtime.js';
+import { IdBlocks } from './id-blocks.js';
 import { JobCache, PartitionCache } from './job-cache.js';
 import { receiverRegistry, startSnapshotLoop, type ReceiverMetrics } from './pipeline-metrics.js';
-import { ReceiverWorker } from './receiver-worker.js';
+import { IdleWatch, ReceiverWorker } from './receiver-worker.js';
 import { startStreamDeadline } from './stream-deadline.js';
 import { WatchedGroups } from './watched-groups.js';
 
@@ -32,7 +33,9 @@ import { WatchedGroups } from './watched-groups.js';
  *           after any Redis error (the slots, not memory, are the truth).
  *   FILL    Read up to min(1000, batchSize - open) unread items of a slot into the open
  *           batch; they are parsed at once. With no unread item in either slot, claim the
- *           intake list into an empty slot first. A batch never spans slots. Fewer than two
+ *           intake list into an empty slot first (the claim returns the first items, so no
+ *           separate read); after a small claim (under 100 items: the receiver keeps up), go
+ *           to IDLE instead and claim when it wakes. A batch never spans slots. Fewer than two
  *           stores in flight: full, or older than batchMs, or nothing more at hand with
  *           something open → FLUSH (an idle system flushes every event at once: ms
  *           latency). Two in flight: keep reading until full or nothing is at hand (under
@@ -41,7 +44,9 @@ import { WatchedGroups } from './watched-groups.js';
  *           Nothing at hand and nothing open: wait for the stores in flight (their acks
  *           need the connection IDLE would block), then, if none, → IDLE.
  *   IDLE    BLMOVE of the intake list onto itself, blocking ≤ 1 s (no busy polling; it
- *           takes nothing, only wakes the worker). → FILL.
+ *           takes nothing, only wakes the worker). One worker of the process at a time
+ *           (IdleWatch), holding the watch until its claim after the wake-up; the others
+ *           wait for it in the process, not on Redis. → FILL.
  *   FLUSH   The open batch becomes the batch in flight. In flight: storeBatch (one
  *           transaction; fast COPY; dedup after a unique violation or any failed attempt;
  *           isolate after a data error) retried with backoff + jitter until it commits: a
@@ -86,12 +91,13 @@ export async function startReceiver(options: { config: Config; pool: Pool; redis
   const publisher = connect('receiver-publish');
   const watched = new WatchedGroups(publisher, connect('receiver-watched'), keys);
   const metrics = receiverRegistry();
-  const store = { pool, jobs: new JobCache(), partitions: new PartitionCache(), node, encodeStats: { nulStripped: 0 } };
+  const store = { pool, jobs: new JobCache(), partitions: new PartitionCache(), ids: new IdBlocks(), node, encodeStats: { nulStripped: 0 } };
 
   await returnOrphanedLists(publisher, keys, node, workerCount);
 
   const connections: Redis[] = [];
   const workers: ReceiverWorker[] = [];
+  const idle = new IdleWatch();
   const processingKeys: string[] = [];
   for (let i = 0; i < workerCount; i++) {
     const redis = connect(`receiver-${i}`);
@@ -100,7 +106,7 @@ export async function startReceiver(options: { config: Config; pool: Pool; redis
     processingKeys.push(...slots);
     workers.push(new ReceiverWorker({
       index: i, redis, queue: keys.callbackQueue, processingKeys: slots, broadcastChannel: keys.broadcastChannel,
-      eventFrameChannel: keys.eventFrameChannel, batchSize: config.receiverBatchSize, batchMs: config.receiverBatchMs, store, metrics, watched,
+      eventFrameChannel: keys.eventFrameChannel, batchSize: config.receiverBatchSize, batchMs: config.receiverBatchMs, store, metrics, watched, idle,
     }));
   }
   const runs = workers.map((w) => w.start().catch((err) => log.error('receiver worker stopped', { err: (err as Error).stack ?? err })));

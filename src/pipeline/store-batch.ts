@@ -1,12 +1,15 @@
 import type pg from 'pg';
-import pgCopy from 'pg-copy-streams';
+import { runCopyScript } from '../db/copy-script.js';
 import { isoUtcSql } from '../db/iso-timestamp.js';
 import { COPY_COLUMN_LIST, copyPayload, copyRowPrefix } from './copy-encode.js';
 import { insertDeadLetters } from './dead-letters.js';
 import type { JobInfo } from './job-cache.js';
 import type { BadEvent, ParsedEvent } from './parse-event.js';
 import type { PrepareContext, PreparedBatch } from './prepare-batch.js';
-import { applyHostSummaries, type JobWrapupInput, type JobWrapupResult, wrapupJobs } from './wrapup.js';
+import type { IdBlocks } from './id-blocks.js';
+import type { RendezvousRow } from './rendezvous.js';
+import { applyHostSummaries, type JobWrapupInput, type JobWrapupResult, lockedRows, lockJobsStatement, prepareJobLocks,
+  wrapupJobs } from './wrapup.js';
 
 /**
  * One batch into Postgres, in one transaction. Three modes, chosen by the worker:
@@ -21,10 +24,11 @@ import { applyHostSummaries, type JobWrapupInput, type JobWrapupResult, wrapupJo
  *            the hot path must not wedge on one): each row alone under a savepoint, the
  *            rejects go to dead letters with Postgres' message, their batch-mates are stored.
  *
- * Ids are reserved from the table's sequence in the round trip that sends BEGIN, so the
- * broadcast can carry them without a RETURNING round trip; a rolled-back attempt leaves a
- * gap, as serials do. Round trips of a fast batch: BEGIN + ids, COPY, wrapup's row lock
- * (wrapup.ts), COMMIT.
+ * Ids come from blocks reserved ahead (id-blocks.ts), so the COPY carries them and the
+ * broadcast needs no RETURNING; a rolled-back attempt leaves a gap, as serials do. A fast
+ * batch is one write and one round trip for BEGIN, every table's COPY with its data and the
+ * jobs' row locks (copy-script.ts), then COMMIT; wrapup's bookkeeping (wrapup.ts) adds
+ * statements in between only for a job whose stream ends, or whose stats arrived.
  */
 export type StoreMode = 'fast' | 'dedup' | 'isolate';
 
@@ -58,6 +62,7 @@ export interface StoreOutcome {
 
 export interface StoreContext extends PrepareContext {
   node: string;
+  ids: IdBlocks;
 }
 
 export async function storeBatch(ctx: StoreContext, batch: PreparedBatch, mode: StoreMode): Promise<StoreOutcome> {
@@ -73,46 +78,50 @@ export async function storeBatch(ctx: StoreContext, batch: PreparedBatch, mode: 
   client.on('error', onClientError);
   let released = false;
   try {
-    // BEGIN and the id reservation in one round trip (simple protocol, several statements).
     const tables = [...batch.tables];
-    // One text value per table, not a row per id: parsing 1,000 result rows cost the
-    // receiver's thread ~1 µs per event, splitting one string ~0.02.
-    const reserve = tables.map(([table, list]) =>
-      `SELECT string_agg(nextval('${table}_id_seq')::text, ',') AS ids FROM generate_series(1, ${list.length})`);
-    const began = await client.query(['BEGIN', ...reserve].join('; ')) as unknown as pg.QueryResult<{ ids: string }>[] | pg.QueryResult;
-    const results = Array.isArray(began) ? began : [began];
+    const modified = new Date().toISOString();
+    const payloads: Buffer[] = [];
+    for (const [table, list] of tables) {
+      const ids = await ctx.ids.take(client, table, list.length);
+      for (let i = 0; i < list.length; i++) {
+        const row = list[i].e.row;
+        row.id = ids[i];
+        row.modified = modified;
+        if (list[i].e.flushCreated) row.created = modified;
+      }
+      if (mode !== 'isolate') payloads.push(copyPayload(list.map((r) => ({ row: r.e.row, body: r.body }))));
+    }
+    const lockIds = [...wrapups.keys()];
+    if (lockIds.length) await prepareJobLocks(client);
     const stored: StoredEvent[] = [];
     const restored: StoredEvent[] = [];
     let duplicates = 0;
-    const modified = new Date().toISOString();
+    let locked: RendezvousRow[] | undefined;
     const t1 = performance.now();
-    for (let t = 0; t < tables.length; t++) {
-      const [table, list] = tables[t];
-      const ids = (results[t + 1].rows[0] as { ids: string }).ids.split(',');
-      const rows: StoredEvent[] = list.map((r, i) => {
-        const row = r.e.row;
-        row.id = Number(ids[i]);
-        row.modified = modified;
-        if (r.e.flushCreated) row.created = modified;
-        return { job: r.job, e: r.e };
-      });
-      if (mode === 'isolate') {
-        for (let i = 0; i < rows.length; i++) {
-          const r = rows[i];
-          const outcome = await insertOneIsolated(client, table, copyRowPrefix(r.e.row) + list[i].body);
-          if (outcome === 'stored') stored.push(r);
-          else if (outcome === 'duplicate') duplicates++;
-          else dead.push({ ok: false, code: 'store_failed', reason: outcome.error, raw: r.e.raw, jobId: r.e.jobId });
+    if (mode === 'fast') {
+      // One write, one round trip: BEGIN, every table's COPY with its data, the jobs' row locks.
+      const statements = ['BEGIN', ...tables.map(([table]) => `COPY ${table} (${COPY_COLUMN_LIST}) FROM STDIN`)];
+      if (lockIds.length) statements.push(lockJobsStatement(lockIds));
+      const results = await runCopyScript(client, statements.join('; '), payloads);
+      if (lockIds.length) locked = lockedRows(results[results.length - 1].rows[0][0]);
+      for (const [, list] of tables) for (const r of list) stored.push({ job: r.job, e: r.e });
+    } else {
+      await client.query('BEGIN');
+      for (let t = 0; t < tables.length; t++) {
+        const [table, list] = tables[t];
+        const rows: StoredEvent[] = list.map((r) => ({ job: r.job, e: r.e }));
+        if (mode === 'isolate') {
+          for (let i = 0; i < rows.length; i++) {
+            const r = rows[i];
+            const outcome = await insertOneIsolated(client, table, copyRowPrefix(r.e.row) + list[i].body);
+            if (outcome === 'stored') stored.push(r);
+            else if (outcome === 'duplicate') duplicates++;
+            else dead.push({ ok: false, code: 'store_failed', reason: outcome.error, raw: r.e.raw, jobId: r.e.jobId });
+          }
+          continue;
         }
-        continue;
-      }
-      const text = copyPayload(list.map((r) => ({ row: r.e.row, body: r.body })));
-      if (mode === 'fast') {
-        await copyIn(client, `COPY ${table} (${COPY_COLUMN_LIST}) FROM STDIN`, text);
-        for (const r of rows) stored.push(r);
-      } else {
         await client.query(`CREATE TEMP TABLE IF NOT EXISTS replay_${table} (LIKE ${table}) ON COMMIT DELETE ROWS`);
-        await copyIn(client, `COPY replay_${table} (${COPY_COLUMN_LIST}) FROM STDIN`, text);
+        await runCopyScript(client, `COPY replay_${table} (${COPY_COLUMN_LIST}) FROM STDIN`, [payloads[t]]);
         const { rows: inserted } = await client.query<{ id: number }>(
           `INSERT INTO ${table} (${COPY_COLUMN_LIST}) SELECT ${COPY_COLUMN_LIST} FROM replay_${table}
            ON CONFLICT (job_id, job_created, counter) DO NOTHING RETURNING id`);
@@ -131,7 +140,7 @@ export async function storeBatch(ctx: StoreContext, batch: PreparedBatch, mode: 
       }
     }
     await insertDeadLetters(client, ctx.node, dead, mode !== 'fast');
-    const jobs = await wrapupJobs(client, [...wrapups.values()]);
+    const jobs = await wrapupJobs(client, [...wrapups.values()], locked);
     const t3 = performance.now();
     await client.query('COMMIT');
     const t4 = performance.now();
@@ -170,22 +179,13 @@ async function readStored(client: pg.PoolClient, table: string, rows: StoredEven
   return out;
 }
 
-function copyIn(client: pg.PoolClient, sql: string, data: Buffer | string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const stream = client.query(pgCopy.from(sql));
-    stream.on('error', reject);
-    stream.on('finish', () => resolve());
-    stream.end(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-  });
-}
-
 async function insertOneIsolated(client: pg.PoolClient, table: string, text: string):
   Promise<'stored' | 'duplicate' | { error: string }> {
   await client.query('SAVEPOINT one_event');
   try {
     await client.query(`CREATE TEMP TABLE IF NOT EXISTS replay_${table} (LIKE ${table}) ON COMMIT DELETE ROWS`);
     await client.query(`TRUNCATE replay_${table}`);
-    await copyIn(client, `COPY replay_${table} (${COPY_COLUMN_LIST}) FROM STDIN`, text);
+    await runCopyScript(client, `COPY replay_${table} (${COPY_COLUMN_LIST}) FROM STDIN`, [Buffer.from(text, 'utf8')]);
     const { rowCount } = await client.query(`INSERT INTO ${table} (${COPY_COLUMN_LIST}) SELECT ${COPY_COLUMN_LIST} FROM replay_${table}
       ON CONFLICT (job_id, job_created, counter) DO NOTHING`);
     await client.query('RELEASE SAVEPOINT one_event');
