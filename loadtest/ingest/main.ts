@@ -53,10 +53,12 @@ async function main(): Promise<void> {
       const insertedBefore = await insertedTotal(redis, keys);
       const run = await producers.start(stack.redisUrl, queue, job.id, EVENTS, 0);
       await run.done;
+      const pushedMs = performance.now() - run.t0;
       const end = await stored(pool, redis, keys, insertedBefore, job, EVENTS);
       const ingest = EVENTS / ((end - run.t0) / 1000);
       const cpu = meter.perEvent(EVENTS);
-      console.log(`round ${round}: playstream ${Math.round(ingest)} events/s (${EVENTS} events, one producer, flat out)`);
+      console.log(`round ${round}: playstream ${Math.round(ingest)} events/s (${EVENTS} events, one producer, flat out; `
+        + `its pushes took ${Math.round(pushedMs)} ms: ${Math.round(EVENTS / (pushedMs / 1000))} events/s offered)`);
       console.log(`  CPU: ${formatCpu(cpu)}`);
 
       // The ceiling: one psql \copy of the same rows.
