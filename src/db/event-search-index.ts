@@ -13,7 +13,9 @@ import type { Pool } from './pool.js';
  * Events go to the partition of their job's creation hour, so a partition is still written
  * while any job created in that hour runs or has events to store. The ingest path never
  * pays for the index: a partition is indexed only once its hour is over and every job
- * created in it is finished with its events processed. The cost moves to this background
+ * created in it is finished with its events processed, or a day after its hour (a job
+ * stuck in `running`, or one that runs for days, must not keep its hour's jobs unsearchable
+ * for good: what it still writes then pays the index's upkeep). The cost moves to this background
  * build: ~24 s of one Postgres backend for 1,000,000 events, an index of about a quarter
  * of the partition's size. A search over a partition not indexed (the current hour, a job
  * still running, one under MIN_PARTITION_BYTES) reads it, as before.
@@ -29,6 +31,8 @@ const LOCK_KEY = 7_152_441_903;
 const SUFFIX = '_stdout_trgm';
 /** Smaller partitions (under ~25,000 events) are read whole in milliseconds: no index. */
 export const MIN_PARTITION_BYTES = 8 * 1024 * 1024;
+/** A partition still written is indexed anyway this long after its hour is over. */
+export const STILL_WRITTEN_GRACE_MS = 24 * 3_600_000;
 
 /** The name of a partition's stdout index. */
 export function searchIndexName(partition: string): string {
@@ -74,7 +78,7 @@ export async function indexEventSearch(pool: Pool, now = new Date(), stop?: Abor
   }
 }
 
-/** Event partitions of some size without a valid stdout index whose hour is over and whose jobs are done, newest first. */
+/** Event partitions of some size without a valid stdout index whose hour is over and whose jobs are done (or a day past it), newest first. */
 async function readyPartitions(db: { query: Pool['query'] }, now: Date): Promise<{ name: string; invalid: boolean }[]> {
   const { rows } = await db.query<{ name: string; invalid: boolean }>(
     `SELECT c.relname AS name, x.indexrelid IS NOT NULL AS invalid
@@ -98,5 +102,6 @@ async function readyPartitions(db: { query: Pool['query'] }, now: Date): Promise
         AND (status IN ('new', 'pending', 'waiting', 'running') OR NOT event_processing_finished)`,
     [candidates[candidates.length - 1].hour, new Date(candidates[0].hour.getTime() + 3_600_000), Object.keys(jobKinds)]);
   const written = new Set(busy.map((b) => new Date(b.hour).getTime()));
-  return candidates.filter((c) => !written.has(c.hour.getTime())).map(({ name, invalid }) => ({ name, invalid }));
+  const graceOver = (hour: Date) => hour.getTime() + 3_600_000 + STILL_WRITTEN_GRACE_MS <= now.getTime();
+  return candidates.filter((c) => !written.has(c.hour.getTime()) || graceOver(c.hour)).map(({ name, invalid }) => ({ name, invalid }));
 }

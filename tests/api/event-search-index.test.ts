@@ -1,14 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seedApiScale, type ScaleSet } from '../../bench/api/seed.js';
 import { partitionName } from '../../src/db/event-partitions.js';
-import { indexEventSearch, MIN_PARTITION_BYTES, searchIndexName } from '../../src/db/event-search-index.js';
+import { indexEventSearch, MIN_PARTITION_BYTES, searchIndexName, STILL_WRITTEN_GRACE_MS } from '../../src/db/event-search-index.js';
 import { hashPassword } from '../../src/security/passwords.js';
 import { type TestEnv, useTestEnv } from '../support/harness.js';
 import { apiRequest, basicAuth, startTestWeb } from '../support/web.js';
 
 /**
  * The stdout search index (db/event-search-index.ts): built on an event partition once its
- * hour is over and its jobs are done, never on one still written or too small to need it;
+ * hour is over and its jobs are done (or a day after, if one never finishes), never on one
+ * still written before that or too small to need it;
  * and `stdout__icontains` on a job there is answered from it, with the rows a plain query
  * gives.
  */
@@ -72,6 +73,13 @@ describe('the stdout search index of event partitions', () => {
     expect(await indexEventSearch(env.pool, later)).toEqual([partitionOf(runningCreated)]);
     expect(await validIndexes()).toEqual([searchIndexName(partitionOf(runningCreated)), searchIndexName(bigPartition)].sort());
     expect(await indexEventSearch(env.pool, later)).toEqual([]);
+
+    // A job stuck in running: its partition waits, but not for ever (a day after its hour).
+    const stuckCreated = new Date(bigCreated.getTime() - 6 * HOUR);
+    await jobWithEvents(stuckCreated, 'running', EVENTS);
+    const stuckHourEnd = Math.floor(stuckCreated.getTime() / HOUR) * HOUR + HOUR;
+    expect(await indexEventSearch(env.pool, new Date(stuckHourEnd + STILL_WRITTEN_GRACE_MS - 60_000))).toEqual([]);
+    expect(await indexEventSearch(env.pool, new Date(stuckHourEnd + STILL_WRITTEN_GRACE_MS))).toEqual([partitionOf(stuckCreated)]);
   });
 
   it('answers stdout__icontains from the index, with the rows a plain query gives', async () => {
