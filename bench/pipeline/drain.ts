@@ -9,11 +9,11 @@
  * publishes every event's websocket frame, as when each job is followed; `BENCH_WATCH=none`
  * measures the path with nobody watching (no frames built).
  */
-import { startCpuProfile } from './cpu-profile.js';
 import os from 'node:os';
 import { startReceiver } from '../../src/pipeline/receiver.js';
 import { ALL, WatchAnnouncer } from '../../src/pipeline/watched-groups.js';
 import { redisKeys } from '../../src/redis-keys.js';
+import { startCpuProfile } from './cpu-profile.js';
 import { cpuMeter, formatCpu, selfCpuSeconds, treeCpuSeconds } from './cpu-accounting.js';
 import { eventJson, fixtureLines } from './producer.js';
 import { createBenchJob, startBenchStack } from './stack.js';

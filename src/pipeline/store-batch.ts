@@ -92,11 +92,12 @@ export async function storeBatch(ctx: StoreContext, batch: PreparedBatch, mode: 
       if (mode !== 'isolate') payloads.push(copyPayload(list.map((r) => ({ row: r.e.row, body: r.body }))));
     }
     const lockIds = [...wrapups.keys()];
+    // Before BEGIN: the statement then outlives whatever becomes of this transaction.
     if (lockIds.length) await prepareJobLocks(client);
     const stored: StoredEvent[] = [];
     const restored: StoredEvent[] = [];
     let duplicates = 0;
-    let locked: RendezvousRow[] | undefined;
+    let locked: RendezvousRow[] = [];
     const t1 = performance.now();
     if (mode === 'fast') {
       // One write, one round trip: BEGIN, every table's COPY with its data, the jobs' row locks.
@@ -130,6 +131,10 @@ export async function storeBatch(ctx: StoreContext, batch: PreparedBatch, mode: 
         for (const r of rows) if (got.has(r.e.row.id)) stored.push(r); else already.push(r);
         duplicates += already.length;
         if (already.length) restored.push(...await readStored(client, table, already));
+      }
+      if (lockIds.length) {
+        const { rows: [r] } = await client.query<{ locked: string }>(lockJobsStatement(lockIds));
+        locked = lockedRows(r.locked);
       }
     }
     const t2 = performance.now();

@@ -6,12 +6,13 @@ import { decideNotifications, FINAL_STATUSES, RENDEZVOUS_COLUMNS, type Rendezvou
 
 /**
  * What the receiver does for a job besides storing its rows, inside the batch's
- * transaction, after the COPY:
+ * transaction, after the COPY and under the job's row lock (taken with the COPY, ids in
+ * ascending order, so workers never deadlock: lockJobsStatement):
  *
  * 1. playbook_on_stats stored (first time: the de-dup path reports a replayed one as not
  *    inserted): job_host_summaries, hosts.last_job_id / last_job_host_summary_id, and the
  *    job's host_status_counts (AWX precedence dark > failures > changed > ok > skipped).
- * 2. Under the job's row lock (ids in ascending order, so workers never deadlock):
+ * 2. The job's stream:
  *    - EOF: eof_received, emitted_events = final_counter; for inventory updates and system
  *      jobs EOF is the wrapup event.
  *    - once EOF is known, count the stored events; when all are there the stream is
@@ -81,7 +82,7 @@ export async function prepareJobLocks(db: pg.ClientBase): Promise<void> {
   lockPrepared.add(db);
 }
 
-/** The statement locking `jobIds` (prepareJobLocks must have run on the connection). */
+/** The statement locking `jobIds` (prepareJobLocks must have run on the connection, outside a transaction). */
 export function lockJobsStatement(jobIds: number[]): string {
   return `EXECUTE ${LOCK_STATEMENT}('{${jobIds.map((id) => Number(id)).sort((a, b) => a - b).join(',')}}')`;
 }
@@ -92,20 +93,11 @@ export function lockedRows(json: string | null): RendezvousRow[] {
   return rows.map((r) => ({ ...r, started: r.started === null ? null : new Date(r.started) }));
 }
 
-/**
- * `locked`: the jobs' rows as read under their locks in this transaction; without it the
- * locks are taken here.
- */
-export async function wrapupJobs(db: pg.ClientBase, inputs: JobWrapupInput[], locked?: RendezvousRow[]): Promise<JobWrapupResult[]> {
+/** `locked`: the jobs' rows as read under their locks in this transaction (lockJobsStatement). */
+export async function wrapupJobs(db: pg.ClientBase, inputs: JobWrapupInput[], locked: RendezvousRow[]): Promise<JobWrapupResult[]> {
   if (!inputs.length) return [];
   inputs.sort((a, b) => a.job.id - b.job.id);
-  let rows = locked;
-  if (!rows) {
-    await prepareJobLocks(db);
-    const { rows: [r] } = await db.query<{ locked: string }>(lockJobsStatement(inputs.map((i) => i.job.id)));
-    rows = lockedRows(r.locked);
-  }
-  const byId = new Map(rows.map((r) => [r.id, r]));
+  const byId = new Map(locked.map((r) => [r.id, r]));
   const results: JobWrapupResult[] = [];
   for (const input of inputs) {
     const row = byId.get(input.job.id);
