@@ -69,9 +69,14 @@ export function writeCopyFiles(dir: string, job: { id: number; createdIso: strin
   return files;
 }
 
+/** The psql of the Postgres the embedded server runs. */
+export function psqlPath(): string {
+  return postgresBinDirs().map((d) => path.join(d, 'psql')).find((p) => fs.existsSync(p)) ?? 'psql';
+}
+
 /** One `psql \copy` per file into `table`, all in parallel; resolves with the milliseconds they took. */
 export async function psqlCopy(databaseUrl: string, table: string, files: string[]): Promise<number> {
-  const psql = postgresBinDirs().map((d) => path.join(d, 'psql')).find((p) => fs.existsSync(p)) ?? 'psql';
+  const psql = psqlPath();
   const cols = COPY_COLUMN_LIST.replace(/^id, /, '');
   const t0 = performance.now();
   await Promise.all(files.map((f) => promisify(execFile)(psql, [databaseUrl, '-q', '-c', `\\copy ${table} (${cols}) FROM '${f}'`])));

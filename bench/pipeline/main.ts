@@ -3,6 +3,8 @@
  * events shaped like the recorded runner fixture onto Redis; the receiver drains them into
  * Postgres. In the same run, on the same servers and drivers:
  *   ceiling — psql \copy of the same rows, as many parallel connections as receiver workers;
+ *   floor   — the CPU per event no receiver can save: the producers' pushes alone (Redis and
+ *             producers) plus Postgres's CPU for the ceiling's COPY of the same rows;
  *   AWX     — AWX's algorithm: 4 worker processes, BLPOP one event at a time, buffer ≤ 1000
  *             events or 1 s, one multi-row INSERT per flush.
  * Servers: an embedded Postgres with its durable defaults (fsync on, synchronous_commit on,
@@ -94,8 +96,21 @@ async function main(): Promise<void> {
       'receiver (node)': selfCpuSeconds, producers: () => producers.pushingCpu, 'psql/awx workers': () => reapedChildrenCpuSeconds() - producers.totalCpu });
     const ceilCpu = cpu();
     const ceiling = N_MAX / ((await psqlCopy(pg.url, 'job_events', files)) / 1000);
+    const ceilPerEvent = ceilCpu.perEvent(N_MAX);
     console.log(`ceiling: psql \\copy x${WORKERS}: ${Math.round(ceiling)} rows/s (${N_MAX} rows)`);
-    console.log(`  CPU: ${formatCpu(ceilCpu.perEvent(N_MAX))}`);
+    console.log(`  CPU: ${formatCpu(ceilPerEvent)}`);
+
+    // Floor: what no receiver can save. The producers push the same events onto a list nobody
+    // reads (the intake's Redis and producer CPU alone); with Postgres's CPU for psql's own
+    // COPY of the same rows (the ceiling's), it is what the pipeline costs per event before
+    // the receiver does anything.
+    const intakeCpu = cpu();
+    await produce(redisServer.url, `${queue}:floor`, ceilJob.id, N_MAX, 0);
+    const intake = intakeCpu.perEvent(N_MAX);
+    await redis.unlink(`${queue}:floor`);
+    const floor = intake.redis + intake.producers + ceilPerEvent.postgres;
+    console.log(`floor without a receiver: ${floor.toFixed(1)} µs CPU/event (intake alone: redis ${intake.redis.toFixed(1)}, producers ${intake.producers.toFixed(1)}; `
+      + `postgres of psql's COPY ${ceilPerEvent.postgres.toFixed(1)})`);
 
     // Playstream at maximum rate: producers push as fast as they can while the receiver drains.
     // Every group watched (watched-groups.ts), so every event's websocket frame is built and
@@ -115,8 +130,10 @@ async function main(): Promise<void> {
     const t1end = await waitForRows(pool, maxJob.id, N_MAX, () => inserted() - before);
     const maxRate = N_MAX / ((t1end - t1) / 1000);
     const maxLag = await lag(pool, maxJob.id);
+    const maxPerEvent = maxCpu.perEvent(N_MAX);
+    const maxTotal = Object.values(maxPerEvent).reduce((a, b) => a + b, 0);
     console.log(`playstream max rate: ${Math.round(maxRate)} events/s (${N_MAX} events); lag ms p50 ${maxLag.p50} p99 ${maxLag.p99} max ${maxLag.max}`);
-    console.log(`  CPU: ${formatCpu(maxCpu.perEvent(N_MAX))}`);
+    console.log(`  CPU: ${formatCpu(maxPerEvent)}`);
     console.log(`  receiver stages, µs per event summed over workers (wall time, overlapping): ${stageBreakdown(receiver.metrics, N_MAX)}`);
     const bs = receiver.metrics.batchSize.quantiles();
     console.log(`  batch size p50 ${bs.p50} p99 ${bs.p99} max ${bs.max}; batches ${receiver.metrics.batches.get()}`);
@@ -157,7 +174,8 @@ async function main(): Promise<void> {
 
     results.push(`RESULT playstream ${Math.round(maxRate)} ev/s | ceiling ${Math.round(ceiling)} rows/s | awx-algorithm ${Math.round(awxRate)} ev/s | `
       + `playstream/ceiling ${(maxRate / ceiling * 100).toFixed(0)}% | playstream/awx ${(maxRate / awxRate).toFixed(2)}x | `
-      + `p99 lag @${FIXED_RATE}/s ${fixedLag.p99} ms | workers ${WORKERS} | load avg at end ${load()}`);
+      + `p99 lag @${FIXED_RATE}/s ${fixedLag.p99} ms | CPU/event ${maxTotal.toFixed(1)} µs, floor without a receiver ${floor.toFixed(1)} µs | `
+      + `workers ${WORKERS} | load avg at end ${load()}`);
   } finally {
     await stack.stop();
   }
