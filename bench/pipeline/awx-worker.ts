@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { isoUtcSql } from '../../src/db/iso-timestamp.js';
 import { createPool } from '../../src/db/pool.js';
 import { type ParsedEvent, parseEvent } from '../../src/pipeline/parse-event.js';
 
@@ -12,10 +13,12 @@ const COLS = ['created', 'modified', 'job_created', 'job_id', 'event', 'event_da
   'stdout', 'verbosity', 'start_line', 'end_line', 'host_name', 'playbook', 'play', 'role', 'task'];
 
 export async function runAwxWorker(args: string[]): Promise<void> {
-  const [redisUrl, queue, pgUrl, jobCreated] = args;
+  const [redisUrl, queue, pgUrl] = args;
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const pool = createPool(pgUrl, { max: 1, name: 'awx-bench' });
   const stats = { invalidUtf8: 0, badCreated: 0 };
+  // Each job's created (its events' partition key), looked up once per job.
+  const jobCreated = new Map<number, string>();
   let buffer: ParsedEvent[] = [];
   let last = Date.now();
   const flush = async () => {
@@ -26,7 +29,12 @@ export async function runAwxWorker(args: string[]): Promise<void> {
     for (const e of buffer) {
       const base = values.length;
       const r = e.row;
-      values.push(r.created || modified, modified, jobCreated, r.job_id, r.event, r.event_data, r.failed, r.changed, r.uuid, r.parent_uuid,
+      let created = jobCreated.get(r.job_id);
+      if (created === undefined) {
+        const { rows: job } = await pool.query(`SELECT ${isoUtcSql('created')} AS c FROM unified_jobs WHERE id = $1`, [r.job_id]);
+        jobCreated.set(r.job_id, created = job[0].c as string);
+      }
+      values.push(r.created || modified, modified, created, r.job_id, r.event, r.event_data, r.failed, r.changed, r.uuid, r.parent_uuid,
         r.counter, r.stdout.replace(/\0/g, ''), r.verbosity, r.start_line, r.end_line, r.host_name, r.playbook, r.play, r.role, r.task);
       rows.push(`(${COLS.map((_, i) => `$${base + i + 1}`).join(',')})`);
     }

@@ -7,6 +7,7 @@
  *             producers) plus Postgres's CPU for the ceiling's COPY of the same rows;
  *   AWX     — AWX's algorithm: 4 worker processes, BLPOP one event at a time, buffer ≤ 1000
  *             events or 1 s, one multi-row INSERT per flush.
+ * Each consumer first drains BENCH_WARMUP events untimed (a receiver runs warm for days).
  * Servers: an embedded Postgres with its durable defaults (fsync on, synchronous_commit on,
  * full_page_writes on) and an embedded Redis with appendonly yes, appendfsync everysec,
  * both started by this script in a temp dir.
@@ -29,6 +30,11 @@ const N_MAX = Number(process.env.BENCH_EVENTS ?? 200_000);
 const N_AWX = Number(process.env.BENCH_AWX_EVENTS ?? 60_000);
 const FIXED_RATE = Number(process.env.BENCH_RATE ?? 5000);
 const FIXED_SECONDS = Number(process.env.BENCH_FIXED_SECONDS ?? 10);
+// A receiver runs for days: its first events pay for compiling its path and growing its heap
+// (loadtest:ingest's first round cost the receiver 35-41 µs per event against 22-25 after).
+// Each consumer (the receiver, the AWX workers) first drains this many events, in proportion
+// to what it is timed on, untimed; 0 measures them cold.
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 50_000);
 const PRODUCERS = 2;
 const self = process.argv[1];
 
@@ -73,8 +79,9 @@ async function produce(redisUrl: string, queue: string, jobId: number, n: number
   await (await producers.start(redisUrl, queue, jobId, n, rate)).done;
 }
 
-function stageBreakdown(metrics: ReceiverHandle['metrics'], events: number): string {
-  return [...metrics.stageSeconds.values].map(([k, v]) => `${k.replace(/^stage="(.*)"$/, '$1')} ${(v * 1e6 / events).toFixed(1)}`).join(', ');
+/** The receiver's stage times since `before` (a copy of its stage counters), in µs per event. */
+function stageBreakdown(metrics: ReceiverHandle['metrics'], before: Map<string, number>, events: number): string {
+  return [...metrics.stageSeconds.values].map(([k, v]) => `${k.replace(/^stage="(.*)"$/, '$1')} ${((v - (before.get(k) ?? 0)) * 1e6 / events).toFixed(1)}`).join(', ');
 }
 
 const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
@@ -121,8 +128,17 @@ async function main(): Promise<void> {
     console.log(`watching: ${watcher ? 'every group (frames built and published)' : 'nobody (no frames built)'}`);
     const receiver = await startReceiver({ config, pool, redis, workers: WORKERS });
     const inserted = () => receiver.metrics.inserted.get();
+    if (WARMUP > 0) {
+      const warmJob = await createBenchJob(pool);
+      const warmStart = performance.now();
+      await produce(redisServer.url, queue, warmJob.id, WARMUP, 0);
+      await waitForRows(pool, warmJob.id, WARMUP, inserted);
+      console.log(`warm-up: the receiver drained ${WARMUP} events (${Math.round(WARMUP / ((performance.now() - warmStart) / 1000))} events/s cold), untimed`);
+    }
     const maxJob = await createBenchJob(pool);
     const before = inserted();
+    const stagesBefore = new Map(receiver.metrics.stageSeconds.values);
+    const batchesBeforeMax = receiver.metrics.batches.get();
     const maxRun = await producers.start(redisServer.url, queue, maxJob.id, N_MAX, 0);
     const maxCpu = cpu();
     const t1 = maxRun.t0;
@@ -134,9 +150,9 @@ async function main(): Promise<void> {
     const maxTotal = Object.values(maxPerEvent).reduce((a, b) => a + b, 0);
     console.log(`playstream max rate: ${Math.round(maxRate)} events/s (${N_MAX} events); lag ms p50 ${maxLag.p50} p99 ${maxLag.p99} max ${maxLag.max}`);
     console.log(`  CPU: ${formatCpu(maxPerEvent)}`);
-    console.log(`  receiver stages, µs per event summed over workers (wall time, overlapping): ${stageBreakdown(receiver.metrics, N_MAX)}`);
+    console.log(`  receiver stages, µs per event summed over workers (wall time, overlapping): ${stageBreakdown(receiver.metrics, stagesBefore, N_MAX)}`);
     const bs = receiver.metrics.batchSize.quantiles();
-    console.log(`  batch size p50 ${bs.p50} p99 ${bs.p99} max ${bs.max}; batches ${receiver.metrics.batches.get()}`);
+    console.log(`  batch size (whole run) p50 ${bs.p50} p99 ${bs.p99} max ${bs.max}; batches ${receiver.metrics.batches.get() - batchesBeforeMax}`);
 
     // Playstream at a fixed offered rate.
     const fixedJob = await createBenchJob(pool);
@@ -157,13 +173,22 @@ async function main(): Promise<void> {
     await watcher?.close();
 
     // AWX's algorithm on the same drivers: 4 processes, one BLPOP per event, ≤1000 or 1 s, multi-row INSERT.
+    const awxWorkers = Array.from({ length: 4 }, () => spawnSelf(['awx-worker', redisServer.url, queue, pg.url]));
+    const awxInserted = async () => Number(await redis.get(`${queue}:awx-inserted`) ?? 0);
+    const awxWarm = Math.round(WARMUP * N_AWX / N_MAX);
+    if (awxWarm > 0) {
+      const warmJob = await createBenchJob(pool);
+      await produce(redisServer.url, queue, warmJob.id, awxWarm, 0);
+      await waitForRows(pool, warmJob.id, awxWarm, awxInserted);
+      console.log(`warm-up: the AWX workers drained ${awxWarm} events, untimed`);
+    }
     const awxJob = await createBenchJob(pool);
-    const awxWorkers = Array.from({ length: 4 }, () => spawnSelf(['awx-worker', redisServer.url, queue, pg.url, awxJob.createdIso, String(N_AWX)]));
+    const awxBefore = await awxInserted();
     const awxRun = await producers.start(redisServer.url, queue, awxJob.id, N_AWX, 0);
     const awxCpu = cpu();
     const t2 = awxRun.t0;
     await awxRun.done;
-    const t2end = await waitForRows(pool, awxJob.id, N_AWX, async () => Number(await redis.get(`${queue}:awx-inserted`) ?? 0));
+    const t2end = await waitForRows(pool, awxJob.id, N_AWX, async () => (await awxInserted()) - awxBefore);
     const awxRate = N_AWX / ((t2end - t2) / 1000);
     await redis.rpush(`${queue}:awx-stop`, 'stop', 'stop', 'stop', 'stop');
     await Promise.all(awxWorkers);
