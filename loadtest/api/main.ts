@@ -46,6 +46,10 @@ const PRODUCERS = Number(process.env.PRODUCERS ?? 2);
 const REPEAT = Number(process.env.REPEAT ?? 15);
 const PHASES = new Set((process.env.PHASES ?? '1,2,3,4').split(',').map(Number));
 const FIRST_COUNTER = 10_000_000;
+// Seconds the producers run before the clients start, timed as the ingest's own CPU.
+const INGEST_ALONE_S = 4;
+// #13's mixed target: what the CPU budget per request is computed for.
+const TARGET_RPS = 1000;
 const OLD_URL = '/api/v2/jobs/?page_size=25&order_by=-id';
 const PASSWORD = 'loadtest-admin-pw';
 const SCALE_PASSWORD = 'scale-pw';
@@ -289,6 +293,7 @@ interface LoadResult {
   events_offered_per_s: number; events_sent_per_s: number; events_stored_in_window_per_s: number; events_stored_after_s: number | null; jobs_finished: number;
   cpu_s: { web: number; receiver: number; dispatcher: number; load_generator: number; producers: number }; load_generator_cpu_share_pct: number;
   machine_busy_pct: number; error_samples: string[]; staleness?: Record<string, number | null>;
+  budget: { ingest_alone_cores: number; ingest_process_cores: number; load_generator_ms_per_req: number; left_ms_per_req_at_target: number; took_ms_per_req: number; web_ms_per_req: number };
 }
 
 /** A running job the producers feed, created now (so its events land in a current partition). */
@@ -333,12 +338,18 @@ async function mixedLoad(s: Session & { set: ScaleSet }, label: string, oneUrl: 
   }));
   const producers = Array.from({ length: PRODUCERS }, (_, i) => new Promise<{ sent: number; cpu_s: number }>((resolve, reject) => {
     const child = spawn(process.execPath, [process.argv[1], 'producer', s.stack.redisUrl, 'callback_tasks', String(job),
-      String(EVENT_RATE / PRODUCERS), String(DURATION + 1), String(FIRST_COUNTER + i * 100_000_000)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      String(EVENT_RATE / PRODUCERS), String(DURATION + 1 + INGEST_ALONE_S), String(FIRST_COUNTER + i * 100_000_000)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (d) => { out += d; });
     child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`producer exited ${code}`))));
   }));
   await new Promise((r) => setTimeout(r, 1000));
+  // The ingest alone (producers, receiver, Redis, Postgres storing, every process idling
+  // around them), before any client: what the machine spends whatever the API serves.
+  const alone0 = machineCpu();
+  await new Promise((r) => setTimeout(r, INGEST_ALONE_S * 1000));
+  const alone1 = machineCpu();
+  const ingestCores = ((alone1.busy - alone0.busy) / (alone1.total - alone0.total)) * os.cpus().length;
   const before = await stored();
   const pids = { web: s.stack.pidOf('web'), receiver: s.stack.pidOf('receiver'), dispatcher: s.stack.pidOf('dispatcher') };
   const cpu0 = { web: processCpuSeconds(pids.web), receiver: processCpuSeconds(pids.receiver), dispatcher: processCpuSeconds(pids.dispatcher), self: process.cpuUsage(), machine: machineCpu() };
@@ -395,6 +406,21 @@ async function mixedLoad(s: Session & { set: ScaleSet }, label: string, oneUrl: 
   latencies.sort((a, b) => a - b);
   const busyJiffies = machine.busy - cpu0.machine.busy;
   const r1 = (x: number) => Number(x.toFixed(1));
+  const r2 = (x: number) => Number(x.toFixed(2));
+  // The CPU budget per request at TARGET_RPS, in ms, for every process but the ingest's own
+  // (receiver, producers) and the load generator: web, Postgres, Redis, dispatcher, which serve
+  // the requests and also store the events. Left: the cores less the receiver's and producers'
+  // share in this window and the generator's at TARGET_RPS. Took: the machine's busy time in
+  // this window less the same three (at this run's rate, the events' storing weighs more per
+  // request than it would at TARGET_RPS: the web process's own figure is the one to compare). The producers report their whole life; their window
+  // share is taken in proportion to time.
+  const ncores = os.cpus().length;
+  const jiffy = 0.01; // seconds: /proc/stat counts in USER_HZ, 100 on Linux
+  const n = Math.max(1, latencies.length);
+  const generatorMs = (cpu.load_generator / n) * 1000;
+  const ingestS = cpu.receiver + (producerCpu * DURATION) / (DURATION + 1 + INGEST_ALONE_S);
+  const leftMs = ((ncores - ingestS / elapsed) * 1000) / TARGET_RPS - generatorMs;
+  const tookMs = ((busyJiffies * jiffy - ingestS - cpu.load_generator) / n) * 1000;
   return {
     label, requests: latencies.length, errors, rps: Math.round(latencies.length / elapsed),
     p50_ms: r1(percentile(latencies, 0.5)), p95_ms: r1(percentile(latencies, 0.95)), p99_ms: r1(percentile(latencies, 0.99)), max_ms: r1(latencies.at(-1) ?? NaN),
@@ -402,12 +428,16 @@ async function mixedLoad(s: Session & { set: ScaleSet }, label: string, oneUrl: 
       const t = v.t.sort((a, b) => a - b);
       return [k, { n: t.length, p50_ms: r1(percentile(t, 0.5)), p99_ms: r1(percentile(t, 0.99)), errors: v.errors }];
     })),
-    events_offered_per_s: EVENT_RATE, events_sent_per_s: Math.round(sent / (DURATION + 1)), events_stored_in_window_per_s: Math.round((after - before) / elapsed),
+    events_offered_per_s: EVENT_RATE, events_sent_per_s: Math.round(sent / (DURATION + 1 + INGEST_ALONE_S)), events_stored_in_window_per_s: Math.round((after - before) / elapsed),
     events_stored_after_s: total >= sent ? r1((performance.now() - drain) / 1000) : null, jobs_finished: jobsFinished,
     cpu_s: { web: r1(cpu.web), receiver: r1(cpu.receiver), dispatcher: r1(cpu.dispatcher), load_generator: r1(cpu.load_generator), producers: r1(producerCpu) },
     load_generator_cpu_share_pct: Math.round((100 * cpu.load_generator * 100) / Math.max(1, busyJiffies)),
     machine_busy_pct: Math.round((100 * busyJiffies) / (machine.total - cpu0.machine.total)),
     error_samples: errorSamples, staleness,
+    budget: {
+      ingest_alone_cores: r2(ingestCores), ingest_process_cores: r2(ingestS / elapsed), load_generator_ms_per_req: r2(generatorMs),
+      left_ms_per_req_at_target: r2(leftMs), took_ms_per_req: r2(tookMs), web_ms_per_req: r2((cpu.web / n) * 1000),
+    },
   };
 }
 
@@ -416,6 +446,10 @@ function describeLoad(r: LoadResult): string {
     + `events ${r.events_offered_per_s}/s offered, ${r.events_sent_per_s}/s sent by the producers, ${r.events_stored_in_window_per_s}/s stored in the window, all stored ${r.events_stored_after_s ?? 'NOT'} s after; `
     + `${r.jobs_finished} jobs finished; CPU s web ${r.cpu_s.web} / receiver ${r.cpu_s.receiver} / dispatcher ${r.cpu_s.dispatcher} / load generator ${r.cpu_s.load_generator} `
     + `(${r.load_generator_cpu_share_pct}% of the busy CPU) / event producers ${r.cpu_s.producers}; machine ${r.machine_busy_pct}% busy`
+    + `\n  CPU per request for web, Postgres, Redis and dispatcher at ${TARGET_RPS} req/s: ${r.budget.left_ms_per_req_at_target} ms left (${os.cpus().length} cores, less the receiver `
+    + `and producers' ${r.budget.ingest_process_cores} cores, less the load generator's ${r.budget.load_generator_ms_per_req} ms per request); taken here: ${r.budget.took_ms_per_req} ms, `
+    + `the web process alone ${r.budget.web_ms_per_req} (the rest, Postgres and Redis, also store the events). `
+    + `The ingest alone, before the clients: ${r.budget.ingest_alone_cores} cores`
     + (r.staleness ? `; staleness probe (another process writes the first page's newest job every second): ${JSON.stringify(r.staleness)}` : '');
 }
 
