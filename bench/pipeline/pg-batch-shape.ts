@@ -13,10 +13,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { COPY_COLUMN_LIST } from '../../src/pipeline/copy-encode.js';
 import { treeCpuSeconds } from './cpu-accounting.js';
 import { psqlPath, writeCopyFiles } from './drivers.js';
 import { createBenchJob, startBenchStack } from './stack.js';
-import { COPY_COLUMN_LIST } from '../../src/pipeline/copy-encode.js';
 
 const ROWS = Number(process.env.ROWS ?? 200_000);
 const BATCH = Number(process.env.BATCH ?? 1000);
