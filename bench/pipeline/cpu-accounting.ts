@@ -6,7 +6,8 @@ import fs from 'node:fs';
  * postmaster and all its children (backends, WAL writer, checkpointer); exited children
  * (psql's backends) are counted through the postmaster's cutime/cstime.
  */
-const TICK = 100; // USER_HZ on Linux
+/** Clock ticks per second in /proc's CPU times (USER_HZ, 100 on Linux). */
+export const TICK = 100;
 
 function procTimes(pid: number): { self: number; children: number; ppid: number } | null {
   try {

@@ -74,11 +74,15 @@ export function psqlPath(): string {
   return postgresBinDirs().map((d) => path.join(d, 'psql')).find((p) => fs.existsSync(p)) ?? 'psql';
 }
 
+/** psql's `\copy` of one file of writeCopyFiles's rows into `table` (no id column: the table's sequence gives it). */
+export function psqlCopyCommand(table: string, file: string): string {
+  return `\\copy ${table} (${COPY_COLUMN_LIST.replace(/^id, /, '')}) FROM '${file}'`;
+}
+
 /** One `psql \copy` per file into `table`, all in parallel; resolves with the milliseconds they took. */
 export async function psqlCopy(databaseUrl: string, table: string, files: string[]): Promise<number> {
   const psql = psqlPath();
-  const cols = COPY_COLUMN_LIST.replace(/^id, /, '');
   const t0 = performance.now();
-  await Promise.all(files.map((f) => promisify(execFile)(psql, [databaseUrl, '-q', '-c', `\\copy ${table} (${cols}) FROM '${f}'`])));
+  await Promise.all(files.map((f) => promisify(execFile)(psql, [databaseUrl, '-q', '-c', psqlCopyCommand(table, f)])));
   return performance.now() - t0;
 }

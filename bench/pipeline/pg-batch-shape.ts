@@ -13,9 +13,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { COPY_COLUMN_LIST } from '../../src/pipeline/copy-encode.js';
 import { treeCpuSeconds } from './cpu-accounting.js';
-import { psqlPath, writeCopyFiles } from './drivers.js';
+import { psqlCopyCommand, psqlPath, writeCopyFiles } from './drivers.js';
 import { createBenchJob, startBenchStack } from './stack.js';
 
 const ROWS = Number(process.env.ROWS ?? 200_000);
@@ -28,15 +27,10 @@ const { pg, pool } = stack;
 /** Loads ROWS rows over `conns` connections in COPYs of `batch` rows; prints rows/s and Postgres µs per row. */
 async function load(conns: number, batch: number): Promise<void> {
   const job = await createBenchJob(pool);
-  const [all] = writeCopyFiles(stack.dir, job, ROWS, 1);
-  const lines = fs.readFileSync(all, 'utf8').split('\n').filter(Boolean);
-  const cols = COPY_COLUMN_LIST.replace(/^id, /, '');
+  // One file per COPY, dealt out to the connections in turn: each connection's psql runs its files' \copy one after another.
+  const parts = writeCopyFiles(stack.dir, job, ROWS, Math.ceil(ROWS / batch));
   const scripts = Array.from({ length: conns }, () => [] as string[]);
-  for (let i = 0, k = 0; i < lines.length; i += batch, k++) {
-    const f = path.join(stack.dir, `part-${job.id}-${i}.txt`);
-    fs.writeFileSync(f, `${lines.slice(i, i + batch).join('\n')}\n`);
-    scripts[k % conns].push(`\\copy job_events (${cols}) FROM '${f}'`);
-  }
+  parts.forEach((f, k) => scripts[k % conns].push(psqlCopyCommand('job_events', f)));
   const files = scripts.map((s, c) => {
     const f = path.join(stack.dir, `script-${job.id}-${c}.sql`);
     fs.writeFileSync(f, `${s.join('\n')}\n`);

@@ -11,7 +11,7 @@ import { partitionName } from '../../src/db/event-partitions.js';
 import { searchIndexName } from '../../src/db/event-search-index.js';
 import { hashPassword } from '../../src/security/passwords.js';
 import { chooser, random, type Request, urlClasses, type Who } from './mix.js';
-import { processCpuSeconds } from '../../bench/pipeline/cpu-accounting.js';
+import { processCpuSeconds, TICK } from '../../bench/pipeline/cpu-accounting.js';
 import { machineCpu, percentile, type Stack, startStack } from './stack.js';
 
 /**
@@ -415,12 +415,11 @@ async function mixedLoad(s: Session & { set: ScaleSet }, label: string, oneUrl: 
   // request than it would at TARGET_RPS: the web process's own figure is the one to compare). The producers report their whole life; their window
   // share is taken in proportion to time.
   const ncores = os.cpus().length;
-  const jiffy = 0.01; // seconds: /proc/stat counts in USER_HZ, 100 on Linux
   const n = Math.max(1, latencies.length);
   const generatorMs = (cpu.load_generator / n) * 1000;
   const ingestS = cpu.receiver + (producerCpu * DURATION) / (DURATION + 1 + INGEST_ALONE_S);
   const leftMs = ((ncores - ingestS / elapsed) * 1000) / TARGET_RPS - generatorMs;
-  const tookMs = ((busyJiffies * jiffy - ingestS - cpu.load_generator) / n) * 1000;
+  const tookMs = ((busyJiffies / TICK - ingestS - cpu.load_generator) / n) * 1000;
   return {
     label, requests: latencies.length, errors, rps: Math.round(latencies.length / elapsed),
     p50_ms: r1(percentile(latencies, 0.5)), p95_ms: r1(percentile(latencies, 0.95)), p99_ms: r1(percentile(latencies, 0.99)), max_ms: r1(latencies.at(-1) ?? NaN),
